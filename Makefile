@@ -1,0 +1,53 @@
+# Vigil — build, test and benchmark. Everything a fresh Debian bookworm machine needs is
+# installed by `make deps` (run as root); every other target depends on it.
+.DELETE_ON_ERROR:
+SHELL := /bin/bash
+
+SWIFT_BIN ?= /opt/swift/usr/bin
+export PATH := $(SWIFT_BIN):$(PATH)
+CLANG ?= $(SWIFT_BIN)/clang
+BPFTOOL ?= bpftool
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+OUT := .output
+GEN := Sources/CVigilBPF/generated
+BPF_SRC := $(wildcard bpf/*.bpf.c)
+BPF_HDR := $(wildcard bpf/include/*.h bpf/lib/*.h)
+SKELS := $(GEN)/vigil.skel.h $(GEN)/probe.skel.h
+CONFIG ?= debug
+SWIFT_FLAGS := -c $(CONFIG)
+
+DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libssl-dev bpftool pkg-config liburing-dev gcc-multilib
+
+.PHONY: all deps bpf build test bench run clean
+all: build
+
+# Installs missing Debian packages (the only step that needs the network).
+deps: $(OUT)/.deps
+$(OUT)/.deps:
+	@mkdir -p $(OUT)
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "error: missing Debian packages ($$missing) and not root: run 'sudo make deps'" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@touch $@
+
+bpf: $(SKELS)
+
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDR) | $(OUT)/.deps
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-default-const-init-var-unsafe \
+	  -Ibpf/include -Ibpf -c $< -o $@.tmp
+	$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(GEN)/%.skel.h: $(OUT)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $*_skel > $@
+
+build: $(SKELS)
+	swift build $(SWIFT_FLAGS)
+
+run: build
+	.build/$(CONFIG)/vigil trace -- sh -c 'cat /etc/hostname; ls / >/dev/null'
+
+clean:
+	rm -rf $(OUT) $(GEN)/*.skel.h .build

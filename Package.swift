@@ -1,0 +1,69 @@
+// swift-tools-version:6.1
+// Vigil — a trust layer for AI coding agents on Linux endpoints.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "vigil",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "vigil", targets: ["vigil"]),
+        .executable(name: "vigil-bench", targets: ["vigil-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C, fenced: libbpf itself, and the one glue target that owns the BPF skeleton.
+        .systemLibrary(name: "CLibBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
+        .target(name: "CVigilBPF", dependencies: ["CLibBPF"], exclude: ["generated/README.md"]),
+
+        // Pure Swift, no I/O beyond what each names: table-testable.
+        .target(name: "VigilCore", swiftSettings: swiftSettings),
+        .target(name: "VigilPolicy", dependencies: ["Yams"], swiftSettings: swiftSettings),
+        .target(name: "VigilPosture", swiftSettings: swiftSettings),
+        .target(
+            name: "VigilAudit",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+
+        // The kernel sensor: loads the BPF programs and turns ring-buffer records into VigilCore events.
+        .target(
+            name: "VigilSensor",
+            dependencies: ["CVigilBPF", "VigilCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
+            name: "vigil",
+            dependencies: [
+                "VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "vigil-bench",
+            dependencies: ["VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture"],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "VigilPolicyTests", dependencies: ["VigilPolicy"], swiftSettings: swiftSettings),
+        .testTarget(name: "VigilPostureTests", dependencies: ["VigilPosture"], swiftSettings: swiftSettings),
+        .testTarget(name: "VigilAuditTests", dependencies: ["VigilAudit"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VigilSensorTests",
+            dependencies: ["VigilSensor", "VigilCore", "CVigilBPF"],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,74 @@
+/*
+ * CVigilBPF — the only C that Swift sees. An opaque handle over the BPF skeleton and a few
+ * prefixed functions; every pointer is annotated; errors come back as negative errno values
+ * with a message written into a caller-provided buffer.
+ */
+#ifndef CVIGILBPF_H
+#define CVIGILBPF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "vigil_abi.h"
+
+#pragma clang assume_nonnull begin
+
+typedef struct vigil_bpf vigil_bpf;
+
+struct vigil_bpf_options {
+    bool exec_all;          /* exec events for processes outside every session */
+    bool io_uring;          /* attach the io_uring programs (degraded mode without them) */
+    uint32_t ring_bytes;    /* ring buffer size, a power of two */
+    uint64_t wakeup_bytes;  /* pending bytes that force a consumer wakeup */
+};
+
+/* Opens, loads and attaches the sensor. NULL on failure, with `err` naming the program and reason. */
+vigil_bpf *_Nullable vigil_bpf_open(const struct vigil_bpf_options *opts, char *err, size_t err_len);
+void vigil_bpf_close(vigil_bpf *_Nullable bpf);
+
+/* The programs of the sensor, for status and bpf_stats. */
+int vigil_bpf_program_count(const vigil_bpf *bpf);
+const char *vigil_bpf_program_name(const vigil_bpf *bpf, int index);
+/* 0 when attached, else -errno of the load or attach failure. */
+int vigil_bpf_program_error(const vigil_bpf *bpf, int index);
+int vigil_bpf_program_stats(const vigil_bpf *bpf, int index, uint64_t *run_count, uint64_t *run_time_ns);
+
+/* Session membership, keyed by thread-group id. */
+int vigil_bpf_track(vigil_bpf *bpf, uint32_t pid, uint64_t session);
+int vigil_bpf_untrack(vigil_bpf *bpf, uint32_t pid);
+/* Whether `pid` is in a session (0 if not). */
+uint64_t vigil_bpf_session_of(vigil_bpf *bpf, uint32_t pid);
+void vigil_bpf_set_tracked_sessions(vigil_bpf *bpf, uint32_t count);
+
+/* Sums the per-CPU counters (enum vigil_counter) into `out[0..<count]`. */
+int vigil_bpf_read_counters(vigil_bpf *bpf, uint64_t *out, size_t count);
+
+/*
+ * Waits up to `timeout_ms` for records and copies every available record (up to an internal
+ * cap) into one contiguous batch: records back to back, each starting with its header.
+ * Returns the number of records (0 on timeout) or -errno. The batch stays valid until the
+ * next poll.
+ */
+int vigil_bpf_poll(vigil_bpf *bpf, int timeout_ms, const uint8_t *_Nullable *_Nonnull batch, size_t *batch_len);
+
+/* Feature probes, each run on its own: 0 when the program type loads and attaches here. */
+struct vigil_bpf_features {
+    int tp_btf;
+    int fentry;
+    int lsm;
+    int cgroup_sock_addr;
+};
+void vigil_bpf_probe_features(struct vigil_bpf_features *out);
+
+/*
+ * Forks a child that joins the cgroup behind `cgroup_procs_fd` (if >= 0), waits until the
+ * parent writes one byte to `*gate_fd`, then execs `path`. `*exec_error_fd` reads 4 bytes of
+ * errno if exec fails, or EOF once it succeeded. Async-signal-safe in the child.
+ */
+int vigil_spawn_gated(const char *path, char *_Nullable const argv[_Nonnull], char *_Nullable const envp[_Nonnull],
+                      int cgroup_procs_fd, pid_t *pid, int *gate_fd, int *exec_error_fd);
+
+#pragma clang assume_nonnull end
+
+#endif

@@ -1,0 +1,140 @@
+// Typed kernel events, as decoded from the sensor's ring-buffer records (bpf/include/vigil_abi.h).
+
+/// A session: a process tree Vigil tracks, tagged in the kernel at fork time.
+public typealias SessionID = UInt64
+
+/// What every event carries.
+public struct EventHeader: Sendable, Hashable {
+    /// CLOCK_MONOTONIC nanoseconds, as `bpf_ktime_get_ns()`.
+    public var ktimeNanoseconds: UInt64
+    /// Thread-group id.
+    public var pid: Int32
+    public var tid: Int32
+    /// 0 when the process is outside every session.
+    public var session: SessionID
+    public var flags: EventFlags
+
+    public init(ktimeNanoseconds: UInt64, pid: Int32, tid: Int32, session: SessionID, flags: EventFlags = []) {
+        self.ktimeNanoseconds = ktimeNanoseconds
+        self.pid = pid
+        self.tid = tid
+        self.session = session
+        self.flags = flags
+    }
+}
+
+/// Header flags; the raw values are the ABI's `VIGIL_F_*`.
+public struct EventFlags: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+    public static let pathTruncated = EventFlags(rawValue: 1 << 0)
+    public static let argvTruncated = EventFlags(rawValue: 1 << 1)
+    public static let ioUring = EventFlags(rawValue: 1 << 2)
+    public static let compat = EventFlags(rawValue: 1 << 3)
+    public static let pathFromFile = EventFlags(rawValue: 1 << 4)
+    public static let pathUnresolved = EventFlags(rawValue: 1 << 5)
+    public static let untracked = EventFlags(rawValue: 1 << 6)
+    public static let exeUnlinked = EventFlags(rawValue: 1 << 7)
+}
+
+public struct ExecEvent: Sendable, Hashable {
+    public var header: EventHeader
+    public var ppid: Int32
+    public var uid: UInt32
+    public var gid: UInt32
+    public var cgroupID: UInt64
+    /// The executable's device (user-space `st_dev` encoding) and inode.
+    public var exeDevice: UInt64
+    public var exeInode: UInt64
+    /// The kernel-resolved path of the executed file.
+    public var path: String
+    public var argv: [String]
+}
+
+public struct ForkEvent: Sendable, Hashable {
+    public var header: EventHeader
+    public var childPID: Int32
+}
+
+public struct ExitEvent: Sendable, Hashable {
+    public var header: EventHeader
+    /// Kernel encoding: `(status << 8) | signal`.
+    public var rawCode: UInt32
+    public var exitStatus: Int32? { rawCode & 0x7f == 0 ? Int32((rawCode >> 8) & 0xff) : nil }
+    public var signal: Int32? { rawCode & 0x7f != 0 ? Int32(rawCode & 0x7f) : nil }
+}
+
+public struct OpenEvent: Sendable, Hashable {
+    public var header: EventHeader
+    /// Absolute path (resolved from the kernel's `struct file` when the open succeeded).
+    public var path: String
+    public var flags: UInt32
+    public var mode: UInt32
+    /// The fd, or a negative errno.
+    public var result: Int64
+
+    public var isWrite: Bool { flags & 0o3 != 0 || flags & 0o100 != 0 || flags & 0o1000 != 0 }
+}
+
+public enum AddressFamily: UInt16, Sendable, Hashable {
+    case unix = 1
+    case inet = 2
+    case inet6 = 10
+}
+
+public struct NetworkEvent: Sendable, Hashable {
+    public var header: EventHeader
+    public var family: AddressFamily?
+    /// IPv4/IPv6 literal, or the AF_UNIX path (`@name` for the abstract namespace).
+    public var address: String
+    public var port: UInt16
+    /// 0 or -errno (connect); bytes or -errno (send).
+    public var result: Int64
+}
+
+/// Events that were lost: the kernel ring was full, or the consumer queue overflowed.
+public struct GapEvent: Sendable, Hashable {
+    public enum Cause: String, Sendable { case kernelRingFull = "kernel_ring_full", consumerQueueFull = "consumer_queue_full" }
+    public var cause: Cause
+    public var lost: UInt64
+    public var ktimeNanoseconds: UInt64
+
+    public init(cause: Cause, lost: UInt64, ktimeNanoseconds: UInt64) {
+        self.cause = cause
+        self.lost = lost
+        self.ktimeNanoseconds = ktimeNanoseconds
+    }
+}
+
+public enum SensorEvent: Sendable, Hashable {
+    case exec(ExecEvent)
+    case fork(ForkEvent)
+    case exit(ExitEvent)
+    case open(OpenEvent)
+    case connect(NetworkEvent)
+    case send(NetworkEvent)
+    case gap(GapEvent)
+
+    public var kindName: String {
+        switch self {
+        case .exec: "exec"
+        case .fork: "fork"
+        case .exit: "exit"
+        case .open: "open"
+        case .connect: "connect"
+        case .send: "send"
+        case .gap: "gap"
+        }
+    }
+
+    public var header: EventHeader? {
+        switch self {
+        case .exec(let e): e.header
+        case .fork(let e): e.header
+        case .exit(let e): e.header
+        case .open(let e): e.header
+        case .connect(let e), .send(let e): e.header
+        case .gap: nil
+        }
+    }
+}

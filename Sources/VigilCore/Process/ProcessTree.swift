@@ -1,0 +1,138 @@
+// The process tree rebuilt from fork/exec/exit events, seeded from /proc. Pure: the sensor feeds
+// it events; it never reads the system itself.
+
+public struct ProcessNode: Sendable, Hashable {
+    public var pid: Int32
+    /// The parent at fork time (kept when the process is later reparented: that is the ancestry
+    /// that explains who started it).
+    public var ppid: Int32
+    public var session: SessionID
+    public var exePath: String
+    public var argv: [String]
+    public var uid: UInt32
+    public var exeDevice: UInt64
+    public var exeInode: UInt64
+    /// Hex SHA-256 of the executable, once the sensor has hashed it.
+    public var exeSHA256: String?
+    public var startKtime: UInt64
+    public var exited: Bool
+
+    public init(
+        pid: Int32, ppid: Int32, session: SessionID = 0, exePath: String = "", argv: [String] = [],
+        uid: UInt32 = 0, exeDevice: UInt64 = 0, exeInode: UInt64 = 0, exeSHA256: String? = nil,
+        startKtime: UInt64 = 0, exited: Bool = false
+    ) {
+        self.pid = pid
+        self.ppid = ppid
+        self.session = session
+        self.exePath = exePath
+        self.argv = argv
+        self.uid = uid
+        self.exeDevice = exeDevice
+        self.exeInode = exeInode
+        self.exeSHA256 = exeSHA256
+        self.startKtime = startKtime
+        self.exited = exited
+    }
+}
+
+public struct ProcessTree: Sendable {
+    public private(set) var nodes: [Int32: ProcessNode] = [:]
+    /// Live processes per session: a session is over when its set is empty.
+    public private(set) var live: [SessionID: Set<Int32>] = [:]
+    /// Exited processes kept for ancestry, oldest first; pruned beyond `retainExited`.
+    private var exitedOrder: [Int32] = []
+    public var retainExited = 16_384
+
+    public init() {}
+
+    public subscript(pid: Int32) -> ProcessNode? { nodes[pid] }
+
+    /// Adds or replaces a process known from outside the event stream (a /proc scan).
+    public mutating func seed(_ node: ProcessNode) {
+        insert(node)
+    }
+
+    /// Marks `pid` as the root of `session` (e.g. `vigil trace` spawning a command).
+    public mutating func startSession(_ session: SessionID, root pid: Int32, parent: Int32) {
+        var node = nodes[pid] ?? ProcessNode(pid: pid, ppid: parent)
+        node.session = session
+        node.exited = false
+        insert(node)
+    }
+
+    public mutating func apply(_ event: SensorEvent) {
+        switch event {
+        case .fork(let e):
+            let parent = nodes[e.header.pid]
+            insert(ProcessNode(
+                pid: e.childPID, ppid: e.header.pid, session: e.header.session,
+                exePath: parent?.exePath ?? "", argv: parent?.argv ?? [], uid: parent?.uid ?? 0,
+                exeDevice: parent?.exeDevice ?? 0, exeInode: parent?.exeInode ?? 0,
+                exeSHA256: parent?.exeSHA256, startKtime: e.header.ktimeNanoseconds))
+        case .exec(let e):
+            var node = nodes[e.header.pid] ?? ProcessNode(pid: e.header.pid, ppid: e.ppid)
+            if node.exited { node = ProcessNode(pid: e.header.pid, ppid: e.ppid) }  // pid reuse
+            if node.startKtime == 0 { node.startKtime = e.header.ktimeNanoseconds }
+            node.session = e.header.session
+            node.exePath = e.path
+            node.argv = e.argv
+            node.uid = e.uid
+            if node.exeDevice != e.exeDevice || node.exeInode != e.exeInode { node.exeSHA256 = nil }
+            node.exeDevice = e.exeDevice
+            node.exeInode = e.exeInode
+            insert(node)
+        case .exit(let e):
+            markExited(e.header.pid)
+        case .open, .connect, .send, .gap:
+            break
+        }
+    }
+
+    /// Records that `pid` is gone (an exit event, or a resync that found it missing).
+    public mutating func markExited(_ pid: Int32) {
+        guard var node = nodes[pid], !node.exited else { return }
+        node.exited = true
+        nodes[pid] = node
+        if node.session != 0 {
+            live[node.session]?.remove(pid)
+        }
+        exitedOrder.append(pid)
+        if exitedOrder.count > retainExited {
+            let drop = exitedOrder.count - retainExited
+            for old in exitedOrder.prefix(drop) where nodes[old]?.exited == true {
+                nodes[old] = nil
+            }
+            exitedOrder.removeFirst(drop)
+        }
+    }
+
+    public mutating func setHash(_ sha256: String, for pid: Int32) {
+        nodes[pid]?.exeSHA256 = sha256
+    }
+
+    /// `pid` and its ancestors, nearest first, up to init (or the first unknown parent).
+    public func ancestry(of pid: Int32) -> [ProcessNode] {
+        var chain: [ProcessNode] = []
+        var current = pid
+        var seen: Set<Int32> = []
+        while let node = nodes[current], seen.insert(current).inserted {
+            chain.append(node)
+            if node.ppid == 0 || node.ppid == current { break }
+            current = node.ppid
+        }
+        return chain
+    }
+
+    public func liveCount(of session: SessionID) -> Int { live[session]?.count ?? 0 }
+
+    private mutating func insert(_ node: ProcessNode) {
+        if let old = nodes[node.pid], old.session != 0, old.session != node.session, !old.exited {
+            live[old.session]?.remove(node.pid)
+        }
+        nodes[node.pid] = node
+        if node.session != 0 && !node.exited {
+            live[node.session, default: []].insert(node.pid)
+        }
+    }
+}

@@ -1,0 +1,178 @@
+// `vigil trace`: runs a command (or adopts a running tree) as a session and streams every
+// event of its whole tree until the last process of the tree has exited.
+import Foundation
+import Glibc
+import Synchronization
+import VigilCore
+
+public struct TraceSummary: Sendable {
+    public var session: SessionID
+    public var events: UInt64 = 0
+    /// Lost records: kernel ring full plus consumer queue full.
+    public var dropped: UInt64 = 0
+    public var gaps: UInt64 = 0
+    /// Processes whose exit was not seen but /proc showed gone (after a loss).
+    public var resynced: UInt64 = 0
+    public var decodeErrors: UInt64 = 0
+    public var processes: Int = 0
+    /// The command's wait status, when Vigil started it.
+    public var waitStatus: Int32?
+    public var cgroup: String?
+
+    /// Exit status to propagate: the command's own, or 128 + signal.
+    public var exitCode: Int32 {
+        guard let s = waitStatus else { return 0 }
+        if s & 0x7f == 0 { return (s >> 8) & 0xff }
+        return 128 + (s & 0x7f)
+    }
+}
+
+public final class Tracer: Sendable {
+    public let sensor: Sensor
+    let hasher = ExecutableHasher()
+
+    public init(sensor: Sensor) { self.sensor = sensor }
+
+    /// Runs `argv` as the root of a new session.
+    /// - Throws: `SensorError` if the session cannot be set up or the command cannot start.
+    public func run(
+        command argv: [String], onEvent: (SensorEvent, RenderedContext) -> Void
+    ) async throws(SensorError) -> TraceSummary {
+        let session = Self.newSessionID()
+        let cgroup = try SessionCgroup.create(name: EventRendererHex.hex(session))
+        let procsFD = try cgroup.openProcs()
+        defer { close(procsFD) }
+        var tree = ProcessTree()
+        for node in ProcScanner.scan() { tree.seed(node) }
+
+        let stream = sensor.start()
+        let child = try GatedProcess.spawn(argv, cgroupProcsFD: procsFD)
+        do {
+            try sensor.track(pid: child.pid, session: session)
+        } catch {
+            child.abandon()
+            throw error
+        }
+        tree.startSession(session, root: child.pid, parent: getpid())
+        let waitStatus = Mutex<Int32?>(nil)
+        let reaper = Thread {
+            var status: Int32 = 0
+            while waitpid(child.pid, &status, 0) < 0 && errno == EINTR {}
+            waitStatus.withLock { $0 = status }
+        }
+        reaper.start()
+        do {
+            try child.release()
+        } catch {
+            sensor.endSession(session)
+            throw error
+        }
+
+        var summary = TraceSummary(session: session, cgroup: cgroup.path)
+        await consume(stream, session: session, tree: &tree, summary: &summary, onEvent: onEvent) {
+            waitStatus.withLock { $0 } != nil
+        }
+        summary.waitStatus = waitStatus.withLock { $0 }
+        sensor.endSession(session)
+        cgroup.remove()
+        return summary
+    }
+
+    /// Adopts the running tree of `pid` as a new session.
+    public func attach(
+        pid: Int32, onEvent: (SensorEvent, RenderedContext) -> Void
+    ) async throws(SensorError) -> TraceSummary {
+        let session = Self.newSessionID()
+        var tree = ProcessTree()
+        let stream = sensor.start()
+        var tracked = Set<Int32>()
+        // Twice: processes forked between the scan and the tagging are caught by the second pass
+        // (after the first pass, new children of tagged processes are tagged by the kernel).
+        for _ in 0..<2 {
+            let nodes = ProcScanner.scan()
+            guard nodes.contains(where: { $0.pid == pid && !$0.exited }) else {
+                throw SensorError(.procScanFailed, "vigil: no running process with pid \(pid)")
+            }
+            for node in nodes { tree.seed(node) }
+            for node in ProcScanner.descendants(of: pid, in: nodes) where !node.exited && !tracked.contains(node.pid) {
+                try sensor.track(pid: node.pid, session: session)
+                tracked.insert(node.pid)
+                tree.startSession(session, root: node.pid, parent: node.ppid)
+            }
+        }
+        var summary = TraceSummary(session: session)
+        await consume(stream, session: session, tree: &tree, summary: &summary, onEvent: onEvent) { true }
+        sensor.endSession(session)
+        return summary
+    }
+
+    private func consume(
+        _ stream: AsyncStream<SensorBatch>, session: SessionID, tree: inout ProcessTree,
+        summary: inout TraceSummary, onEvent: (SensorEvent, RenderedContext) -> Void,
+        rootReaped: () -> Bool
+    ) async {
+        let offset = realtimeOffset()
+        var seenPIDs = Set<Int32>()
+        var lastResync = monotonicNow()
+        var finishing = false
+        func handle(_ event: SensorEvent) {
+            if let h = event.header, h.session != session { return }
+            var context = RenderedContext(realtimeOffsetNanoseconds: offset)
+            if let h = event.header {
+                seenPIDs.insert(h.pid)
+                if case .fork(let f) = event { seenPIDs.insert(f.childPID) }
+            }
+            tree.apply(event)
+            if case .exec(let e) = event {
+                if let sha = hasher.hash(pid: e.header.pid, path: e.path) { tree.setHash(sha, for: e.header.pid) }
+                for ancestor in tree.ancestry(of: e.header.pid).dropFirst() where ancestor.exeSHA256 == nil && !ancestor.exited {
+                    if let sha = hasher.hash(pid: ancestor.pid, path: ancestor.exePath) { tree.setHash(sha, for: ancestor.pid) }
+                }
+                context.ancestry = tree.ancestry(of: e.header.pid)
+            }
+            if let h = event.header { context.ppid = tree[h.pid]?.ppid }
+            summary.events += 1
+            onEvent(event, context)
+        }
+        for await batch in stream {
+            for gap in batch.gaps {
+                summary.gaps += 1
+                summary.dropped += gap.lost
+                onEvent(.gap(gap), RenderedContext(realtimeOffsetNanoseconds: offset))
+            }
+            do {
+                try batch.bytes.withUnsafeBytes { try EventDecoder.decodeBatch($0) { handle($0) } }
+            } catch {
+                summary.decodeErrors += 1
+            }
+            let now = monotonicNow()
+            // After a loss, or every second, drop processes that are gone without an exit event.
+            if summary.gaps > 0 || now - lastResync > 1_000_000_000 {
+                lastResync = now
+                for pid in tree.live[session] ?? [] where !ProcScanner.isAlive(pid) {
+                    tree.markExited(pid)
+                    summary.resynced += 1
+                }
+            }
+            if !finishing && tree.liveCount(of: session) == 0 && rootReaped() {
+                finishing = true
+                sensor.stop()  // drains what is left; the stream then ends
+            }
+        }
+        summary.processes = seenPIDs.count
+    }
+
+    static func newSessionID() -> SessionID {
+        var rng = SystemRandomNumberGenerator()
+        var id: UInt64 = 0
+        while id == 0 { id = rng.next() }
+        return id
+    }
+}
+
+enum EventRendererHex {
+    static func hex(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: max(0, 16 - digits.count)) + digits
+    }
+}

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import VigilCore
+import VigilSensor
+
+extension Vigil {
+    struct Trace: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a command (or adopt a running process tree) as a session and print every event of its tree.",
+            discussion: """
+                Ends when the last process of the tree has exited, not just the command, then prints a \
+                summary and exits with the command's status. Needs root (BPF).
+                """)
+
+        @Flag(name: .long, help: "Print JSON lines instead of a table.")
+        var json = false
+
+        @Option(name: .long, help: "Trace the running process PID and its descendants instead of starting a command.")
+        var pid: Int32?
+
+        @Argument(parsing: .captureForPassthrough, help: "The command to run, after --.")
+        var command: [String] = []
+
+        func validate() throws {
+            let argv = command.first == "--" ? Array(command.dropFirst()) : command
+            if pid == nil && argv.isEmpty { throw ValidationError("give a command after -- or --pid PID") }
+            if pid != nil && !argv.isEmpty { throw ValidationError("give either a command or --pid, not both") }
+        }
+
+        func run() async throws {
+            let argv = command.first == "--" ? Array(command.dropFirst()) : command
+            let sensor: Sensor
+            do {
+                sensor = try Sensor()
+            } catch {
+                FileHandle.standardError.write(Data("\(error)\n".utf8))
+                throw ExitCode(2)
+            }
+            for mode in sensor.degradedModes {
+                FileHandle.standardError.write(Data("vigil: degraded: \(mode)\n".utf8))
+            }
+            signal(SIGINT, SIG_IGN)  // the command gets the terminal's ^C; we end with its tree
+            let tracer = Tracer(sensor: sensor)
+            let output = OutputBuffer()
+            if !json { output.write("PID      KIND     DETAIL\n") }
+            let json = self.json
+            let onEvent: (SensorEvent, RenderedContext) -> Void = { event, context in
+                output.write((json ? EventRenderer.json(event, context) : EventRenderer.tableRow(event, context)) + "\n")
+            }
+            let summary: TraceSummary
+            do {
+                if let pid {
+                    summary = try await tracer.attach(pid: pid, onEvent: onEvent)
+                } else {
+                    summary = try await tracer.run(command: argv, onEvent: onEvent)
+                }
+            } catch {
+                output.flush()
+                FileHandle.standardError.write(Data("\(error)\n".utf8))
+                throw ExitCode(2)
+            }
+            let c = sensor.counters()
+            var s = JSONObjectWriter()
+            s.string("kind", "summary")
+            s.string("session", String(summary.session, radix: 16))
+            s.int("events", Int64(summary.events))
+            s.int("dropped", Int64(summary.dropped))
+            s.int("gaps", Int64(summary.gaps))
+            s.int("processes", Int64(summary.processes))
+            s.int("resynced", Int64(summary.resynced))
+            s.int("decode_errors", Int64(summary.decodeErrors))
+            s.int("kernel_dropped_total", Int64(c.totalDropped))
+            s.int("path_truncated", Int64(c.pathTruncated))
+            s.int("argv_truncated", Int64(c.argvTruncated))
+            s.int("track_failed", Int64(c.trackFailed))
+            if summary.waitStatus != nil { s.int("exit_code", Int64(summary.exitCode)) }
+            if json {
+                output.write(s.finish() + "\n")
+            } else {
+                output.write("-- \(summary.events) events, \(summary.processes) processes, \(summary.dropped) dropped"
+                    + (summary.waitStatus != nil ? ", exit \(summary.exitCode)" : "") + "\n")
+            }
+            output.flush()
+            if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
+        }
+    }
+}
+
+/// Buffered stdout: one write per ~64 KiB instead of one per event.
+final class OutputBuffer: @unchecked Sendable {
+    private var buffer: [UInt8] = []
+    func write(_ text: String) {
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count > 1 << 16 { flush() }
+    }
+    func flush() {
+        buffer.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(1, raw.baseAddress! + offset, raw.count - offset)
+                if n <= 0 { if errno == EINTR { continue }; break }
+                offset += n
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vigil_abi.h — THE kernel <-> user-space ABI of Vigil's sensor.
+ *
+ * Every ring-buffer record starts with `struct vigil_event_header`; `size` covers the
+ * header, the fixed body and the variable tail. Kind numbers are stable: never reuse or
+ * renumber one. Layouts are checked with _Static_assert here (BPF and C glue) and by a
+ * Swift test against the offsets the Swift decoder uses.
+ */
+#ifndef VIGIL_ABI_H
+#define VIGIL_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define VIGIL_ABI_VERSION 1
+
+/* Bounds of the variable parts of a record. */
+#define VIGIL_PATH_MAX 4096 /* a resolved path, NUL not included */
+#define VIGIL_ARGV_MAX 4096 /* argv bytes, NUL-separated as in /proc/PID/cmdline */
+#define VIGIL_UNIX_PATH_MAX 108
+
+enum vigil_event_kind {
+    VIGIL_EVENT_EXEC = 1,
+    VIGIL_EVENT_FORK = 2,
+    VIGIL_EVENT_EXIT = 3,
+    VIGIL_EVENT_OPEN = 4,
+    VIGIL_EVENT_CONNECT = 5,
+    VIGIL_EVENT_SEND = 6,
+    VIGIL_EVENT_KIND_MAX = 7,
+};
+
+/* Header flags (bit set in vigil_event_header.flags). */
+enum vigil_event_flag {
+    VIGIL_F_PATH_TRUNCATED = 1 << 0,  /* path longer than VIGIL_PATH_MAX or deeper than the walk */
+    VIGIL_F_ARGV_TRUNCATED = 1 << 1,  /* argv longer than VIGIL_ARGV_MAX */
+    VIGIL_F_IO_URING = 1 << 2,        /* the action came through io_uring, not a syscall */
+    VIGIL_F_COMPAT = 1 << 3,          /* a 32-bit (int 0x80 / compat) syscall */
+    VIGIL_F_PATH_FROM_FILE = 1 << 4,  /* path resolved from the kernel's struct file */
+    VIGIL_F_PATH_UNRESOLVED = 1 << 5, /* path is the caller's string; base holds the dir it is relative to */
+    VIGIL_F_UNTRACKED = 1 << 6,       /* exec of a process outside every session */
+    VIGIL_F_EXE_UNLINKED = 1 << 7,    /* exec of an inode with no links (memfd, deleted file) */
+};
+
+/* Counters in the `vigil_counters` per-CPU array. Drops are indexed by event kind. */
+enum vigil_counter {
+    VIGIL_CTR_EMITTED_BASE = 0,                       /* + kind: records submitted */
+    VIGIL_CTR_DROPPED_BASE = VIGIL_EVENT_KIND_MAX,    /* + kind: ring buffer full */
+    VIGIL_CTR_TRACK_FAILED = 2 * VIGIL_EVENT_KIND_MAX, /* session map full: a child could not be tagged */
+    VIGIL_CTR_PATH_TRUNCATED,
+    VIGIL_CTR_ARGV_TRUNCATED,
+    VIGIL_CTR_URING_PENDING_FULL, /* io_uring request could not be stashed for its completion */
+    VIGIL_CTR_MAX,
+};
+
+struct vigil_event_header {
+    __u16 kind;
+    __u16 flags;
+    __u32 size;
+    __u64 ktime_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+    __u32 pid;      /* thread-group id */
+    __u32 tid;
+    __u64 session;  /* 0 when the process is outside every session */
+};
+
+/* VIGIL_EVENT_EXEC. Tail: path[path_len] then argv[argv_len]. */
+struct vigil_exec_event {
+    struct vigil_event_header hdr;
+    __u32 ppid;
+    __u32 uid;
+    __u32 gid;
+    __u32 old_tid;
+    __u64 cgroup_id;
+    __u64 exe_dev; /* kernel dev_t: major << 20 | minor */
+    __u64 exe_ino;
+    __u16 path_len;
+    __u16 argv_len;
+    __u32 argc;
+};
+
+/* VIGIL_EVENT_FORK. hdr.pid is the parent. */
+struct vigil_fork_event {
+    struct vigil_event_header hdr;
+    __u32 child_pid;
+    __u32 pad;
+};
+
+/* VIGIL_EVENT_EXIT. */
+struct vigil_exit_event {
+    struct vigil_event_header hdr;
+    __u32 exit_code; /* kernel encoding: (status << 8) | signal */
+    __u32 pad;
+};
+
+/* VIGIL_EVENT_OPEN. Tail: path[path_len] then base[base_len] (see VIGIL_F_PATH_UNRESOLVED). */
+struct vigil_open_event {
+    struct vigil_event_header hdr;
+    __s64 result; /* fd or -errno */
+    __u32 flags;  /* open(2) flags as asked */
+    __u32 mode;
+    __u16 path_len;
+    __u16 base_len;
+    __u32 pad;
+};
+
+/* VIGIL_EVENT_CONNECT and VIGIL_EVENT_SEND. */
+struct vigil_net_event {
+    struct vigil_event_header hdr;
+    __s64 result;    /* 0 or -errno for connect; bytes or -errno for send */
+    __u16 family;    /* AF_INET, AF_INET6, AF_UNIX */
+    __u16 port;      /* host byte order */
+    __u32 pad;
+    __u8 addr[16];   /* IPv4 in the first 4 bytes, network order */
+    char unix_path[VIGIL_UNIX_PATH_MAX];
+};
+
+#define VIGIL_ASSERT_SIZE(type, n) _Static_assert(sizeof(type) == (n), #type " size changed: update the Swift decoder")
+VIGIL_ASSERT_SIZE(struct vigil_event_header, 32);
+VIGIL_ASSERT_SIZE(struct vigil_exec_event, 80);
+VIGIL_ASSERT_SIZE(struct vigil_fork_event, 40);
+VIGIL_ASSERT_SIZE(struct vigil_exit_event, 40);
+VIGIL_ASSERT_SIZE(struct vigil_open_event, 56);
+VIGIL_ASSERT_SIZE(struct vigil_net_event, 176);
+
+/* Value of the `vigil_tracked` map, keyed by thread-group id. */
+struct vigil_session_tag {
+    __u64 session;
+};
+
+#endif /* VIGIL_ABI_H */

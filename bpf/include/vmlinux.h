@@ -1,0 +1,1 @@
+vmlinux_x86.h

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Maps, configuration and the emit path shared by every Vigil handler. */
+#ifndef VIGIL_COMMON_BPF_H
+#define VIGIL_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "vigil_abi.h"
+
+/* Set by user space before load. */
+const volatile bool exec_all = true;          /* emit exec events for processes outside sessions */
+const volatile __u64 wakeup_bytes = 256 << 10; /* wake the consumer once this much is pending */
+
+/* Set by user space at run time (mmapped .bss): 0 while no session is tracked, so the
+ * syscall-exit handler returns before any map lookup. */
+volatile __u32 tracked_sessions;
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 32 << 20);
+} vigil_events SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 65536);
+    __type(key, __u32); /* tgid */
+    __type(value, struct vigil_session_tag);
+} vigil_tracked SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, VIGIL_CTR_MAX);
+    __type(key, __u32);
+    __type(value, __u64);
+} vigil_counters SEC(".maps");
+
+/* Per-CPU scratch: records bigger than the 512-byte stack are built here. */
+#define SCRATCH_PATH 8192   /* the walk writes backwards into [0, VIGIL_PATH_MAX) + one name */
+#define SCRATCH_EVENT 16384 /* header + body + path + argv/base, masked to this */
+struct scratch {
+    char path[SCRATCH_PATH];
+    char event[SCRATCH_EVENT];
+};
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct scratch);
+} vigil_scratch SEC(".maps");
+
+static __always_inline void count(__u32 counter)
+{
+    __u64 *value = bpf_map_lookup_elem(&vigil_counters, &counter);
+    if (value)
+        *value += 1;
+}
+
+static __always_inline struct scratch *scratch(void)
+{
+    __u32 zero = 0;
+    return bpf_map_lookup_elem(&vigil_scratch, &zero);
+}
+
+/* Batched wakeups: the consumer also drains on a short poll timeout, so most records
+ * skip the (expensive) wakeup; it is forced once enough data is pending. */
+static __always_inline __u64 wakeup_flags(void)
+{
+    return bpf_ringbuf_query(&vigil_events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+                                                                               : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void fill_header(struct vigil_event_header *hdr, __u16 kind, __u64 session)
+{
+    __u64 pid_tgid = bpf_get_current_pid_tgid();
+    hdr->kind = kind;
+    hdr->flags = 0;
+    hdr->ktime_ns = bpf_ktime_get_ns();
+    hdr->pid = pid_tgid >> 32;
+    hdr->tid = (__u32)pid_tgid;
+    hdr->session = session;
+}
+
+/* Copies a built record to the ring; counts it as emitted or dropped. */
+static __always_inline void emit(void *record, __u32 size, __u16 kind)
+{
+    if (bpf_ringbuf_output(&vigil_events, record, size & (SCRATCH_EVENT - 1), wakeup_flags()) == 0)
+        count(VIGIL_CTR_EMITTED_BASE + kind);
+    else
+        count(VIGIL_CTR_DROPPED_BASE + kind);
+}
+
+static __always_inline __u64 session_of(__u32 tgid)
+{
+    struct vigil_session_tag *tag = bpf_map_lookup_elem(&vigil_tracked, &tgid);
+    return tag ? tag->session : 0;
+}
+
+/* The cheap early return every high-rate handler starts with. */
+static __always_inline __u64 current_session(void)
+{
+    if (tracked_sessions == 0)
+        return 0;
+    return session_of(bpf_get_current_pid_tgid() >> 32);
+}
+
+#endif

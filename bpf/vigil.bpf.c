@@ -1,0 +1,450 @@
+// SPDX-License-Identifier: GPL-2.0 OR Apache-2.0
+/*
+ * Vigil's kernel sensor. Hooks (all usable without kprobes, fentry or BPF LSM):
+ *   tp_btf/sched_process_exec   exec: kernel-resolved binary path, argv, creds, cgroup
+ *   tp_btf/sched_process_fork   fork: the child inherits the session tag before it first runs
+ *   tp_btf/sched_process_exit   exit of a whole thread group
+ *   tp_btf/sys_exit             open/openat/openat2/creat, connect, sendto/sendmsg — 64-bit and
+ *                               compat (int 0x80) syscalls, decided at exit with the result
+ *   tp_btf/io_uring_submit_req  io_uring OPENAT/OPENAT2/CONNECT (they bypass syscall tracepoints)
+ *   tp_btf/io_uring_complete    ... and their results
+ * Only processes in `vigil_tracked` (a session) produce events, except exec when exec_all is set.
+ */
+#include "lib/common.bpf.h"
+#include "lib/path.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define AT_FDCWD -100
+#define O_WRONLY 01
+#define O_CREAT 0100
+#define O_TRUNC 01000
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define TS_COMPAT 0x0002
+
+/* ---------------------------------------------------------------- process lifecycle */
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(vigil_fork, struct task_struct *parent, struct task_struct *child)
+{
+    if (tracked_sessions == 0)
+        return 0;
+    __u32 child_tgid = child->tgid;
+    if (child->pid != child_tgid)
+        return 0; /* a new thread, not a new process */
+    __u32 parent_tgid = parent->tgid;
+    struct vigil_session_tag *tag = bpf_map_lookup_elem(&vigil_tracked, &parent_tgid);
+    if (!tag)
+        return 0;
+    struct vigil_session_tag child_tag = *tag;
+    /* Tagged here, in the parent, before the child is woken: double fork, setsid and
+     * reparenting cannot escape. */
+    if (bpf_map_update_elem(&vigil_tracked, &child_tgid, &child_tag, BPF_ANY) != 0)
+        count(VIGIL_CTR_TRACK_FAILED);
+
+    struct vigil_fork_event e = {};
+    fill_header(&e.hdr, VIGIL_EVENT_FORK, child_tag.session);
+    e.hdr.size = sizeof(e);
+    e.hdr.pid = parent_tgid;
+    e.child_pid = child_tgid;
+    emit(&e, sizeof(e), VIGIL_EVENT_FORK);
+    return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(vigil_exit, struct task_struct *task, bool group_dead)
+{
+    if (!group_dead || tracked_sessions == 0)
+        return 0;
+    __u32 tgid = task->tgid;
+    __u64 session = session_of(tgid);
+    if (!session)
+        return 0;
+    struct vigil_exit_event e = {};
+    fill_header(&e.hdr, VIGIL_EVENT_EXIT, session);
+    e.hdr.size = sizeof(e);
+    e.hdr.pid = tgid;
+    e.exit_code = task->signal->group_exit_code ? task->signal->group_exit_code : task->exit_code;
+    emit(&e, sizeof(e), VIGIL_EVENT_EXIT);
+    bpf_map_delete_elem(&vigil_tracked, &tgid);
+    return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(vigil_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+    __u32 tgid = task->tgid;
+    __u64 session = tracked_sessions ? session_of(tgid) : 0;
+    if (!session && !exec_all)
+        return 0;
+    struct scratch *s = scratch();
+    if (!s)
+        return 0;
+    struct vigil_exec_event *e = (void *)s->event;
+    fill_header(&e->hdr, VIGIL_EVENT_EXEC, session);
+    if (!session)
+        e->hdr.flags |= VIGIL_F_UNTRACKED;
+    e->ppid = task->real_parent->tgid;
+    __u64 uid_gid = bpf_get_current_uid_gid();
+    e->uid = (__u32)uid_gid;
+    e->gid = uid_gid >> 32;
+    e->old_tid = old_pid;
+    e->cgroup_id = bpf_get_current_cgroup_id();
+
+    struct file *file = bprm->file;
+    struct inode *inode = file->f_inode;
+    e->exe_dev = inode->i_sb->s_dev;
+    e->exe_ino = inode->i_ino;
+    if (inode->__i_nlink == 0)
+        e->hdr.flags |= VIGIL_F_EXE_UNLINKED;
+
+    struct path_result p = resolve_path(s, &file->f_path);
+    if (p.truncated) {
+        e->hdr.flags |= VIGIL_F_PATH_TRUNCATED;
+        count(VIGIL_CTR_PATH_TRUNCATED);
+    }
+    __u32 path_len = copy_path(s, sizeof(*e), p);
+    e->path_len = path_len;
+
+    /* argv lives on the new stack, just written by the kernel: resident. */
+    struct mm_struct *mm = task->mm;
+    unsigned long arg_start = mm->arg_start, arg_end = mm->arg_end;
+    __u32 argv_len = arg_end > arg_start ? arg_end - arg_start : 0;
+    if (argv_len > VIGIL_ARGV_MAX) {
+        argv_len = VIGIL_ARGV_MAX;
+        e->hdr.flags |= VIGIL_F_ARGV_TRUNCATED;
+        count(VIGIL_CTR_ARGV_TRUNCATED);
+    }
+    __u32 argv_off = (sizeof(*e) + path_len) & (SCRATCH_EVENT / 2 - 1);
+    argv_len &= (VIGIL_ARGV_MAX * 2 - 1);
+    if (argv_len > VIGIL_ARGV_MAX)
+        argv_len = VIGIL_ARGV_MAX;
+    if (bpf_probe_read_user(&s->event[argv_off], argv_len, (void *)arg_start) != 0)
+        argv_len = 0;
+    e->argv_len = argv_len;
+    e->argc = BPF_CORE_READ(bprm, argc);
+    e->hdr.size = sizeof(*e) + path_len + argv_len;
+    emit(e, e->hdr.size, VIGIL_EVENT_EXEC);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- syscalls, decided at exit */
+
+/* Syscall numbers (x86_64, then i386 for compat). */
+#define NR_OPEN 2
+#define NR_CREAT 85
+#define NR_OPENAT 257
+#define NR_OPENAT2 437
+#define NR_CONNECT 42
+#define NR_SENDTO 44
+#define NR_SENDMSG 46
+#define NR32_OPEN 5
+#define NR32_CREAT 8
+#define NR32_OPENAT 295
+#define NR32_OPENAT2 437
+#define NR32_CONNECT 362
+#define NR32_SENDTO 369
+
+struct syscall_args {
+    unsigned long a[5];
+};
+
+static __always_inline void emit_open(struct task_struct *task, __u64 session, long ret, int dfd,
+                                      const char *upath, __u32 flags, __u32 mode, __u16 extra_flags)
+{
+    struct scratch *s = scratch();
+    if (!s)
+        return;
+    struct vigil_open_event *e = (void *)s->event;
+    fill_header(&e->hdr, VIGIL_EVENT_OPEN, session);
+    e->hdr.flags = extra_flags;
+    e->result = ret;
+    e->flags = flags;
+    e->mode = mode;
+    e->base_len = 0;
+    __u32 path_len = 0;
+    struct file *file = ret >= 0 ? file_of_fd(task, ret) : NULL;
+    if (file) {
+        /* What the kernel actually opened. */
+        struct path_result p = resolve_path(s, &file->f_path);
+        if (p.truncated)
+            e->hdr.flags |= VIGIL_F_PATH_TRUNCATED;
+        e->hdr.flags |= VIGIL_F_PATH_FROM_FILE;
+        path_len = copy_path(s, sizeof(*e), p);
+    } else {
+        /* Failed open: the caller's string (resident: the kernel just read it), plus the
+         * resolved directory it is relative to. */
+        long n = bpf_probe_read_user_str(&s->event[sizeof(*e)], VIGIL_PATH_MAX, upath);
+        path_len = n > 0 ? n - 1 : 0;
+        e->hdr.flags |= VIGIL_F_PATH_UNRESOLVED;
+        char first = s->event[sizeof(*e)];
+        if (first != '/') {
+            struct path_result base = { .len = 0 };
+            if (dfd == AT_FDCWD) {
+                base = resolve_path(s, &task->fs->pwd);
+            } else {
+                struct file *dir = file_of_fd(task, dfd);
+                if (dir)
+                    base = resolve_path(s, &dir->f_path);
+            }
+            if (base.len)
+                e->base_len = copy_path(s, sizeof(*e) + (path_len & (VIGIL_PATH_MAX - 1)), base);
+        }
+    }
+    e->path_len = path_len;
+    e->hdr.size = sizeof(*e) + (path_len & (VIGIL_PATH_MAX - 1)) + e->base_len;
+    emit(e, e->hdr.size, VIGIL_EVENT_OPEN);
+}
+
+static __always_inline void fill_sockaddr(struct vigil_net_event *e, const void *uaddr, bool user)
+{
+    __u16 family = 0;
+    if (user)
+        bpf_probe_read_user(&family, sizeof(family), uaddr);
+    else
+        bpf_probe_read_kernel(&family, sizeof(family), uaddr);
+    e->family = family;
+    if (family == AF_INET) {
+        struct sockaddr_in sin = {};
+        user ? bpf_probe_read_user(&sin, sizeof(sin), uaddr) : bpf_probe_read_kernel(&sin, sizeof(sin), uaddr);
+        e->port = bpf_ntohs(sin.sin_port);
+        __builtin_memcpy(e->addr, &sin.sin_addr, 4);
+    } else if (family == AF_INET6) {
+        struct sockaddr_in6 sin6 = {};
+        user ? bpf_probe_read_user(&sin6, sizeof(sin6), uaddr) : bpf_probe_read_kernel(&sin6, sizeof(sin6), uaddr);
+        e->port = bpf_ntohs(sin6.sin6_port);
+        __builtin_memcpy(e->addr, &sin6.sin6_addr, 16);
+    } else if (family == AF_UNIX) {
+        const char *path = (const char *)uaddr + 2;
+        user ? bpf_probe_read_user(e->unix_path, sizeof(e->unix_path), path)
+             : bpf_probe_read_kernel(e->unix_path, sizeof(e->unix_path), path);
+    }
+}
+
+/* UDP and friends: only the first datagram to each destination per process is reported. */
+struct send_key {
+    __u32 tgid;
+    __u16 family;
+    __u16 port;
+    __u8 addr[16];
+};
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, struct send_key);
+    __type(value, __u8);
+} vigil_send_seen SEC(".maps");
+
+static __always_inline void emit_net(__u16 kind, __u64 session, long ret, const void *uaddr, bool user,
+                                     __u16 extra_flags)
+{
+    struct vigil_net_event e = {};
+    fill_header(&e.hdr, kind, session);
+    e.hdr.flags = extra_flags;
+    e.hdr.size = sizeof(e);
+    e.result = ret;
+    fill_sockaddr(&e, uaddr, user);
+    if (kind == VIGIL_EVENT_SEND) {
+        if (e.family != AF_INET && e.family != AF_INET6)
+            return;
+        struct send_key key = { .tgid = e.hdr.pid, .family = e.family, .port = e.port };
+        __builtin_memcpy(key.addr, e.addr, 16);
+        __u8 one = 1;
+        if (bpf_map_update_elem(&vigil_send_seen, &key, &one, BPF_NOEXIST) != 0)
+            return; /* already reported */
+    }
+    emit(&e, sizeof(e), kind);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(vigil_sys_exit, struct pt_regs *regs, long ret)
+{
+    if (tracked_sessions == 0)
+        return 0;
+    long nr = regs->orig_ax;
+    struct task_struct *task = bpf_get_current_task_btf();
+    bool compat = task->thread_info.status & TS_COMPAT;
+    /* Filter on the syscall number before the (costlier) session lookup. */
+    if (!compat) {
+        if (nr != NR_OPENAT && nr != NR_OPEN && nr != NR_CREAT && nr != NR_OPENAT2 && nr != NR_CONNECT &&
+            nr != NR_SENDTO && nr != NR_SENDMSG)
+            return 0;
+    } else if (nr != NR32_OPEN && nr != NR32_OPENAT && nr != NR32_CREAT && nr != NR32_OPENAT2 &&
+               nr != NR32_CONNECT && nr != NR32_SENDTO) {
+        return 0;
+    }
+    __u64 session = session_of(bpf_get_current_pid_tgid() >> 32);
+    if (!session)
+        return 0;
+
+    /* Arguments as the caller passed them (x86_64: di si dx r10 r8; i386: bx cx dx si di). */
+    struct syscall_args a;
+    if (!compat) {
+        a.a[0] = regs->di; a.a[1] = regs->si; a.a[2] = regs->dx; a.a[3] = regs->r10; a.a[4] = regs->r8;
+    } else {
+        a.a[0] = (__u32)regs->bx; a.a[1] = (__u32)regs->cx; a.a[2] = (__u32)regs->dx;
+        a.a[3] = (__u32)regs->si; a.a[4] = (__u32)regs->di;
+    }
+    __u16 flags = compat ? VIGIL_F_COMPAT : 0;
+    if (compat) {
+        switch (nr) {
+        case NR32_OPEN: nr = NR_OPEN; break;
+        case NR32_CREAT: nr = NR_CREAT; break;
+        case NR32_OPENAT: nr = NR_OPENAT; break;
+        case NR32_CONNECT: nr = NR_CONNECT; break;
+        case NR32_SENDTO: nr = NR_SENDTO; break;
+        default: break; /* openat2 has the same number */
+        }
+    }
+
+    switch (nr) {
+    case NR_OPEN:
+        emit_open(task, session, ret, AT_FDCWD, (const char *)a.a[0], a.a[1], a.a[2], flags);
+        break;
+    case NR_CREAT:
+        emit_open(task, session, ret, AT_FDCWD, (const char *)a.a[0], O_CREAT | O_WRONLY | O_TRUNC, a.a[1], flags);
+        break;
+    case NR_OPENAT:
+        emit_open(task, session, ret, (int)a.a[0], (const char *)a.a[1], a.a[2], a.a[3], flags);
+        break;
+    case NR_OPENAT2: {
+        struct open_how how = {};
+        bpf_probe_read_user(&how, sizeof(how), (void *)a.a[2]);
+        emit_open(task, session, ret, (int)a.a[0], (const char *)a.a[1], how.flags, how.mode, flags);
+        break;
+    }
+    case NR_CONNECT:
+        emit_net(VIGIL_EVENT_CONNECT, session, ret, (void *)a.a[1], true, flags);
+        break;
+    case NR_SENDTO:
+        if (a.a[4])
+            emit_net(VIGIL_EVENT_SEND, session, ret, (void *)a.a[4], true, flags);
+        break;
+    case NR_SENDMSG: {
+        void *name = NULL;
+        bpf_probe_read_user(&name, sizeof(name), (void *)a.a[1]); /* msghdr.msg_name */
+        if (name)
+            emit_net(VIGIL_EVENT_SEND, session, ret, name, true, flags);
+        break;
+    }
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- io_uring */
+
+#define IORING_OP_OPENAT 18
+#define IORING_OP_CONNECT 16
+#define IORING_OP_OPENAT2 28
+
+struct uring_pending {
+    __u64 session;
+    __u32 tgid;
+    __u32 tid;
+    __u8 opcode;
+    __u8 pad[3];
+    __s32 dfd;
+    __u32 flags;
+    __u32 mode;
+    char path[256]; /* the kernel's copy of the name, for opens that fail */
+    __u8 sockaddr[128];
+};
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 8192);
+    __type(key, __u64); /* struct io_kiocb * */
+    __type(value, struct uring_pending);
+} vigil_uring_pending SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct uring_pending);
+} vigil_uring_scratch SEC(".maps");
+
+SEC("tp_btf/io_uring_submit_req")
+int BPF_PROG(vigil_uring_submit, struct io_kiocb *req)
+{
+    __u64 session = current_session();
+    if (!session)
+        return 0;
+    __u8 op = req->opcode;
+    if (op != IORING_OP_OPENAT && op != IORING_OP_OPENAT2 && op != IORING_OP_CONNECT)
+        return 0;
+    __u32 zero = 0;
+    struct uring_pending *p = bpf_map_lookup_elem(&vigil_uring_scratch, &zero);
+    if (!p)
+        return 0;
+    __u64 pid_tgid = bpf_get_current_pid_tgid();
+    p->session = session;
+    p->tgid = pid_tgid >> 32;
+    p->tid = (__u32)pid_tgid;
+    p->opcode = op;
+    if (op == IORING_OP_CONNECT) {
+        /* io_connect_prep() copied the address into the request's async data. */
+        struct io_async_msghdr *io = req->async_data;
+        bpf_probe_read_kernel(p->sockaddr, sizeof(p->sockaddr), &io->addr);
+    } else {
+        struct io_open *open = (void *)&req->cmd;
+        p->dfd = BPF_CORE_READ(open, dfd);
+        p->flags = BPF_CORE_READ(open, how.flags);
+        p->mode = BPF_CORE_READ(open, how.mode);
+        const char *name = BPF_CORE_READ(open, filename, name);
+        bpf_probe_read_kernel_str(p->path, sizeof(p->path), name);
+    }
+    __u64 key = (__u64)req;
+    if (bpf_map_update_elem(&vigil_uring_pending, &key, p, BPF_ANY) != 0)
+        count(VIGIL_CTR_URING_PENDING_FULL);
+    return 0;
+}
+
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(vigil_uring_complete, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
+{
+    if (tracked_sessions == 0)
+        return 0;
+    __u64 key = (__u64)req;
+    struct uring_pending *p = bpf_map_lookup_elem(&vigil_uring_pending, &key);
+    if (!p)
+        return 0;
+    long res = BPF_CORE_READ(cqe, res);
+    if (p->opcode == IORING_OP_CONNECT) {
+        emit_net(VIGIL_EVENT_CONNECT, p->session, res, p->sockaddr, false, VIGIL_F_IO_URING);
+    } else {
+        struct scratch *s = scratch();
+        if (!s)
+            goto out;
+        struct vigil_open_event *e = (void *)s->event;
+        fill_header(&e->hdr, VIGIL_EVENT_OPEN, p->session);
+        e->hdr.pid = p->tgid;
+        e->hdr.tid = p->tid;
+        e->hdr.flags = VIGIL_F_IO_URING;
+        e->result = res;
+        e->flags = p->flags;
+        e->mode = p->mode;
+        e->base_len = 0;
+        __u32 path_len;
+        /* Completions run in the submitter or one of its io-wq threads: same file table. */
+        struct file *file = res >= 0 ? file_of_fd(bpf_get_current_task_btf(), res) : NULL;
+        if (file) {
+            struct path_result r = resolve_path(s, &file->f_path);
+            if (r.truncated)
+                e->hdr.flags |= VIGIL_F_PATH_TRUNCATED;
+            e->hdr.flags |= VIGIL_F_PATH_FROM_FILE;
+            path_len = copy_path(s, sizeof(*e), r);
+        } else {
+            long n = bpf_probe_read_kernel_str(&s->event[sizeof(*e)], sizeof(p->path), p->path);
+            path_len = n > 0 ? n - 1 : 0;
+            e->hdr.flags |= VIGIL_F_PATH_UNRESOLVED;
+        }
+        e->path_len = path_len;
+        e->hdr.size = sizeof(*e) + (path_len & (VIGIL_PATH_MAX - 1));
+        emit(e, e->hdr.size, VIGIL_EVENT_OPEN);
+    }
+out:
+    bpf_map_delete_elem(&vigil_uring_pending, &key);
+    return 0;
+}
