@@ -18,7 +18,7 @@ SWIFT_FLAGS := -c $(CONFIG)
 
 DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libssl-dev bpftool pkg-config liburing-dev gcc-multilib
 
-.PHONY: all deps bpf build test bench run clean
+.PHONY: all deps bpf build test test-helpers bench run clean
 all: build
 
 # Installs missing Debian packages (the only step that needs the network).
@@ -45,6 +45,28 @@ $(GEN)/%.skel.h: $(OUT)/%.bpf.o
 
 build: $(SKELS)
 	swift build $(SWIFT_FLAGS)
+
+# Small C programs the privileged tests run: io_uring-only and int 0x80 opens, and so on.
+HELPERS := $(OUT)/helpers/uring_probe $(OUT)/helpers/int80_open
+test-helpers: $(HELPERS)
+$(OUT)/helpers/uring_probe: Tests/helpers/uring_probe.c | $(OUT)/.deps
+	@mkdir -p $(@D)
+	gcc -O2 -Wall -o $@ $< -luring
+$(OUT)/helpers/int80_open: Tests/helpers/int80_open.c | $(OUT)/.deps
+	@mkdir -p $(@D)
+	gcc -O2 -Wall -static -no-pie -o $@ $<
+
+# Unit tests everywhere; privileged tests (BPF, cgroups) where root — and with
+# VIGIL_REQUIRE_PRIVILEGED=1 a missing privilege fails instead of skipping.
+test: $(SKELS) test-helpers
+	swift build --build-tests
+	swift test --skip-build
+
+bench: $(SKELS)
+	swift build -c release --product vigil
+	swift build -c release --product vigil-bench
+	.build/release/vigil-bench
+	bash bench/sensor-overhead.sh .build/release/vigil
 
 run: build
 	.build/$(CONFIG)/vigil trace -- sh -c 'cat /etc/hostname; ls / >/dev/null'

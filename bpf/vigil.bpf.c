@@ -384,9 +384,12 @@ int BPF_PROG(vigil_uring_submit, struct io_kiocb *req)
     p->tid = (__u32)pid_tgid;
     p->opcode = op;
     if (op == IORING_OP_CONNECT) {
-        /* io_connect_prep() copied the address into the request's async data. */
-        struct io_async_msghdr *io = req->async_data;
-        bpf_probe_read_kernel(p->sockaddr, sizeof(p->sockaddr), &io->addr);
+        /* The submitter's own address buffer (we run in its context, so its memory is
+         * readable). Observation only: connect enforcement uses the cgroup hooks, which
+         * see the kernel's copy. */
+        struct io_connect *conn = (void *)&req->cmd;
+        const void *uaddr = BPF_CORE_READ(conn, addr);
+        bpf_probe_read_user(p->sockaddr, sizeof(p->sockaddr), uaddr);
     } else {
         struct io_open *open = (void *)&req->cmd;
         p->dfd = BPF_CORE_READ(open, dfd);

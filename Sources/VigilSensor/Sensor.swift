@@ -165,7 +165,11 @@ public final class Sensor: @unchecked Sendable {
     public func start() -> AsyncStream<SensorBatch> {
         let (stream, continuation) = AsyncStream.makeStream(
             of: SensorBatch.self, bufferingPolicy: .bufferingOldest(options.queueBatches))
-        readerStarted = true
+        lock.withLock { _ in
+            precondition(!readerStarted, "Sensor.start() while a reader runs")
+            readerStarted = true
+        }
+        stopFlag.store(false, ordering: .releasing)
         let thread = Thread { [self] in
             readLoop(continuation)
             continuation.finish()
@@ -178,8 +182,9 @@ public final class Sensor: @unchecked Sendable {
 
     /// Stops the reader after it drained what the ring holds.
     public func stop() {
-        guard readerStarted, !stopFlag.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        guard lock.withLock({ _ in readerStarted }), !stopFlag.exchange(true, ordering: .acquiringAndReleasing) else { return }
         readerDone.wait()
+        lock.withLock { _ in readerStarted = false }
     }
 
     private func readLoop(_ continuation: AsyncStream<SensorBatch>.Continuation) {

@@ -1,0 +1,62 @@
+import Testing
+@testable import VigilCore
+
+@Suite struct ProcessTreeTests {
+    func h(_ pid: Int32, session: SessionID = 9, t: UInt64 = 1) -> EventHeader {
+        EventHeader(ktimeNanoseconds: t, pid: pid, tid: pid, session: session)
+    }
+
+    @Test func forkExecExitTracksLivenessAndAncestry() {
+        var tree = ProcessTree()
+        tree.seed(ProcessNode(pid: 1, ppid: 0, exePath: "/sbin/init"))
+        tree.seed(ProcessNode(pid: 10, ppid: 1, exePath: "/usr/bin/vigil"))
+        tree.startSession(9, root: 20, parent: 10)
+        tree.apply(.exec(ExecEvent(header: h(20), ppid: 10, uid: 0, gid: 0, cgroupID: 1, exeDevice: 1, exeInode: 2, path: "/bin/sh", argv: ["sh"])))
+        tree.apply(.fork(ForkEvent(header: h(20), childPID: 21)))
+        tree.apply(.fork(ForkEvent(header: h(21), childPID: 22)))  // double fork
+        #expect(tree.liveCount(of: 9) == 3)
+        #expect(tree.ancestry(of: 22).map(\.pid) == [22, 21, 20, 10, 1])
+        #expect(tree[22]?.exePath == "/bin/sh")  // a fork without exec runs its parent's image
+        tree.apply(.exit(ExitEvent(header: h(21), rawCode: 0)))
+        tree.apply(.exit(ExitEvent(header: h(20), rawCode: 0)))
+        // The grandchild outlives its parents (setsid/reparent): the session is not over.
+        #expect(tree.liveCount(of: 9) == 1)
+        #expect(tree.ancestry(of: 22).map(\.pid) == [22, 21, 20, 10, 1])
+        tree.apply(.exit(ExitEvent(header: h(22), rawCode: 9)))
+        #expect(tree.liveCount(of: 9) == 0)
+    }
+
+    @Test func execOfANewBinaryForgetsTheOldHash() {
+        var tree = ProcessTree()
+        tree.startSession(9, root: 5, parent: 1)
+        tree.apply(.exec(ExecEvent(header: h(5), ppid: 1, uid: 0, gid: 0, cgroupID: 0, exeDevice: 1, exeInode: 2, path: "/a", argv: [])))
+        tree.setHash("aa", for: 5)
+        tree.apply(.exec(ExecEvent(header: h(5), ppid: 1, uid: 0, gid: 0, cgroupID: 0, exeDevice: 1, exeInode: 3, path: "/b", argv: [])))
+        #expect(tree[5]?.exeSHA256 == nil)
+        #expect(tree[5]?.exePath == "/b")
+    }
+
+    @Test func exitedProcessesArePrunedBeyondTheRetentionBound() {
+        var tree = ProcessTree()
+        tree.retainExited = 10
+        for pid in Int32(100)..<Int32(150) {
+            tree.startSession(1, root: pid, parent: 1)
+            tree.markExited(pid)
+        }
+        #expect(tree.nodes.count == 10)
+        #expect(tree.liveCount(of: 1) == 0)
+    }
+
+    @Test func exitCodeDecoding() {
+        #expect(ExitEvent(header: h(1), rawCode: 7 << 8).exitStatus == 7)
+        #expect(ExitEvent(header: h(1), rawCode: 9).signal == 9)
+    }
+
+    @Test func jsonRendererEscapesAndKeepsFieldNames() {
+        let e = OpenEvent(header: h(3), path: "/tmp/a\"b\n", flags: 0, mode: 0, result: 3)
+        let line = EventRenderer.json(.open(e), RenderedContext(ppid: 2))
+        #expect(line.hasPrefix("{\"kind\":\"open\",\"ts\":"))
+        #expect(line.contains("\"path\":\"/tmp/a\\\"b\\n\""))
+        #expect(line.contains("\"ppid\":2") && line.contains("\"result\":3") && line.contains("\"session\":\"0000000000000009\""))
+    }
+}

@@ -1,0 +1,228 @@
+import Foundation
+import Glibc
+import Testing
+import VigilCore
+import VigilSensor
+
+/// One sensor for the whole suite: loading the programs once keeps the suite fast.
+let sharedSensor: Result<Sensor, SensorError> = Result { () throws(SensorError) in try Sensor() }
+
+struct Traced {
+    var events: [SensorEvent]
+    var contexts: [RenderedContext]
+    var summary: TraceSummary
+
+    var execs: [ExecEvent] { events.compactMap { if case .exec(let e) = $0 { e } else { nil } } }
+    var opens: [OpenEvent] { events.compactMap { if case .open(let e) = $0 { e } else { nil } } }
+    var connects: [NetworkEvent] { events.compactMap { if case .connect(let e) = $0 { e } else { nil } } }
+    var forks: [ForkEvent] { events.compactMap { if case .fork(let e) = $0 { e } else { nil } } }
+}
+
+func trace(_ argv: [String]) async throws -> Traced {
+    let tracer = Tracer(sensor: try sharedSensor.get())
+    let collected = Collector()
+    let summary = try await tracer.run(command: argv) { collected.add($0, $1) }
+    return Traced(events: collected.events, contexts: collected.contexts, summary: summary)
+}
+
+final class Collector: @unchecked Sendable {
+    var events: [SensorEvent] = []
+    var contexts: [RenderedContext] = []
+    func add(_ e: SensorEvent, _ c: RenderedContext) { events.append(e); contexts.append(c) }
+}
+
+func sha256(of path: String) throws -> String {
+    try #require(ExecutableHasher().hash(pid: nil, path: path))
+}
+
+@Suite(.serialized) struct TraceTests {
+    @Test func readingAFileIsSeenWithItsResolvedPath() async throws {
+        guard try Privileges.check() else { return }
+        let t = try await trace(["/bin/cat", "/etc/hostname"])
+        #expect(t.summary.exitCode == 0)
+        #expect(t.summary.dropped == 0)
+        let exec = try #require(t.execs.first)
+        #expect(exec.path == "/usr/bin/cat")
+        #expect(exec.argv == ["/bin/cat", "/etc/hostname"])
+        let open = try #require(t.opens.first { $0.path == "/etc/hostname" })
+        #expect(open.result >= 0)
+        #expect(open.header.flags.contains(.pathFromFile))
+        #expect(open.header.session == t.summary.session)
+        // Exec events carry the ancestry with hashes, up through this test process.
+        let index = try #require(t.events.firstIndex { if case .exec = $0 { true } else { false } })
+        let ancestry = t.contexts[index].ancestry
+        #expect(ancestry.first?.exeSHA256 == (try sha256(of: "/usr/bin/cat")))
+        #expect(ancestry.contains { $0.pid == getpid() })
+    }
+
+    @Test func symlinkAndRelativePathsResolveToTheRealFile() async throws {
+        guard try Privileges.check() else { return }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-symlink-\(getpid())")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("real"), withIntermediateDirectories: true)
+        let target = dir.appendingPathComponent("real/secret.txt").path
+        try "s3cret".write(toFile: target, atomically: false, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("link").path, withDestinationPath: "real/secret.txt")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let realTarget = URL(fileURLWithPath: target).resolvingSymlinksInPath().path
+        let t = try await trace(["/bin/sh", "-c", "cd \(dir.path)/real && cat ../link >/dev/null && cat ./secret.txt >/dev/null; cat missing-file 2>/dev/null; true"])
+        let hits = t.opens.filter { $0.path == realTarget }
+        #expect(hits.count == 2, "opens: \(t.opens.map(\.path))")
+        #expect(t.opens.contains { $0.path == URL(fileURLWithPath: dir.path).resolvingSymlinksInPath().path + "/real/missing-file" && $0.result == -2 })
+    }
+
+    @Test func loopbackTCPConnect() async throws {
+        guard try Privileges.check() else { return }
+        let listener = try TCPListener()
+        let t = try await trace(["/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/\(listener.port)"])
+        let c = try #require(t.connects.first { $0.port == listener.port })
+        #expect(c.address == "127.0.0.1")
+        #expect(c.family == .inet)
+        #expect(c.result == 0)
+    }
+
+    @Test func ioUringOpenAndConnectAreSeen() async throws {
+        guard try Privileges.check() else { return }
+        let helper = try Privileges.helper("uring_probe")
+        let listener = try TCPListener()
+        let t = try await trace([helper, "/etc/hostname", String(listener.port)])
+        #expect(t.summary.exitCode == 0)
+        let open = try #require(t.opens.first { $0.header.flags.contains(.ioUring) })
+        #expect(open.path == "/etc/hostname")
+        #expect(open.result >= 0)
+        let connect = try #require(t.connects.first { $0.header.flags.contains(.ioUring) })
+        #expect(connect.address == "127.0.0.1" && connect.port == listener.port && connect.result == 0)
+    }
+
+    @Test func compat32BitOpenIsSeen() async throws {
+        guard try Privileges.check() else { return }
+        let helper = try Privileges.helper("int80_open")
+        let t = try await trace([helper])
+        #expect(t.summary.exitCode == 0)
+        let open = try #require(t.opens.first { $0.header.flags.contains(.compat) })
+        #expect(open.path == "/etc/hostname")
+        #expect(open.result >= 0)
+    }
+
+    @Test func doubleForkAndSetsidChildrenStayInTheSessionAndAreWaitedFor() async throws {
+        guard try Privileges.check() else { return }
+        let t = try await trace(["/bin/sh", "-c", "(setsid sh -c 'sleep 0.3; cat /etc/hostname >/dev/null' &) ; exit 3"])
+        #expect(t.summary.exitCode == 3)
+        // The grandchild ran after the root exited, and its events were still attributed.
+        let cat = try #require(t.execs.first { $0.path == "/usr/bin/cat" })
+        #expect(cat.header.session == t.summary.session)
+        #expect(t.opens.contains { $0.path == "/etc/hostname" && $0.header.pid == cat.header.pid })
+        let rootExit = try #require(t.events.firstIndex {
+            if case .exit(let e) = $0 { e.header.pid == t.execs.first?.header.pid } else { false }
+        })
+        let catIndex = try #require(t.events.firstIndex { if case .exec(let e) = $0 { e.path == "/usr/bin/cat" } else { false } })
+        #expect(catIndex > rootExit)
+    }
+
+    @Test func forkWithoutExecIsAttributed() async throws {
+        guard try Privileges.check() else { return }
+        let script = "import os\npid = os.fork()\nif pid == 0:\n    open('/etc/hostname').read()\n    os._exit(0)\nos.waitpid(pid, 0)\n"
+        let t = try await trace(["/usr/bin/env", "python3", "-c", script])
+        let children = Set(t.forks.map(\.childPID))
+        let open = try #require(t.opens.first { $0.path == "/etc/hostname" && children.contains($0.header.pid) })
+        #expect(open.header.session == t.summary.session)
+        #expect(!t.execs.contains { $0.header.pid == open.header.pid })
+    }
+
+    @Test func renamedBinaryIsIdentifiedByContent() async throws {
+        guard try Privileges.check() else { return }
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("innocent-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: copy)
+        try FileManager.default.copyItem(atPath: "/usr/bin/cat", toPath: copy)
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        let t = try await trace([copy, "/etc/hostname"])
+        let index = try #require(t.events.firstIndex { if case .exec(let e) = $0 { e.path == copy } else { false } })
+        #expect(t.contexts[index].ancestry.first?.exeSHA256 == (try sha256(of: "/usr/bin/cat")))
+    }
+
+    @Test func ldSoLaunchedBinaryIsSeen() async throws {
+        guard try Privileges.check() else { return }
+        let loader = "/lib64/ld-linux-x86-64.so.2"
+        let t = try await trace([loader, "/usr/bin/cat", "/etc/hostname"])
+        let exec = try #require(t.execs.first)
+        #expect(URL(fileURLWithPath: exec.path).resolvingSymlinksInPath().path == URL(fileURLWithPath: loader).resolvingSymlinksInPath().path)
+        #expect(exec.argv.contains("/usr/bin/cat"))
+        // The loader maps the real program: the kernel sees it opened.
+        #expect(t.opens.contains { $0.path == "/usr/bin/cat" })
+        #expect(t.opens.contains { $0.path == "/etc/hostname" })
+    }
+
+    @Test func attachToARunningTree() async throws {
+        guard try Privileges.check() else { return }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "sleep 0.5; cat /etc/hostname >/dev/null"]
+        try process.run()
+        let collected = Collector()
+        let summary = try await Tracer(sensor: try sharedSensor.get()).attach(pid: process.processIdentifier) { collected.add($0, $1) }
+        process.waitUntilExit()
+        #expect(collected.events.contains { if case .exec(let e) = $0 { e.path == "/usr/bin/cat" && e.header.session == summary.session } else { false } })
+    }
+
+    @Test func missingCommandIsAClearError() async throws {
+        guard try Privileges.check() else { return }
+        await #expect { try await trace(["/nonexistent/tool"]) } throws: { error in
+            (error as? SensorError)?.code == .spawnFailed && "\(error)".contains("/nonexistent/tool")
+        }
+    }
+
+    @Test func featureProbeReportsEveryProgramType() throws {
+        guard try Privileges.check() else { return }
+        let features = Environment.probeFeatures()
+        #expect(features.btf)
+        #expect(features.tpBTF.available)  // the sensor itself depends on it
+        for probe in [features.fentry, features.lsm, features.cgroupSockAddr] where !probe.available {
+            #expect(probe.error?.isEmpty == false)
+        }
+        let sensor = try sharedSensor.get()
+        #expect(sensor.programs.filter { !$0.attached }.isEmpty, "\(sensor.degradedModes)")
+    }
+}
+
+@Suite(.serialized) struct RingFullTests {
+    @Test func aFullRingIsCountedAndReportedAsAGap() async throws {
+        guard try Privileges.check() else { return }
+        var options = SensorOptions()
+        options.ringBytes = 64 << 10       // tiny ring
+        options.wakeupBytes = 1 << 30      // never wake the reader early
+        options.pollMilliseconds = 2000    // and let it sleep: the burst overflows
+        options.execAll = false
+        let sensor = try Sensor(options: options)
+        let collected = Collector()
+        let script = "for _ in range(20000): open('/etc/hostname').close()"
+        let summary = try await Tracer(sensor: sensor).run(command: ["/usr/bin/env", "python3", "-c", script]) { collected.add($0, $1) }
+        #expect(summary.dropped > 0)
+        let gaps = collected.events.compactMap { if case .gap(let g) = $0 { g } else { nil } }
+        #expect(!gaps.isEmpty)
+        #expect(gaps.reduce(0) { $0 + $1.lost } == summary.dropped)
+        #expect(sensor.counters().totalDropped == summary.dropped)
+    }
+}
+
+/// A loopback listener that accepts in the background.
+final class TCPListener: @unchecked Sendable {
+    let fd: Int32
+    let port: UInt16
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && listen(fd, 16) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        guard ok else { throw Privileges.Missing(description: "listener: \(String(cString: strerror(errno)))") }
+        port = UInt16(bigEndian: addr.sin_port)
+    }
+
+    deinit { close(fd) }
+}
