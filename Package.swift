@@ -27,7 +27,7 @@ let package = Package(
         // Pure Swift, no I/O beyond what each names: table-testable.
         .target(name: "VigilCore", swiftSettings: swiftSettings),
         .target(name: "VigilPolicy", dependencies: ["Yams"], swiftSettings: swiftSettings),
-        .target(name: "VigilPosture", swiftSettings: swiftSettings),
+        .target(name: "VigilPosture", exclude: ["Documentation.md"], swiftSettings: swiftSettings),
         .target(
             name: "VigilAudit",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
