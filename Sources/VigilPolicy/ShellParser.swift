@@ -1,0 +1,260 @@
+// A small POSIX/Bash lexer: enough to find every simple command, never enough to run one.
+// It errs towards seeing more commands (a heredoc body that expands `$(…)`, a process substitution)
+// because deny rules are checked against every part it finds.
+
+struct ShellParser {
+    private let bytes: [UInt8]
+    private let nested: Bool
+    private var index = 0
+    private(set) var parts: [ShellPart] = []
+    private(set) var malformed = false
+
+    private var current = ShellPart()
+    private var word: [UInt8] = []
+    private var wordStart = -1
+    private var wordDynamic = false
+    private var pipeNext = false
+    private var pendingHeredocs: [(id: Int, delimiter: [UInt8], stripTabs: Bool, expands: Bool)] = []
+    private var heredocCount = 0
+    /// A redirect waiting for its target word.
+    private var pendingRedirect: ShellRedirect?
+    private var pendingHeredocStripTabs: Bool?
+
+    /// Nesting limit: deeper commands are treated as malformed (fail closed) rather than recursing forever.
+    static let maxDepth = 16
+    private let depth: Int
+
+    static func parse(_ command: String) -> ParsedShell {
+        var parser = ShellParser(bytes: Array(command.utf8), nested: false, depth: 0)
+        parser.run()
+        return ParsedShell(parts: parser.parts, malformed: parser.malformed)
+    }
+
+    init(bytes: [UInt8], nested: Bool, depth: Int) {
+        self.bytes = bytes
+        self.nested = nested
+        self.depth = depth
+        current.source = bytes
+        current.nested = nested
+    }
+
+    /// Parses `text` as a nested command and adds its parts (from `$(…)`, `bash -c`, `eval`, …).
+    mutating func absorbNested(_ text: [UInt8]) {
+        guard depth < ShellParser.maxDepth else {
+            malformed = true
+            return
+        }
+        var inner = ShellParser(bytes: text, nested: true, depth: depth + 1)
+        inner.run()
+        parts.append(contentsOf: inner.parts)
+        if inner.malformed { malformed = true }
+    }
+
+    mutating func run() {
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
+                finishWord()
+                index += 1
+            case UInt8(ascii: "\n"):
+                finishWord()
+                endPart()
+                index += 1
+                readHeredocBodies()
+            case UInt8(ascii: "#") where wordStart < 0:
+                while index < bytes.count, bytes[index] != UInt8(ascii: "\n") { index += 1 }
+            case UInt8(ascii: ";"), UInt8(ascii: "|"), UInt8(ascii: "&"):
+                readOperator()
+            case UInt8(ascii: "("), UInt8(ascii: ")"):
+                finishWord()
+                endPart()
+                index += 1
+            case UInt8(ascii: "<"), UInt8(ascii: ">"):
+                readRedirect()
+            default:
+                readWordByte()
+            }
+        }
+        finishWord()
+        endPart()
+        if pendingRedirect != nil || !pendingHeredocs.isEmpty { malformed = true }
+    }
+
+    // MARK: operators and parts
+
+    private mutating func readOperator() {
+        let byte = bytes[index]
+        let next = index + 1 < bytes.count ? bytes[index + 1] : 0
+        if byte == UInt8(ascii: "&"), next == UInt8(ascii: ">") {
+            readRedirect()
+            return
+        }
+        finishWord()
+        if byte == UInt8(ascii: "|"), next != UInt8(ascii: "|") { pipeNext = true }
+        endPart()
+        index += (next == byte || (byte == UInt8(ascii: "|") && next == UInt8(ascii: "&"))) ? 2 : 1
+    }
+
+    private mutating func endPart() {
+        if pendingRedirect != nil { return }  // `cmd >` then newline: the target is still to come (malformed at end)
+        var part = current
+        current = ShellPart()
+        current.source = bytes
+        current.nested = nested
+        stripKeywords(&part)
+        if !part.words.isEmpty || !part.redirects.isEmpty {
+            parts.append(part)
+        }
+        if pipeNext {
+            current.pipedInput = true
+            pipeNext = false
+        }
+    }
+
+    /// Drops reserved words at the front (`if`, `then`, `!`, `{`, …) and headers whose words are data (`for x in …`).
+    private static let leadingKeywords: Set<String> = ["if", "then", "else", "elif", "while", "until", "do", "!", "{",
+                                                       "}", "fi", "done", "esac", "coproc", "function", "[[", "]]"]
+
+    private func stripKeywords(_ part: inout ShellPart) {
+        while let first = part.words.first, !first.dynamic, ShellParser.leadingKeywords.contains(first.text),
+              part.source[first.raw.lowerBound] != UInt8(ascii: "'"),
+              part.source[first.raw.lowerBound] != UInt8(ascii: "\"") {
+            part.words.removeFirst()
+        }
+        if let first = part.words.first, ["for", "select", "case", "in"].contains(first.text) {
+            part.words.removeAll()
+        }
+    }
+
+    // MARK: words
+
+    mutating func startWord() {
+        if wordStart < 0 { wordStart = index }
+    }
+
+    private mutating func finishWord() {
+        guard wordStart >= 0 else { return }
+        let finished = ShellWord(text: String(decoding: word, as: UTF8.self), raw: wordStart..<index, dynamic: wordDynamic)
+        word.removeAll(keepingCapacity: true)
+        wordStart = -1
+        wordDynamic = false
+        if var redirect = pendingRedirect {
+            pendingRedirect = nil
+            if redirect.kind == .hereText, let stripTabs = pendingHeredocStripTabs {
+                pendingHeredocStripTabs = nil
+                let raw = bytes[finished.raw]
+                let quoted = raw.contains(UInt8(ascii: "'")) || raw.contains(UInt8(ascii: "\""))
+                    || raw.contains(UInt8(ascii: "\\"))
+                heredocCount += 1
+                redirect.heredocID = heredocCount
+                current.redirects.append(redirect)
+                pendingHeredocs.append((heredocCount, Array(finished.text.utf8), stripTabs, !quoted))
+                return
+            }
+            if redirect.kind == .hereText {
+                redirect.text = finished.text
+            } else if redirect.kind != .duplicate {
+                redirect.target = finished
+            }
+            current.redirects.append(redirect)
+            return
+        }
+        current.words.append(finished)
+    }
+
+    private mutating func readWordByte() {
+        let byte = bytes[index]
+        startWord()
+        switch byte {
+        case UInt8(ascii: "'"):
+            guard let close = bytes[(index + 1)...].firstIndex(of: UInt8(ascii: "'")) else {
+                malformed = true
+                index = bytes.count
+                return
+            }
+            word.append(contentsOf: bytes[(index + 1)..<close])
+            index = close + 1
+        case UInt8(ascii: "\""):
+            readDoubleQuoted()
+        case UInt8(ascii: "\\"):
+            if index + 1 < bytes.count {
+                if bytes[index + 1] != UInt8(ascii: "\n") { word.append(bytes[index + 1]) }
+                index += 2
+            } else {
+                index += 1
+            }
+        case UInt8(ascii: "$"):
+            readDollar(inQuotes: false)
+        case UInt8(ascii: "`"):
+            readBackticks()
+        case UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "["):
+            wordDynamic = true  // pathname expansion: `/usr/bin/cur?` runs curl
+            word.append(byte)
+            index += 1
+        case UInt8(ascii: "{"):
+            if braceExpands(from: index) { wordDynamic = true }
+            word.append(byte)
+            index += 1
+        default:
+            word.append(byte)
+            index += 1
+        }
+    }
+
+    /// `{a,b}` and `{1..3}` expand into several words: `{mytool,x}` runs `mytool x`.
+    private func braceExpands(from start: Int) -> Bool {
+        var cursor = start + 1
+        var sawComma = false
+        while cursor < bytes.count {
+            switch bytes[cursor] {
+            case UInt8(ascii: "}"): return sawComma
+            case UInt8(ascii: ","): sawComma = true
+            case UInt8(ascii: "."):
+                if cursor + 1 < bytes.count, bytes[cursor + 1] == UInt8(ascii: ".") { sawComma = true }
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: ";"): return false
+            default: break
+            }
+            cursor += 1
+        }
+        return false
+    }
+
+    // MARK: accessors for the substitution/redirect extension
+
+    var position: Int {
+        get { index }
+        set { index = newValue }
+    }
+    var input: [UInt8] { bytes }
+    mutating func appendToWord(_ byte: UInt8) { word.append(byte) }
+    mutating func appendToWord(_ bytes: some Sequence<UInt8>) { word.append(contentsOf: bytes) }
+    mutating func markDynamic() { wordDynamic = true }
+    mutating func markSubstitution() { current.hasSubstitution = true }
+    mutating func markMalformed() { malformed = true }
+    mutating func flushWord() { finishWord() }
+    mutating func beginRedirect(_ redirect: ShellRedirect, heredocStripTabs: Bool?) {
+        pendingRedirect = redirect
+        pendingHeredocStripTabs = heredocStripTabs
+    }
+    var heredocs: [(id: Int, delimiter: [UInt8], stripTabs: Bool, expands: Bool)] {
+        get { pendingHeredocs }
+        set { pendingHeredocs = newValue }
+    }
+    /// Attaches a heredoc body to its redirect; `substitutes` marks the part as running nested commands.
+    mutating func setHeredocText(id: Int, text: String, substitutes: Bool) {
+        for partIndex in parts.indices.reversed() {
+            if let r = parts[partIndex].redirects.firstIndex(where: { $0.heredocID == id }) {
+                parts[partIndex].redirects[r].text = text
+                if substitutes { parts[partIndex].hasSubstitution = true }
+                return
+            }
+        }
+    }
+    /// A word of digits glued to `<`/`>` is a file descriptor (`2>`), not an argument.
+    mutating func discardDescriptorWord() {
+        guard wordStart >= 0, !wordDynamic, !word.isEmpty, word.allSatisfy({ (48...57).contains($0) }) else { return }
+        word.removeAll(keepingCapacity: true)
+        wordStart = -1
+    }
+}

@@ -1,0 +1,213 @@
+// Seeing through wrappers: the command lines a deny rule must be checked against, and the one text an
+// allow rule may match (Claude Code's narrower view).
+
+/// What one simple command could run, as far as static analysis can tell.
+struct CommandAnalysis: Sendable {
+    /// Word lists, each starting at a command word: the command as written, then through each wrapper.
+    var views: [[String]] = []
+    /// Each view's words joined by single spaces: what deny patterns are matched against.
+    var texts: [String] = []
+    /// The command word can't be known (`$cmd x`, `… | bash`, `eval "$X"`): every deny rule applies.
+    var opaque = false
+    /// Shell code run by this command (`bash -c CODE`, `eval …`, `su -c CODE`), to be parsed as nested parts.
+    var code: [String] = []
+    /// Words found in interpreter one-liners (`python3 -c '…'`), matched against deny rules' command names.
+    var codeWords: [String] = []
+}
+
+extension ShellPart {
+    func isAssignment(_ word: ShellWord) -> Bool {
+        let raw = source[word.raw]
+        guard let equals = raw.firstIndex(of: UInt8(ascii: "=")), equals > raw.startIndex else { return false }
+        let name = raw[raw.startIndex..<equals]
+        let trimmed = name.last == UInt8(ascii: "+") ? name.dropLast() : name
+        guard let first = trimmed.first, !(48...57).contains(first) else { return false }
+        return trimmed.allSatisfy { ShellParser.isNameByte($0) }
+    }
+
+    func analyze() -> CommandAnalysis {
+        var result = CommandAnalysis()
+        var pending: [[ShellWord]] = [Array(words)]
+        while let next = pending.popLast() {
+            analyze(words: next, into: &result, pending: &pending)
+        }
+        result.texts = result.views.map { $0.joined(separator: " ") }
+        return result
+    }
+
+    private func analyze(words all: [ShellWord], into result: inout CommandAnalysis, pending: inout [[ShellWord]]) {
+        var words = all
+        while true {
+            let start = commandIndex(in: words)
+            guard start < words.count else { return }
+            words = Array(words[start...])
+            let command = words[0]
+            if command.dynamic {
+                result.opaque = true
+                return
+            }
+            let texts = words.map(\.text)
+            result.views.append(texts)
+            let name = basename(command.text)
+            if name != command.text {
+                result.views.append([name] + texts.dropFirst())
+            }
+            guard let kind = Wrappers.kinds[name] else { return }
+            switch kind {
+            case .twoWord(let runners):
+                guard words.count > 2, runners.contains(words[1].text) else { return }
+                words = Array(words[2...])
+                continue
+            case .command:
+                if words.count > 1, ["-v", "-V"].contains(words[1].text) { return }
+                guard let inner = Wrappers.table["command"]!.commandStart(in: words, after: 1) else { return }
+                words = Array(words[inner...])
+                continue
+            case .wrapper(let syntax):
+                if name == "env", let split = splitString(words) { result.code.append(split) }
+                if name == "flock", let code = optionValue(words, ["-c", "--command"]) { result.code.append(code.text) }
+                guard let inner = syntax.commandStart(in: words, after: 1) else { return }
+                words = Array(words[inner...])
+                continue
+            case .shell:
+                shell(words, into: &result)
+            case .eval:
+                let code = words.dropFirst()
+                if code.contains(where: \.dynamic) { result.opaque = true }
+                result.code.append(code.map(\.text).joined(separator: " "))
+            case .remote:
+                remote(name, words, into: &result)
+            case .interpreter(let flags):
+                interpreter(words, flags: flags, into: &result)
+            case .find:
+                pending.append(contentsOf: findExecCommands(words))
+            }
+            return
+        }
+    }
+
+    private func commandIndex(in words: [ShellWord]) -> Int {
+        var index = 0
+        while index < words.count, isAssignment(words[index]) { index += 1 }
+        return index
+    }
+
+    /// `bash [opts] -c CODE`: CODE is parsed. `bash` reading a pipe or file: unknowable. `bash <<< CODE`: parsed.
+    private func shell(_ words: [ShellWord], into result: inout CommandAnalysis) {
+        var index = 1
+        var runsString = false
+        while index < words.count, words[index].text.hasPrefix("-") || words[index].text.hasPrefix("+") {
+            let option = words[index].text
+            if option == "--" { index += 1; break }
+            if !option.hasPrefix("--"), option.dropFirst().contains("c") { runsString = true }
+            index += (option == "-o" || option == "+o" || option == "-O" || option == "+O") ? 2 : 1
+        }
+        if runsString {
+            guard index < words.count else { return }
+            if words[index].dynamic { result.opaque = true }
+            result.code.append(words[index].text)
+            return
+        }
+        if index < words.count { return }  // `bash script.sh`: the script's contents are the kernel layer's job
+        for redirect in redirects where redirect.kind == .hereText {
+            if let text = redirect.text { result.code.append(text) }
+        }
+        if pipedInput || redirects.contains(where: { $0.kind == .read }) { result.opaque = true }
+    }
+
+    private func remote(_ name: String, _ words: [ShellWord], into result: inout CommandAnalysis) {
+        if name == "su" || name == "runuser" {
+            if let code = optionValue(words, ["-c", "--command"]) {
+                if code.dynamic { result.opaque = true }
+                result.code.append(code.text)
+            }
+            return
+        }
+        let syntax = name == "ssh"
+            ? WrapperSyntax(short: "bcDEeFIiJLlmOopQRSWw", operands: 1)
+            : name == "watch" ? WrapperSyntax(short: "nqd", long: ["interval", "differences"])
+            : WrapperSyntax(short: "cEIOBT", long: ["command"])
+        if name == "script", let code = optionValue(words, ["-c", "--command"]) {
+            result.code.append(code.text)
+            return
+        }
+        guard let start = syntax.commandStart(in: words, after: 1) else { return }
+        let rest = words[start...]
+        if rest.contains(where: \.dynamic) { result.opaque = true }
+        result.code.append(rest.map(\.text).joined(separator: " "))
+    }
+
+    private func interpreter(_ words: [ShellWord], flags: Set<String>, into result: inout CommandAnalysis) {
+        var sources: [ShellWord] = []
+        if flags.isEmpty {
+            // awk-like: the first operand is the program.
+            if let first = words.dropFirst().first(where: { !$0.text.hasPrefix("-") }) { sources.append(first) }
+        }
+        for (index, word) in words.enumerated() where flags.contains(word.text) && index + 1 < words.count {
+            sources.append(words[index + 1])
+        }
+        for source in sources {
+            if source.dynamic { result.opaque = true }
+            result.codeWords.append(contentsOf: ShellPart.codeWords(source.text))
+        }
+        for redirect in redirects where redirect.kind == .hereText {
+            result.codeWords.append(contentsOf: ShellPart.codeWords(redirect.text ?? ""))
+        }
+    }
+
+    /// `find … -exec CMD … ;` (and `fd -x CMD`): each action's words, up to `;` or `+`.
+    private func findExecCommands(_ words: [ShellWord]) -> [[ShellWord]] {
+        var commands: [[ShellWord]] = []
+        var index = 1
+        while index < words.count {
+            if Wrappers.findExec.contains(words[index].text) {
+                var end = index + 1
+                while end < words.count, words[end].text != ";", words[end].text != "+" { end += 1 }
+                if end > index + 1 { commands.append(Array(words[(index + 1)..<end])) }
+                index = end
+            }
+            index += 1
+        }
+        return commands
+    }
+
+    private func optionValue(_ words: [ShellWord], _ names: Set<String>) -> ShellWord? {
+        for (index, word) in words.enumerated() {
+            if names.contains(word.text), index + 1 < words.count { return words[index + 1] }
+            for name in names where name.hasPrefix("--") && word.text.hasPrefix(name + "=") {
+                var value = word
+                value.text = String(word.text.dropFirst(name.count + 1))
+                return value
+            }
+        }
+        return nil
+    }
+
+    private func splitString(_ words: [ShellWord]) -> String? {
+        optionValue(words, ["-S", "--split-string"])?.text
+    }
+
+    /// Identifier-like runs in interpreter code: `os.system("mytool x")` yields `os`, `system`, `mytool`, `x`.
+    static func codeWords(_ code: String) -> [String] {
+        var words: [String] = []
+        var current: [UInt8] = []
+        for byte in code.utf8 {
+            if ShellParser.isNameByte(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+                || byte == UInt8(ascii: "/") {
+                current.append(byte)
+            } else if !current.isEmpty {
+                words.append(basename(String(decoding: current, as: UTF8.self)))
+                current.removeAll(keepingCapacity: true)
+            }
+        }
+        if !current.isEmpty { words.append(basename(String(decoding: current, as: UTF8.self))) }
+        return words
+    }
+}
+
+/// The last path component: `/usr/bin/curl` → `curl`.
+func basename(_ path: String) -> String {
+    guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
+    let after = path.utf8.index(after: slash)
+    return after == path.utf8.endIndex ? path : String(path[after...])
+}

@@ -1,0 +1,66 @@
+// The inputs to a decision: a tool call or a kernel action, who asks, and the device's posture.
+
+/// One attempted Claude Code tool call, as a PreToolUse hook sees it.
+public struct ToolCall: Sendable, Hashable {
+    /// The model-facing tool name: `Bash`, `Read`, `mcp__sec__echo`, … (`Task` is read as `Agent`).
+    public var name: String
+    /// The tool input object (`command`, `file_path`, `url`, …).
+    public var input: [String: JSONValue]
+    /// The session's working directory; relative paths and `Read(path)` rules resolve against it.
+    public var cwd: String
+    /// The user's home directory, for `~/` rules.
+    public var home: String
+    /// The project root, for single-slash `/path` rules; Claude Code anchors those at the settings source.
+    public var projectDir: String
+
+    public init(name: String, input: [String: JSONValue], cwd: String, home: String, projectDir: String? = nil) {
+        self.name = name
+        self.input = input
+        self.cwd = cwd
+        self.home = home
+        self.projectDir = projectDir ?? cwd
+    }
+}
+
+/// Something a process in the agent's tree did, seen in the kernel.
+public enum KernelAction: Sendable, Hashable {
+    case exec(path: String, argv: [String])
+    case open(path: String, write: Bool)
+    /// `address` is an IPv4/IPv6 literal or an AF_UNIX path; `host` is the name it was resolved from, if known.
+    case connect(address: String, port: UInt16, host: String?)
+}
+
+/// Where a kernel action happened, for rules written with `~/`.
+public struct KernelContext: Sendable, Hashable {
+    public let home: String?
+    /// Split once: a context is built per session, decisions run per event.
+    let homeSegments: [Substring]
+
+    public init(home: String? = nil) {
+        self.home = home
+        homeSegments = home.map { pathSegments($0, relativeTo: []) } ?? []
+    }
+}
+
+/// The verified human behind a session, and the device.
+public struct Identity: Sendable, Hashable {
+    public var user: String
+    public var teams: [String]
+    public var role: String?
+    public var device: String?
+
+    public init(user: String, teams: [String] = [], role: String? = nil, device: String? = nil) {
+        self.user = user
+        self.teams = teams
+        self.role = role
+        self.device = device
+    }
+}
+
+/// One fact about the device's security posture, or why it isn't known.
+public enum PostureFact: Sendable, Hashable {
+    case bool(Bool)
+    case int(Int)
+    case string(String)
+    case unknown(String)
+}
