@@ -31,6 +31,7 @@ let package = Package(
         .target(
             name: "VigilAudit",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["Documentation.md"],
             swiftSettings: swiftSettings
         ),
 

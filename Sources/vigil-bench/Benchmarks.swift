@@ -6,6 +6,8 @@ struct Benchmark: Sendable {
 
 let allBenchmarks: [Benchmark] = [
     Benchmark(name: "consumer", run: benchConsumer),
+    Benchmark(name: "policy", run: benchPolicy),
+    Benchmark(name: "audit", run: benchAudit),
 ]
 
 /// Prints one measurement line in the format `make bench` collects.
