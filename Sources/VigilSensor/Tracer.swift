@@ -93,7 +93,8 @@ public final class Tracer: Sendable {
             guard nodes.contains(where: { $0.pid == pid && !$0.exited }) else {
                 throw SensorError(.procScanFailed, "vigil: no running process with pid \(pid)")
             }
-            for node in nodes { tree.seed(node) }
+            // Seeding must not overwrite the session membership given in the first pass.
+            for node in nodes where !tracked.contains(node.pid) { tree.seed(node) }
             for node in ProcScanner.descendants(of: pid, in: nodes) where !node.exited && !tracked.contains(node.pid) {
                 try sensor.track(pid: node.pid, session: session)
                 tracked.insert(node.pid)

@@ -26,6 +26,14 @@ import Testing
         #expect(tree.liveCount(of: 9) == 0)
     }
 
+    @Test func aRescanKeepsSessionMembership() {
+        var tree = ProcessTree()
+        tree.startSession(9, root: 30, parent: 1)
+        tree.seed(ProcessNode(pid: 30, ppid: 1, exePath: "/bin/sh"))
+        #expect(tree[30]?.session == 9)
+        #expect(tree.liveCount(of: 9) == 1)
+    }
+
     @Test func execOfANewBinaryForgetsTheOldHash() {
         var tree = ProcessTree()
         tree.startSession(9, root: 5, parent: 1)

@@ -49,7 +49,12 @@ public struct ProcessTree: Sendable {
     public subscript(pid: Int32) -> ProcessNode? { nodes[pid] }
 
     /// Adds or replaces a process known from outside the event stream (a /proc scan).
+    /// A scan knows nothing of sessions: it never takes a live process out of its session.
     public mutating func seed(_ node: ProcessNode) {
+        var node = node
+        if let old = nodes[node.pid], old.session != 0, !old.exited, node.session == 0 {
+            node.session = old.session
+        }
         insert(node)
     }
 
