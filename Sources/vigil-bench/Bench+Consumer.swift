@@ -3,6 +3,7 @@
 // of the Swift side; the kernel side is measured by bench/sensor-overhead.sh.
 import Foundation
 import VigilCore
+import VigilPolicy
 
 @Sendable func benchConsumer() async throws {
     let batch = syntheticBatch(records: 100_000)
@@ -20,12 +21,46 @@ import VigilCore
         }
     }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    let withPolicy = try consumerWithPolicy(batch)
     report("consumer", [
         "events": String(events),
         "events_per_s": String(Int(Double(events) / seconds)),
         "bytes_per_event": String(batch.bytes.count / batch.records),
+        "events_per_s_with_policy": String(withPolicy),
         "target_events_per_s": "1000000",
     ])
+}
+
+/// Decode + tree + a policy decision for every exec/open/connect, with the example policy.
+func consumerWithPolicy(_ batch: (bytes: [UInt8], records: Int)) throws -> Int {
+    let text = try String(contentsOfFile: "examples/policy.yaml", encoding: .utf8)
+    let policy = try Policy(yaml: text, file: "examples/policy.yaml")
+    let identity = Identity(user: "dev", teams: ["app"])
+    let context = KernelContext(home: "/home/dev")
+    var tree = ProcessTree()
+    var events = 0, denied = 0
+    let start = DispatchTime.now().uptimeNanoseconds
+    for _ in 0..<5 {
+        try batch.bytes.withUnsafeBytes { raw in
+            try EventDecoder.decodeBatch(raw) { event in
+                tree.apply(event)
+                events += 1
+                let action: KernelAction?
+                switch event {
+                case .exec(let e): action = .exec(path: e.path, argv: e.argv)
+                case .open(let e): action = .open(path: e.path, write: e.isWrite)
+                case .connect(let e): action = .connect(address: e.address, port: e.port, host: nil)
+                default: action = nil
+                }
+                if let action, policy.decide(action, identity: identity, posture: [:], context: context).action == .deny {
+                    denied += 1
+                }
+            }
+        }
+    }
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    precondition(denied >= 0)
+    return Int(Double(events) / seconds)
 }
 
 /// Records laid out as the kernel writes them: 80% opens, 8% forks, 6% execs, 6% exits.

@@ -31,7 +31,11 @@ extension Vigil {
             let argv = command.first == "--" ? Array(command.dropFirst()) : command
             let sensor: Sensor
             do {
-                sensor = try Sensor()
+                // A trace follows one tree: exec events of the rest of the machine are not needed
+                // (the daemon turns them on to spot agents started outside Vigil).
+                var options = SensorOptions()
+                options.execAll = false
+                sensor = try Sensor(options: options)
             } catch {
                 FileHandle.standardError.write(Data("\(error)\n".utf8))
                 throw ExitCode(2)

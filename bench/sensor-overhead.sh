@@ -1,0 +1,461 @@
+#!/usr/bin/env bash
+# Side-by-side overhead of the Vigil kernel sensor (DESIGN.md "Numbers"; ebpf-anchors.md §6-7).
+#
+#   sudo bench/sensor-overhead.sh [path/to/vigil]        (default .build/release/vigil)
+#
+# For each workload mode (bench/workload.c: open, exec, mixed) the variants below run
+# interleaved for ROUNDS rounds, in a different order each round (first variant and who-follows-
+# whom both change), and auditd's backlog and log are drained after each of its runs so that its
+# aftermath does not land in the next variant. The workload times itself, so tool start-up
+# is never counted. Reported: median per variant and ratios of medians to the baseline.
+#
+#   baseline    the workload alone
+#   vigil       vigil trace --json -- workload (events to a tmpfs file, summary line kept)
+#   vigil-idle  the workload outside any session while another vigil session is live, so the
+#               BPF programs are attached and filtering everyone else's syscalls
+#   bpftrace    the same tracepoints in bpftrace 0.17, following the same process tree
+#   auditd      auditd with -S execve,openat,open,openat2,creat,connect, scoped by audit uid
+#
+# Then, with kernel.bpf_stats_enabled=1, one extra (untimed) idle and traced run per mode to get
+# the BPF run time per program run and per session event. Stats are off during the timed rounds
+# because the stats themselves add two clock reads to every program run.
+#
+# Output lines (stdout):
+#   bench sensor.<mode>.<variant> median_ms=… ratio_vs_baseline=… cpu_median_ms=… cpu_ratio=… [more]
+#       wall time (the headline) and the workload's own CPU time (see workload.c: steadier on a
+#       shared machine, but blind to work done by other tasks and to blocking); more = vigil's
+#       summary counts (events, drops), bpftrace's lost events, audit's lost records
+#   bench sensor.bpf.<idle|session>.<program> ns_per_run=… runs=…
+#   bench sensor.bpf.session.per_event.<mode> ns_per_event=… events=…
+#   bench sensor.overhead      <mode>_pct=…   vigil, (median / baseline median − 1) × 100
+#   bench sensor.overhead_idle <mode>_pct=…   vigil-idle, same formula
+#   bench sensor.overhead_cpu, overhead_idle_cpu    the same from the CPU-time medians
+#   bench sensor.vs_auditd     <mode>_ratio=… auditd overhead ÷ vigil overhead (goal ≥ 10)
+#   bench sensor.vs_bpftrace   <mode>_ratio=… bpftrace overhead ÷ vigil overhead (goal ≥ 0.67,
+#                                             i.e. vigil ≤ 1.5× a bare tracer)
+# A ratio is "na" when vigil's overhead is not measurably above zero.
+#
+# Environment: ROUNDS (5), N_OPEN (50000), N_EXEC (1000), N_MIXED (500), MODES ("open exec
+# mixed"), VARIANTS (all five), BENCH_OUT (.output/bench), BENCH_AUID (4242).
+#
+# Side effects, all undone on exit (trap): tracefs mounted if it was not, auditd started from a
+# private config with its log under BENCH_OUT, audit rules added, bpf_stats toggled. One is NOT
+# undoable: once auditd has enabled auditing, the kernel gives every new task an audit context
+# until reboot (audit_ever_enabled). A "-a never,task -F auid!=BENCH_AUID" rule keeps the other
+# variants' processes free of it during the run; after the run, `auditctl -a never,task`
+# restores the fast path for new tasks if wanted.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$here")
+
+VIGIL=${1:-.build/release/vigil}
+ROUNDS=${ROUNDS:-5}
+N_OPEN=${N_OPEN:-50000}
+N_EXEC=${N_EXEC:-1000}
+N_MIXED=${N_MIXED:-500}
+MODES=${MODES:-open exec mixed}
+VARIANTS=${VARIANTS:-baseline vigil vigil-idle bpftrace auditd}
+OUT=${BENCH_OUT:-$repo/.output/bench}
+AUID=${BENCH_AUID:-4242}
+OPENS_PER_CHILD=16        # must match workload.c (mixed mode)
+AUDIT_SYSCALLS=execve,openat,open,openat2,creat,connect
+
+log() { echo "sensor-overhead: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+[[ $(id -u) == 0 ]] || die "must run as root (BPF, auditd, sysctl)"
+[[ -x $VIGIL ]] || die "no vigil binary at $VIGIL (build it with: swift build -c release)"
+VIGIL=$(cd "$(dirname "$VIGIL")" && pwd)/$(basename "$VIGIL")
+[[ $OUT != *' '* ]] || die "BENCH_OUT must not contain spaces (bpftrace -c splits on them)"
+command -v gcc >/dev/null || die "gcc is needed to build the workload"
+command -v jq >/dev/null || die "jq is needed to read bpftool output"
+command -v bpftool >/dev/null || die "bpftool is needed for bpf_stats"
+START=$SECONDS
+
+# --- peers ------------------------------------------------------------------------------------
+need=()
+command -v bpftrace >/dev/null || need+=(bpftrace)
+{ command -v auditctl && command -v auditd; } >/dev/null || need+=(auditd)
+if ((${#need[@]})); then
+    log "installing ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# --- build ------------------------------------------------------------------------------------
+mkdir -p "$OUT"
+gcc -O2 -Wall -Wextra -o "$OUT/workload" "$here/workload.c"
+# Every variant runs the workload through this wrapper: the result goes to a file, so the tools
+# keep stdout, and the tree starts with the same /bin/sh exec under every tool.
+cat > "$OUT/run-workload" <<EOF
+#!/bin/sh
+# run-workload RESULT MODE N (generated by bench/sensor-overhead.sh)
+out=\$1; shift
+exec "$OUT/workload" "\$@" > "\$out"
+EOF
+chmod +x "$OUT/run-workload"
+RUNWL=$OUT/run-workload
+# Scratch on tmpfs: vigil's JSON stream lands here, at about the cost of /dev/null.
+SCRATCH=$(mktemp -d /dev/shm/vigil-bench.XXXXXX)
+
+# --- cleanup ----------------------------------------------------------------------------------
+IDLE_VP=""               # pid of the vigil trace holding an idle session
+MOUNTED_TRACEFS=0
+OWN_AUDITD=0
+AUDIT_RULES_ADDED=0
+ORIG_BPF_STATS=$(sysctl -n kernel.bpf_stats_enabled)
+ORIG_AUDIT_ENABLED="" ORIG_AUDIT_BACKLOG=""
+AUDIT_DIR=$OUT/auditd
+
+cleanup() {
+    set +e; trap - ERR
+    [[ -n $IDLE_VP ]] && stop_idle_session
+    if ((AUDIT_RULES_ADDED)); then
+        auditctl -d always,exit -F arch=b64 -S "$AUDIT_SYSCALLS" -F auid="$AUID" -k vigil-bench >/dev/null 2>&1
+        auditctl -d never,task -F auid!="$AUID" >/dev/null 2>&1
+    fi
+    if ((OWN_AUDITD)) && [[ -f /var/run/auditd.pid ]]; then
+        local pid; pid=$(cat /var/run/auditd.pid)
+        kill -TERM "$pid" 2>/dev/null
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+    [[ -n $ORIG_AUDIT_ENABLED ]] && auditctl -e "$ORIG_AUDIT_ENABLED" >/dev/null 2>&1
+    [[ -n $ORIG_AUDIT_BACKLOG ]] && auditctl -b "$ORIG_AUDIT_BACKLOG" >/dev/null 2>&1
+    sysctl -q kernel.bpf_stats_enabled="$ORIG_BPF_STATS"
+    ((MOUNTED_TRACEFS)) && umount /sys/kernel/tracing
+    rm -rf "$SCRATCH"
+}
+trap cleanup EXIT
+trap 'log "failed at line $LINENO: $BASH_COMMAND"' ERR
+trap 'exit 130' INT TERM
+
+has_variant() { [[ " $VARIANTS " == *" $1 "* ]]; }
+drop_variant() { log "$1 disabled: $2"; VARIANTS=" $VARIANTS "; VARIANTS=${VARIANTS/ $1 / }; }
+
+# --- vigil ------------------------------------------------------------------------------------
+"$VIGIL" trace --json -- /bin/true > "$SCRATCH/pre.jsonl" 2> "$SCRATCH/pre.err" \
+    || die "vigil trace does not work here: $(cat "$SCRATCH/pre.err")"
+tail -n 1 "$SCRATCH/pre.jsonl" | grep -q '"kind":"summary"' || die "vigil trace printed no summary line"
+grep -q degraded "$SCRATCH/pre.err" && log "vigil runs degraded: $(grep degraded "$SCRATCH/pre.err" | tr '\n' ' ')"
+
+# The ids of the BPF programs a vigil process holds (its fds' fdinfo), so that another vigil
+# running on the machine is never counted.
+vigil_prog_ids() { grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -u; }
+# "name run_cnt run_time_ns" per program; the counters are absent until non-zero.
+prog_stats() {
+    local id
+    for id in $(vigil_prog_ids "$1"); do
+        bpftool -j prog show id "$id" | jq -r '"\(.name) \(.run_cnt // 0) \(.run_time_ns // 0)"'
+    done
+}
+
+# Starts `vigil trace -- sleep 600` and returns once the sleep has exec'd, which vigil allows
+# only after the session is tagged, i.e. with every program attached.
+start_idle_session() {
+    "$VIGIL" trace -- sleep 600 > /dev/null 2>> "$SCRATCH/idle.err" &
+    IDLE_VP=$!
+    for _ in $(seq 1000); do
+        pgrep -P "$IDLE_VP" -x sleep >/dev/null && return 0
+        kill -0 "$IDLE_VP" 2>/dev/null || die "idle vigil session died: $(cat "$SCRATCH/idle.err")"
+        sleep 0.01
+    done
+    die "idle vigil session did not start in 10 s"
+}
+# Ends the session the way it ends in use: its last process exits, vigil drains and exits.
+stop_idle_session() {
+    pkill -TERM -P "$IDLE_VP" -x sleep 2>/dev/null || true
+    wait "$IDLE_VP" 2>/dev/null || true    # exits 143: the command's SIGTERM
+    IDLE_VP=""
+}
+
+# --- bpftrace ---------------------------------------------------------------------------------
+# Same tracepoints as vigil (sched exec/fork/exit; open, openat, openat2, creat, connect), the
+# same filter (a hash of the tree's tgids, seeded with the command and grown at fork, like
+# vigil's session map), comparable fields. bpftrace's tracepoint args at sys_exit hold only the
+# return value, so the path pointer is kept from sys_enter, as opensnoop.bt does; vigil reads it
+# from pt_regs at exit. bpftrace -c holds the command until every probe is attached ("Attaching
+# N probes...", then BEGIN), which is the same guarantee vigil's gated spawn gives.
+# On this kernel (6.18) the comms of sched_process_fork are __data_loc strings, hence str().
+cat > "$OUT/sensor.bt" <<'EOF'
+BEGIN { @tree[cpid] = 1; }
+tracepoint:sched:sched_process_fork /@tree[args->parent_pid]/ {
+  @tree[args->child_pid] = 1;
+  printf("fork %d %d %s\n", args->parent_pid, args->child_pid, str(args->child_comm));
+}
+tracepoint:sched:sched_process_exec /@tree[pid]/ {
+  printf("exec %d %d %s %s\n", pid, args->old_pid, comm, str(args->filename));
+}
+tracepoint:sched:sched_process_exit /@tree[pid]/ {
+  printf("exit %d %d %s\n", pid, tid, comm);
+  if (args->group_dead) { delete(@tree[pid]); }
+}
+tracepoint:syscalls:sys_enter_open /@tree[pid]/ { @path[tid] = args->filename; @flags[tid] = args->flags; }
+tracepoint:syscalls:sys_enter_creat /@tree[pid]/ { @path[tid] = args->pathname; @flags[tid] = 0x241; }
+tracepoint:syscalls:sys_enter_openat /@tree[pid]/ {
+  @path[tid] = args->filename; @dfd[tid] = args->dfd; @flags[tid] = args->flags;
+}
+tracepoint:syscalls:sys_enter_openat2 /@tree[pid]/ {
+  @path[tid] = args->filename; @dfd[tid] = args->dfd; @flags[tid] = 0;  // how is a user pointer
+}
+tracepoint:syscalls:sys_enter_connect /@tree[pid]/ { @addr[tid] = args->uservaddr; }
+tracepoint:syscalls:sys_exit_open, tracepoint:syscalls:sys_exit_creat,
+tracepoint:syscalls:sys_exit_openat, tracepoint:syscalls:sys_exit_openat2 /@path[tid]/ {
+  printf("open %d %d %d %d %x %s\n", pid, tid, @dfd[tid], args->ret, @flags[tid], str(@path[tid]));
+  delete(@path[tid]); delete(@dfd[tid]); delete(@flags[tid]);
+}
+tracepoint:syscalls:sys_exit_connect /@addr[tid]/ {
+  printf("connect %d %d %d %d\n", pid, tid, args->ret, ((struct sockaddr *)@addr[tid])->sa_family);
+  delete(@addr[tid]);
+}
+EOF
+
+if has_variant bpftrace; then
+    if ! grep -qw tracefs /proc/mounts && [[ ! -d /sys/kernel/tracing/events ]]; then
+        # bpftrace reads tracepoint formats from tracefs; this machine does not mount it.
+        mount -t tracefs nodev /sys/kernel/tracing && MOUNTED_TRACEFS=1
+    fi
+    if ! bpftrace -c "/bin/sh $RUNWL $SCRATCH/pre.out open 10" "$OUT/sensor.bt" \
+            > "$SCRATCH/bt-pre.out" 2> "$SCRATCH/bt-pre.err" \
+        || ! grep -q '^open ' "$SCRATCH/bt-pre.out"; then
+        drop_variant bpftrace "$(grep -v RLIMIT_MEMLOCK "$SCRATCH/bt-pre.err" | head -3 | tr '\n' ' ')"
+    fi
+fi
+
+# --- auditd -----------------------------------------------------------------------------------
+# Scope: the audit uid (loginuid). It is the audit subsystem's own session tag: set once on the
+# workload's launcher, inherited by every fork and exec, so "-F auid=" follows exactly the tree
+# vigil follows. The alternatives are worse: "-F pid=/ppid=" match one process or its direct
+# children only; "-F exe=" matches one binary (the workload, not its /bin/true children); a
+# whole-system rule would also log (and slow, and fill the disk with) every other process on this
+# shared machine, whose noise would land in all variants. auid rules cost the audited tasks the
+# same per-syscall filter walk as a whole-system rule does.
+if has_variant auditd; then
+    status=$(auditctl -s)
+    ORIG_AUDIT_ENABLED=$(awk '$1 == "enabled" {print $2}' <<<"$status")
+    ORIG_AUDIT_BACKLOG=$(awk '$1 == "backlog_limit" {print $2}' <<<"$status")
+    running_pid=$(awk '$1 == "pid" {print $2}' <<<"$status")
+    if [[ $ORIG_AUDIT_ENABLED == 2 ]]; then
+        drop_variant auditd "audit configuration is locked (enabled 2)"
+    else
+        # Stale rules from an interrupted run would make -a fail.
+        auditctl -d always,exit -F arch=b64 -S "$AUDIT_SYSCALLS" -F auid="$AUID" -k vigil-bench >/dev/null 2>&1 || true
+        auditctl -d never,task -F auid!="$AUID" >/dev/null 2>&1 || true
+        AUDIT_RULES_ADDED=1
+        # Rules first, then auditd (which enables auditing): no task is created with an audit
+        # context except the audited workload's.
+        auditctl -a never,task -F auid!="$AUID" >/dev/null
+        auditctl -a always,exit -F arch=b64 -S "$AUDIT_SYSCALLS" -F auid="$AUID" -k vigil-bench >/dev/null
+        auditctl -b 8192 >/dev/null    # what Debian's stock audit.rules sets
+        if [[ $running_pid == 0 ]]; then
+            # A private config: the stock one with the log under BENCH_OUT (stock rotation,
+            # 5 × 8 MB, keeps the disk bounded).
+            rm -rf "$AUDIT_DIR"; mkdir -m 700 -p "$AUDIT_DIR/log"
+            sed "s|^log_file = .*|log_file = $AUDIT_DIR/log/audit.log|" /etc/audit/auditd.conf > "$AUDIT_DIR/auditd.conf"
+            chmod 640 "$AUDIT_DIR/auditd.conf"
+            auditd -c "$AUDIT_DIR" || die "auditd did not start"
+            OWN_AUDITD=1
+            for _ in $(seq 100); do [[ $(auditctl -s | awk '$1 == "pid" {print $2}') != 0 ]] && break; sleep 0.1; done
+        else
+            log "auditd already runs (pid $running_pid): using it; its log is wherever it is configured"
+        fi
+    fi
+fi
+
+# The audited launcher: set the loginuid, then fork (not exec) the workload, because the audit
+# context is decided when a task is created.
+run_audited() { bash -c 'echo "$0" > /proc/self/loginuid && "$@"; exit $?' "$AUID" "$@"; }
+
+if has_variant auditd && ((OWN_AUDITD)); then
+    run_audited /bin/sh "$RUNWL" "$SCRATCH/pre.out" open 10
+    for _ in $(seq 50); do grep -q "auid=$AUID" "$AUDIT_DIR/log/audit.log" && break; sleep 0.1; done
+    grep -q "auid=$AUID" "$AUDIT_DIR/log/audit.log" || die "auditd recorded nothing for auid $AUID"
+fi
+audit_lost() { auditctl -s | awk '$1 == "lost" {print $2}'; }
+
+# --- one timed run ----------------------------------------------------------------------------
+n_for() { case $1 in open) echo "$N_OPEN" ;; exec) echo "$N_EXEC" ;; mixed) echo "$N_MIXED" ;; esac; }
+
+declare -A SAMPLES CPU_SAMPLES EVENTS DROPPED BT_LOST AUDIT_LOST_DELTA
+run_variant() {    # mode variant → appends ns to SAMPLES[mode.variant]
+    local mode=$1 variant=$2 n res=$SCRATCH/result
+    n=$(n_for "$mode")
+    rm -f "$res"
+    case $variant in
+    baseline)
+        /bin/sh "$RUNWL" "$res" "$mode" "$n" ;;
+    vigil)
+        "$VIGIL" trace --json -- /bin/sh "$RUNWL" "$res" "$mode" "$n" \
+            > "$SCRATCH/vigil.jsonl" 2> "$SCRATCH/vigil.err" || die "vigil trace failed: $(cat "$SCRATCH/vigil.err")"
+        local summary; summary=$(tail -n 1 "$SCRATCH/vigil.jsonl")
+        [[ $summary == *'"kind":"summary"'* ]] || die "no vigil summary line"
+        EVENTS[$mode]+=" $(jq -r .events <<<"$summary")"
+        DROPPED[$mode]=$(( ${DROPPED[$mode]:-0} + $(jq -r .dropped <<<"$summary") ))
+        rm -f "$SCRATCH/vigil.jsonl" ;;
+    vigil-idle)
+        start_idle_session
+        /bin/sh "$RUNWL" "$res" "$mode" "$n"
+        kill -0 "$IDLE_VP" 2>/dev/null || die "idle vigil session ended during the run"
+        stop_idle_session ;;
+    bpftrace)
+        bpftrace -c "/bin/sh $RUNWL $res $mode $n" "$OUT/sensor.bt" > /dev/null 2> "$SCRATCH/bt.err" \
+            || die "bpftrace failed: $(cat "$SCRATCH/bt.err")"
+        # bpftrace says "Lost N events" when its perf buffer overflowed.
+        local lost; lost=$({ grep -o "Lost [0-9]* events" "$SCRATCH/bt.err" || true; } | awk '{s += $2} END {print s + 0}')
+        BT_LOST[$mode]=$(( ${BT_LOST[$mode]:-0} + lost )) ;;
+    auditd)
+        local before; before=$(audit_lost)
+        run_audited /bin/sh "$RUNWL" "$res" "$mode" "$n"
+        AUDIT_LOST_DELTA[$mode]=$(( ${AUDIT_LOST_DELTA[$mode]:-0} + $(audit_lost) - before ))
+        # Untimed: let kauditd empty its backlog and write the log back, so that auditd's
+        # aftermath is not charged to whichever variant runs next.
+        for _ in $(seq 300); do
+            [[ $(auditctl -s | awk '$1 == "backlog" {print $2}') == 0 ]] && break
+            sleep 0.1
+        done
+        if ((OWN_AUDITD)); then sync "$AUDIT_DIR/log/audit.log"; fi ;;
+    esac
+    [[ -s $res ]] || die "$mode/$variant: the workload printed no result"
+    local wall cpu; read -r wall cpu < "$res"
+    SAMPLES[$mode.$variant]+=" $wall"
+    CPU_SAMPLES[$mode.$variant]+=" $cpu"
+}
+
+# --- timed rounds -----------------------------------------------------------------------------
+read -r -a variants <<<"$VARIANTS"
+# A fresh order for every round and mode (a seeded, so repeatable, shuffle): no variant has a
+# fixed place or a fixed predecessor, so slow drifts and after-effects spread over all of them.
+shuffled() { awk -v n="${#variants[@]}" -v seed="$1" 'BEGIN { srand(seed)
+    for (i = 0; i < n; i++) a[i] = i
+    for (i = n - 1; i > 0; i--) { j = int(rand() * (i + 1)); t = a[i]; a[i] = a[j]; a[j] = t }
+    for (i = 0; i < n; i++) printf "%d ", a[i] }'; }
+log "vigil=$VIGIL rounds=$ROUNDS N: open=$N_OPEN exec=$N_EXEC mixed=$N_MIXED variants: ${variants[*]}"
+for ((r = 0; r < ROUNDS; r++)); do
+    mi=0
+    for mode in $MODES; do
+        mi=$((mi + 1))
+        line="round $((r + 1))/$ROUNDS $mode:"
+        for k in $(shuffled "$((r * 10 + mi))"); do
+            v=${variants[$k]}
+            run_variant "$mode" "$v"
+            last=${SAMPLES[$mode.$v]##* }
+            line+=" $v=$((last / 1000000))ms"
+        done
+        log "$line"
+    done
+done
+
+# --- BPF run time (bpf_stats), untimed --------------------------------------------------------
+declare -A STAT_CNT STAT_NS SESS_EVENTS SESS_WINDOW_NS
+add_stats() {    # context before-file after-file: accumulates per-program deltas
+    local ctx=$1 name cnt ns bcnt bns
+    while read -r name cnt ns; do
+        read -r bcnt bns < <(awk -v n="$name" '$1 == n {print $2, $3; exit} END {print "0 0"}' "$2")
+        STAT_CNT[$ctx.$name]=$(( ${STAT_CNT[$ctx.$name]:-0} + cnt - bcnt ))
+        STAT_NS[$ctx.$name]=$(( ${STAT_NS[$ctx.$name]:-0} + ns - bns ))
+    done < "$3"
+}
+if has_variant vigil || has_variant vigil-idle; then
+    sysctl -q kernel.bpf_stats_enabled=1
+    for mode in $MODES; do
+        n=$(n_for "$mode")
+        # (a) Outside any session: an idle session's programs over one workload run. They also
+        # filter every other process's syscalls meanwhile, which is the same kind of run.
+        start_idle_session
+        prog_stats "$IDLE_VP" > "$SCRATCH/before"
+        /bin/sh "$RUNWL" "$SCRATCH/result" "$mode" "$n"
+        prog_stats "$IDLE_VP" > "$SCRATCH/after"
+        stop_idle_session
+        add_stats idle "$SCRATCH/before" "$SCRATCH/after"
+        # (b) Inside: the session root waits on a fifo before the workload and signals another
+        # after it, so the two snapshots bracket the workload and not vigil's start or end.
+        rm -f "$SCRATCH/go" "$SCRATCH/done"; mkfifo "$SCRATCH/go" "$SCRATCH/done"
+        "$VIGIL" trace --json -- /bin/sh -c \
+            'read _ < "$0"; done=$1; shift; /bin/sh "$@"; echo > "$done"; exec sleep 600' \
+            "$SCRATCH/go" "$SCRATCH/done" "$RUNWL" "$SCRATCH/result" "$mode" "$n" \
+            > "$SCRATCH/stats.jsonl" 2> "$SCRATCH/stats.err" &
+        vp=$!
+        for _ in $(seq 1000); do pgrep -P "$vp" -x sh >/dev/null && break; sleep 0.01; done
+        prog_stats "$vp" > "$SCRATCH/before"
+        echo > "$SCRATCH/go"
+        read -r _ < "$SCRATCH/done"
+        prog_stats "$vp" > "$SCRATCH/after"
+        pkill -TERM -P "$vp" -x sleep || true
+        wait "$vp" || true    # exits 143: the root's SIGTERM
+        add_stats session "$SCRATCH/before" "$SCRATCH/after"
+        window=0
+        while read -r name cnt ns; do
+            bns=$(awk -v n="$name" '$1 == n {print $3; exit} END {print 0}' "$SCRATCH/before" | head -n 1)
+            window=$(( window + ns - bns ))
+        done < "$SCRATCH/after"
+        SESS_WINDOW_NS[$mode]=$window
+        # All of the session's events: the workload's plus ~10 of the wrapper shell and sleep.
+        SESS_EVENTS[$mode]=$(tail -n 1 "$SCRATCH/stats.jsonl" | jq -r .events)
+        rm -f "$SCRATCH/go" "$SCRATCH/done" "$SCRATCH/stats.jsonl"
+    done
+    sysctl -q kernel.bpf_stats_enabled="$ORIG_BPF_STATS"
+fi
+
+# --- report -----------------------------------------------------------------------------------
+median() { tr ' ' '\n' | grep . | sort -n | awk '{v[NR] = $1} END {
+    if (NR == 0) print "na"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+calc() { awk "BEGIN { $1 }"; }
+positive() { [[ $1 != na ]] && awk "BEGIN { exit !($1 > 0) }"; }
+declare -A MED
+for mode in $MODES; do
+    for v in "${variants[@]}"; do MED[$mode.$v]=$(median <<<"${SAMPLES[$mode.$v]:-}"); done
+    for v in "${variants[@]}"; do MED[cpu.$mode.$v]=$(median <<<"${CPU_SAMPLES[$mode.$v]:-}"); done
+done
+ratio() {    # mode variant (or cpu.mode variant): median ÷ baseline median
+    local b=${MED[$1.baseline]:-na} x=${MED[$1.$2]:-na}
+    [[ $b == na || $x == na ]] && { echo na; return; }; calc "printf \"%.3f\", $x / $b"; }
+pct() { local r; r=$(ratio "$1" "$2"); [[ $r == na ]] && { echo na; return; }; calc "printf \"%.1f\", ($r - 1) * 100"; }
+for mode in $MODES; do
+    n=$(n_for "$mode")
+    case $mode in open) expect=$n ;; exec) expect=$((3 * n)) ;; mixed) expect=$(((3 + OPENS_PER_CHILD) * n)) ;; esac
+    for v in "${variants[@]}"; do
+        m=${MED[$mode.$v]} c=${MED[cpu.$mode.$v]}
+        line="bench sensor.$mode.$v median_ms=$([[ $m == na ]] && echo na || calc "printf \"%.1f\", $m / 1e6") ratio_vs_baseline=$(ratio "$mode" "$v")"
+        line+=" cpu_median_ms=$([[ $c == na ]] && echo na || calc "printf \"%.1f\", $c / 1e6") cpu_ratio=$(ratio "cpu.$mode" "$v")"
+        case $v in
+        vigil) line+=" events_per_run=$(median <<<"${EVENTS[$mode]:-}") workload_events_min=$expect dropped_total=${DROPPED[$mode]:-0}" ;;
+        bpftrace) line+=" lost_total=${BT_LOST[$mode]:-0}" ;;
+        auditd) line+=" audit_lost_total=${AUDIT_LOST_DELTA[$mode]:-0}" ;;
+        esac
+        echo "$line"
+    done
+done
+per_run() { calc "printf \"%.1f\", $1 / ($2 > 0 ? $2 : 1)"; }
+for key in $(printf '%s\n' "${!STAT_CNT[@]}" | sort); do
+    [[ ${STAT_CNT[$key]} -gt 0 ]] || continue
+    t=""; [[ $key == idle.vigil_sys_exit ]] && t=" target_ns=40"
+    echo "bench sensor.bpf.$key ns_per_run=$(per_run "${STAT_NS[$key]}" "${STAT_CNT[$key]}") runs=${STAT_CNT[$key]}$t"
+done
+for mode in $MODES; do
+    [[ -n ${SESS_EVENTS[$mode]:-} ]] || continue
+    # All vigil programs' run time in the window (session events plus the filtering of every
+    # other process's syscalls meanwhile) over the session's events: an upper bound.
+    echo "bench sensor.bpf.session.per_event.$mode ns_per_event=$(per_run "${SESS_WINDOW_NS[$mode]}" "${SESS_EVENTS[$mode]}") events=${SESS_EVENTS[$mode]} target_ns=250"
+done
+summary_line() {    # name variant [cpu.]: <mode>_pct for each mode
+    local s="bench sensor.$1" mode
+    for mode in $MODES; do s+=" ${mode}_pct=$(pct "${3:-}$mode" "$2")"; done
+    echo "$s"
+}
+vs_line() {    # name peer: peer overhead ÷ vigil overhead, per mode
+    local s="bench sensor.vs_$1" mode pv pp
+    for mode in $MODES; do
+        pv=$(pct "$mode" vigil); pp=$(pct "$mode" "$1")
+        if [[ $pp == na ]] || ! positive "$pv"; then s+=" ${mode}_ratio=na"
+        else s+=" ${mode}_ratio=$(calc "printf \"%.2f\", $pp / $pv")"; fi
+    done
+    echo "$s"
+}
+has_variant vigil && summary_line overhead vigil
+has_variant vigil-idle && summary_line overhead_idle vigil-idle
+has_variant vigil && summary_line overhead_cpu vigil cpu.
+has_variant vigil-idle && summary_line overhead_idle_cpu vigil-idle cpu.
+has_variant vigil && has_variant auditd && vs_line auditd
+has_variant vigil && has_variant bpftrace && vs_line bpftrace
+echo "bench sensor.runtime seconds=$((SECONDS - START)) rounds=$ROUNDS"
