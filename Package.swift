@@ -26,8 +26,8 @@ let package = Package(
 
         // Pure Swift, no I/O beyond what each names: table-testable.
         .target(name: "VigilCore", swiftSettings: swiftSettings),
-        .target(name: "VigilPolicy", dependencies: ["Yams"], swiftSettings: swiftSettings),
-        .target(name: "VigilPosture", exclude: ["Documentation.md"], swiftSettings: swiftSettings),
+        .target(name: "VigilPolicy", dependencies: ["Yams", "VigilCore"], swiftSettings: swiftSettings),
+        .target(name: "VigilPosture", dependencies: ["VigilCore"], exclude: ["Documentation.md"], swiftSettings: swiftSettings),
         .target(
             name: "VigilAudit",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
@@ -57,8 +57,8 @@ let package = Package(
         ),
 
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "VigilPolicyTests", dependencies: ["VigilPolicy"], swiftSettings: swiftSettings),
-        .testTarget(name: "VigilPostureTests", dependencies: ["VigilPosture"], swiftSettings: swiftSettings),
+        .testTarget(name: "VigilPolicyTests", dependencies: ["VigilPolicy", "VigilCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "VigilPostureTests", dependencies: ["VigilPosture", "VigilCore"], swiftSettings: swiftSettings),
         .testTarget(name: "VigilAuditTests", dependencies: ["VigilAudit"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VigilSensorTests",

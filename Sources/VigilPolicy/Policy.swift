@@ -1,5 +1,7 @@
 // The compiled policy: built once from a document, then asked for decisions on the hot path.
 
+import VigilCore
+
 /// A compiled, immutable policy. `decide` is synchronous, allocation-light and does no I/O.
 public struct Policy: Sendable {
     /// `"<declared version>+<first 12 hex of SHA-256 of the document>"`.
@@ -36,7 +38,7 @@ public struct Policy: Sendable {
         var compiler = PolicyCompiler(document: document)
         try compiler.compile()
         self.document = document
-        documentHash = SHA256.hex(of: Array(document.text.utf8))
+        documentHash = SHA256.hexDigest(Array(document.text.utf8))
         version = "\(document.version)+\(documentHash.prefix(12))"
         warnings = compiler.warnings
         derivations = compiler.derivations

@@ -27,7 +27,7 @@ public final class ExecutableHasher: Sendable {
         let key = Key(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), mtime: info.st_mtim.tv_sec,
                       mtimeNanoseconds: info.st_mtim.tv_nsec, size: Int64(info.st_size))
         if let cached = cache.withLock({ $0[key] }) { return cached }
-        var hasher = SHA256()
+        var hasher = Crypto.SHA256()
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }

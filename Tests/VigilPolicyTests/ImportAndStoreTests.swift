@@ -1,5 +1,6 @@
 // Claude Code settings layers merged into one policy; the store that keeps the last good policy.
 import Testing
+import VigilCore
 @testable import VigilPolicy
 
 private func layer(_ source: ClaudeSettingsLayer.Source, _ path: String, _ json: String) -> ClaudeSettingsLayer {
@@ -84,7 +85,7 @@ private func decide(_ layers: [ClaudeSettingsLayer], _ tool: String, _ input: St
 }
 
 @Test func sha256KnownAnswers() {
-    #expect(SHA256.hex(of: []) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-    #expect(SHA256.hex(of: Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-    #expect(SHA256.hex(of: Array(String(repeating: "a", count: 1000).utf8)).hasPrefix("41edece42d63e8d9"))
+    #expect(SHA256.hexDigest([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    #expect(SHA256.hexDigest(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    #expect(SHA256.hexDigest(Array(String(repeating: "a", count: 1000).utf8)).hasPrefix("41edece42d63e8d9"))
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigilCore
 import VigilPosture
 
 @Suite struct SnapshotTests {

@@ -2,6 +2,7 @@
 // The whole device posture at one instant, with a stable hash that audit entries can carry.
 
 import Foundation
+import VigilCore
 
 /// Every posture fact at one instant, each with its evidence, and a SHA-256 over a canonical encoding.
 ///

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import VigilPosture
+import VigilCore
 
 @Suite struct SHA256Tests {
     // FIPS 180-2, appendix B (and the empty message).
