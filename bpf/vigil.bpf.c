@@ -100,12 +100,12 @@ int BPF_PROG(vigil_exec, struct task_struct *task, pid_t old_pid, struct linux_b
     if (inode->__i_nlink == 0)
         e->hdr.flags |= VIGIL_F_EXE_UNLINKED;
 
-    struct path_result p = resolve_path(s, &file->f_path);
+    struct path_result p = resolve_path(s, &file->f_path, sizeof(*e));
     if (p.truncated) {
         e->hdr.flags |= VIGIL_F_PATH_TRUNCATED;
         count(VIGIL_CTR_PATH_TRUNCATED);
     }
-    __u32 path_len = copy_path(s, sizeof(*e), p);
+    __u32 path_len = p.len;
     e->path_len = path_len;
 
     /* argv lives on the new stack, just written by the kernel: resident. */
@@ -168,11 +168,11 @@ static __always_inline void emit_open(struct task_struct *task, __u64 session, l
     struct file *file = ret >= 0 ? file_of_fd(task, ret) : NULL;
     if (file) {
         /* What the kernel actually opened. */
-        struct path_result p = resolve_path(s, &file->f_path);
+        struct path_result p = resolve_path(s, &file->f_path, sizeof(*e));
         if (p.truncated)
             e->hdr.flags |= VIGIL_F_PATH_TRUNCATED;
         e->hdr.flags |= VIGIL_F_PATH_FROM_FILE;
-        path_len = copy_path(s, sizeof(*e), p);
+        path_len = p.len;
     } else {
         /* Failed open: the caller's string (resident: the kernel just read it), plus the
          * resolved directory it is relative to. */
@@ -182,15 +182,15 @@ static __always_inline void emit_open(struct task_struct *task, __u64 session, l
         char first = s->event[sizeof(*e)];
         if (first != '/') {
             struct path_result base = { .len = 0 };
+            __u32 base_off = sizeof(*e) + (path_len & (VIGIL_PATH_MAX - 1));
             if (dfd == AT_FDCWD) {
-                base = resolve_path(s, &task->fs->pwd);
+                base = resolve_path(s, &task->fs->pwd, base_off);
             } else {
                 struct file *dir = file_of_fd(task, dfd);
                 if (dir)
-                    base = resolve_path(s, &dir->f_path);
+                    base = resolve_path(s, &dir->f_path, base_off);
             }
-            if (base.len)
-                e->base_len = copy_path(s, sizeof(*e) + (path_len & (VIGIL_PATH_MAX - 1)), base);
+            e->base_len = base.len;
         }
     }
     e->path_len = path_len;
@@ -433,11 +433,11 @@ int BPF_PROG(vigil_uring_complete, struct io_ring_ctx *ring, void *req, struct i
         /* Completions run in the submitter or one of its io-wq threads: same file table. */
         struct file *file = res >= 0 ? file_of_fd(bpf_get_current_task_btf(), res) : NULL;
         if (file) {
-            struct path_result r = resolve_path(s, &file->f_path);
+            struct path_result r = resolve_path(s, &file->f_path, sizeof(*e));
             if (r.truncated)
                 e->hdr.flags |= VIGIL_F_PATH_TRUNCATED;
             e->hdr.flags |= VIGIL_F_PATH_FROM_FILE;
-            path_len = copy_path(s, sizeof(*e), r);
+            path_len = r.len;
         } else {
             long n = bpf_probe_read_kernel_str(&s->event[sizeof(*e)], sizeof(p->path), p->path);
             path_len = n > 0 ? n - 1 : 0;

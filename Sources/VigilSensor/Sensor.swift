@@ -12,12 +12,12 @@ public struct SensorOptions: Sendable {
     public var ioUring: Bool = true
     /// Kernel ring size (power of two).
     public var ringBytes: UInt32 = 32 << 20
-    /// Pending bytes that force a wakeup; below that the reader drains on its poll timeout.
-    public var wakeupBytes: UInt64 = 256 << 10
+    /// Records per CPU between forced wakeups; in between, the reader drains on its poll timeout.
+    public var wakeupEvery: UInt32 = 512
     /// Poll timeout of the reader thread: the worst-case added latency of a batched event.
     public var pollMilliseconds: Int32 = 20
-    /// Batches the consumer may fall behind before the reader drops (and counts) them.
-    public var queueBatches: Int = 64
+    /// Bytes of records the consumer may fall behind before the reader drops (and counts) them.
+    public var queueBytes: Int = 64 << 20
 
     public init() {}
 }
@@ -51,6 +51,12 @@ public final class Sensor: @unchecked Sendable {
     public let consumerDroppedRecords = Atomic<UInt64>(0)
     public let consumerDroppedBatches = Atomic<UInt64>(0)
     public let kernelDroppedRecords = Atomic<UInt64>(0)
+    private let queuedBytes = Atomic<Int>(0)
+
+    /// Tells the reader a batch has been processed, freeing its room in the queue.
+    public func acknowledge(_ batch: SensorBatch) {
+        queuedBytes.subtract(batch.bytes.count, ordering: .relaxed)
+    }
 
     public let programs: [ProgramStatus]
 
@@ -60,7 +66,7 @@ public final class Sensor: @unchecked Sendable {
         try Environment.checkPrerequisites()
         var opts = vigil_bpf_options(
             exec_all: options.execAll, io_uring: options.ioUring,
-            ring_bytes: options.ringBytes, wakeup_bytes: options.wakeupBytes)
+            ring_bytes: options.ringBytes, wakeup_every: options.wakeupEvery)
         var message = [CChar](repeating: 0, count: 1024)
         guard let handle = vigil_bpf_open(&opts, &message, message.count) else {
             throw SensorError(.loadFailed, "vigil sensor: " + String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
@@ -163,8 +169,10 @@ public final class Sensor: @unchecked Sendable {
 
     /// Starts the reader thread and returns the bounded stream of batches. Call once.
     public func start() -> AsyncStream<SensorBatch> {
-        let (stream, continuation) = AsyncStream.makeStream(
-            of: SensorBatch.self, bufferingPolicy: .bufferingOldest(options.queueBatches))
+        // Unbounded as a stream, bounded in bytes by `queueBytes`: the consumer acknowledges each
+        // batch it has processed.
+        let (stream, continuation) = AsyncStream.makeStream(of: SensorBatch.self, bufferingPolicy: .unbounded)
+        queuedBytes.store(0, ordering: .relaxed)
         lock.withLock { _ in
             precondition(!readerStarted, "Sensor.start() while a reader runs")
             readerStarted = true
@@ -214,13 +222,15 @@ public final class Sensor: @unchecked Sendable {
                 let bytes = records > 0 && batchPointer != nil
                     ? Array(UnsafeBufferPointer(start: batchPointer, count: length)) : []
                 let batch = SensorBatch(bytes: bytes, records: max(records, 0), gaps: pendingGaps)
-                if case .dropped = continuation.yield(batch) {
+                if queuedBytes.load(ordering: .relaxed) + bytes.count > options.queueBytes {
                     consumerDroppedBatches.add(1, ordering: .relaxed)
                     consumerDroppedRecords.add(UInt64(max(records, 0)), ordering: .relaxed)
                     // The loss itself must reach the consumer: it rides on the next batch.
                     pendingGaps = batch.gaps + [GapEvent(cause: .consumerQueueFull, lost: UInt64(max(records, 0)), ktimeNanoseconds: monotonicNow())]
                     if records > 0 { continue }
                 } else {
+                    queuedBytes.add(bytes.count, ordering: .relaxed)
+                    continuation.yield(batch)
                     pendingGaps = []
                 }
             }

@@ -146,6 +146,7 @@ public final class Tracer: Sendable {
             } catch {
                 summary.decodeErrors += 1
             }
+            sensor.acknowledge(batch)
             let now = monotonicNow()
             // After a loss, or every second, drop processes that are gone without an exit event.
             if summary.gaps > 0 || now - lastResync > 1_000_000_000 {

@@ -189,7 +189,7 @@ func sha256(of path: String) throws -> String {
         guard try Privileges.check() else { return }
         var options = SensorOptions()
         options.ringBytes = 64 << 10       // tiny ring
-        options.wakeupBytes = 1 << 30      // never wake the reader early
+        options.wakeupEvery = .max         // never wake the reader early
         options.pollMilliseconds = 2000    // and let it sleep: the burst overflows
         options.execAll = false
         let sensor = try Sensor(options: options)

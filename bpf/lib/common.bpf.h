@@ -12,7 +12,6 @@
 
 /* Set by user space before load. */
 const volatile bool exec_all = true;          /* emit exec events for processes outside sessions */
-const volatile __u64 wakeup_bytes = 256 << 10; /* wake the consumer once this much is pending */
 
 /* Set by user space at run time (mmapped .bss): 0 while no session is tracked, so the
  * syscall-exit handler returns before any map lookup. */
@@ -38,10 +37,11 @@ struct {
 } vigil_counters SEC(".maps");
 
 /* Per-CPU scratch: records bigger than the 512-byte stack are built here. */
-#define SCRATCH_PATH 8192   /* the walk writes backwards into [0, VIGIL_PATH_MAX) + one name */
 #define SCRATCH_EVENT 16384 /* header + body + path + argv/base, masked to this */
+#define PATH_MAX_DEPTH 64
 struct scratch {
-    char path[SCRATCH_PATH];
+    __u64 parts[PATH_MAX_DEPTH]; /* dentries of a path being resolved, leaf first */
+    __u64 since_wakeup;
     char event[SCRATCH_EVENT];
 };
 struct {
@@ -64,12 +64,20 @@ static __always_inline struct scratch *scratch(void)
     return bpf_map_lookup_elem(&vigil_scratch, &zero);
 }
 
-/* Batched wakeups: the consumer also drains on a short poll timeout, so most records
- * skip the (expensive) wakeup; it is forced once enough data is pending. */
+/* Batched wakeups: records are submitted without waking the consumer, which drains on a short
+ * poll timeout anyway; every `wakeup_every`-th record on a CPU wakes it so a burst is drained
+ * before the ring fills. (Querying the ring's fill level per record costs a helper call.) */
+const volatile __u32 wakeup_every = 512;
+
 static __always_inline __u64 wakeup_flags(void)
 {
-    return bpf_ringbuf_query(&vigil_events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-                                                                               : BPF_RB_NO_WAKEUP;
+    struct scratch *s = scratch();
+    if (!s)
+        return 0;
+    if (++s->since_wakeup < wakeup_every)
+        return BPF_RB_NO_WAKEUP;
+    s->since_wakeup = 0;
+    return BPF_RB_FORCE_WAKEUP;
 }
 
 static __always_inline void fill_header(struct vigil_event_header *hdr, __u16 kind, __u64 session)
