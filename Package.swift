@@ -35,6 +35,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Real denial of exec and open (fanotify permission events on targeted marks), pidfd kill.
+        .target(name: "VigilEnforcement", swiftSettings: swiftSettings),
+
         // The kernel sensor: loads the BPF programs and turns ring-buffer records into VigilCore events.
         .target(
             name: "VigilSensor",
@@ -45,7 +48,7 @@ let package = Package(
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture",
+                "VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilEnforcement",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -59,6 +62,7 @@ let package = Package(
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"], swiftSettings: swiftSettings),
         .testTarget(name: "VigilPolicyTests", dependencies: ["VigilPolicy", "VigilCore"], swiftSettings: swiftSettings),
         .testTarget(name: "VigilPostureTests", dependencies: ["VigilPosture", "VigilCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "VigilEnforcementTests", dependencies: ["VigilEnforcement"], swiftSettings: swiftSettings),
         .testTarget(name: "VigilAuditTests", dependencies: ["VigilAudit"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VigilSensorTests",

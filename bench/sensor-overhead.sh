@@ -3,7 +3,7 @@
 #
 #   sudo bench/sensor-overhead.sh [path/to/vigil]        (default .build/release/vigil)
 #
-# For each workload mode (bench/workload.c: open, exec, mixed) the variants below run
+# For each workload mode (bench/workload.c: open, exec, mixed, build) the variants below run
 # interleaved for ROUNDS rounds, in a different order each round (first variant and who-follows-
 # whom both change), and auditd's backlog and log are drained after each of its runs so that its
 # aftermath does not land in the next variant. The workload times itself, so tool start-up
@@ -35,8 +35,8 @@
 #                                             i.e. vigil ≤ 1.5× a bare tracer)
 # A ratio is "na" when vigil's overhead is not measurably above zero.
 #
-# Environment: ROUNDS (5), N_OPEN (50000), N_EXEC (1000), N_MIXED (500), MODES ("open exec
-# mixed"), VARIANTS (all five), BENCH_OUT (.output/bench), BENCH_AUID (4242).
+# Environment: ROUNDS (5), N_OPEN (50000), N_EXEC (1000), N_MIXED (500), N_BUILD (20), MODES ("open exec
+# mixed build"), VARIANTS (all five), BENCH_OUT (.output/bench), BENCH_AUID (4242).
 #
 # Side effects, all undone on exit (trap): tracefs mounted if it was not, auditd started from a
 # private config with its log under BENCH_OUT, audit rules added, bpf_stats toggled. One is NOT
@@ -54,7 +54,8 @@ ROUNDS=${ROUNDS:-5}
 N_OPEN=${N_OPEN:-50000}
 N_EXEC=${N_EXEC:-1000}
 N_MIXED=${N_MIXED:-500}
-MODES=${MODES:-open exec mixed}
+N_BUILD=${N_BUILD:-20}
+MODES=${MODES:-open exec mixed build}
 VARIANTS=${VARIANTS:-baseline vigil vigil-idle bpftrace auditd}
 OUT=${BENCH_OUT:-$repo/.output/bench}
 AUID=${BENCH_AUID:-4242}
@@ -275,7 +276,7 @@ fi
 audit_lost() { auditctl -s | awk '$1 == "lost" {print $2}'; }
 
 # --- one timed run ----------------------------------------------------------------------------
-n_for() { case $1 in open) echo "$N_OPEN" ;; exec) echo "$N_EXEC" ;; mixed) echo "$N_MIXED" ;; esac; }
+n_for() { case $1 in open) echo "$N_OPEN" ;; exec) echo "$N_EXEC" ;; mixed) echo "$N_MIXED" ;; build) echo "$N_BUILD" ;; esac; }
 
 declare -A SAMPLES CPU_SAMPLES EVENTS DROPPED BT_LOST AUDIT_LOST_DELTA
 run_variant() {    # mode variant → appends ns to SAMPLES[mode.variant]
@@ -358,6 +359,11 @@ add_stats() {    # context before-file after-file: accumulates per-program delta
 }
 if has_variant vigil || has_variant vigil-idle; then
     sysctl -q kernel.bpf_stats_enabled=1
+    # The floor: an empty program on the same hook over an open run (see bench/floor.bpf.c).
+    CLANG=${CLANG:-/opt/swift/usr/bin/clang}
+    "$CLANG" -g -O2 -target bpf -D__TARGET_ARCH_x86 -I"$repo/bpf/include" -c "$repo/bench/floor.bpf.c" -o "$OUT/floor.bpf.o"
+    gcc -O2 -o "$OUT/bpf-floor" "$repo/bench/bpf-floor.c" -lbpf
+    read -r FLOOR_RUNS FLOOR_NS < <("$OUT/bpf-floor" "$OUT/floor.bpf.o" "/bin/sh $RUNWL $SCRATCH/result open $N_OPEN")
     for mode in $MODES; do
         n=$(n_for "$mode")
         # (a) Outside any session: an idle session's programs over one workload run. They also
@@ -413,7 +419,7 @@ ratio() {    # mode variant (or cpu.mode variant): median ÷ baseline median
 pct() { local r; r=$(ratio "$1" "$2"); [[ $r == na ]] && { echo na; return; }; calc "printf \"%.1f\", ($r - 1) * 100"; }
 for mode in $MODES; do
     n=$(n_for "$mode")
-    case $mode in open) expect=$n ;; exec) expect=$((3 * n)) ;; mixed) expect=$(((3 + OPENS_PER_CHILD) * n)) ;; esac
+    case $mode in open) expect=$n ;; exec) expect=$((3 * n)) ;; mixed) expect=$(((3 + OPENS_PER_CHILD) * n)) ;; build) expect=$((3 * n)) ;; esac
     for v in "${variants[@]}"; do
         m=${MED[$mode.$v]} c=${MED[cpu.$mode.$v]}
         line="bench sensor.$mode.$v median_ms=$([[ $m == na ]] && echo na || calc "printf \"%.1f\", $m / 1e6") ratio_vs_baseline=$(ratio "$mode" "$v")"
@@ -429,9 +435,10 @@ done
 per_run() { calc "printf \"%.1f\", $1 / ($2 > 0 ? $2 : 1)"; }
 for key in $(printf '%s\n' "${!STAT_CNT[@]}" | sort); do
     [[ ${STAT_CNT[$key]} -gt 0 ]] || continue
-    t=""; [[ $key == idle.vigil_sys_exit ]] && t=" target_ns=40"
+    t=""; [[ $key == idle.vigil_sys_exit ]] && t=" net_of_floor_ns=$(calc "printf \"%.1f\", ${STAT_NS[$key]} / ${STAT_CNT[$key]} - $FLOOR_NS / $FLOOR_RUNS") target_ns=40"
     echo "bench sensor.bpf.$key ns_per_run=$(per_run "${STAT_NS[$key]}" "${STAT_CNT[$key]}") runs=${STAT_CNT[$key]}$t"
 done
+[[ -n ${FLOOR_RUNS:-} ]] && echo "bench sensor.bpf.floor ns_per_run=$(per_run "$FLOOR_NS" "$FLOOR_RUNS") runs=$FLOOR_RUNS"
 for mode in $MODES; do
     [[ -n ${SESS_EVENTS[$mode]:-} ]] || continue
     # All vigil programs' run time in the window (session events plus the filtering of every

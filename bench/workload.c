@@ -8,6 +8,8 @@
  *   exec   N fork + exec /bin/true + waitpid.
  *   mixed  N fork + exec /bin/true, where each child first does OPENS_PER_CHILD opens
  *          (a build: make forks cc, cc opens headers, then the next one).
+ *   build  N real compiles: `cc -c unit.c`, where unit.c includes a few dozen system headers —
+ *          an open-heavy build in which the compiler also does the work a build does.
  *
  * The files live in a private temporary directory created before the clock starts, so the
  * timed part does nothing but the syscalls under test. Timing is taken here rather than by
@@ -48,21 +50,54 @@ static void make_file(const char *path)
         die(path);
 }
 
-/* <root>/main.c, <root>/include/util.h; cwd = <root>. */
+/* A translation unit that pulls in many headers, as real C code does. */
+static const char unit_c[] =
+    "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <unistd.h>\n"
+    "#include <fcntl.h>\n#include <errno.h>\n#include <signal.h>\n#include <pthread.h>\n"
+    "#include <sys/stat.h>\n#include <sys/types.h>\n#include <sys/wait.h>\n#include <sys/socket.h>\n"
+    "#include <netinet/in.h>\n#include <arpa/inet.h>\n#include <time.h>\n#include <math.h>\n"
+    "#include <ctype.h>\n#include <limits.h>\n#include <stdint.h>\n#include <dirent.h>\n"
+    "int unit(int x) { char b[64]; snprintf(b, sizeof b, \"%d\", x); return (int)strlen(b) + abs(x); }\n";
+
+/* <root>/main.c, <root>/unit.c, <root>/include/util.h; cwd = <root>. */
 static void setup(void)
 {
     if (!mkdtemp(root) || chdir(root) != 0 || mkdir("include", 0755) != 0)
         die("fixture");
     make_file("main.c");
     make_file("include/util.h");
+    int unit = open("unit.c", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (unit < 0 || write(unit, unit_c, sizeof unit_c - 1) != (ssize_t)(sizeof unit_c - 1) || close(unit) != 0)
+        die("unit.c");
     snprintf(abs_header, sizeof abs_header, "%s/include/util.h", root);
     include_dir = open("include", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (include_dir < 0)
         die("include");
 }
 
+static void one_compile(void)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork");
+    if (pid == 0) {
+        execlp("cc", "cc", "-c", "-O1", "unit.c", "-o", "unit.o", (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            die("waitpid");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "workload: cc failed (status %d)\n", status);
+        exit(2);
+    }
+}
+
 static void teardown(void)
 {
+    unlink("unit.c");
+    unlink("unit.o");
     close(include_dir);
     unlink("include/util.h");
     unlink("main.c");
@@ -138,11 +173,11 @@ int main(int argc, char **argv)
     char *end;
     unsigned long n = argc == 3 ? strtoul(argv[2], &end, 10) : 0;
     if (argc != 3 || *end || n == 0) {
-        fprintf(stderr, "usage: workload open|exec|mixed N\n");
+        fprintf(stderr, "usage: workload open|exec|mixed|build N\n");
         return 2;
     }
     const char *mode = argv[1];
-    if (strcmp(mode, "open") && strcmp(mode, "exec") && strcmp(mode, "mixed")) {
+    if (strcmp(mode, "open") && strcmp(mode, "exec") && strcmp(mode, "mixed") && strcmp(mode, "build")) {
         fprintf(stderr, "workload: unknown mode %s\n", mode);
         return 2;
     }
@@ -151,6 +186,9 @@ int main(int argc, char **argv)
     if (!strcmp(mode, "open")) {
         for (unsigned long i = 0; i < n; i++)
             one_open(i);
+    } else if (!strcmp(mode, "build")) {
+        for (unsigned long i = 0; i < n; i++)
+            one_compile();
     } else {
         int opens = strcmp(mode, "mixed") ? 0 : OPENS_PER_CHILD;
         for (unsigned long i = 0; i < n; i++)
