@@ -45,10 +45,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // `vigil run` and (later) the daemon: sensor + policy + enforcement + audit, joined.
+        .target(
+            name: "VigilRuntime",
+            dependencies: ["VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilEnforcement"],
+            swiftSettings: swiftSettings
+        ),
+
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilEnforcement",
+                "VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilEnforcement", "VigilRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -63,6 +70,11 @@ let package = Package(
         .testTarget(name: "VigilPolicyTests", dependencies: ["VigilPolicy", "VigilCore"], swiftSettings: swiftSettings),
         .testTarget(name: "VigilPostureTests", dependencies: ["VigilPosture", "VigilCore"], swiftSettings: swiftSettings),
         .testTarget(name: "VigilEnforcementTests", dependencies: ["VigilEnforcement"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VigilRuntimeTests",
+            dependencies: ["VigilRuntime", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilCore"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "VigilAuditTests", dependencies: ["VigilAudit"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VigilSensorTests",

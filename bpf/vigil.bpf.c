@@ -8,6 +8,8 @@
  *                               compat (int 0x80) syscalls, decided at exit with the result
  *   tp_btf/io_uring_submit_req  io_uring OPENAT/OPENAT2/CONNECT (they bypass syscall tracepoints)
  *   tp_btf/io_uring_complete    ... and their results
+ *   cgroup/connect4|6, sendmsg4|6   on each session's cgroup: EPERM for denied destinations
+ *                               (also for io_uring, whose connects pass through the same hooks)
  * Only processes in `vigil_tracked` (a session) produce events, except exec when exec_all is set.
  */
 #include "lib/common.bpf.h"
@@ -451,3 +453,69 @@ out:
     bpf_map_delete_elem(&vigil_uring_pending, &key);
     return 0;
 }
+
+/* ---------------------------------------------------------------- network enforcement */
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+    __uint(max_entries, 16384);
+    __type(key, struct vigil_net_key);
+    __type(value, struct vigil_net_rule);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+} vigil_net_rules SEC(".maps");
+
+/* 1 lets the connect/send go on; 0 refuses it with EPERM. */
+static __always_inline int net_verdict(__u32 port_be, const __u8 *addr)
+{
+    __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    struct vigil_session_tag *tag = bpf_map_lookup_elem(&vigil_tracked, &tgid);
+    if (!tag)
+        return 1;
+    struct vigil_net_key key = { .prefixlen = 64 + 128, .session = tag->session };
+    __builtin_memcpy(key.addr, addr, 16);
+    struct vigil_net_rule *rule = bpf_map_lookup_elem(&vigil_net_rules, &key);
+    if (!rule)
+        return 1;
+    __u16 port = bpf_ntohs((__u16)port_be);
+    for (int i = 0; i < VIGIL_NET_RANGES; i++) {
+        if (i >= rule->count)
+            break;
+        if (port >= rule->ranges[i].low && port <= rule->ranges[i].high) {
+            count(VIGIL_CTR_NET_DENIED);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static __always_inline int verdict4(struct bpf_sock_addr *ctx)
+{
+    __u8 addr[16] = {};
+    addr[10] = 0xff;
+    addr[11] = 0xff;
+    __u32 ip = ctx->user_ip4;
+    __builtin_memcpy(&addr[12], &ip, 4);
+    return net_verdict(ctx->user_port, addr);
+}
+
+static __always_inline int verdict6(struct bpf_sock_addr *ctx)
+{
+    __u32 ip[4];
+    ip[0] = ctx->user_ip6[0];
+    ip[1] = ctx->user_ip6[1];
+    ip[2] = ctx->user_ip6[2];
+    ip[3] = ctx->user_ip6[3];
+    return net_verdict(ctx->user_port, (const __u8 *)ip);
+}
+
+SEC("cgroup/connect4")
+int vigil_connect4(struct bpf_sock_addr *ctx) { return verdict4(ctx); }
+
+SEC("cgroup/connect6")
+int vigil_connect6(struct bpf_sock_addr *ctx) { return verdict6(ctx); }
+
+SEC("cgroup/sendmsg4")
+int vigil_sendmsg4(struct bpf_sock_addr *ctx) { return verdict4(ctx); }
+
+SEC("cgroup/sendmsg6")
+int vigil_sendmsg6(struct bpf_sock_addr *ctx) { return verdict6(ctx); }

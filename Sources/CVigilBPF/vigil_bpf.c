@@ -14,7 +14,7 @@
 #include "generated/probe.skel.h"
 
 #define BATCH_CAP (8u << 20) /* bytes copied per poll; the rest waits in the ring */
-#define MAX_PROGRAMS 8
+#define MAX_PROGRAMS 16
 
 struct vigil_bpf {
     struct vigil_skel *skel;
@@ -135,6 +135,8 @@ vigil_bpf *vigil_bpf_open(const struct vigil_bpf_options *opts, char *err, size_
             bpf->program_errors[i] = -EOPNOTSUPP;
             continue;
         }
+        if (bpf_program__type(prog) == BPF_PROG_TYPE_CGROUP_SOCK_ADDR)
+            continue; /* attached per session cgroup, by vigil_bpf_attach_cgroup() */
         bpf->links[i] = bpf_program__attach(prog);
         if (!bpf->links[i]) {
             bpf->program_errors[i] = -errno;
@@ -284,4 +286,73 @@ void vigil_bpf_probe_features(struct vigil_bpf_features *out)
     out->fentry = probe_one("probe_fentry");
     out->lsm = probe_one("probe_lsm");
     out->cgroup_sock_addr = probe_one("probe_cgroup_connect4");
+}
+
+/* ---- network enforcement on a session's cgroup */
+
+struct vigil_cgroup_links {
+    struct bpf_link *links[4];
+};
+
+vigil_cgroup_links *vigil_bpf_attach_cgroup(vigil_bpf *bpf, int cgroup_fd, char *err, size_t err_len)
+{
+    vigil_cgroup_links *c = calloc(1, sizeof(*c));
+    if (!c) {
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+    struct bpf_program *progs[4] = { bpf->skel->progs.vigil_connect4, bpf->skel->progs.vigil_connect6,
+                                     bpf->skel->progs.vigil_sendmsg4, bpf->skel->progs.vigil_sendmsg6 };
+    for (int i = 0; i < 4; i++) {
+        c->links[i] = bpf_program__attach_cgroup(progs[i], cgroup_fd);
+        if (!c->links[i]) {
+            snprintf(err, err_len, "attaching %s to the session cgroup failed: %s", bpf_program__name(progs[i]),
+                     strerror(errno));
+            vigil_cgroup_links_destroy(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+void vigil_cgroup_links_destroy(vigil_cgroup_links *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < 4; i++)
+        bpf_link__destroy(c->links[i]);
+    free(c);
+}
+
+int vigil_bpf_set_net_rule(vigil_bpf *bpf, uint64_t session, const uint8_t addr[16], uint32_t prefix_bits,
+                           const uint16_t *ranges, uint32_t range_count)
+{
+    if (prefix_bits > 128 || range_count > VIGIL_NET_RANGES)
+        return -EINVAL;
+    struct vigil_net_key key = { .prefixlen = 64 + prefix_bits, .session = session };
+    memcpy(key.addr, addr, 16);
+    struct vigil_net_rule rule = { .count = range_count };
+    for (uint32_t i = 0; i < range_count; i++) {
+        rule.ranges[i].low = ranges[2 * i];
+        rule.ranges[i].high = ranges[2 * i + 1];
+    }
+    return bpf_map__update_elem(bpf->skel->maps.vigil_net_rules, &key, sizeof(key), &rule, sizeof(rule), BPF_ANY);
+}
+
+int vigil_bpf_clear_net_rules(vigil_bpf *bpf, uint64_t session)
+{
+    struct bpf_map *map = bpf->skel->maps.vigil_net_rules;
+    struct vigil_net_key key, next, doomed[256];
+    int n = 0, rc;
+    void *prev = NULL;
+    /* Collect first, then delete: deleting while walking an LPM trie restarts the walk. */
+    while ((rc = bpf_map__get_next_key(map, prev, &next, sizeof(next))) == 0) {
+        if (next.session == session && n < 256)
+            doomed[n++] = next;
+        key = next;
+        prev = &key;
+    }
+    for (int i = 0; i < n; i++)
+        bpf_map__delete_elem(map, &doomed[i], sizeof(doomed[i]), 0);
+    return n;
 }

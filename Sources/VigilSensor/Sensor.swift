@@ -84,6 +84,11 @@ public final class Sensor: @unchecked Sendable {
         vigil_bpf_close(handle)
     }
 
+    /// Runs `body` with the C handle under the lock (map updates and attachments).
+    func withHandle<T>(_ body: (OpaquePointer) -> T) -> T {
+        lock.withLock { _ in body(handle) }
+    }
+
     /// Degraded modes in force, in words (empty when the sensor runs in full).
     public var degradedModes: [String] {
         programs.filter { !$0.attached }.map { "\($0.name) not attached: \(String(cString: strerror($0.errorCode ?? 0)))" }
@@ -131,6 +136,8 @@ public final class Sensor: @unchecked Sendable {
         public var pathTruncated: UInt64 = 0
         public var argvTruncated: UInt64 = 0
         public var uringPendingFull: UInt64 = 0
+        /// Connects/sends refused with EPERM by the cgroup hooks.
+        public var networkDenied: UInt64 = 0
         public var totalDropped: UInt64 { dropped.values.reduce(0, +) }
         public var totalEmitted: UInt64 { emitted.values.reduce(0, +) }
     }
@@ -150,6 +157,7 @@ public final class Sensor: @unchecked Sendable {
         c.pathTruncated = raw[Int(VIGIL_CTR_PATH_TRUNCATED.rawValue)]
         c.argvTruncated = raw[Int(VIGIL_CTR_ARGV_TRUNCATED.rawValue)]
         c.uringPendingFull = raw[Int(VIGIL_CTR_URING_PENDING_FULL.rawValue)]
+        c.networkDenied = raw[Int(VIGIL_CTR_NET_DENIED.rawValue)]
         return c
     }
 

@@ -19,6 +19,11 @@ public struct TraceSummary: Sendable {
     public var waitStatus: Int32?
     public var cgroup: String?
 
+    public init(session: SessionID, cgroup: String? = nil) {
+        self.session = session
+        self.cgroup = cgroup
+    }
+
     /// Exit status to propagate: the command's own, or 128 + signal.
     public var exitCode: Int32 {
         guard let s = waitStatus else { return 0 }
@@ -27,16 +32,34 @@ public struct TraceSummary: Sendable {
     }
 }
 
+/// What a session is, for whoever sets up enforcement on it before its root runs.
+public struct SessionStart: Sendable {
+    public var session: SessionID
+    public var cgroup: SessionCgroup
+    public var rootPID: Int32
+}
+
 public final class Tracer: Sendable {
     public let sensor: Sensor
     let hasher = ExecutableHasher()
+    /// Ancestry (with hashes) for every event, not only exec: what the audit log records.
+    let ancestryForAllEvents: Bool
 
-    public init(sensor: Sensor) { self.sensor = sensor }
+    public init(sensor: Sensor, ancestryForAllEvents: Bool = false) {
+        self.sensor = sensor
+        self.ancestryForAllEvents = ancestryForAllEvents
+    }
 
-    /// Runs `argv` as the root of a new session.
-    /// - Throws: `SensorError` if the session cannot be set up or the command cannot start.
+    /// Runs `argv` as the root of a new session. `prepare` runs once the root exists and is
+    /// tagged, before it runs its first instruction (enforcement goes in place there);
+    /// `onBatch` after each batch of events (and on the reader's heartbeat).
+    /// - Throws: `SensorError` if the session cannot be set up or the command cannot start, or
+    ///   what `prepare` throws (the command is then not run).
     public func run(
-        command argv: [String], onEvent: (SensorEvent, RenderedContext) -> Void
+        command argv: [String],
+        prepare: (SessionStart) throws(SensorError) -> Void = { _ in },
+        onBatch: () -> Void = {},
+        onEvent: (SensorEvent, RenderedContext) -> Void
     ) async throws(SensorError) -> TraceSummary {
         let session = Self.newSessionID()
         let cgroup = try SessionCgroup.create(name: EventRendererHex.hex(session))
@@ -54,6 +77,14 @@ public final class Tracer: Sendable {
             throw error
         }
         tree.startSession(session, root: child.pid, parent: getpid())
+        do {
+            try prepare(SessionStart(session: session, cgroup: cgroup, rootPID: child.pid))
+        } catch {
+            child.abandon()
+            sensor.endSession(session)
+            cgroup.remove()
+            throw error
+        }
         let waitStatus = Mutex<Int32?>(nil)
         let reaper = Thread {
             var status: Int32 = 0
@@ -69,7 +100,7 @@ public final class Tracer: Sendable {
         }
 
         var summary = TraceSummary(session: session, cgroup: cgroup.path)
-        await consume(stream, session: session, tree: &tree, summary: &summary, onEvent: onEvent) {
+        await consume(stream, session: session, tree: &tree, summary: &summary, onBatch: onBatch, onEvent: onEvent) {
             waitStatus.withLock { $0 } != nil
         }
         summary.waitStatus = waitStatus.withLock { $0 }
@@ -102,14 +133,14 @@ public final class Tracer: Sendable {
             }
         }
         var summary = TraceSummary(session: session)
-        await consume(stream, session: session, tree: &tree, summary: &summary, onEvent: onEvent) { true }
+        await consume(stream, session: session, tree: &tree, summary: &summary, onBatch: {}, onEvent: onEvent) { true }
         sensor.endSession(session)
         return summary
     }
 
     private func consume(
         _ stream: AsyncStream<SensorBatch>, session: SessionID, tree: inout ProcessTree,
-        summary: inout TraceSummary, onEvent: (SensorEvent, RenderedContext) -> Void,
+        summary: inout TraceSummary, onBatch: () -> Void, onEvent: (SensorEvent, RenderedContext) -> Void,
         rootReaped: () -> Bool
     ) async {
         let offset = realtimeOffset()
@@ -130,6 +161,8 @@ public final class Tracer: Sendable {
                     if let sha = hasher.hash(pid: ancestor.pid, path: ancestor.exePath) { tree.setHash(sha, for: ancestor.pid) }
                 }
                 context.ancestry = tree.ancestry(of: e.header.pid)
+            } else if ancestryForAllEvents, let h = event.header {
+                context.ancestry = tree.ancestry(of: h.pid)
             }
             if let h = event.header { context.ppid = tree[h.pid]?.ppid }
             summary.events += 1
@@ -147,6 +180,7 @@ public final class Tracer: Sendable {
                 summary.decodeErrors += 1
             }
             sensor.acknowledge(batch)
+            onBatch()
             let now = monotonicNow()
             // After a loss, or every second, drop processes that are gone without an exit event.
             if summary.gaps > 0 || now - lastResync > 1_000_000_000 {

@@ -51,6 +51,7 @@ enum vigil_counter {
     VIGIL_CTR_PATH_TRUNCATED,
     VIGIL_CTR_ARGV_TRUNCATED,
     VIGIL_CTR_URING_PENDING_FULL, /* io_uring request could not be stashed for its completion */
+    VIGIL_CTR_NET_DENIED,         /* connects/sends refused (EPERM) by the cgroup hooks */
     VIGIL_CTR_MAX,
 };
 
@@ -122,6 +123,29 @@ VIGIL_ASSERT_SIZE(struct vigil_fork_event, 40);
 VIGIL_ASSERT_SIZE(struct vigil_exit_event, 40);
 VIGIL_ASSERT_SIZE(struct vigil_open_event, 56);
 VIGIL_ASSERT_SIZE(struct vigil_net_event, 176);
+
+/* `vigil_net_rules`: an LPM trie keyed by session then address (IPv4 as ::ffff:a.b.c.d), so
+ * prefixlen = 64 + the address prefix over 128 bits. The entry found (the longest prefix) holds
+ * every denied port range of the rules whose network contains it, merged by user space. */
+#define VIGIL_NET_RANGES 16
+struct vigil_net_key {
+    __u32 prefixlen;
+    __u64 session;
+    __u8 addr[16];
+} __attribute__((packed));
+
+struct vigil_port_range {
+    __u16 low;
+    __u16 high; /* inclusive */
+};
+
+struct vigil_net_rule {
+    __u32 count;
+    struct vigil_port_range ranges[VIGIL_NET_RANGES];
+};
+
+VIGIL_ASSERT_SIZE(struct vigil_net_key, 28);
+VIGIL_ASSERT_SIZE(struct vigil_net_rule, 68);
 
 /* Value of the `vigil_tracked` map, keyed by thread-group id. */
 struct vigil_session_tag {

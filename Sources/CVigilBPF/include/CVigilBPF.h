@@ -52,6 +52,17 @@ int vigil_bpf_read_counters(vigil_bpf *bpf, uint64_t *out, size_t count);
  */
 int vigil_bpf_poll(vigil_bpf *bpf, int timeout_ms, const uint8_t *_Nullable *_Nonnull batch, size_t *batch_len);
 
+/* Network enforcement: the cgroup connect/sendmsg hooks on one session's cgroup. */
+typedef struct vigil_cgroup_links vigil_cgroup_links;
+vigil_cgroup_links *_Nullable vigil_bpf_attach_cgroup(vigil_bpf *bpf, int cgroup_fd, char *err, size_t err_len);
+void vigil_cgroup_links_destroy(vigil_cgroup_links *_Nullable links);
+/* Denies connects/sends of `session` to addr/prefix_bits (128-bit form) on the port ranges
+ * given as (low, high) pairs; the caller merges the ranges of enclosing networks in. */
+int vigil_bpf_set_net_rule(vigil_bpf *bpf, uint64_t session, const uint8_t addr[_Nonnull 16], uint32_t prefix_bits,
+                           const uint16_t *ranges, uint32_t range_count);
+/* Removes every network rule of `session`; returns how many. */
+int vigil_bpf_clear_net_rules(vigil_bpf *bpf, uint64_t session);
+
 /* Feature probes, each run on its own: 0 when the program type loads and attaches here. */
 struct vigil_bpf_features {
     int tp_btf;

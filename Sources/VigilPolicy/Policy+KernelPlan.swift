@@ -1,0 +1,85 @@
+// What of a policy the kernel can enforce by itself for one person on one device right now:
+// network denials compiled into the sensor's cgroup-hook map, and the exec/open rules the
+// fanotify guard marks. Everything else is decided per event in user space (flag or kill).
+
+/// The kernel's share of a policy for one identity and posture.
+public struct KernelPlan: Sendable, Hashable {
+    /// A deny of connects/sends to a network (and port range), enforced with EPERM by the
+    /// cgroup connect/sendmsg hooks.
+    public struct NetworkDenial: Sendable, Hashable {
+        public var ruleID: String
+        /// The network over the 128-bit form (IPv4 as `::ffff:a.b.c.d`), 16 bytes, network order.
+        public var address: [UInt8]
+        /// Prefix length over the 128-bit form (an IPv4 /8 is 104; `*` is 0).
+        public var prefixBits: Int
+        /// nil: every port.
+        public var ports: ClosedRange<UInt16>?
+        public var enforcement: KernelEnforcement
+    }
+
+    /// An `Exec(…)`/`Open(…)` deny rule, as written (or derived), for the exec/open guard.
+    public struct PathDenial: Sendable, Hashable {
+        public var ruleID: String
+        /// `Exec(curl)`, `Open(~/.aws/**)`, `Open(/etc/shadow, write)`.
+        public var rule: String
+        public var enforcement: KernelEnforcement
+    }
+
+    public var network: [NetworkDenial] = []
+    public var paths: [PathDenial] = []
+    /// Deny rules the kernel cannot hold by itself, with why: decided per event in user space.
+    public var userSpace: [(ruleID: String, reason: String)] = []
+
+    public static func == (a: KernelPlan, b: KernelPlan) -> Bool {
+        a.network == b.network && a.paths == b.paths
+            && a.userSpace.map { "\($0.ruleID)\u{0}\($0.reason)" } == b.userSpace.map { "\($0.ruleID)\u{0}\($0.reason)" }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(network)
+        hasher.combine(paths)
+    }
+}
+
+extension Policy {
+    /// The deny rules on kernel actions (written and derived) that apply to `identity` under
+    /// `posture`, split by the mechanism that can hold them.
+    public func kernelPlan(identity: Identity, posture: [String: PostureFact] = [:]) -> KernelPlan {
+        var plan = KernelPlan()
+        for (index, rule) in rules.enumerated() where rule.action == .deny && rule.enforcement >= .deny {
+            guard rule.pattern.isKernel, rule.applies(to: identity, posture: posture) else { continue }
+            if !liftedBy[index].isEmpty {
+                plan.userSpace.append((rule.id, "\(rule.match) has exceptions (overrides): decided per event"))
+                continue
+            }
+            switch rule.pattern {
+            case .connect(let connect):
+                switch connect.target {
+                case .anyAddress:
+                    plan.network.append(.init(ruleID: rule.id, address: [UInt8](repeating: 0, count: 16), prefixBits: 0,
+                                              ports: connect.ports, enforcement: rule.enforcement))
+                case .network(let cidr):
+                    plan.network.append(.init(ruleID: rule.id, address: cidr.network.bytes, prefixBits: cidr.bits,
+                                              ports: connect.ports, enforcement: rule.enforcement))
+                case .host:
+                    plan.userSpace.append((rule.id, "\(rule.match) names a host, not an address: decided per event"))
+                case .unixPath:
+                    plan.userSpace.append((rule.id, "\(rule.match) is an AF_UNIX path: decided per event"))
+                }
+            case .exec, .open:
+                plan.paths.append(.init(ruleID: rule.id, rule: rule.match, enforcement: rule.enforcement))
+            default:
+                continue
+            }
+        }
+        return plan
+    }
+}
+
+extension IPAddress {
+    /// The 128-bit form, network order.
+    var bytes: [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * $0)) }
+            + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * $0)) }
+    }
+}

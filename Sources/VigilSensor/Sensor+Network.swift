@@ -1,0 +1,112 @@
+// Real denial of connects and sends: the cgroup connect4/6 and sendmsg4/6 hooks on a session's
+// cgroup refuse denied destinations with EPERM before any packet leaves (io_uring connects pass
+// through the same hooks). The rules live in an LPM trie keyed by session and address.
+internal import CVigilBPF
+import Foundation
+import Glibc
+import VigilCore
+
+/// A network a session may not reach, on some ports.
+public struct NetworkDenialSpec: Sendable, Hashable {
+    /// 16 bytes, network order; IPv4 as `::ffff:a.b.c.d`.
+    public var address: [UInt8]
+    /// Prefix over the 128-bit form (IPv4 /24 is 120; everything is 0).
+    public var prefixBits: Int
+    /// nil: every port.
+    public var ports: ClosedRange<UInt16>?
+
+    public init(address: [UInt8], prefixBits: Int, ports: ClosedRange<UInt16>?) {
+        self.address = address
+        self.prefixBits = prefixBits
+        self.ports = ports
+    }
+
+    func contains(_ other: NetworkDenialSpec) -> Bool {
+        prefixBits <= other.prefixBits && Self.masked(other.address, prefixBits) == Self.masked(address, prefixBits)
+    }
+
+    static func masked(_ bytes: [UInt8], _ bits: Int) -> [UInt8] {
+        bytes.enumerated().map { index, byte in
+            let keep = max(0, min(8, bits - 8 * index))
+            return keep == 8 ? byte : byte & UInt8(truncatingIfNeeded: 0xff << (8 - keep))
+        }
+    }
+}
+
+/// The hooks attached to one session's cgroup; detached when released.
+public final class NetworkHooks: @unchecked Sendable {
+    fileprivate let links: OpaquePointer
+    fileprivate init(_ links: OpaquePointer) { self.links = links }
+    deinit { vigil_cgroup_links_destroy(links) }
+}
+
+public enum NetworkRuleMerge {
+    /// One trie entry per distinct network: its own port ranges plus those of every enclosing
+    /// network (the trie answers with the longest prefix only). Ranges are merged and sorted.
+    public static func entries(_ specs: [NetworkDenialSpec]) -> [(spec: NetworkDenialSpec, ranges: [ClosedRange<UInt16>])] {
+        var networks: [NetworkDenialSpec] = []
+        for spec in specs {
+            let key = NetworkDenialSpec(address: NetworkDenialSpec.masked(spec.address, spec.prefixBits), prefixBits: spec.prefixBits, ports: nil)
+            if !networks.contains(key) { networks.append(key) }
+        }
+        return networks.map { network in
+            let ranges = specs.filter { $0.contains(network) }.map { $0.ports ?? 0...UInt16.max }
+            return (network, merge(ranges))
+        }
+    }
+
+    static func merge(_ ranges: [ClosedRange<UInt16>]) -> [ClosedRange<UInt16>] {
+        var result: [ClosedRange<UInt16>] = []
+        for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+            if let last = result.last, Int(range.lowerBound) <= Int(last.upperBound) + 1 {
+                result[result.count - 1] = last.lowerBound...max(last.upperBound, range.upperBound)
+            } else {
+                result.append(range)
+            }
+        }
+        return result
+    }
+}
+
+extension Sensor {
+    /// Attaches the connect/sendmsg hooks to `cgroup`.
+    /// - Throws: `SensorError(.loadFailed)` naming the program and errno.
+    public func attachNetworkHooks(to cgroup: SessionCgroup) throws(SensorError) -> NetworkHooks {
+        let fd = open(cgroup.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw SensorError(.cgroupUnavailable, "vigil: cannot open cgroup \(cgroup.path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var message = [CChar](repeating: 0, count: 512)
+        guard let links = withHandle({ vigil_bpf_attach_cgroup($0, fd, &message, message.count) }) else {
+            throw SensorError(.loadFailed, "vigil: " + String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        return NetworkHooks(links)
+    }
+
+    /// Removes every network denial of `session` (at its end).
+    public func clearNetworkDenials(session: SessionID) {
+        _ = withHandle { vigil_bpf_clear_net_rules($0, session) }
+    }
+
+    /// Replaces the network denials of `session`.
+    /// - Throws: `SensorError(.trackFailed)` if a rule cannot be stored (the previous rules are
+    ///   then cleared too: the caller must fall back to user-space enforcement and say so).
+    public func setNetworkDenials(_ specs: [NetworkDenialSpec], session: SessionID) throws(SensorError) {
+        _ = withHandle { vigil_bpf_clear_net_rules($0, session) }
+        for (network, ranges) in NetworkRuleMerge.entries(specs) {
+            guard ranges.count <= Int(VIGIL_NET_RANGES) else {
+                _ = withHandle { vigil_bpf_clear_net_rules($0, session) }
+                throw SensorError(.trackFailed, "vigil: more than \(VIGIL_NET_RANGES) denied port ranges for one network")
+            }
+            var flat = ranges.flatMap { [$0.lowerBound, $0.upperBound] }
+            let rc = network.address.withUnsafeBufferPointer { address in
+                withHandle { vigil_bpf_set_net_rule($0, session, address.baseAddress!, UInt32(network.prefixBits), &flat, UInt32(ranges.count)) }
+            }
+            if rc != 0 {
+                _ = withHandle { vigil_bpf_clear_net_rules($0, session) }
+                throw SensorError(.trackFailed, "vigil: storing a network rule failed: \(String(cString: strerror(-rc)))")
+            }
+        }
+    }
+}

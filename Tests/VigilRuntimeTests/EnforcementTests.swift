@@ -1,0 +1,174 @@
+import Foundation
+import Glibc
+import Testing
+import VigilAudit
+import VigilCore
+import VigilPolicy
+import VigilRuntime
+import VigilSensor
+
+let sharedSensor: Result<Sensor, SensorError> = Result { () throws(SensorError) in try Sensor() }
+
+/// A temporary workspace: a secret, an audit log with a fresh key, and the policy.
+struct Workspace {
+    let dir: String
+    var audit: String { dir + "/audit" }
+    var secret: String { dir + "/secret/key.txt" }
+
+    init() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-run-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        try FileManager.default.createDirectory(atPath: dir + "/secret", withIntermediateDirectories: true)
+        try "TOPSECRET-\(getpid())".write(toFile: secret, atomically: false, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: audit, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let signer = try Ed25519FileSigner.generate(name: "vigil/test")
+        try signer.write(toKeyFile: AuditLogLayout(directory: audit).defaultPrivateKey)
+    }
+
+    func run(policy yaml: String, _ argv: [String]) async throws -> (RunSummary, [AuditEntry], VerificationReport) {
+        let policy = try Policy(yaml: yaml, file: "test.yaml")
+        let log = try AuditLog.open(directory: audit, signer: try Ed25519FileSigner(keyFile: AuditLogLayout(directory: audit).defaultPrivateKey))
+        let runner = Runner(sensor: try sharedSensor.get(), configuration: RunConfiguration(
+            policy: policy, identity: Identity(user: "dev"), home: "/root", deviceID: "test-device"), audit: log)
+        let collected = Entries()
+        let summary = try await runner.run(command: argv) { collected.add($0.entry) }
+        try log.close()
+        let report = try AuditVerifier.verify(directory: audit)
+        return (summary, collected.entries, report)
+    }
+
+    func cleanup() { try? FileManager.default.removeItem(atPath: dir) }
+}
+
+final class Entries: @unchecked Sendable {
+    var entries: [AuditEntry] = []
+    func add(_ e: AuditEntry) { entries.append(e) }
+}
+
+/// Runs a shell snippet, capturing stdout to a file the test reads back.
+func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " + script + "; } > \(out) 2>&1"] }
+
+@Suite(.serialized) struct EnforcementTests {
+    @Test func deniedConnectGetsEPERMAndNoPacket() async throws {
+        guard try Privileges.check() else { return }
+        let w = try Workspace(); defer { w.cleanup() }
+        let listener = try TCPListener()
+        let policy = "vigil: 1\nrules:\n  - {id: no-port, match: 'Connect(127.0.0.1:\(listener.port))', action: deny}\n"
+        let out = w.dir + "/out"
+        let (summary, entries, report) = try await w.run(policy: policy,
+            shell("bash -c 'exec 3<>/dev/tcp/127.0.0.1/\(listener.port)'; echo rc=$?", out: out))
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(text.contains("Operation not permitted") && text.contains("rc=1"), "\(text)")
+        #expect(!listener.hasPendingConnection, "a connection reached the listener")
+        let denied = try #require(entries.first { $0.kind == .connect && $0.decision == .deny })
+        #expect(denied.winningRule == "no-port")
+        #expect(denied.enforcement?.action == "cgroup-deny" && denied.enforcement?.succeeded == true)
+        #expect(!denied.ancestry.isEmpty && denied.ancestry.first?.sha256 != nil)
+        #expect(summary.networkDenied >= 1)
+        #expect(report.isValid, "\(report)")
+    }
+
+    @Test func ioUringConnectAndOpenAreDeniedToo() async throws {
+        guard try Privileges.check() else { return }
+        let w = try Workspace(); defer { w.cleanup() }
+        let listener = try TCPListener()
+        let helper = try Privileges.helper("uring_probe")
+        let policy = """
+            vigil: 1
+            rules:
+              - {id: no-port, match: 'Connect(127.0.0.1:\(listener.port))', action: deny}
+              - {id: no-secret, match: 'Open(\(w.dir)/secret/**)', action: deny}
+            """
+        let out = w.dir + "/out"
+        let (_, entries, report) = try await w.run(policy: policy, shell("\(helper) \(w.secret) \(listener.port)", out: out))
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(text.contains("open -1"), "\(text)")     // EPERM, through io_uring
+        #expect(text.contains("connect -1"), "\(text)")
+        #expect(!listener.hasPendingConnection)
+        #expect(entries.contains { $0.kind == .open && $0.decision == .deny && $0.winningRule == "no-secret" })
+        #expect(entries.contains { $0.kind == .connect && $0.decision == .deny })
+        #expect(report.isValid, "\(report)")
+    }
+
+    @Test func deniedOpenNeverReturnsDataEvenThroughAnInterpreter() async throws {
+        guard try Privileges.check() else { return }
+        let w = try Workspace(); defer { w.cleanup() }
+        let policy = "vigil: 1\nrules:\n  - {id: no-secret, match: 'Open(\(w.dir)/secret/**)', action: deny}\n"
+        let out = w.dir + "/out"
+        let script = "cat \(w.secret); python3 -c \"print(open('\(w.secret)').read())\"; echo done"
+        let (summary, entries, report) = try await w.run(policy: policy, shell(script, out: out))
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(!text.contains("TOPSECRET"), "\(text)")
+        #expect(text.contains("PermissionError") && text.contains("done"))
+        #expect(entries.filter { $0.kind == .open && $0.decision == .deny }.count >= 2)
+        #expect(summary.auditEntries == entries.count)
+        #expect(report.isValid, "\(report)")
+    }
+
+    @Test func deniedExecNeverRuns() async throws {
+        guard try Privileges.check() else { return }
+        let w = try Workspace(); defer { w.cleanup() }
+        let tool = w.dir + "/dropper"
+        let marker = w.dir + "/ran"
+        try "#!/bin/sh\ntouch \(marker)\n".write(toFile: tool, atomically: false, encoding: .utf8)
+        chmod(tool, 0o755)
+        let policy = "vigil: 1\nrules:\n  - {id: no-dropper, match: 'Exec(\(tool))', action: deny}\n"
+        let out = w.dir + "/out"
+        let (_, entries, _) = try await w.run(policy: policy, shell("\(tool); echo rc=$?", out: out))
+        #expect(!FileManager.default.fileExists(atPath: marker))
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(text.contains("Permission denied") || text.contains("not permitted"), "\(text)")
+        #expect(entries.contains { $0.kind == .exec && $0.decision == .deny && $0.winningRule == "no-dropper" })
+    }
+
+    @Test func whatNoKernelMechanismHoldsIsKilledButTheRootIsOnlyFlagged() async throws {
+        guard try Privileges.check() else { return }
+        let w = try Workspace(); defer { w.cleanup() }
+        let pem = w.dir + "/server.pem"
+        try "KEY".write(toFile: pem, atomically: false, encoding: .utf8)
+        // No fixed directory: fanotify cannot mark it; the open is seen, then the opener killed.
+        let policy = "vigil: 1\nrules:\n  - {id: no-pem, match: 'Open(**/*.pem)', action: deny}\n"
+        let out = w.dir + "/out"
+        // The root (sh) opens it itself via a redirect (flagged), then a child cat opens it (killed).
+        let script = "read x < \(pem); sh -c 'exec 3< \(pem); sleep 2; echo survived'; echo child=$?"
+        let (summary, entries, _) = try await w.run(policy: policy, shell(script, out: out))
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(!text.contains("survived"), "\(text)")
+        #expect(text.contains("child=137") || text.contains("child=143") || text.contains("Killed"), "\(text)")
+        #expect(entries.contains { $0.kind == .open && $0.decision == .kill && $0.enforcement?.succeeded == true })
+        #expect(entries.contains { $0.kind == .open && $0.decision == .flag })
+        #expect(summary.userSpaceRules.contains { $0.contains("no-pem") || $0.contains("*.pem") })
+    }
+
+    @Test func aPolicyThatDoesNotCompileRunsNothing() async throws {
+        guard try Privileges.check() else { return }
+        #expect(throws: PolicyError.self) { _ = try Policy(yaml: "vigil: 1\nrules:\n  - {id: x, match: 'Connect(', action: deny}\n", file: "bad.yaml") }
+    }
+}
+
+/// A loopback listener; `hasPendingConnection` says whether anything connected.
+final class TCPListener: @unchecked Sendable {
+    let fd: Int32
+    let port: UInt16
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        self.fd = fd
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && listen(fd, 16) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        guard ok else { throw Privileges.Missing(description: "listener: \(String(cString: strerror(errno)))") }
+        port = UInt16(bigEndian: addr.sin_port)
+    }
+
+    var hasPendingConnection: Bool {
+        let client = accept(fd, nil, nil)
+        if client >= 0 { close(client); return true }
+        return false
+    }
+
+    deinit { close(fd) }
+}
