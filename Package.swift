@@ -62,7 +62,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "vigil-bench",
-            dependencies: ["VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture"],
+            dependencies: ["VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilRuntime"],
             swiftSettings: swiftSettings
         ),
 

@@ -44,6 +44,9 @@ public struct RunSummary: Sendable {
     public var markReport: [String] = []
     public var networkDenied: UInt64 = 0
     public var fanotify: FanotifyCounters?
+    /// For every non-allow decision: nanoseconds from the syscall (its kernel timestamp) to its
+    /// audit entry being durable.
+    public var decisionToAuditNanoseconds: [UInt64] = []
 }
 
 /// One decided event, as printed by `vigil run --json`.
@@ -133,7 +136,10 @@ public final class Runner: @unchecked Sendable {
                     }
                 }
                 guard decision.action == .deny, decision.enforcement >= .deny else { return .allow }
-                let isRootOpen = event.pid == root && !event.isExec
+                // The session root is flagged, not stopped, for opens: the sensor's open event
+                // records that (with the full ancestry), so nothing is recorded twice here.
+                if event.pid == root && !event.isExec { return .allow }
+                let isRootOpen = false
                 var entry = makeEntry(
                     kind: event.isExec ? .exec : .open, pid: event.pid, uid: nil, session: session,
                     action: event.isExec
@@ -178,12 +184,14 @@ public final class Runner: @unchecked Sendable {
             let decision = policy.decide(.exec(path: e.path, argv: e.argv), identity: configuration.identity, context: kernelContext)
             entry = makeEntry(kind: .exec, pid: e.header.pid, uid: e.uid, session: session,
                               action: .init(argv: e.argv, path: e.path), decision: decision, ancestry: ancestry)
+            entry.monotonicNs = e.header.ktimeNanoseconds
             enforce(&entry, decision: decision, pid: e.header.pid, root: root, prevented: false, summary: &summary)
         case .open(let e):
             let decision = policy.decide(.open(path: e.path, write: e.isWrite), identity: configuration.identity, context: kernelContext)
             entry = makeEntry(kind: .open, pid: e.header.pid, uid: nil, session: session,
                               action: .init(path: e.path, mode: e.isWrite ? "write" : "read"), decision: decision, ancestry: ancestry)
             entry.extra["result"] = String(e.result)
+            entry.monotonicNs = e.header.ktimeNanoseconds
             if decision.action == .deny, e.result == -1 {
                 // EPERM: the fanotify guard refused it and has recorded it already.
                 return
@@ -198,6 +206,7 @@ public final class Runner: @unchecked Sendable {
                               action: .init(address: e.address, port: e.port, transport: EventRenderer.familyName(e.family)),
                               decision: decision, ancestry: ancestry)
             entry.extra["result"] = String(e.result)
+            entry.monotonicNs = e.header.ktimeNanoseconds
             let refused = e.result == -1  // EPERM from the cgroup hook
             if decision.action == .deny, refused {
                 entry.enforcement = .init(action: "cgroup-deny", succeeded: true, detail: "EPERM from the cgroup \(isSend ? "sendmsg" : "connect") hook; no packet sent")
@@ -249,6 +258,7 @@ public final class Runner: @unchecked Sendable {
             matchedRules: decision.matchedRuleIDs, winningRule: decision.winningRuleID,
             policyVersion: decision.policyVersion, ancestry: ancestry)
         entry.extra["pid"] = String(pid)
+        entry.monotonicNs = monotonicNanoseconds()
         if decision.derived { entry.extra["derived"] = "true" }
         if decision.action != .allow { entry.extra["reason"] = decision.reason }
         return entry
@@ -269,6 +279,10 @@ public final class Runner: @unchecked Sendable {
         do {
             _ = try audit.append(entries)
             summary.auditEntries += entries.count
+            let durable = monotonicNanoseconds()
+            for entry in entries where entry.decision != .allow {
+                if let at = entry.monotonicNs, at <= durable { summary.decisionToAuditNanoseconds.append(durable - at) }
+            }
         } catch {
             summary.auditErrors.append("\(error)")
         }
@@ -279,4 +293,11 @@ public final class Runner: @unchecked Sendable {
 func hex(_ value: UInt64) -> String {
     let digits = String(value, radix: 16)
     return String(repeating: "0", count: max(0, 16 - digits.count)) + digits
+}
+
+/// CLOCK_MONOTONIC, the clock of the kernel's event timestamps.
+func monotonicNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }

@@ -8,6 +8,7 @@ let allBenchmarks: [Benchmark] = [
     Benchmark(name: "consumer", run: benchConsumer),
     Benchmark(name: "policy", run: benchPolicy),
     Benchmark(name: "audit", run: benchAudit),
+    Benchmark(name: "enforce", run: benchEnforce),
 ]
 
 /// Prints one measurement line in the format `make bench` collects.
