@@ -28,6 +28,61 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* ---------------------------------------------------------------- process lifecycle */
 
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __type(key, struct vigil_exec_key);
+    __type(value, __u8);
+} vigil_exec_kill SEC(".maps");
+
+static __always_inline bool file_name_denied(__u64 session, struct file *file)
+{
+    if (!file)
+        return false;
+    struct vigil_exec_key key = { .session = session };
+    bpf_probe_read_kernel_str(key.name, sizeof(key.name), file->f_path.dentry->d_name.name);
+    return bpf_map_lookup_elem(&vigil_exec_kill, &key) != NULL;
+}
+
+struct slash_ctx {
+    __u32 len;
+    __u32 start;
+};
+
+/* bpf_loop body: remembers the position after the last '/' of scratch->name. */
+static long find_slash(__u32 i, struct slash_ctx *c)
+{
+    struct scratch *s = scratch();
+    if (!s || i >= c->len)
+        return 1;
+    if (s->name[i & 255] == '/')
+        c->start = i + 1;
+    return 0;
+}
+
+/* The basename of a kernel string (a script's path, as executed) is denied. */
+static __always_inline bool path_name_denied(__u64 session, const char *path)
+{
+    struct scratch *s = scratch();
+    if (!s || !path)
+        return false;
+    long n = bpf_probe_read_kernel_str(s->name, sizeof(s->name), path);
+    if (n <= 1)
+        return false;
+    struct slash_ctx c = { .len = n - 1 };
+    bpf_loop(256, find_slash, &c, 0);
+    struct vigil_exec_key key = { .session = session };
+    bpf_probe_read_kernel_str(key.name, sizeof(key.name), &s->name[c.start & 255]);
+    return bpf_map_lookup_elem(&vigil_exec_kill, &key) != NULL;
+}
+
+/* Exec(name) deny rules: the name of the file executed (symlinks resolved) or the name it was
+ * executed by — for a script that is the script, not its interpreter. */
+static __always_inline bool exec_denied(__u64 session, struct linux_binprm *bprm)
+{
+    return file_name_denied(session, bprm->file) || path_name_denied(session, bprm->filename);
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(vigil_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -96,6 +151,12 @@ int BPF_PROG(vigil_exec, struct task_struct *task, pid_t old_pid, struct linux_b
     e->cgroup_id = bpf_get_current_cgroup_id();
 
     struct file *file = bprm->file;
+    if (session && exec_denied(session, bprm)) {
+        /* Delivered before the return to user space: the new image never runs. */
+        bpf_send_signal(9);
+        e->hdr.flags |= VIGIL_F_KILLED;
+        count(VIGIL_CTR_EXEC_KILLED);
+    }
     struct inode *inode = file->f_inode;
     e->exe_dev = inode->i_sb->s_dev;
     e->exe_ino = inode->i_ino;

@@ -356,3 +356,32 @@ int vigil_bpf_clear_net_rules(vigil_bpf *bpf, uint64_t session)
         bpf_map__delete_elem(map, &doomed[i], sizeof(doomed[i]), 0);
     return n;
 }
+
+/* ---- exec kills (Exec(name) deny rules) */
+
+int vigil_bpf_set_exec_kill(vigil_bpf *bpf, uint64_t session, const char *name)
+{
+    struct vigil_exec_key key = { .session = session };
+    if (strlen(name) >= sizeof(key.name))
+        return -ENAMETOOLONG;
+    strncpy(key.name, name, sizeof(key.name) - 1);
+    uint8_t one = 1;
+    return bpf_map__update_elem(bpf->skel->maps.vigil_exec_kill, &key, sizeof(key), &one, sizeof(one), BPF_ANY);
+}
+
+int vigil_bpf_clear_exec_kills(vigil_bpf *bpf, uint64_t session)
+{
+    struct bpf_map *map = bpf->skel->maps.vigil_exec_kill;
+    struct vigil_exec_key key, next, doomed[256];
+    int n = 0;
+    void *prev = NULL;
+    while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
+        if (next.session == session && n < 256)
+            doomed[n++] = next;
+        key = next;
+        prev = &key;
+    }
+    for (int i = 0; i < n; i++)
+        bpf_map__delete_elem(map, &doomed[i], sizeof(doomed[i]), 0);
+    return n;
+}

@@ -94,6 +94,7 @@ public final class Runner: @unchecked Sendable {
             try sensor.setNetworkDenials(plan.network.map {
                 NetworkDenialSpec(address: $0.address, prefixBits: $0.prefixBits, ports: $0.ports)
             }, session: start.session)
+            try sensor.setExecKills(Runner.execNames(plan), session: start.session)
             if !plan.paths.isEmpty {
                 guardian = try startGuard(plan: plan, session: start.session, root: start.rootPID, report: &result)
             }
@@ -105,11 +106,23 @@ public final class Runner: @unchecked Sendable {
         guardian?.shutdown()
         for entry in flush(&result) { onDecided(DecidedEvent(event: nil, context: RenderedContext(), entry: entry)) }
         sensor.clearNetworkDenials(session: session)
+        sensor.clearExecKills(session: session)
         withExtendedLifetime(hooks) {}
         result.trace = trace
         result.networkDenied = sensor.counters().networkDenied - deniedBefore
         result.fanotify = guardian?.counters
         return result
+    }
+
+    /// `Exec(name)` deny rules with a plain name (no path, glob or arguments): the kernel can
+    /// match those by itself.
+    static func execNames(_ plan: KernelPlan) -> [String] {
+        plan.paths.compactMap { denial -> String? in
+            guard denial.rule.hasPrefix("Exec("), denial.rule.hasSuffix(")") else { return nil }
+            let name = denial.rule.dropFirst(5).dropLast()
+            guard !name.isEmpty, name.count < 48, !name.contains(where: { "/*?[ ".contains($0) }) else { return nil }
+            return String(name)
+        }
     }
 
     private func startGuard(
@@ -160,8 +173,11 @@ public final class Runner: @unchecked Sendable {
                                      path: ProcessInfo.processInfo.environment["PATH"])
         let applied = guardian.apply(marks)
         report.markReport = marks.rules.map { "\($0)" } + ["\(applied)"]
+        let inKernel = Set(Runner.execNames(plan).map { "Exec(\($0))" })
         for rule in marks.rules where rule.targets.isEmpty {
-            report.userSpaceRules.append("\(rule.rule): not markable by fanotify, killed when seen")
+            report.userSpaceRules.append(inKernel.contains(rule.rule)
+                ? "\(rule.rule): not markable by fanotify; SIGKILLed in the kernel at exec by name"
+                : "\(rule.rule): not markable by fanotify; the process is killed when seen")
         }
         return guardian
     }
@@ -181,11 +197,23 @@ public final class Runner: @unchecked Sendable {
         case .fork, .exit:
             return  // lifecycle: in the tree and the ancestry of later entries, not decisions
         case .exec(let e):
-            let decision = policy.decide(.exec(path: e.path, argv: e.argv), identity: configuration.identity, context: kernelContext)
+            var decision = policy.decide(.exec(path: e.path, argv: e.argv), identity: configuration.identity, context: kernelContext)
+            if e.header.flags.contains(.killed), decision.action != .deny, e.argv.count > 1 {
+                // The kernel matched the name the file was executed by: for a script that is
+                // argv[1] (the kernel ran its interpreter, e.path).
+                decision = policy.decide(.exec(path: e.argv[1], argv: Array(e.argv.dropFirst())),
+                                         identity: configuration.identity, context: kernelContext)
+            }
             entry = makeEntry(kind: .exec, pid: e.header.pid, uid: e.uid, session: session,
                               action: .init(argv: e.argv, path: e.path), decision: decision, ancestry: ancestry)
             entry.monotonicNs = e.header.ktimeNanoseconds
-            enforce(&entry, decision: decision, pid: e.header.pid, root: root, prevented: false, summary: &summary)
+            if e.header.flags.contains(.killed) {
+                entry.decision = .kill
+                entry.enforcement = .init(action: "bpf-sigkill", succeeded: true, detail: "SIGKILL in the kernel at exec: the binary never ran")
+                summary.decisions["kill", default: 0] += 1
+            } else {
+                enforce(&entry, decision: decision, pid: e.header.pid, root: root, prevented: false, summary: &summary)
+            }
         case .open(let e):
             let decision = policy.decide(.open(path: e.path, write: e.isWrite), identity: configuration.identity, context: kernelContext)
             entry = makeEntry(kind: .open, pid: e.header.pid, uid: nil, session: session,

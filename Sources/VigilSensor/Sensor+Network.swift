@@ -110,3 +110,22 @@ extension Sensor {
         }
     }
 }
+
+extension Sensor {
+    /// Binary names `session` may not run: killed in the kernel at exec, before the new image
+    /// runs (the backstop where fanotify could not mark the file).
+    /// - Throws: `SensorError(.trackFailed)` naming the binary.
+    public func setExecKills(_ names: [String], session: SessionID) throws(SensorError) {
+        _ = withHandle { vigil_bpf_clear_exec_kills($0, session) }
+        for name in names {
+            let rc = withHandle { vigil_bpf_set_exec_kill($0, session, name) }
+            if rc != 0 {
+                throw SensorError(.trackFailed, "vigil: cannot store the exec rule for '\(name)': \(String(cString: strerror(-rc)))")
+            }
+        }
+    }
+
+    public func clearExecKills(session: SessionID) {
+        _ = withHandle { vigil_bpf_clear_exec_kills($0, session) }
+    }
+}

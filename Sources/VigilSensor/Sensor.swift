@@ -138,6 +138,8 @@ public final class Sensor: @unchecked Sendable {
         public var uringPendingFull: UInt64 = 0
         /// Connects/sends refused with EPERM by the cgroup hooks.
         public var networkDenied: UInt64 = 0
+        /// Execs SIGKILLed in the kernel (Exec(name) rules).
+        public var execKilled: UInt64 = 0
         public var totalDropped: UInt64 { dropped.values.reduce(0, +) }
         public var totalEmitted: UInt64 { emitted.values.reduce(0, +) }
     }
@@ -158,6 +160,7 @@ public final class Sensor: @unchecked Sendable {
         c.argvTruncated = raw[Int(VIGIL_CTR_ARGV_TRUNCATED.rawValue)]
         c.uringPendingFull = raw[Int(VIGIL_CTR_URING_PENDING_FULL.rawValue)]
         c.networkDenied = raw[Int(VIGIL_CTR_NET_DENIED.rawValue)]
+        c.execKilled = raw[Int(VIGIL_CTR_EXEC_KILLED.rawValue)]
         return c
     }
 

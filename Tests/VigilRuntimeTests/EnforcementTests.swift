@@ -120,6 +120,27 @@ func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " +
         #expect(entries.contains { $0.kind == .exec && $0.decision == .deny && $0.winningRule == "no-dropper" })
     }
 
+    @Test func aDeniedNameThatFanotifyCannotMarkIsKilledInTheKernelBeforeItRuns() async throws {
+        guard try Privileges.check() else { return }
+        let w = try Workspace(); defer { w.cleanup() }
+        // Made after the marks could be placed, outside every bin directory: a binary and a script.
+        let binary = w.dir + "/fetcher", script = w.dir + "/fetcher.sh", marker = w.dir + "/ran"
+        try FileManager.default.copyItem(atPath: "/usr/bin/touch", toPath: binary)
+        try "#!/bin/sh\ntouch \(marker)\n".write(toFile: script, atomically: false, encoding: .utf8)
+        chmod(script, 0o755)
+        let policy = "vigil: 1\nrules:\n  - {id: no-fetcher, match: 'Exec(fetcher)', action: deny}\n  - {id: no-fetcher-sh, match: 'Exec(fetcher.sh)', action: deny}\n"
+        let out = w.dir + "/out"
+        let (summary, entries, report) = try await w.run(policy: policy,
+            shell("\(binary) \(marker); echo rc=$?; \(script); echo rc2=$?", out: out))
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(!FileManager.default.fileExists(atPath: marker), "\(text)")
+        #expect(text.contains("rc=137") && text.contains("rc2=137"), "\(text)")
+        let kills = entries.filter { $0.kind == .exec && $0.enforcement?.action == "bpf-sigkill" }
+        #expect(Set(kills.compactMap(\.winningRule)) == ["no-fetcher", "no-fetcher-sh"])
+        #expect(summary.decisions["kill"] == 2)
+        #expect(report.isValid, "\(report)")
+    }
+
     @Test func whatNoKernelMechanismHoldsIsKilledButTheRootIsOnlyFlagged() async throws {
         guard try Privileges.check() else { return }
         let w = try Workspace(); defer { w.cleanup() }

@@ -41,6 +41,7 @@ enum vigil_event_flag {
     VIGIL_F_PATH_UNRESOLVED = 1 << 5, /* path is the caller's string; base holds the dir it is relative to */
     VIGIL_F_UNTRACKED = 1 << 6,       /* exec of a process outside every session */
     VIGIL_F_EXE_UNLINKED = 1 << 7,    /* exec of an inode with no links (memfd, deleted file) */
+    VIGIL_F_KILLED = 1 << 8,          /* SIGKILLed in the kernel before its first instruction */
 };
 
 /* Counters in the `vigil_counters` per-CPU array. Drops are indexed by event kind. */
@@ -52,6 +53,7 @@ enum vigil_counter {
     VIGIL_CTR_ARGV_TRUNCATED,
     VIGIL_CTR_URING_PENDING_FULL, /* io_uring request could not be stashed for its completion */
     VIGIL_CTR_NET_DENIED,         /* connects/sends refused (EPERM) by the cgroup hooks */
+    VIGIL_CTR_EXEC_KILLED,        /* execs SIGKILLed in the kernel */
     VIGIL_CTR_MAX,
 };
 
@@ -146,6 +148,16 @@ struct vigil_net_rule {
 
 VIGIL_ASSERT_SIZE(struct vigil_net_key, 28);
 VIGIL_ASSERT_SIZE(struct vigil_net_rule, 68);
+
+/* `vigil_exec_kill`: binary names a session may not run (Exec(name) deny rules). A match at
+ * exec is SIGKILLed in the kernel before the new image runs its first instruction — the
+ * backstop for binaries fanotify could not mark (a copy made after the marks were placed). */
+#define VIGIL_EXEC_NAME_MAX 48
+struct vigil_exec_key {
+    __u64 session;
+    char name[VIGIL_EXEC_NAME_MAX];
+};
+VIGIL_ASSERT_SIZE(struct vigil_exec_key, 56);
 
 /* Value of the `vigil_tracked` map, keyed by thread-group id. */
 struct vigil_session_tag {

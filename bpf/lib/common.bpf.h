@@ -42,6 +42,7 @@ struct {
 struct scratch {
     __u64 parts[PATH_MAX_DEPTH]; /* dentries of a path being resolved, leaf first */
     __u64 since_wakeup;
+    char name[256]; /* a path whose basename is wanted */
     char event[SCRATCH_EVENT];
 };
 struct {

@@ -63,6 +63,10 @@ int vigil_bpf_set_net_rule(vigil_bpf *bpf, uint64_t session, const uint8_t addr[
 /* Removes every network rule of `session`; returns how many. */
 int vigil_bpf_clear_net_rules(vigil_bpf *bpf, uint64_t session);
 
+/* Exec(name) deny rules of `session`: a match is SIGKILLed in the kernel at exec. */
+int vigil_bpf_set_exec_kill(vigil_bpf *bpf, uint64_t session, const char *name);
+int vigil_bpf_clear_exec_kills(vigil_bpf *bpf, uint64_t session);
+
 /* Feature probes, each run on its own: 0 when the program type loads and attaches here. */
 struct vigil_bpf_features {
     int tp_btf;

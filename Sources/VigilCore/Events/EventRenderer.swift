@@ -98,6 +98,7 @@ public enum EventRenderer {
         if flags.contains(.argvTruncated) { names.append("argv_truncated") }
         if flags.contains(.pathUnresolved) { names.append("path_unresolved") }
         if flags.contains(.exeUnlinked) { names.append("exe_unlinked") }
+        if flags.contains(.killed) { names.append("killed") }
         return names
     }
 

@@ -35,6 +35,7 @@ public struct EventFlags: OptionSet, Sendable, Hashable {
     public static let pathUnresolved = EventFlags(rawValue: 1 << 5)
     public static let untracked = EventFlags(rawValue: 1 << 6)
     public static let exeUnlinked = EventFlags(rawValue: 1 << 7)
+    public static let killed = EventFlags(rawValue: 1 << 8)
 }
 
 public struct ExecEvent: Sendable, Hashable {
