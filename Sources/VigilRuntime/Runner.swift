@@ -154,7 +154,7 @@ public final class Runner: @unchecked Sendable {
                 if event.pid == root && !event.isExec { return .allow }
                 let isRootOpen = false
                 var entry = makeEntry(
-                    kind: event.isExec ? .exec : .open, pid: event.pid, uid: nil, session: session,
+                    kind: event.isExec ? .exec : .open, pid: event.pid, uid: Runner.uid(of: event.pid), session: session,
                     action: event.isExec
                         ? AuditEntry.Action(argv: event.argv, path: event.execPath ?? event.path)
                         : AuditEntry.Action(path: event.path, mode: write ? "write" : "read"),
@@ -189,6 +189,7 @@ public final class Runner: @unchecked Sendable {
         let policy = configuration.policy
         let kernelContext = KernelContext(home: configuration.home)
         let ancestry = context.ancestry.map { AuditEntry.ProcessLink(pid: $0.pid, exe: $0.exePath, sha256: $0.exeSHA256) }
+        let uid = context.ancestry.first?.uid
         var entry: AuditEntry
         switch event {
         case .gap(let gap):
@@ -216,7 +217,7 @@ public final class Runner: @unchecked Sendable {
             }
         case .open(let e):
             let decision = policy.decide(.open(path: e.path, write: e.isWrite), identity: configuration.identity, context: kernelContext)
-            entry = makeEntry(kind: .open, pid: e.header.pid, uid: nil, session: session,
+            entry = makeEntry(kind: .open, pid: e.header.pid, uid: uid, session: session,
                               action: .init(path: e.path, mode: e.isWrite ? "write" : "read"), decision: decision, ancestry: ancestry)
             entry.extra["result"] = String(e.result)
             entry.monotonicNs = e.header.ktimeNanoseconds
@@ -230,7 +231,7 @@ public final class Runner: @unchecked Sendable {
             if case .send = event { isSend = true } else { isSend = false }
             let decision = policy.decide(.connect(address: e.address, port: e.port, host: nil),
                                          identity: configuration.identity, context: kernelContext)
-            entry = makeEntry(kind: isSend ? .send : .connect, pid: e.header.pid, uid: nil, session: session,
+            entry = makeEntry(kind: isSend ? .send : .connect, pid: e.header.pid, uid: uid, session: session,
                               action: .init(address: e.address, port: e.port, transport: EventRenderer.familyName(e.family)),
                               decision: decision, ancestry: ancestry)
             entry.extra["result"] = String(e.result)
@@ -281,7 +282,7 @@ public final class Runner: @unchecked Sendable {
         decision: VigilPolicy.Decision, ancestry: [AuditEntry.ProcessLink]
     ) -> AuditEntry {
         var entry = AuditEntry(
-            kind: kind, subject: uid.map { AuditEntry.Subject(uid: $0, userName: configuration.userName) },
+            kind: kind, subject: uid.map { AuditEntry.Subject(uid: $0, userName: userName(of: $0)) },
             deviceId: configuration.deviceID, sessionId: hex(session), action: action,
             matchedRules: decision.matchedRuleIDs, winningRule: decision.winningRuleID,
             policyVersion: decision.policyVersion, ancestry: ancestry)
@@ -290,6 +291,26 @@ public final class Runner: @unchecked Sendable {
         if decision.derived { entry.extra["derived"] = "true" }
         if decision.action != .allow { entry.extra["reason"] = decision.reason }
         return entry
+    }
+
+    private var userNames: [UInt32: String] = [:]
+
+    /// The real uid of a live process, from /proc (for decisions made before any event of it).
+    static func uid(of pid: Int32) -> UInt32? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") }),
+              let first = line.dropFirst(4).split(whereSeparator: { $0 == " " || $0 == "\t" }).first
+        else { return nil }
+        return UInt32(first)
+    }
+
+    /// The OS account name of `uid` (cached; nil when the account has no name).
+    private func userName(of uid: UInt32) -> String? {
+        if let name = userNames[uid] { return name }
+        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return nil }
+        let text = String(cString: name)
+        userNames[uid] = text
+        return text
     }
 
     /// Appends what was decided since the last flush: one durable write per batch of events.

@@ -63,6 +63,7 @@ func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " +
         #expect(denied.winningRule == "no-port")
         #expect(denied.enforcement?.action == "cgroup-deny" && denied.enforcement?.succeeded == true)
         #expect(!denied.ancestry.isEmpty && denied.ancestry.first?.sha256 != nil)
+        #expect(denied.subject?.uid == getuid() && denied.subject?.userName == "root")
         #expect(summary.networkDenied >= 1)
         #expect(report.isValid, "\(report)")
     }
@@ -100,6 +101,7 @@ func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " +
         #expect(!text.contains("TOPSECRET"), "\(text)")
         #expect(text.contains("PermissionError") && text.contains("done"))
         #expect(entries.filter { $0.kind == .open && $0.decision == .deny }.count >= 2)
+        #expect(entries.filter { $0.kind == .open && $0.decision == .deny }.allSatisfy { $0.subject?.uid == getuid() })
         #expect(summary.auditEntries == entries.count)
         #expect(report.isValid, "\(report)")
     }
