@@ -22,6 +22,7 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #define AS(type, addr) ((type *)bpf_rdonly_cast((void *)(addr), bpf_core_type_id_kernel(type)))
 
 struct walk_ctx {
+    struct scratch *s;
     __u64 mnt;    /* struct mount * */
     __u64 dentry; /* struct dentry * */
     __u32 count;  /* components collected in scratch->parts */
@@ -32,7 +33,7 @@ struct walk_ctx {
  * points), leaf first. Run by bpf_loop() so the verifier checks the body once. */
 static long walk_step(__u32 index, struct walk_ctx *c)
 {
-    struct scratch *s = scratch();
+    struct scratch *s = c->s;
     if (!s)
         return 1;
     struct mount *mnt = AS(struct mount, c->mnt);
@@ -59,6 +60,7 @@ static long walk_step(__u32 index, struct walk_ctx *c)
 }
 
 struct emit_ctx {
+    struct scratch *s;
     __u32 dst;   /* offset in scratch->event where the path starts */
     __u32 pos;   /* bytes written so far */
     __u32 count;
@@ -71,7 +73,7 @@ struct emit_ctx {
  * long names need the helper. */
 static long emit_step(__u32 index, struct emit_ctx *c)
 {
-    struct scratch *s = scratch();
+    struct scratch *s = c->s;
     if (!s || index >= c->count)
         return 1;
     struct dentry *dentry = AS(struct dentry, s->parts[(c->count - 1 - index) & (PATH_MAX_DEPTH - 1)]);
@@ -105,11 +107,12 @@ static __always_inline struct path_result resolve_path(struct scratch *s, const 
 {
     struct path *p = AS(struct path, path);
     struct walk_ctx w = {
+        .s = s,
         .mnt = (__u64)container_of(p->mnt, struct mount, mnt),
         .dentry = (__u64)p->dentry,
     };
     bpf_loop(PATH_MAX_DEPTH + 16, walk_step, &w, 0);
-    struct emit_ctx e = { .dst = dst, .count = w.count, .truncated = w.truncated };
+    struct emit_ctx e = { .s = s, .dst = dst, .count = w.count, .truncated = w.truncated };
     bpf_loop(PATH_MAX_DEPTH, emit_step, &e, 0);
     if (e.pos == 0) { /* the root itself */
         s->event[dst & (SCRATCH_EVENT / 2 - 1)] = '/';
