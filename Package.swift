@@ -48,7 +48,7 @@ let package = Package(
         // `vigil run` and (later) the daemon: sensor + policy + enforcement + audit, joined.
         .target(
             name: "VigilRuntime",
-            dependencies: ["VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilEnforcement"],
+            dependencies: ["VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilEnforcement", "VigilPosture"],
             swiftSettings: swiftSettings
         ),
 
@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "VigilEnforcementTests", dependencies: ["VigilEnforcement"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VigilRuntimeTests",
-            dependencies: ["VigilRuntime", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilCore"],
+            dependencies: ["VigilRuntime", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilCore", "VigilPosture"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "VigilAuditTests", dependencies: ["VigilAudit"], swiftSettings: swiftSettings),

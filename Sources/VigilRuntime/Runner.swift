@@ -14,6 +14,7 @@ import VigilAudit
 import VigilCore
 import VigilEnforcement
 import VigilPolicy
+import VigilPosture
 import VigilSensor
 
 public struct RunConfiguration: Sendable {
@@ -22,13 +23,18 @@ public struct RunConfiguration: Sendable {
     public var home: String
     public var deviceID: String
     public var userName: String?
+    /// Live device posture: decisions and the kernel's rules follow it mid-session. nil: no
+    /// posture facts (conditions on them are unknown, which the policy says how to treat).
+    public var posture: PostureMonitor?
 
-    public init(policy: Policy, identity: Identity, home: String, deviceID: String, userName: String? = nil) {
+    public init(policy: Policy, identity: Identity, home: String, deviceID: String, userName: String? = nil,
+                posture: PostureMonitor? = nil) {
         self.policy = policy
         self.identity = identity
         self.home = home
         self.deviceID = deviceID
         self.userName = userName
+        self.posture = posture
     }
 }
 
@@ -47,6 +53,8 @@ public struct RunSummary: Sendable {
     /// For every non-allow decision: nanoseconds from the syscall (its kernel timestamp) to its
     /// audit entry being durable.
     public var decisionToAuditNanoseconds: [UInt64] = []
+    /// Posture changes seen (each audited with before and after, and applied at once).
+    public var postureChanges = 0
 }
 
 /// One decided event, as printed by `vigil run --json`.
@@ -63,6 +71,9 @@ public final class Runner: @unchecked Sendable {
     /// Entries decided on the fanotify thread, appended by the event loop (an fsync must not
     /// delay the answer the blocked opener is waiting for).
     private let pendingFromGuard = Mutex<[AuditEntry]>([])
+    /// The posture in force (facts for the policy, and the snapshot hash audit entries cite).
+    private let posture = Mutex<(facts: [String: VigilPolicy.PostureFact], hash: String?)>(([:], nil))
+    private let postureChanges = Atomic<Int>(0)
     private var batch: [AuditEntry] = []
     private var summary: RunSummary?
 
@@ -77,7 +88,11 @@ public final class Runner: @unchecked Sendable {
     ///   runs then: Vigil does not start a command it cannot enforce on).
     public func run(command argv: [String], onDecided: (DecidedEvent) -> Void) async throws(SensorError) -> RunSummary {
         let policy = configuration.policy
-        let plan = policy.kernelPlan(identity: configuration.identity)
+        if let monitor = configuration.posture {
+            let snapshot = monitor.current
+            posture.withLock { $0 = (PostureMonitor.facts(snapshot), snapshot.hash) }
+        }
+        let plan = policy.kernelPlan(identity: configuration.identity, posture: currentFacts())
         var hooks: NetworkHooks?
         var guardian: FanotifyGuard?
         var root: Int32 = 0
@@ -95,14 +110,21 @@ public final class Runner: @unchecked Sendable {
                 NetworkDenialSpec(address: $0.address, prefixBits: $0.prefixBits, ports: $0.ports)
             }, session: start.session)
             try sensor.setExecKills(Runner.execNames(plan), session: start.session)
-            if !plan.paths.isEmpty {
+            if !plan.paths.isEmpty || configuration.posture != nil {
                 guardian = try startGuard(plan: plan, session: start.session, root: start.rootPID, report: &result)
+            }
+            if let monitor = configuration.posture {
+                let guardRef = guardian
+                monitor.start { [self] before, after, changes in
+                    postureChanged(before: before, after: after, changes: changes, session: start.session, guardian: guardRef)
+                }
             }
         }, onBatch: {
             for entry in flush(&result) { onDecided(DecidedEvent(event: nil, context: RenderedContext(), entry: entry)) }
         }, onEvent: { event, context in
             decide(event, context, session: session, root: root, plan: plan, summary: &result, onDecided: onDecided)
         })
+        configuration.posture?.stop()
         guardian?.shutdown()
         for entry in flush(&result) { onDecided(DecidedEvent(event: nil, context: RenderedContext(), entry: entry)) }
         sensor.clearNetworkDenials(session: session)
@@ -111,7 +133,45 @@ public final class Runner: @unchecked Sendable {
         result.trace = trace
         result.networkDenied = sensor.counters().networkDenied - deniedBefore
         result.fanotify = guardian?.counters
+        result.postureChanges = postureChanges.load(ordering: .relaxed)
         return result
+    }
+
+    private func currentFacts() -> [String: VigilPolicy.PostureFact] { posture.withLock { $0.facts } }
+
+    /// A posture change: audited with before and after, and applied at once — decisions read the
+    /// new facts, and the kernel's share of the policy (network map, exec kills, fanotify marks)
+    /// is recomputed for them.
+    private func postureChanged(
+        before: PostureSnapshot, after: PostureSnapshot, changes: [PostureChange], session: SessionID,
+        guardian: FanotifyGuard?
+    ) {
+        let facts = PostureMonitor.facts(after)
+        posture.withLock { $0 = (facts, after.hash) }
+        postureChanges.add(1, ordering: .relaxed)
+        let plan = configuration.policy.kernelPlan(identity: configuration.identity, posture: facts)
+        var applied = "kernel rules re-planned: \(plan.network.count) network, \(plan.paths.count) exec/open"
+        do {
+            try sensor.setNetworkDenials(plan.network.map {
+                NetworkDenialSpec(address: $0.address, prefixBits: $0.prefixBits, ports: $0.ports)
+            }, session: session)
+            try sensor.setExecKills(Runner.execNames(plan), session: session)
+        } catch {
+            applied = "kernel rules could not be re-planned (\(error)); decisions still follow the new posture"
+        }
+        if let guardian {
+            _ = guardian.apply(MarkPlanner.plan(rules: plan.paths.map(\.rule), home: configuration.home,
+                                                path: ProcessInfo.processInfo.environment["PATH"]))
+        }
+        var entry = AuditEntry(kind: .posture, deviceId: configuration.deviceID, sessionId: hex(session),
+                               postureRef: after.hash)
+        entry.monotonicNs = monotonicNanoseconds()
+        entry.extra["before"] = before.hash
+        for change in changes {
+            entry.extra["change." + change.key.rawValue] = "\(change.before.map { "\($0)" } ?? "none") -> \(change.after.map { "\($0)" } ?? "none")"
+        }
+        entry.extra["applied"] = applied
+        pendingFromGuard.withLock { $0.append(entry) }
     }
 
     /// `Exec(name)` deny rules with a plain name (no path, glob or arguments): the kernel can
@@ -141,11 +201,11 @@ public final class Runner: @unchecked Sendable {
                 let action: KernelAction = event.isExec
                     ? .exec(path: event.execPath ?? event.path, argv: event.argv ?? [])
                     : .open(path: event.path, write: write)
-                var decision = policy.decide(action, identity: identity, context: context)
+                var decision = policy.decide(action, identity: identity, posture: currentFacts(), context: context)
                 if decision.action != .deny, event.isExec {
                     // A symlinked name the rule was written for (`nc` → nc.openbsd).
                     for name in event.markedAs where decision.action != .deny {
-                        decision = policy.decide(.exec(path: name, argv: event.argv ?? []), identity: identity, context: context)
+                        decision = policy.decide(.exec(path: name, argv: event.argv ?? []), identity: identity, posture: currentFacts(), context: context)
                     }
                 }
                 guard decision.action == .deny, decision.enforcement >= .deny else { return .allow }
@@ -188,6 +248,7 @@ public final class Runner: @unchecked Sendable {
     ) {
         let policy = configuration.policy
         let kernelContext = KernelContext(home: configuration.home)
+        let facts = currentFacts()
         let ancestry = context.ancestry.map { AuditEntry.ProcessLink(pid: $0.pid, exe: $0.exePath, sha256: $0.exeSHA256) }
         let uid = context.ancestry.first?.uid
         var entry: AuditEntry
@@ -198,12 +259,12 @@ public final class Runner: @unchecked Sendable {
         case .fork, .exit:
             return  // lifecycle: in the tree and the ancestry of later entries, not decisions
         case .exec(let e):
-            var decision = policy.decide(.exec(path: e.path, argv: e.argv), identity: configuration.identity, context: kernelContext)
+            var decision = policy.decide(.exec(path: e.path, argv: e.argv), identity: configuration.identity, posture: facts, context: kernelContext)
             if e.header.flags.contains(.killed), decision.action != .deny, e.argv.count > 1 {
                 // The kernel matched the name the file was executed by: for a script that is
                 // argv[1] (the kernel ran its interpreter, e.path).
                 decision = policy.decide(.exec(path: e.argv[1], argv: Array(e.argv.dropFirst())),
-                                         identity: configuration.identity, context: kernelContext)
+                                         identity: configuration.identity, posture: facts, context: kernelContext)
             }
             entry = makeEntry(kind: .exec, pid: e.header.pid, uid: e.uid, session: session,
                               action: .init(argv: e.argv, path: e.path), decision: decision, ancestry: ancestry)
@@ -216,7 +277,7 @@ public final class Runner: @unchecked Sendable {
                 enforce(&entry, decision: decision, pid: e.header.pid, root: root, prevented: false, summary: &summary)
             }
         case .open(let e):
-            let decision = policy.decide(.open(path: e.path, write: e.isWrite), identity: configuration.identity, context: kernelContext)
+            let decision = policy.decide(.open(path: e.path, write: e.isWrite), identity: configuration.identity, posture: facts, context: kernelContext)
             entry = makeEntry(kind: .open, pid: e.header.pid, uid: uid, session: session,
                               action: .init(path: e.path, mode: e.isWrite ? "write" : "read"), decision: decision, ancestry: ancestry)
             entry.extra["result"] = String(e.result)
@@ -230,7 +291,7 @@ public final class Runner: @unchecked Sendable {
             let isSend: Bool
             if case .send = event { isSend = true } else { isSend = false }
             let decision = policy.decide(.connect(address: e.address, port: e.port, host: nil),
-                                         identity: configuration.identity, context: kernelContext)
+                                         identity: configuration.identity, posture: facts, context: kernelContext)
             entry = makeEntry(kind: isSend ? .send : .connect, pid: e.header.pid, uid: uid, session: session,
                               action: .init(address: e.address, port: e.port, transport: EventRenderer.familyName(e.family)),
                               decision: decision, ancestry: ancestry)
@@ -288,6 +349,7 @@ public final class Runner: @unchecked Sendable {
             policyVersion: decision.policyVersion, ancestry: ancestry)
         entry.extra["pid"] = String(pid)
         entry.monotonicNs = monotonicNanoseconds()
+        entry.postureRef = posture.withLock { $0.hash }
         if decision.derived { entry.extra["derived"] = "true" }
         if decision.action != .allow { entry.extra["reason"] = decision.reason }
         return entry

@@ -3,6 +3,7 @@ import Foundation
 import VigilAudit
 import VigilCore
 import VigilPolicy
+import VigilPosture
 import VigilRuntime
 import VigilSensor
 
@@ -33,6 +34,12 @@ extension Vigil {
 
         @Flag(name: .long, help: "Print each decided event as a JSON line (the audit entry).")
         var json = false
+
+        @Flag(name: .long, help: "Do not watch device posture (conditions on it are then unknown).")
+        var noPosture = false
+
+        @Option(name: .long, help: "An endpoint-protection process name (repeatable; default: the built-in list).")
+        var edrProcess: [String] = []
 
         @Argument(parsing: .captureForPassthrough, help: "The command to run, after --.")
         var command: [String] = []
@@ -78,6 +85,12 @@ extension Vigil {
             } catch {
                 fail("\(error)")
             }
+            var monitor: PostureMonitor?
+            if !noPosture {
+                var configuration = PostureConfiguration()
+                if !edrProcess.isEmpty { configuration.endpointProtectionProcessNames = edrProcess }
+                monitor = PostureMonitor(prober: PostureProber(configuration: configuration))
+            }
             signal(SIGINT, SIG_IGN)
             let output = OutputBuffer()
             let json = self.json
@@ -85,7 +98,7 @@ extension Vigil {
                 sensor: sensor,
                 configuration: RunConfiguration(
                     policy: compiled, identity: Identity(user: userName, teams: team, role: role, device: deviceID),
-                    home: home, deviceID: deviceID, userName: userName),
+                    home: home, deviceID: deviceID, userName: userName, posture: monitor),
                 audit: log)
             let summary: RunSummary
             do {
@@ -113,6 +126,8 @@ extension Vigil {
             s.int("network_denied", Int64(summary.networkDenied))
             s.int("enforcement_failures", Int64(summary.enforcementFailures))
             s.int("audit_entries", Int64(summary.auditEntries))
+            s.int("posture_changes", Int64(summary.postureChanges))
+            if let monitor { s.string("posture", monitor.current.hash) }
             if !summary.auditErrors.isEmpty { s.string("audit_error", summary.auditErrors.joined(separator: "; ")) }
             if !summary.userSpaceRules.isEmpty {
                 s.raw("user_space_rules", "[" + summary.userSpaceRules.map { JSONObjectWriter.quote($0) }.joined(separator: ",") + "]")

@@ -4,6 +4,7 @@ import Testing
 import VigilAudit
 import VigilCore
 import VigilPolicy
+import VigilPosture
 import VigilRuntime
 import VigilSensor
 
@@ -194,4 +195,63 @@ final class TCPListener: @unchecked Sendable {
     }
 
     deinit { close(fd) }
+}
+
+/// In the same serialized suite: the tests share one sensor, which runs one session at a time.
+extension EnforcementTests {
+    @Test func aRuleConditionedOnEDRStartsApplyingWithinASecondOfTheEDRDying() async throws {
+        guard try Privileges.check() else { return }
+        let w = try Workspace(); defer { w.cleanup() }
+        let listener = try TCPListener()
+        // A stand-in endpoint-protection process: a copy of sleep under a configured EDR name.
+        let edrBinary = w.dir + "/vigil-test-edr"
+        try FileManager.default.copyItem(atPath: "/bin/sleep", toPath: edrBinary)
+        let edr = Process()
+        edr.executableURL = URL(fileURLWithPath: edrBinary)
+        edr.arguments = ["60"]
+        try edr.run()
+        defer { if edr.isRunning { kill(edr.processIdentifier, SIGKILL) } }
+        var configuration = PostureConfiguration()
+        configuration.endpointProtectionProcessNames = ["vigil-test-edr"]
+        let monitor = PostureMonitor(prober: PostureProber(configuration: configuration))
+        #expect(monitor.current[.edrRunning] == .bool(true))
+
+        let policy = try Policy(yaml: """
+            vigil: 1
+            rules:
+              - {id: no-net-without-edr, match: 'Connect(127.0.0.1:\(listener.port))', action: deny, when: edr_running == false}
+            """, file: "posture.yaml")
+        let log = try AuditLog.open(directory: w.audit, signer: try Ed25519FileSigner(keyFile: AuditLogLayout(directory: w.audit).defaultPrivateKey))
+        let runner = Runner(sensor: try sharedSensor.get(), configuration: RunConfiguration(
+            policy: policy, identity: Identity(user: "dev"), home: "/root", deviceID: "test-device", posture: monitor), audit: log)
+        let out = w.dir + "/out", phase1 = w.dir + "/phase1", go = w.dir + "/go"
+        let script = """
+            bash -c 'exec 3<>/dev/tcp/127.0.0.1/\(listener.port)' && echo first=ok; touch \(phase1)
+            while [ ! -e \(go) ]; do sleep 0.05; done; sleep 1
+            bash -c 'exec 3<>/dev/tcp/127.0.0.1/\(listener.port)'; echo second=$?
+            """
+        // The controller: once the first connect went through, the EDR dies; one second later
+        // the agent connects again.
+        let controller = Thread {
+            while !FileManager.default.fileExists(atPath: phase1) { usleep(20_000) }
+            kill(edr.processIdentifier, SIGKILL)  // SIGTERM may be ignored (inherited from the test runner)
+            edr.waitUntilExit()
+            FileManager.default.createFile(atPath: go, contents: nil)
+        }
+        controller.start()
+        let collected = Entries()
+        let summary = try await runner.run(command: shell(script, out: out)) { collected.add($0.entry) }
+        try log.close()
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(text.contains("first=ok"), "\(text)")
+        #expect(text.contains("second=1") && text.contains("Operation not permitted"), "\(text)")
+        #expect(summary.postureChanges >= 1)
+        let change = try #require(collected.entries.first { $0.kind == .posture })
+        #expect(change.extra["change.edr_running"]?.contains("true") == true && change.extra["change.edr_running"]?.contains("false") == true)
+        let connects = collected.entries.filter { $0.kind == .connect }
+        #expect(connects.first?.decision == .allow)
+        #expect(connects.last?.decision == .deny && connects.last?.winningRule == "no-net-without-edr")
+        #expect(connects.first?.postureRef != connects.last?.postureRef)
+        #expect(try AuditVerifier.verify(directory: w.audit).isValid)
+    }
 }
