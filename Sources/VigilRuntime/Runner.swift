@@ -71,8 +71,15 @@ public final class Runner: @unchecked Sendable {
     /// Entries decided on the fanotify thread, appended by the event loop (an fsync must not
     /// delay the answer the blocked opener is waiting for).
     private let pendingFromGuard = Mutex<[AuditEntry]>([])
-    /// The posture in force (facts for the policy, and the snapshot hash audit entries cite).
-    private let posture = Mutex<(facts: [String: VigilPolicy.PostureFact], hash: String?)>(([:], nil))
+    /// The posture over time: each snapshot with the monotonic time it came into force (facts
+    /// for the policy, and the hash audit entries cite). An event is decided under the posture
+    /// in force when it happened, not when it is read from the ring.
+    private struct PostureEpoch {
+        var since: UInt64
+        var facts: [String: VigilPolicy.PostureFact]
+        var hash: String?
+    }
+    private let posture = Mutex<[PostureEpoch]>([PostureEpoch(since: 0, facts: [:], hash: nil)])
     private let postureChanges = Atomic<Int>(0)
     private var batch: [AuditEntry] = []
     private var summary: RunSummary?
@@ -90,7 +97,7 @@ public final class Runner: @unchecked Sendable {
         let policy = configuration.policy
         if let monitor = configuration.posture {
             let snapshot = monitor.current
-            posture.withLock { $0 = (PostureMonitor.facts(snapshot), snapshot.hash) }
+            posture.withLock { $0 = [PostureEpoch(since: 0, facts: PostureMonitor.facts(snapshot), hash: snapshot.hash)] }
         }
         let plan = policy.kernelPlan(identity: configuration.identity, posture: currentFacts())
         var hooks: NetworkHooks?
@@ -137,7 +144,12 @@ public final class Runner: @unchecked Sendable {
         return result
     }
 
-    private func currentFacts() -> [String: VigilPolicy.PostureFact] { posture.withLock { $0.facts } }
+    private func currentFacts() -> [String: VigilPolicy.PostureFact] { posture.withLock { $0.last!.facts } }
+
+    /// The posture in force at monotonic time `at`.
+    private func epoch(at: UInt64) -> PostureEpoch {
+        posture.withLock { epochs in epochs.last { $0.since <= at } ?? epochs[0] }
+    }
 
     /// A posture change: audited with before and after, and applied at once — decisions read the
     /// new facts, and the kernel's share of the policy (network map, exec kills, fanotify marks)
@@ -147,7 +159,10 @@ public final class Runner: @unchecked Sendable {
         guardian: FanotifyGuard?
     ) {
         let facts = PostureMonitor.facts(after)
-        posture.withLock { $0 = (facts, after.hash) }
+        posture.withLock { epochs in
+            epochs.append(PostureEpoch(since: monotonicNanoseconds(), facts: facts, hash: after.hash))
+            if epochs.count > 256 { epochs.removeFirst(epochs.count - 256) }
+        }
         postureChanges.add(1, ordering: .relaxed)
         let plan = configuration.policy.kernelPlan(identity: configuration.identity, posture: facts)
         var applied = "kernel rules re-planned: \(plan.network.count) network, \(plan.paths.count) exec/open"
@@ -248,7 +263,8 @@ public final class Runner: @unchecked Sendable {
     ) {
         let policy = configuration.policy
         let kernelContext = KernelContext(home: configuration.home)
-        let facts = currentFacts()
+        let inForce = epoch(at: event.header?.ktimeNanoseconds ?? monotonicNanoseconds())
+        let facts = inForce.facts
         let ancestry = context.ancestry.map { AuditEntry.ProcessLink(pid: $0.pid, exe: $0.exePath, sha256: $0.exeSHA256) }
         let uid = context.ancestry.first?.uid
         var entry: AuditEntry
@@ -306,6 +322,7 @@ public final class Runner: @unchecked Sendable {
                 enforce(&entry, decision: decision, pid: e.header.pid, root: root, prevented: e.result < 0, summary: &summary)
             }
         }
+        entry.postureRef = inForce.hash
         batch.append(entry)
         onDecided(DecidedEvent(event: event, context: context, entry: entry))
     }
@@ -349,7 +366,7 @@ public final class Runner: @unchecked Sendable {
             policyVersion: decision.policyVersion, ancestry: ancestry)
         entry.extra["pid"] = String(pid)
         entry.monotonicNs = monotonicNanoseconds()
-        entry.postureRef = posture.withLock { $0.hash }
+        entry.postureRef = posture.withLock { $0.last!.hash }
         if decision.derived { entry.extra["derived"] = "true" }
         if decision.action != .allow { entry.extra["reason"] = decision.reason }
         return entry
