@@ -3,19 +3,47 @@
 
 struct BashCall: Sendable {
     struct Part: Sendable {
+        /// The simple command as parsed; the allow view and the paths are derived from it when a rule asks.
+        var shell: ShellPart
         var analysis: CommandAnalysis
-        /// Claude Code's allow view; nil when it would ask anyway.
-        var allowText: String?
         /// A top-level part: an allow must cover it. Parts inside `$(…)` or `bash -c` only meet denies.
         var needsAllow: Bool
         /// Effect-free (`true`, `echo hi`, `pwd`), or a `cd` (checked against the working directory).
         var neutral: Bool
         var cdTarget: String?
+        /// The innermost command writes the files it names (`rm`, `cp`, `sed`, …).
+        var writes: Bool
+
+        /// Claude Code's allow view; nil when it would ask anyway.
+        var allowText: String? { needsAllow ? shell.allowText() : nil }
+
         /// Paths named as arguments or redirections, and whether the command may write them.
-        var paths: [(path: String, write: Bool)]
+        var paths: [(path: String, write: Bool)] {
+            var paths: [(path: String, write: Bool)] = []
+            forEachPath { paths.append(($0, $1)) }
+            return paths
+        }
+
+        /// `paths`, one at a time, without building the list.
+        func forEachPath(_ body: (String, Bool) -> Void) {
+            var sawCommand = false
+            for word in shell.words where !word.dynamic {
+                if !sawCommand {
+                    sawCommand = !shell.isAssignment(word)
+                    continue
+                }
+                if word.text.isEmpty || startsWithDash(word.text) { continue }
+                body(word.text, writes)
+            }
+            for redirect in shell.redirects {
+                guard let target = redirect.target, !target.dynamic else { continue }
+                if redirect.kind == .read { body(target.text, false) }
+                if redirect.kind == .write, !target.text.hasPrefix("/dev/") { body(target.text, true) }
+            }
+        }
 
         /// The command as words, for messages.
-        var display: String { analysis.texts.first ?? "" }
+        var display: String { analysis.views.first.map(joinedWords) ?? "" }
     }
 
     /// More simple commands than this, or deeper nesting: too complex, every deny applies.
@@ -32,8 +60,11 @@ struct BashCall: Sendable {
     init(command: String) {
         var queue: [(ParsedShell, Int)] = [(ShellParser.parse(command), 0)]
         var first = true
-        while !queue.isEmpty {
-            let (parsed, depth) = queue.removeFirst()
+        var next = 0
+        parts.reserveCapacity(queue[0].0.parts.count)
+        while next < queue.count {
+            let (parsed, depth) = queue[next]
+            next += 1
             if parsed.malformed { malformed = true }
             for shellPart in parsed.parts {
                 let analysis = shellPart.analyze()
@@ -50,35 +81,33 @@ struct BashCall: Sendable {
     }
 
     private static func part(_ shell: ShellPart, _ analysis: CommandAnalysis, topLevel: Bool) -> Part {
-        var paths: [(String, Bool)] = []
         let innermost = analysis.views.last.map { basename($0[0]) } ?? ""
-        let writes = writeCommands.contains(innermost)
-        var sawCommand = false
-        for word in shell.words where !word.dynamic {
-            if !sawCommand {
-                sawCommand = !shell.isAssignment(word)
-                continue
-            }
-            if word.text.hasPrefix("-") || word.text.isEmpty { continue }
-            paths.append((word.text, writes))
-        }
-        for redirect in shell.redirects {
-            guard let target = redirect.target, !target.dynamic else { continue }
-            if redirect.kind == .read { paths.append((target.text, false)) }
-            if redirect.kind == .write, !target.text.hasPrefix("/dev/") { paths.append((target.text, true)) }
-        }
-        let allowText = topLevel ? shell.allowText() : nil
+        let writes = Wrappers.has(.writes, innermost, set: writeCommands)
         var neutral = false
         var cdTarget: String?
-        if let allowText, let first = analysis.views.first {
-            neutral = neutralCommands.contains(first[0]) && shell.redirects.allSatisfy { $0.kind == .duplicate }
-            if first[0] == "cd", first.count <= 2, !allowText.contains("$") { cdTarget = first.count == 2 ? first[1] : "~" }
+        if topLevel, let first = analysis.views.first, let start = shell.allowStart() {
+            neutral = Wrappers.has(.neutral, first[0], set: neutralCommands)
+                && shell.redirects.allSatisfy { $0.kind == .duplicate }
+            if first[0] == "cd", first.count <= 2, !shell.rawText(from: start).contains("$") {
+                cdTarget = first.count == 2 ? first[1] : "~"
+            }
         }
-        return Part(analysis: analysis, allowText: allowText, needsAllow: topLevel, neutral: neutral,
-                    cdTarget: cdTarget, paths: paths)
+        return Part(shell: shell, analysis: analysis, needsAllow: topLevel, neutral: neutral, cdTarget: cdTarget,
+                    writes: writes)
     }
 
     static func bit(_ index: Int) -> UInt64 {
         index < 64 ? (1 << UInt64(index)) : 0
     }
+}
+
+/// `text.hasPrefix("-")`, by bytes: only `-` starts a string whose first Character is `-`, and an ASCII byte
+/// after it can't join it into another Character; anything else asks the Character-level check.
+@inline(__always)
+func startsWithDash(_ text: String) -> Bool {
+    let utf8 = text.utf8
+    guard let first = utf8.first, first == UInt8(ascii: "-") else { return false }
+    let second = utf8.index(after: utf8.startIndex)
+    if second == utf8.endIndex || utf8[second] < 0x80 { return true }
+    return text.hasPrefix("-")
 }

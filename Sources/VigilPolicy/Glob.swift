@@ -94,6 +94,7 @@ struct Glob: Sendable, Hashable {
     }
 
     func matches(_ text: some StringProtocol) -> Bool {
+        if let result = text.utf8.withContiguousStorageIfAvailable({ matches(bytes: $0) }) { return result }
         var text = String(text)
         return text.withUTF8 { matches(bytes: $0) }
     }

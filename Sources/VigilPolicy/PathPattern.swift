@@ -111,36 +111,52 @@ struct PathPattern: Sendable, Hashable {
 /// Splits an absolute or relative path into normalised segments (`.`/`..` resolved, no symlinks: the
 /// kernel layer sees the real file). Byte-level: this runs for every path on the hot path.
 func pathSegments(_ path: String, relativeTo base: [Substring]) -> [Substring] {
+    pathSegments(path[...], relativeTo: base)
+}
+
+func pathSegments(_ path: Substring, relativeTo base: [Substring]) -> [Substring] {
     let utf8 = path.utf8
     var result: [Substring] = utf8.first == UInt8(ascii: "/") ? [] : base
     result.reserveCapacity(result.count + 8)
-    var start = utf8.startIndex
-    var cursor = utf8.startIndex
-    func flush(_ end: String.Index) {
-        guard start < end else { return }
-        let piece = path[start..<end]
-        let count = utf8.distance(from: start, to: end)
-        if count == 1, utf8[start] == UInt8(ascii: ".") { return }
-        if count == 2, utf8[start] == UInt8(ascii: "."), utf8[utf8.index(after: start)] == UInt8(ascii: ".") {
-            if !result.isEmpty { result.removeLast() }
-            return
+    // Cuts only at `/` (ASCII), so every piece is scalar-aligned.
+    var contiguous = path
+    contiguous.withUTF8 { bytes in
+        var start = 0
+        var cursor = 0
+        let count = bytes.count
+        while cursor <= count {
+            if cursor == count || bytes[cursor] == UInt8(ascii: "/") {
+                let length = cursor - start
+                if length == 0 || (length == 1 && bytes[start] == UInt8(ascii: ".")) {
+                    // empty or `.`
+                } else if length == 2, bytes[start] == UInt8(ascii: "."), bytes[start + 1] == UInt8(ascii: ".") {
+                    if !result.isEmpty { result.removeLast() }
+                } else {
+                    let lower = utf8.index(utf8.startIndex, offsetBy: start)
+                    let upper = utf8.index(lower, offsetBy: length)
+                    result.append(Substring(utf8[lower..<upper]))
+                }
+                start = cursor + 1
+            }
+            cursor += 1
         }
-        result.append(piece)
     }
-    while cursor < utf8.endIndex {
-        if utf8[cursor] == UInt8(ascii: "/") {
-            flush(cursor)
-            start = utf8.index(after: cursor)
-        }
-        cursor = utf8.index(after: cursor)
-    }
-    flush(utf8.endIndex)
     return result
 }
 
 /// `~/x` → home + x; otherwise as `pathSegments`.
 func pathSegments(_ path: String, cwd: [Substring], home: [Substring]) -> [Substring] {
-    if path == "~" { return home }
-    if path.hasPrefix("~/") { return pathSegments(String(path.dropFirst(2)), relativeTo: home) }
-    return pathSegments(path, relativeTo: cwd)
+    let utf8 = path.utf8
+    if let first = utf8.first, first == UInt8(ascii: "~") {
+        if utf8.count == 1 { return home }
+        let second = utf8.index(after: utf8.startIndex)
+        let third = utf8.index(after: second)
+        if utf8[second] == UInt8(ascii: "/"), third == utf8.endIndex || utf8[third] < 0x80 {
+            return pathSegments(path[third...], relativeTo: home)
+        }
+        // Non-ASCII right after `~/` (a combining mark would make `/` part of another character): as written.
+        if path == "~" { return home }
+        if path.hasPrefix("~/") { return pathSegments(String(path.dropFirst(2)), relativeTo: home) }
+    }
+    return pathSegments(path[...], relativeTo: cwd)
 }

@@ -11,9 +11,11 @@ extension Policy {
         var candidates: [Int] = []
         switch action {
         case .exec(let path, let argv):
-            if let hits = index.execByName[basename(path)] { candidates.append(contentsOf: hits) }
-            if let first = argv.first, basename(first) != basename(path), let hits = index.execByName[basename(first)] {
-                candidates.append(contentsOf: hits)
+            let name = basename(path)
+            index.execCandidates(name, into: &candidates)
+            if let first = argv.first {
+                let firstName = basename(first)
+                if firstName != name { index.execCandidates(firstName, into: &candidates) }
             }
             candidates.append(contentsOf: index.execWild)
         case .open:

@@ -37,10 +37,15 @@ extension Policy {
         if let firstAllow, covered & required == required {
             return decision(.allow, winner: firstAllow, matched: ids)
         }
-        var reason = "No Vigil policy rule allows this \(evaluation.name) call (default: \(document.defaultTool.rawValue))"
+        let reason: String
         if let bash = evaluation.bash, !bash.malformed,
            let part = bash.parts.indices.first(where: { required & ~covered & BashCall.bit($0) != 0 }) {
-            reason = "No Vigil policy rule allows `\(bash.parts[part].display)` (default: \(document.defaultTool.rawValue))"
+            // "No Vigil policy rule allows `\(display)` (default: …)", the display's words joined in place.
+            reason = builtString(prefix: "No Vigil policy rule allows `", words: bash.parts[part].analysis.views.first ?? [],
+                                 suffix: "` (default: ", document.defaultTool.rawValue, ")")
+        } else {
+            reason = builtString(prefix: "No Vigil policy rule allows this ", words: [evaluation.name],
+                                 suffix: " call (default: ", document.defaultTool.rawValue, ")")
         }
         return Decision(action: document.defaultTool, matchedRuleIDs: ids, reason: reason, policyVersion: version)
     }
@@ -71,32 +76,28 @@ extension Policy {
             if bash.malformed || bash.parts.contains(where: \.analysis.opaque) {
                 result.append(contentsOf: index.bashStrict)
             }
-            for part in bash.parts {
-                for view in part.analysis.views {
-                    if let hits = index.bashByWord[view[0]] { result.append(contentsOf: hits) }
-                    if view.count > 1, let hits = index.bashByWord[view[0] + " " + view[1]] {
-                        result.append(contentsOf: hits)
-                    }
+            for part in bash.parts.indices {
+                for view in bash.parts[part].analysis.views {
+                    index.bashWord(view[0], into: &result)
+                    if view.count > 1 { index.bashWords(view[0], view[1], into: &result) }
                 }
-                for word in part.analysis.codeWords {
-                    if let hits = index.bashByWord[word] { result.append(contentsOf: hits) }
-                }
+                for word in bash.parts[part].analysis.codeWords { index.bashWord(word, into: &result) }
             }
             result.append(contentsOf: index.bashWild)
-            for segments in evaluation.bashPathSegments { index.pathCandidates(segments, into: &result) }
+            evaluation.bashPathCandidates(index, into: &result)
             if bash.malformed { result.append(contentsOf: index.pathWild) }
         } else if let target = evaluation.target {
             index.pathCandidates(target, into: &result)
-        } else if ToolEvaluation.readTools.contains(evaluation.name) || ToolEvaluation.editTools.contains(evaluation.name) {
+        } else if evaluation.family == .read || evaluation.family == .edit {
             // No path to look up: path rules must still see the call (deny/ask fail closed).
-            result.append(contentsOf: index.pathBySegment.values.joined())
+            result.append(contentsOf: index.pathTable.allValues)
             result.append(contentsOf: index.pathWild)
         }
         if evaluation.name == "WebFetch" {
             if let host = evaluation.host {
                 index.domainCandidates(host, into: &result)
             } else {
-                result.append(contentsOf: index.domainBySuffix.values.joined())
+                result.append(contentsOf: index.domainTable.allValues)
                 result.append(contentsOf: index.domainWild)
             }
         }
@@ -110,5 +111,40 @@ extension Policy {
             result.removeLast(result.count - unique)
         }
         return result
+    }
+}
+
+/// `prefix + words.joined(separator: " ") + suffix…`, built from bytes in one String allocation. Swift's
+/// `String.append` checks grapheme and normalisation boundaries at every join, which costs more than the
+/// bytes here; every piece is a whole String, so the bytes are valid UTF-8 and decode to exactly the
+/// concatenation.
+func builtString(prefix: String = "", words: [String], suffix: String = "", _ suffix2: String = "",
+                 _ suffix3: String = "") -> String {
+    var total = prefix.utf8.count + suffix.utf8.count + suffix2.utf8.count + suffix3.utf8.count
+        + max(words.count - 1, 0)
+    for word in words { total += word.utf8.count }
+    if total == 0 { return "" }
+    return String(unsafeUninitializedCapacity: total) { buffer in
+        var position = put(prefix, into: buffer, at: 0)
+        for (index, word) in words.enumerated() {
+            if index > 0 {
+                buffer[position] = UInt8(ascii: " ")
+                position += 1
+            }
+            position = put(word, into: buffer, at: position)
+        }
+        position = put(suffix, into: buffer, at: position)
+        position = put(suffix2, into: buffer, at: position)
+        return put(suffix3, into: buffer, at: position)
+    }
+}
+
+@inline(__always)
+private func put(_ piece: String, into buffer: UnsafeMutableBufferPointer<UInt8>, at position: Int) -> Int {
+    var piece = piece
+    return piece.withUTF8 { bytes in
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return position }
+        (buffer.baseAddress! + position).update(from: source, count: bytes.count)
+        return position + bytes.count
     }
 }

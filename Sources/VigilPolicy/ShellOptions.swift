@@ -114,6 +114,44 @@ enum Wrappers {
         case command
     }
 
+    /// `kinds` as a byte table over `kindList`, for the hot path.
+    static let kindList: [Kind] = kinds.keys.sorted().map { kinds[$0]! }
+    static let kindTable = ByteTable(Dictionary(uniqueKeysWithValues: kinds.keys.sorted().enumerated().map { ($1, [$0]) }))
+
+    /// What the analysis makes of a command word (nil: an ordinary command).
+    @inline(__always)
+    static func kind(of name: String) -> Kind? {
+        let found = kindTable.firstValue(name)
+        if found >= 0 { return kindList[found] }
+        return found == -1 ? nil : kinds[name]
+    }
+
+    /// Membership in the small name sets the hot path asks about, one byte lookup per word.
+    struct Traits: OptionSet {
+        let rawValue: Int
+        static let writes = Traits(rawValue: 1)
+        static let neutral = Traits(rawValue: 2)
+        static let allowStripped = Traits(rawValue: 4)
+        static let safeVariable = Traits(rawValue: 8)
+    }
+
+    static let traitTable: ByteTable = {
+        var traits: [String: Int] = [:]
+        for name in BashCall.writeCommands { traits[name, default: 0] |= Traits.writes.rawValue }
+        for name in BashCall.neutralCommands { traits[name, default: 0] |= Traits.neutral.rawValue }
+        for name in allowStripped { traits[name, default: 0] |= Traits.allowStripped.rawValue }
+        for name in safeVariables { traits[name, default: 0] |= Traits.safeVariable.rawValue }
+        return ByteTable(traits.mapValues { [$0] })
+    }()
+
+    /// Whether `name` is in the set `trait` stands for (`set` itself answers for non-ASCII names).
+    @inline(__always)
+    static func has(_ trait: Traits, _ name: String, set: Set<String>) -> Bool {
+        let found = traitTable.firstValue(name)
+        if found >= 0 { return found & trait.rawValue != 0 }
+        return found == -1 ? false : set.contains(name)
+    }
+
     static let kinds: [String: Kind] = {
         var kinds: [String: Kind] = [:]
         for (name, syntax) in table { kinds[name] = .wrapper(syntax) }

@@ -121,20 +121,16 @@ extension ShellParser {
         discardDescriptorWord()
         flushWord()
         let rest = input[position...]
-        func has(_ op: String) -> Bool { rest.starts(with: op.utf8) }
-        if has("<("), let close = ShellParser.matchingClose(input, from: position + 1) {
+        func has(_ op: [UInt8]) -> Bool { rest.starts(with: op) }
+        if has(ShellParser.processIn), let close = ShellParser.matchingClose(input, from: position + 1) {
             return processSubstitution(close: close)
         }
-        if has(">("), let close = ShellParser.matchingClose(input, from: position + 1) {
+        if has(ShellParser.processOut), let close = ShellParser.matchingClose(input, from: position + 1) {
             return processSubstitution(close: close)
         }
-        let table: [(String, ShellRedirect.Kind, Bool?)] = [
-            ("<<<", .hereText, nil), ("<<-", .hereText, true), ("<<", .hereText, false),
-            ("&>>", .write, nil), ("&>", .write, nil), (">>", .write, nil), (">|", .write, nil),
-            (">&", .write, nil), ("<&", .duplicate, nil), ("<>", .write, nil), (">", .write, nil), ("<", .read, nil),
-        ]
-        for (op, kind, heredoc) in table where has(op) {
-            position += op.utf8.count
+        for (opBytes, kind, heredoc) in ShellParser.redirectOperators where has(opBytes) {
+            let op = String(decoding: opBytes, as: UTF8.self)
+            position += opBytes.count
             var kind = kind
             if op == ">&" || op == "<&" {
                 // `>&2`, `>&-` duplicate descriptors; `>& file` is bash for `&> file`.
@@ -152,6 +148,15 @@ extension ShellParser {
             return
         }
     }
+
+    static let processIn = Array("<(".utf8)
+    static let processOut = Array(">(".utf8)
+    /// Longest first, so `<<<` isn't read as `<<`.
+    static let redirectOperators: [([UInt8], ShellRedirect.Kind, Bool?)] = ([
+        ("<<<", .hereText, nil), ("<<-", .hereText, true), ("<<", .hereText, false),
+        ("&>>", .write, nil), ("&>", .write, nil), (">>", .write, nil), (">|", .write, nil),
+        (">&", .write, nil), ("<&", .duplicate, nil), ("<>", .write, nil), (">", .write, nil), ("<", .read, nil),
+    ] as [(String, ShellRedirect.Kind, Bool?)]).map { (Array($0.0.utf8), $0.1, $0.2) }
 
     private mutating func processSubstitution(close: Int) {
         markSubstitution()

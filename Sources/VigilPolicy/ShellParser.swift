@@ -12,6 +12,10 @@ struct ShellParser {
     private var current = ShellPart()
     private var word: [UInt8] = []
     private var wordStart = -1
+    /// A run of plain input bytes that belongs at the end of `word`, not yet copied (`pendingStart` < 0: none).
+    /// A word that is one plain run (most are) becomes its String straight from the input.
+    private var pendingStart = -1
+    private var pendingEnd = -1
     private var wordDynamic = false
     private var pipeNext = false
     private var pendingHeredocs: [(id: Int, delimiter: [UInt8], stripTabs: Bool, expands: Bool)] = []
@@ -117,13 +121,37 @@ struct ShellParser {
                                                        "}", "fi", "done", "esac", "coproc", "function", "[[", "]]"]
 
     private func stripKeywords(_ part: inout ShellPart) {
-        while let first = part.words.first, !first.dynamic, ShellParser.leadingKeywords.contains(first.text),
+        while let first = part.words.first, !first.dynamic, ShellParser.isLeadingKeyword(first.text),
               part.source[first.raw.lowerBound] != UInt8(ascii: "'"),
               part.source[first.raw.lowerBound] != UInt8(ascii: "\"") {
             part.words.removeFirst()
         }
-        if let first = part.words.first, ["for", "select", "case", "in"].contains(first.text) {
-            part.words.removeAll()
+        if let first = part.words.first, let byte = first.text.utf8.first,
+           byte == UInt8(ascii: "f") || byte == UInt8(ascii: "s") || byte == UInt8(ascii: "c") || byte == UInt8(ascii: "i") {
+            switch first.text {
+            case "for", "select", "case", "in": part.words.removeAll()
+            default: break
+            }
+        }
+    }
+
+    /// `leadingKeywords.contains`, without hashing every part's first word.
+    private static func isLeadingKeyword(_ text: String) -> Bool {
+        // Every keyword starts with one of these bytes: most command words are out after one comparison.
+        switch text.utf8.first {
+        case UInt8(ascii: "i"), UInt8(ascii: "t"), UInt8(ascii: "e"), UInt8(ascii: "w"), UInt8(ascii: "u"),
+             UInt8(ascii: "d"), UInt8(ascii: "!"), UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "f"),
+             UInt8(ascii: "c"), UInt8(ascii: "["), UInt8(ascii: "]"):
+            break
+        default:
+            return false
+        }
+        switch text {
+        case "if", "then", "else", "elif", "while", "until", "do", "!", "{", "}", "fi", "done", "esac", "coproc",
+             "function", "[[", "]]":
+            return true
+        default:
+            return false
         }
     }
 
@@ -135,7 +163,15 @@ struct ShellParser {
 
     private mutating func finishWord() {
         guard wordStart >= 0 else { return }
-        let finished = ShellWord(text: String(decoding: word, as: UTF8.self), raw: wordStart..<index, dynamic: wordDynamic)
+        let text: String
+        if word.isEmpty, pendingStart >= 0 {
+            text = String(decoding: bytes[pendingStart..<pendingEnd], as: UTF8.self)
+            pendingStart = -1
+        } else {
+            flushPending()
+            text = String(decoding: word, as: UTF8.self)
+        }
+        let finished = ShellWord(text: text, raw: wordStart..<index, dynamic: wordDynamic)
         word.removeAll(keepingCapacity: true)
         wordStart = -1
         wordDynamic = false
@@ -160,12 +196,42 @@ struct ShellParser {
             current.redirects.append(redirect)
             return
         }
+        if current.words.capacity == 0 { current.words.reserveCapacity(8) }
         current.words.append(finished)
+    }
+
+    /// Copies the pending plain run into `word`: before anything else is appended or `word` is read.
+    private mutating func flushPending() {
+        guard pendingStart >= 0 else { return }
+        let input = bytes
+        let (start, end) = (pendingStart, pendingEnd)
+        input.withUnsafeBufferPointer { word.append(contentsOf: UnsafeBufferPointer(rebasing: $0[start..<end])) }
+        pendingStart = -1
     }
 
     private mutating func readWordByte() {
         let byte = bytes[index]
         startWord()
+        if ShellParser.isPlain(byte) || byte == UInt8(ascii: "#") {
+            // A run of bytes with no meaning to the shell: kept as a range while it is all the word has.
+            let input = bytes
+            let start = index
+            let end = input.withUnsafeBufferPointer { buffer in
+                var end = start + 1
+                while end < buffer.count, ShellParser.isPlain(buffer[end]) { end += 1 }
+                return end
+            }
+            if word.isEmpty, pendingStart < 0 {
+                pendingStart = start
+                pendingEnd = end
+            } else {
+                flushPending()
+                input.withUnsafeBufferPointer { word.append(contentsOf: UnsafeBufferPointer(rebasing: $0[start..<end])) }
+            }
+            index = end
+            return
+        }
+        flushPending()
         switch byte {
         case UInt8(ascii: "'"):
             guard let close = bytes[(index + 1)...].firstIndex(of: UInt8(ascii: "'")) else {
@@ -202,6 +268,21 @@ struct ShellParser {
         }
     }
 
+    /// Bytes that are literal inside a word: neither blanks, operators, quotes, expansions nor glob/brace starts.
+    @inline(__always)
+    static func isPlain(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: "\n"), UInt8(ascii: ";"),
+             UInt8(ascii: "|"), UInt8(ascii: "&"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "<"),
+             UInt8(ascii: ">"), UInt8(ascii: "'"), UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "$"),
+             UInt8(ascii: "`"), UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "["), UInt8(ascii: "{"),
+             UInt8(ascii: "#"):
+            return false
+        default:
+            return true
+        }
+    }
+
     /// `{a,b}` and `{1..3}` expand into several words: `{mytool,x}` runs `mytool x`.
     private func braceExpands(from start: Int) -> Bool {
         var cursor = start + 1
@@ -227,8 +308,14 @@ struct ShellParser {
         set { index = newValue }
     }
     var input: [UInt8] { bytes }
-    mutating func appendToWord(_ byte: UInt8) { word.append(byte) }
-    mutating func appendToWord(_ bytes: some Sequence<UInt8>) { word.append(contentsOf: bytes) }
+    mutating func appendToWord(_ byte: UInt8) {
+        flushPending()
+        word.append(byte)
+    }
+    mutating func appendToWord(_ bytes: some Sequence<UInt8>) {
+        flushPending()
+        word.append(contentsOf: bytes)
+    }
     mutating func markDynamic() { wordDynamic = true }
     mutating func markSubstitution() { current.hasSubstitution = true }
     mutating func markMalformed() { malformed = true }
@@ -253,6 +340,7 @@ struct ShellParser {
     }
     /// A word of digits glued to `<`/`>` is a file descriptor (`2>`), not an argument.
     mutating func discardDescriptorWord() {
+        flushPending()
         guard wordStart >= 0, !wordDynamic, !word.isEmpty, word.allSatisfy({ (48...57).contains($0) }) else { return }
         word.removeAll(keepingCapacity: true)
         wordStart = -1

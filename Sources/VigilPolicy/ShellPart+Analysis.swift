@@ -6,7 +6,7 @@ struct CommandAnalysis: Sendable {
     /// Word lists, each starting at a command word: the command as written, then through each wrapper.
     var views: [[String]] = []
     /// Each view's words joined by single spaces: what deny patterns are matched against.
-    var texts: [String] = []
+    var texts: [String] { views.map(joinedWords) }
     /// The command word can't be known (`$cmd x`, `… | bash`, `eval "$X"`): every deny rule applies.
     var opaque = false
     /// Shell code run by this command (`bash -c CODE`, `eval …`, `su -c CODE`), to be parsed as nested parts.
@@ -27,11 +27,12 @@ extension ShellPart {
 
     func analyze() -> CommandAnalysis {
         var result = CommandAnalysis()
-        var pending: [[ShellWord]] = [Array(words)]
+        result.views.reserveCapacity(2)
+        var pending: [[ShellWord]] = []
+        analyze(words: words, into: &result, pending: &pending)
         while let next = pending.popLast() {
             analyze(words: next, into: &result, pending: &pending)
         }
-        result.texts = result.views.map { $0.joined(separator: " ") }
         return result
     }
 
@@ -40,7 +41,7 @@ extension ShellPart {
         while true {
             let start = commandIndex(in: words)
             guard start < words.count else { return }
-            words = Array(words[start...])
+            if start > 0 { words = Array(words[start...]) }
             let command = words[0]
             if command.dynamic {
                 result.opaque = true
@@ -52,14 +53,14 @@ extension ShellPart {
             if name != command.text {
                 result.views.append([name] + texts.dropFirst())
             }
-            guard let kind = Wrappers.kinds[name] else { return }
+            guard let kind = Wrappers.kind(of: name) else { return }
             switch kind {
             case .twoWord(let runners):
                 guard words.count > 2, runners.contains(words[1].text) else { return }
                 words = Array(words[2...])
                 continue
             case .command:
-                if words.count > 1, ["-v", "-V"].contains(words[1].text) { return }
+                if words.count > 1, words[1].text == "-v" || words[1].text == "-V" { return }
                 guard let inner = Wrappers.table["command"]!.commandStart(in: words, after: 1) else { return }
                 words = Array(words[inner...])
                 continue
@@ -207,7 +208,23 @@ extension ShellPart {
 
 /// The last path component: `/usr/bin/curl` → `curl`.
 func basename(_ path: String) -> String {
-    guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
-    let after = path.utf8.index(after: slash)
-    return after == path.utf8.endIndex ? path : String(path[after...])
+    var contiguous = path
+    let slash: Int? = contiguous.withUTF8 { bytes in
+        var cursor = bytes.count - 1
+        while cursor >= 0 {
+            if bytes[cursor] == UInt8(ascii: "/") { return cursor }
+            cursor -= 1
+        }
+        return nil
+    }
+    guard let slash else { return path }
+    let utf8 = path.utf8
+    guard slash + 1 < utf8.count else { return path }
+    return String(path[utf8.index(utf8.startIndex, offsetBy: slash + 1)...])
+}
+
+/// `words.joined(separator: " ")`, built from bytes.
+func joinedWords(_ words: [String]) -> String {
+    guard words.count > 1 else { return words.first ?? "" }
+    return builtString(words: words)
 }

@@ -6,39 +6,107 @@ struct ToolEvaluation {
     static let readTools: Set<String> = ["Read", "Glob", "Grep", "LS", "NotebookRead"]
     static let editTools: Set<String> = ["Edit", "Write", "MultiEdit", "NotebookEdit"]
 
+    /// What the tool is to path rules: one string comparison chain per call instead of set lookups per rule.
+    enum Family {
+        case bash
+        case read
+        case edit
+        case other
+    }
+
+    static func family(_ name: String) -> Family {
+        switch name {
+        case "Bash": .bash
+        case "Read", "Glob", "Grep", "LS", "NotebookRead": .read
+        case "Edit", "Write", "MultiEdit", "NotebookEdit": .edit
+        default: .other
+        }
+    }
+
     let call: ToolCall
     let name: String
+    let family: Family
     let bash: BashCall?
     /// The file a path tool acts on, normalised; nil for other tools or when the input has no path.
     let target: [Substring]?
     let host: String?
+    /// The anchors, split up front only when a path tool's target is relative to them; otherwise (Bash, an
+    /// absolute target) `anchors()` splits them when a path rule or a `cd` needs them.
     let cwd: [Substring]
     let home: [Substring]
     let project: [Substring]
+    private let anchorsSplit: Bool
 
     init(_ call: ToolCall) {
         self.call = call
         name = call.name == "Task" ? "Agent" : call.name
-        // Only path tools and Bash (path arguments) need the anchors split.
-        let pathy = name == "Bash" || ToolEvaluation.readTools.contains(name) || ToolEvaluation.editTools.contains(name)
-        let cwd = pathy ? pathSegments(call.cwd, relativeTo: []) : []
-        let home = pathy ? pathSegments(call.home, relativeTo: []) : []
-        self.cwd = cwd
-        self.home = home
-        project = pathy ? pathSegments(call.projectDir, relativeTo: []) : []
-        if name == "Bash", let command = call.input["command"]?.stringValue {
+        family = ToolEvaluation.family(name)
+        let pathy = family == .read || family == .edit
+        var targetPath: String?
+        if pathy {
+            let field = call.input["file_path"] ?? call.input["notebook_path"] ?? call.input["path"]
+            let fallback = family == .read && name != "Read" ? call.cwd : nil
+            targetPath = field?.stringValue ?? fallback
+        }
+        if let targetPath, targetPath.utf8.first != UInt8(ascii: "/") {
+            let cwd = pathSegments(call.cwd, relativeTo: [])
+            let home = pathSegments(call.home, relativeTo: [])
+            self.cwd = cwd
+            self.home = home
+            project = ToolEvaluation.projectSegments(call, cwd: cwd)
+            anchorsSplit = true
+            target = pathSegments(targetPath, cwd: cwd, home: home)
+        } else {
+            cwd = []
+            home = []
+            project = []
+            anchorsSplit = false
+            // Absolute: `pathSegments` ignores cwd and home for it.
+            target = targetPath.map { pathSegments($0, relativeTo: []) }
+        }
+        if family == .bash, let command = call.input["command"]?.stringValue {
             bash = BashCall(command: command)
         } else {
             bash = nil
         }
-        if ToolEvaluation.readTools.contains(name) || ToolEvaluation.editTools.contains(name) {
-            let field = call.input["file_path"] ?? call.input["notebook_path"] ?? call.input["path"]
-            let fallback = ToolEvaluation.readTools.contains(name) && name != "Read" ? call.cwd : nil
-            target = (field?.stringValue ?? fallback).map { pathSegments($0, cwd: cwd, home: home) }
-        } else {
-            target = nil
-        }
         host = name == "WebFetch" ? call.input["url"]?.stringValue.flatMap(urlHost) : nil
+    }
+
+    private static func projectSegments(_ call: ToolCall, cwd: [Substring]) -> [Substring] {
+        var projectDir = call.projectDir
+        var cwdText = call.cwd
+        let same = projectDir.withUTF8 { a in cwdText.withUTF8 { b in a.elementsEqual(b) } }
+        return same ? cwd : pathSegments(call.projectDir, relativeTo: [])
+    }
+
+    /// cwd, home and project split (on demand when they weren't needed up front).
+    private func anchors() -> (cwd: [Substring], home: [Substring], project: [Substring]) {
+        if anchorsSplit { return (cwd, home, project) }
+        let cwd = pathSegments(call.cwd, relativeTo: [])
+        return (cwd, pathSegments(call.home, relativeTo: []), ToolEvaluation.projectSegments(call, cwd: cwd))
+    }
+
+    /// Path-rule candidates for a Bash call's path arguments: every `/`-separated piece of every path, and of
+    /// the cwd and home they may be relative to. A superset of the pieces of their normalised forms
+    /// (`..` only removes), so no rule that could match is missed; no path is split into a list here.
+    func bashPathCandidates(_ index: PolicyIndex, into result: inout [Int]) {
+        guard let bash else { return }
+        var any = false
+        var relative = false
+        var tilde = false
+        for part in bash.parts.indices {
+            bash.parts[part].forEachPath { path, _ in
+                any = true
+                let first = path.utf8.first
+                if first == UInt8(ascii: "~") { tilde = true }
+                if first != UInt8(ascii: "/") { relative = true }
+                index.pathPieceCandidates(path, into: &result)
+            }
+        }
+        guard any else { return }
+        if relative { index.pathPieceCandidates(call.cwd, into: &result) }
+        if tilde { index.pathPieceCandidates(call.home, into: &result) }
+        result.append(contentsOf: index.pathWild)
     }
 
     /// Which parts of the call the rule matches (all bits for non-Bash tools), 0 for none.
@@ -61,6 +129,7 @@ struct ToolEvaluation {
             if let bash { return strict ? bashPathMask(bash, family, path) : 0 }
             guard governs(family, strict: strict) else { return 0 }
             guard let target else { return strict ? Self.all : 0 }
+            let (cwd, home, project) = anchors()
             return path.matches(target, home: home, cwd: cwd, project: project) ? Self.all : 0
         case .bash(let command):
             guard let bash else { return name == "Bash" && strict ? Self.all : 0 }
@@ -71,8 +140,8 @@ struct ToolEvaluation {
     }
 
     private func governs(_ family: PathFamily, strict: Bool) -> Bool {
-        let reads = ToolEvaluation.readTools.contains(name)
-        let edits = ToolEvaluation.editTools.contains(name)
+        let reads = self.family == .read
+        let edits = self.family == .edit
         switch (family, strict) {
         case (.read, true): return reads || edits  // a Read deny also refuses Edit/Write on the file
         case (.read, false): return reads
@@ -88,7 +157,7 @@ struct ToolEvaluation {
         for (index, part) in bash.parts.enumerated() {
             let analysis = part.analysis
             if analysis.opaque
-                || analysis.texts.contains(where: command.matches)
+                || analysis.views.contains(where: { command.matches(joinedWords($0)) })
                 || (command.namesCommandOnly && analysis.codeWords.contains(command.commandWord!)) {
                 mask |= BashCall.bit(index)
             }
@@ -107,14 +176,13 @@ struct ToolEvaluation {
 
     /// Read/Edit deny rules meet Bash too: `cat .env` reads `.env` (reference §2.4).
     private func bashPathMask(_ bash: BashCall, _ family: PathFamily, _ path: PathPattern) -> UInt64 {
+        let (cwd, home, project) = anchors()
         var mask: UInt64 = 0
         for (index, part) in bash.parts.enumerated() {
-            for (text, write) in part.paths where family == .read || write {
+            part.forEachPath { text, write in
+                guard family == .read || write, mask & BashCall.bit(index) == 0 else { return }
                 let segments = pathSegments(text, cwd: cwd, home: home)
-                if path.matches(segments, home: home, cwd: cwd, project: project) {
-                    mask |= BashCall.bit(index)
-                    break
-                }
+                if path.matches(segments, home: home, cwd: cwd, project: project) { mask |= BashCall.bit(index) }
             }
         }
         return mask
@@ -127,6 +195,7 @@ struct ToolEvaluation {
         var mask: UInt64 = 0
         for (index, part) in bash.parts.enumerated() where part.needsAllow && !part.neutral {
             if let target = part.cdTarget {
+                let (cwd, home, project) = anchors()
                 let segments = pathSegments(target, cwd: cwd, home: home)
                 if segments.starts(with: cwd) || segments.starts(with: project) { continue }
             }
@@ -135,9 +204,5 @@ struct ToolEvaluation {
         return mask
     }
 
-    /// Bash path arguments, for index lookups.
-    var bashPathSegments: [[Substring]] {
-        guard let bash else { return [] }
-        return bash.parts.flatMap { $0.paths.map { pathSegments($0.path, cwd: cwd, home: home) } }
-    }
+
 }
