@@ -58,9 +58,32 @@ $(OUT)/helpers/int80_open: Tests/helpers/int80_open.c | $(OUT)/.deps
 
 # Unit tests everywhere; privileged tests (BPF, cgroups) where root — and with
 # VIGIL_REQUIRE_PRIVILEGED=1 a missing privilege fails instead of skipping.
-test: $(SKELS) test-helpers
+test: $(SKELS) test-helpers claude
 	swift build --build-tests
 	swift test --skip-build
+
+# The real Claude Code CLI (2.1.330), shipped inside the pinned PyPI package claude-agent-sdk, in a
+# venv of its own. Idempotent (a stamp per version); prints the binary's path, also kept in
+# $(CLAUDE_VENV)/claude-path, where the end-to-end tests (Tests/VigilClaudeTests) look for it.
+CLAUDE_SDK_VERSION := 0.2.187
+CLAUDE_VENV := $(OUT)/claude-venv
+CLAUDE_STAMP := $(CLAUDE_VENV)/.installed-$(CLAUDE_SDK_VERSION)
+.PHONY: claude
+claude: $(CLAUDE_STAMP)
+	@cat $(CLAUDE_VENV)/claude-path
+$(CLAUDE_STAMP):
+	@if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "error: python3 with venv is missing and not root: run 'sudo make claude'" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null; \
+	fi
+	rm -rf $(CLAUDE_VENV)
+	python3 -m venv $(CLAUDE_VENV)
+	$(CLAUDE_VENV)/bin/pip install --quiet --disable-pip-version-check 'claude-agent-sdk==$(CLAUDE_SDK_VERSION)'
+	@bin=$$(ls -d $(CLAUDE_VENV)/lib/python3*/site-packages/claude_agent_sdk/_bundled/claude 2>/dev/null | head -n1); \
+	if [ ! -x "$$bin" ]; then echo "error: claude-agent-sdk==$(CLAUDE_SDK_VERSION) installed no bundled claude binary" >&2; exit 1; fi; \
+	"$$bin" --version; \
+	realpath "$$bin" > $(CLAUDE_VENV)/claude-path
+	@touch $@
 
 bench: $(SKELS)
 	swift build -c release --product vigil

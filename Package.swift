@@ -52,17 +52,25 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The Claude Code adapter: hook payload codecs and answers, the managed-settings drop-in, `vigil hook`.
+        .target(
+            name: "VigilClaude",
+            dependencies: ["VigilCore", "VigilPolicy", "VigilAudit"],
+            exclude: ["Documentation.md"],
+            swiftSettings: swiftSettings
+        ),
+
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilEnforcement", "VigilRuntime",
+                "VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilEnforcement", "VigilRuntime", "VigilClaude",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "vigil-bench",
-            dependencies: ["VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilRuntime"],
+            dependencies: ["VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilRuntime", "VigilClaude"],
             swiftSettings: swiftSettings
         ),
 
@@ -73,6 +81,11 @@ let package = Package(
         .testTarget(
             name: "VigilRuntimeTests",
             dependencies: ["VigilRuntime", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilCore", "VigilPosture"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VigilClaudeTests",
+            dependencies: ["VigilClaude", "VigilPolicy", "VigilAudit", "VigilCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "VigilAuditTests", dependencies: ["VigilAudit"], swiftSettings: swiftSettings),

@@ -9,6 +9,7 @@ let allBenchmarks: [Benchmark] = [
     Benchmark(name: "policy", run: benchPolicy),
     Benchmark(name: "audit", run: benchAudit),
     Benchmark(name: "enforce", run: benchEnforce),
+    Benchmark(name: "hook", run: benchHook),
 ]
 
 /// Prints one measurement line in the format `make bench` collects.
