@@ -74,13 +74,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Test support shared by the privileged suites: privilege gating, helpers, a listener.
+        .target(name: "VigilTestSupport", dependencies: ["VigilSensor"], path: "Tests/VigilTestSupport", swiftSettings: swiftSettings),
+
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"], swiftSettings: swiftSettings),
         .testTarget(name: "VigilPolicyTests", dependencies: ["VigilPolicy", "VigilCore"], swiftSettings: swiftSettings),
         .testTarget(name: "VigilPostureTests", dependencies: ["VigilPosture", "VigilCore"], swiftSettings: swiftSettings),
         .testTarget(name: "VigilEnforcementTests", dependencies: ["VigilEnforcement"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VigilRuntimeTests",
-            dependencies: ["VigilRuntime", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilCore", "VigilPosture"],
+            dependencies: ["VigilRuntime", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilCore", "VigilPosture", "VigilTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -91,7 +94,7 @@ let package = Package(
         .testTarget(name: "VigilAuditTests", dependencies: ["VigilAudit"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VigilSensorTests",
-            dependencies: ["VigilSensor", "VigilCore", "CVigilBPF"],
+            dependencies: ["VigilSensor", "VigilCore", "CVigilBPF", "VigilTestSupport"],
             swiftSettings: swiftSettings
         ),
     ],

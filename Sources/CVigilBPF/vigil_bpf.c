@@ -2,6 +2,7 @@
 #include "CVigilBPF.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -288,6 +289,33 @@ void vigil_bpf_probe_features(struct vigil_bpf_features *out)
     out->cgroup_sock_addr = probe_one("probe_cgroup_connect4");
 }
 
+/* Deletes every key of `map` whose u64 at `session_offset` is `session`; returns how many.
+ * Collects first, then deletes: deleting while walking can restart the walk (LPM tries). */
+static int clear_session_keys(struct bpf_map *map, size_t key_size, size_t session_offset, uint64_t session)
+{
+    enum { MAX_KEY = 64, MAX_DOOMED = 1024 };
+    uint8_t key[MAX_KEY], next[MAX_KEY];
+    uint8_t(*doomed)[MAX_KEY] = calloc(MAX_DOOMED, MAX_KEY);
+    if (!doomed || key_size > MAX_KEY) {
+        free(doomed);
+        return -ENOMEM;
+    }
+    int n = 0;
+    void *prev = NULL;
+    while (bpf_map__get_next_key(map, prev, next, key_size) == 0) {
+        uint64_t owner;
+        memcpy(&owner, next + session_offset, sizeof(owner));
+        if (owner == session && n < MAX_DOOMED)
+            memcpy(doomed[n++], next, key_size);
+        memcpy(key, next, key_size);
+        prev = key;
+    }
+    for (int i = 0; i < n; i++)
+        bpf_map__delete_elem(map, doomed[i], key_size, 0);
+    free(doomed);
+    return n;
+}
+
 /* ---- network enforcement on a session's cgroup */
 
 struct vigil_cgroup_links {
@@ -341,20 +369,8 @@ int vigil_bpf_set_net_rule(vigil_bpf *bpf, uint64_t session, const uint8_t addr[
 
 int vigil_bpf_clear_net_rules(vigil_bpf *bpf, uint64_t session)
 {
-    struct bpf_map *map = bpf->skel->maps.vigil_net_rules;
-    struct vigil_net_key key, next, doomed[256];
-    int n = 0, rc;
-    void *prev = NULL;
-    /* Collect first, then delete: deleting while walking an LPM trie restarts the walk. */
-    while ((rc = bpf_map__get_next_key(map, prev, &next, sizeof(next))) == 0) {
-        if (next.session == session && n < 256)
-            doomed[n++] = next;
-        key = next;
-        prev = &key;
-    }
-    for (int i = 0; i < n; i++)
-        bpf_map__delete_elem(map, &doomed[i], sizeof(doomed[i]), 0);
-    return n;
+    return clear_session_keys(bpf->skel->maps.vigil_net_rules, sizeof(struct vigil_net_key),
+                              offsetof(struct vigil_net_key, session), session);
 }
 
 /* ---- exec kills (Exec(name) deny rules) */
@@ -371,17 +387,6 @@ int vigil_bpf_set_exec_kill(vigil_bpf *bpf, uint64_t session, const char *name)
 
 int vigil_bpf_clear_exec_kills(vigil_bpf *bpf, uint64_t session)
 {
-    struct bpf_map *map = bpf->skel->maps.vigil_exec_kill;
-    struct vigil_exec_key key, next, doomed[256];
-    int n = 0;
-    void *prev = NULL;
-    while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
-        if (next.session == session && n < 256)
-            doomed[n++] = next;
-        key = next;
-        prev = &key;
-    }
-    for (int i = 0; i < n; i++)
-        bpf_map__delete_elem(map, &doomed[i], sizeof(doomed[i]), 0);
-    return n;
+    return clear_session_keys(bpf->skel->maps.vigil_exec_kill, sizeof(struct vigil_exec_key),
+                              offsetof(struct vigil_exec_key, session), session);
 }

@@ -227,19 +227,17 @@ public final class Runner: @unchecked Sendable {
                 // The session root is flagged, not stopped, for opens: the sensor's open event
                 // records that (with the full ancestry), so nothing is recorded twice here.
                 if event.pid == root && !event.isExec { return .allow }
-                let isRootOpen = false
                 var entry = makeEntry(
                     kind: event.isExec ? .exec : .open, pid: event.pid, uid: Runner.uid(of: event.pid), session: session,
                     action: event.isExec
                         ? AuditEntry.Action(argv: event.argv, path: event.execPath ?? event.path)
                         : AuditEntry.Action(path: event.path, mode: write ? "write" : "read"),
                     decision: decision, ancestry: [])
-                entry.decision = isRootOpen ? .flag : .deny
-                entry.enforcement = isRootOpen
-                    ? .init(action: "flag", succeeded: true, detail: "the session root is flagged, not stopped, for opens")
-                    : .init(action: "fanotify-deny", succeeded: true, detail: "EPERM before the \(event.isExec ? "exec" : "open") completed")
+                entry.decision = .deny
+                entry.enforcement = .init(action: "fanotify-deny", succeeded: true,
+                                          detail: "EPERM before the \(event.isExec ? "exec" : "open") completed")
                 pendingFromGuard.withLock { $0.append(entry) }
-                return isRootOpen ? .allow : .deny
+                return .deny
             }
         } catch {
             throw SensorError(.loadFailed, "vigil: exec/open enforcement (fanotify) could not start: \(error)")

@@ -7,6 +7,7 @@ import VigilPolicy
 import VigilPosture
 import VigilRuntime
 import VigilSensor
+import VigilTestSupport
 
 let sharedSensor: Result<Sensor, SensorError> = Result { () throws(SensorError) in try Sensor() }
 
@@ -167,34 +168,6 @@ func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " +
         guard try Privileges.check() else { return }
         #expect(throws: PolicyError.self) { _ = try Policy(yaml: "vigil: 1\nrules:\n  - {id: x, match: 'Connect(', action: deny}\n", file: "bad.yaml") }
     }
-}
-
-/// A loopback listener; `hasPendingConnection` says whether anything connected.
-final class TCPListener: @unchecked Sendable {
-    let fd: Int32
-    let port: UInt16
-
-    init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        self.fd = fd
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && listen(fd, 16) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard ok else { throw Privileges.Missing(description: "listener: \(String(cString: strerror(errno)))") }
-        port = UInt16(bigEndian: addr.sin_port)
-    }
-
-    var hasPendingConnection: Bool {
-        let client = accept(fd, nil, nil)
-        if client >= 0 { close(client); return true }
-        return false
-    }
-
-    deinit { close(fd) }
 }
 
 /// In the same serialized suite: the tests share one sensor, which runs one session at a time.

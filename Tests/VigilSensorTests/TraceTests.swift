@@ -3,6 +3,7 @@ import Glibc
 import Testing
 import VigilCore
 import VigilSensor
+import VigilTestSupport
 
 /// One sensor for the whole suite: loading the programs once keeps the suite fast.
 let sharedSensor: Result<Sensor, SensorError> = Result { () throws(SensorError) in try Sensor() }
@@ -202,27 +203,4 @@ func sha256(of path: String) throws -> String {
         #expect(gaps.reduce(0) { $0 + $1.lost } == summary.dropped)
         #expect(sensor.counters().totalDropped == summary.dropped)
     }
-}
-
-/// A loopback listener that accepts in the background.
-final class TCPListener: @unchecked Sendable {
-    let fd: Int32
-    let port: UInt16
-
-    init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.fd = fd
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && listen(fd, 16) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard ok else { throw Privileges.Missing(description: "listener: \(String(cString: strerror(errno)))") }
-        port = UInt16(bigEndian: addr.sin_port)
-    }
-
-    deinit { close(fd) }
 }
