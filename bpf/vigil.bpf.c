@@ -214,6 +214,36 @@ struct syscall_args {
     unsigned long a[5];
 };
 
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __type(key, struct vigil_exec_key);
+    __type(value, __u8);
+} vigil_open_kill SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 1024);
+    __type(key, __u32); /* tgid of a session root: never killed for an open */
+    __type(value, __u8);
+} vigil_roots SEC(".maps");
+
+/* Open(**\/NAME) deny rules, held in the kernel: returns the flags to add to the event. */
+static __always_inline __u16 open_kill_check(__u64 session, struct file *file)
+{
+    struct vigil_exec_key key = { .session = session };
+    bpf_probe_read_kernel_str(key.name, sizeof(key.name), file->f_path.dentry->d_name.name);
+    if (!bpf_map_lookup_elem(&vigil_open_kill, &key))
+        return 0;
+    __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    if (bpf_map_lookup_elem(&vigil_roots, &tgid))
+        return VIGIL_F_SPARED;
+    /* Delivered before the return to user space: the descriptor is never used. */
+    bpf_send_signal(9);
+    count(VIGIL_CTR_OPEN_KILLED);
+    return VIGIL_F_KILLED;
+}
+
 static __always_inline void emit_open(struct task_struct *task, __u64 session, long ret, int dfd,
                                       const char *upath, __u32 flags, __u32 mode, __u16 extra_flags)
 {
@@ -231,6 +261,7 @@ static __always_inline void emit_open(struct task_struct *task, __u64 session, l
     struct file *file = ret >= 0 ? file_of_fd(task, ret) : NULL;
     if (file) {
         /* What the kernel actually opened. */
+        e->hdr.flags |= open_kill_check(session, file);
         struct path_result p = resolve_path(s, &file->f_path, sizeof(*e));
         if (p.truncated)
             e->hdr.flags |= VIGIL_F_PATH_TRUNCATED;

@@ -390,3 +390,29 @@ int vigil_bpf_clear_exec_kills(vigil_bpf *bpf, uint64_t session)
     return clear_session_keys(bpf->skel->maps.vigil_exec_kill, sizeof(struct vigil_exec_key),
                               offsetof(struct vigil_exec_key, session), session);
 }
+
+/* ---- open kills (Open(**\/NAME) deny rules) and session roots */
+
+int vigil_bpf_set_open_kill(vigil_bpf *bpf, uint64_t session, const char *name)
+{
+    struct vigil_exec_key key = { .session = session };
+    if (strlen(name) >= sizeof(key.name))
+        return -ENAMETOOLONG;
+    strncpy(key.name, name, sizeof(key.name) - 1);
+    uint8_t one = 1;
+    return bpf_map__update_elem(bpf->skel->maps.vigil_open_kill, &key, sizeof(key), &one, sizeof(one), BPF_ANY);
+}
+
+int vigil_bpf_clear_open_kills(vigil_bpf *bpf, uint64_t session)
+{
+    return clear_session_keys(bpf->skel->maps.vigil_open_kill, sizeof(struct vigil_exec_key),
+                              offsetof(struct vigil_exec_key, session), session);
+}
+
+int vigil_bpf_set_root(vigil_bpf *bpf, uint32_t pid, bool root)
+{
+    uint8_t one = 1;
+    if (root)
+        return bpf_map__update_elem(bpf->skel->maps.vigil_roots, &pid, sizeof(pid), &one, sizeof(one), BPF_ANY);
+    return bpf_map__delete_elem(bpf->skel->maps.vigil_roots, &pid, sizeof(pid), 0);
+}

@@ -117,6 +117,8 @@ public final class Runner: @unchecked Sendable {
                 NetworkDenialSpec(address: $0.address, prefixBits: $0.prefixBits, ports: $0.ports)
             }, session: start.session)
             try sensor.setExecKills(Runner.execNames(plan), session: start.session)
+            try sensor.setOpenKills(Runner.openNames(plan), session: start.session)
+            sensor.setSessionRoot(start.rootPID, true)
             if !plan.paths.isEmpty || configuration.posture != nil {
                 guardian = try startGuard(plan: plan, session: start.session, root: start.rootPID, report: &result)
             }
@@ -136,6 +138,8 @@ public final class Runner: @unchecked Sendable {
         for entry in flush(&result) { onDecided(DecidedEvent(event: nil, context: RenderedContext(), entry: entry)) }
         sensor.clearNetworkDenials(session: session)
         sensor.clearExecKills(session: session)
+        sensor.clearOpenKills(session: session)
+        if root != 0 { sensor.setSessionRoot(root, false) }
         withExtendedLifetime(hooks) {}
         result.trace = trace
         result.networkDenied = sensor.counters().networkDenied - deniedBefore
@@ -171,6 +175,7 @@ public final class Runner: @unchecked Sendable {
                 NetworkDenialSpec(address: $0.address, prefixBits: $0.prefixBits, ports: $0.ports)
             }, session: session)
             try sensor.setExecKills(Runner.execNames(plan), session: session)
+            try sensor.setOpenKills(Runner.openNames(plan), session: session)
         } catch {
             applied = "kernel rules could not be re-planned (\(error)); decisions still follow the new posture"
         }
@@ -187,6 +192,18 @@ public final class Runner: @unchecked Sendable {
         }
         entry.extra["applied"] = applied
         pendingFromGuard.withLock { $0.append(entry) }
+    }
+
+    /// `Open(**/NAME)` / `Open(NAME)` deny rules (any mode) with a plain file name: the kernel
+    /// can match the last path component by itself.
+    static func openNames(_ plan: KernelPlan) -> [String] {
+        plan.paths.compactMap { denial -> String? in
+            guard denial.rule.hasPrefix("Open("), denial.rule.hasSuffix(")") else { return nil }
+            var name = denial.rule.dropFirst(5).dropLast()
+            if name.hasPrefix("**/") { name = name.dropFirst(3) }
+            guard !name.isEmpty, name.count < 48, !name.contains(where: { "/*?[ ,~".contains($0) }) else { return nil }
+            return String(name)
+        }
     }
 
     /// `Exec(name)` deny rules with a plain name (no path, glob or arguments): the kernel can
@@ -246,10 +263,10 @@ public final class Runner: @unchecked Sendable {
                                      path: ProcessInfo.processInfo.environment["PATH"])
         let applied = guardian.apply(marks)
         report.markReport = marks.rules.map { "\($0)" } + ["\(applied)"]
-        let inKernel = Set(Runner.execNames(plan).map { "Exec(\($0))" })
+        let inKernel = Set(Runner.execNames(plan).map { "Exec(\($0))" } + Runner.openNames(plan).flatMap { ["Open(\($0))", "Open(**/\($0))"] })
         for rule in marks.rules where rule.targets.isEmpty {
             report.userSpaceRules.append(inKernel.contains(rule.rule)
-                ? "\(rule.rule): not markable by fanotify; SIGKILLed in the kernel at exec by name"
+                ? "\(rule.rule): not markable by fanotify; SIGKILLed in the kernel by name (a session root is flagged)"
                 : "\(rule.rule): not markable by fanotify; the process is killed when seen")
         }
         return guardian
@@ -298,6 +315,16 @@ public final class Runner: @unchecked Sendable {
             entry.monotonicNs = e.header.ktimeNanoseconds
             if decision.action == .deny, e.result == -1 {
                 // EPERM: the fanotify guard refused it and has recorded it already.
+                return
+            }
+            if e.header.flags.contains(.killed) {
+                entry.decision = .kill
+                entry.enforcement = .init(action: "bpf-sigkill", succeeded: true,
+                                          detail: "SIGKILL in the kernel at open: the descriptor was never used")
+                summary.decisions["kill", default: 0] += 1
+                entry.postureRef = inForce.hash
+                batch.append(entry)
+                onDecided(DecidedEvent(event: event, context: context, entry: entry))
                 return
             }
             enforce(&entry, decision: decision, pid: e.header.pid, root: root, prevented: e.result < 0, summary: &summary)

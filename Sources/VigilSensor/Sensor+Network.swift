@@ -129,3 +129,27 @@ extension Sensor {
         _ = withHandle { vigil_bpf_clear_exec_kills($0, session) }
     }
 }
+
+extension Sensor {
+    /// File names `session` may not open (the last path component): the opener is killed in the
+    /// kernel before it returns to user space with the descriptor; a session root is flagged.
+    /// - Throws: `SensorError(.trackFailed)` naming the file name.
+    public func setOpenKills(_ names: [String], session: SessionID) throws(SensorError) {
+        _ = withHandle { vigil_bpf_clear_open_kills($0, session) }
+        for name in names {
+            let rc = withHandle { vigil_bpf_set_open_kill($0, session, name) }
+            if rc != 0 {
+                throw SensorError(.trackFailed, "vigil: cannot store the open rule for '\(name)': \(String(cString: strerror(-rc)))")
+            }
+        }
+    }
+
+    public func clearOpenKills(session: SessionID) {
+        _ = withHandle { vigil_bpf_clear_open_kills($0, session) }
+    }
+
+    /// Marks `pid` as a session root (the agent itself): never killed for an open, only flagged.
+    public func setSessionRoot(_ pid: Int32, _ isRoot: Bool) {
+        _ = withHandle { vigil_bpf_set_root($0, UInt32(pid), isRoot) }
+    }
+}

@@ -140,6 +140,8 @@ public final class Sensor: @unchecked Sendable {
         public var networkDenied: UInt64 = 0
         /// Execs SIGKILLed in the kernel (Exec(name) rules).
         public var execKilled: UInt64 = 0
+        /// Openers SIGKILLed in the kernel (Open(**/NAME) rules).
+        public var openKilled: UInt64 = 0
         public var totalDropped: UInt64 { dropped.values.reduce(0, +) }
         public var totalEmitted: UInt64 { emitted.values.reduce(0, +) }
     }
@@ -161,6 +163,7 @@ public final class Sensor: @unchecked Sendable {
         c.uringPendingFull = raw[Int(VIGIL_CTR_URING_PENDING_FULL.rawValue)]
         c.networkDenied = raw[Int(VIGIL_CTR_NET_DENIED.rawValue)]
         c.execKilled = raw[Int(VIGIL_CTR_EXEC_KILLED.rawValue)]
+        c.openKilled = raw[Int(VIGIL_CTR_OPEN_KILLED.rawValue)]
         return c
     }
 

@@ -145,6 +145,27 @@ func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " +
         #expect(report.isValid, "\(report)")
     }
 
+    @Test func aDeniedFileNameAnywhereKillsTheOpenerInTheKernelButSparesTheRoot() async throws {
+        guard try Privileges.check() else { return }
+        let w = try Workspace(); defer { w.cleanup() }
+        // Created after any mark could be placed, in a directory no rule names.
+        let key = w.dir + "/deep/er/id_vigiltest"
+        try FileManager.default.createDirectory(atPath: w.dir + "/deep/er", withIntermediateDirectories: true)
+        try "PRIVATE-KEY-\(getpid())".write(toFile: key, atomically: false, encoding: .utf8)
+        let policy = "vigil: 1\nrules:\n  - {id: no-keys, match: 'Open(**/id_vigiltest)', action: deny}\n"
+        let out = w.dir + "/out"
+        // The root (sh) reads it itself (flagged), then a child cat tries (killed before it reads).
+        let script = "read x < \(key); echo root-read=$?; cat \(key); echo cat=$?"
+        let (summary, entries, report) = try await w.run(policy: policy, shell(script, out: out))
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(text.contains("root-read=") && text.contains("cat=137"), "\(text)")
+        #expect(!text.contains("PRIVATE-KEY"), "\(text)")
+        #expect(entries.contains { $0.kind == .open && $0.decision == .kill && $0.enforcement?.action == "bpf-sigkill" && $0.winningRule == "no-keys" })
+        #expect(entries.contains { $0.kind == .open && $0.decision == .flag && $0.winningRule == "no-keys" })
+        #expect(summary.userSpaceRules.contains { $0.contains("SIGKILLed in the kernel") })
+        #expect(report.isValid, "\(report)")
+    }
+
     @Test func whatNoKernelMechanismHoldsIsKilledButTheRootIsOnlyFlagged() async throws {
         guard try Privileges.check() else { return }
         let w = try Workspace(); defer { w.cleanup() }

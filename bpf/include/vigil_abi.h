@@ -41,7 +41,8 @@ enum vigil_event_flag {
     VIGIL_F_PATH_UNRESOLVED = 1 << 5, /* path is the caller's string; base holds the dir it is relative to */
     VIGIL_F_UNTRACKED = 1 << 6,       /* exec of a process outside every session */
     VIGIL_F_EXE_UNLINKED = 1 << 7,    /* exec of an inode with no links (memfd, deleted file) */
-    VIGIL_F_KILLED = 1 << 8,          /* SIGKILLed in the kernel before its first instruction */
+    VIGIL_F_KILLED = 1 << 8,          /* SIGKILLed in the kernel before its first instruction / before the fd was used */
+    VIGIL_F_SPARED = 1 << 9,          /* matched an in-kernel kill rule but is a session root: flagged only */
 };
 
 /* Counters in the `vigil_counters` per-CPU array. Drops are indexed by event kind. */
@@ -54,6 +55,7 @@ enum vigil_counter {
     VIGIL_CTR_URING_PENDING_FULL, /* io_uring request could not be stashed for its completion */
     VIGIL_CTR_NET_DENIED,         /* connects/sends refused (EPERM) by the cgroup hooks */
     VIGIL_CTR_EXEC_KILLED,        /* execs SIGKILLed in the kernel */
+    VIGIL_CTR_OPEN_KILLED,        /* openers SIGKILLed in the kernel at syscall exit */
     VIGIL_CTR_MAX,
 };
 
@@ -158,6 +160,10 @@ struct vigil_exec_key {
     char name[VIGIL_EXEC_NAME_MAX];
 };
 VIGIL_ASSERT_SIZE(struct vigil_exec_key, 56);
+
+/* `vigil_open_kill` uses the same key: file names (the last path component) a session may not
+ * open, from Open(**\/NAME) rules. The opener is SIGKILLed at syscall exit, before it returns to
+ * user space with the descriptor — unless it is a session root (`vigil_roots`), which is flagged. */
 
 /* Value of the `vigil_tracked` map, keyed by thread-group id. */
 struct vigil_session_tag {

@@ -67,6 +67,12 @@ int vigil_bpf_clear_net_rules(vigil_bpf *bpf, uint64_t session);
 int vigil_bpf_set_exec_kill(vigil_bpf *bpf, uint64_t session, const char *name);
 int vigil_bpf_clear_exec_kills(vigil_bpf *bpf, uint64_t session);
 
+/* Open(**\/NAME) deny rules of `session`: the opener is SIGKILLed at syscall exit, except a
+ * session root (`vigil_bpf_set_root`), which is only flagged. */
+int vigil_bpf_set_open_kill(vigil_bpf *bpf, uint64_t session, const char *name);
+int vigil_bpf_clear_open_kills(vigil_bpf *bpf, uint64_t session);
+int vigil_bpf_set_root(vigil_bpf *bpf, uint32_t pid, bool root);
+
 /* Feature probes, each run on its own: 0 when the program type loads and attaches here. */
 struct vigil_bpf_features {
     int tp_btf;

@@ -99,6 +99,7 @@ public enum EventRenderer {
         if flags.contains(.pathUnresolved) { names.append("path_unresolved") }
         if flags.contains(.exeUnlinked) { names.append("exe_unlinked") }
         if flags.contains(.killed) { names.append("killed") }
+        if flags.contains(.spared) { names.append("spared_root") }
         return names
     }
 

@@ -36,6 +36,7 @@ public struct EventFlags: OptionSet, Sendable, Hashable {
     public static let untracked = EventFlags(rawValue: 1 << 6)
     public static let exeUnlinked = EventFlags(rawValue: 1 << 7)
     public static let killed = EventFlags(rawValue: 1 << 8)
+    public static let spared = EventFlags(rawValue: 1 << 9)
 }
 
 public struct ExecEvent: Sendable, Hashable {
