@@ -85,7 +85,7 @@ $(CLAUDE_STAMP):
 	realpath "$$bin" > $(CLAUDE_VENV)/claude-path
 	@touch $@
 
-bench: $(SKELS)
+bench: $(SKELS) test-helpers claude
 	swift build -c release --product vigil
 	swift build -c release --product vigil-bench
 	.build/release/vigil-bench
