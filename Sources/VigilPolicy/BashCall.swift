@@ -25,6 +25,7 @@ struct BashCall: Sendable {
         }
 
         /// `paths`, one at a time, without building the list.
+        @inline(__always)
         func forEachPath(_ body: (String, Bool) -> Void) {
             var sawCommand = false
             for word in shell.words where !word.dynamic {
@@ -43,7 +44,7 @@ struct BashCall: Sendable {
         }
 
         /// The command as words, for messages.
-        var display: String { analysis.views.first.map(joinedWords) ?? "" }
+        var display: String { analysis.views.first.map { $0.text(in: shell.words) } ?? "" }
     }
 
     /// More simple commands than this, or deeper nesting: too complex, every deny applies.
@@ -58,38 +59,49 @@ struct BashCall: Sendable {
     static let neutralCommands: Set<String> = ["true", "false", ":", "pwd", "echo", "printf"]
 
     init(command: String) {
-        var queue: [(ParsedShell, Int)] = [(ShellParser.parse(command), 0)]
+        // Breadth first: the command's parts, then those of each piece of code they run, in the order found.
+        // The queue holds code still to parse; most commands run none, and an empty queue allocates nothing.
+        var parsed = ShellParser.parse(command)
+        var depth = 0
+        var queue: [(code: String, depth: Int)] = []
         var first = true
         var next = 0
-        parts.reserveCapacity(queue[0].0.parts.count)
-        while next < queue.count {
-            let (parsed, depth) = queue[next]
-            next += 1
+        parts.reserveCapacity(parsed.parts.count)
+        while true {
             if parsed.malformed { malformed = true }
             for shellPart in parsed.parts {
                 let analysis = shellPart.analyze()
                 for code in analysis.code {
                     if depth + 1 > BashCall.maxCodeDepth { malformed = true } else {
-                        queue.append((ShellParser.parse(code), depth + 1))
+                        queue.append((code, depth + 1))
                     }
                 }
                 parts.append(BashCall.part(shellPart, analysis, topLevel: first && !shellPart.nested))
             }
             first = false
+            guard next < queue.count else { break }
+            parsed = ShellParser.parse(queue[next].code)
+            depth = queue[next].depth
+            next += 1
         }
         if parts.count > BashCall.maxParts { malformed = true }
     }
 
-    private static func part(_ shell: ShellPart, _ analysis: CommandAnalysis, topLevel: Bool) -> Part {
-        let innermost = analysis.views.last.map { basename($0[0]) } ?? ""
-        let writes = Wrappers.has(.writes, innermost, set: writeCommands)
+    private static func part(_ shell: consuming ShellPart, _ analysis: consuming CommandAnalysis, topLevel: Bool)
+        -> Part {
+        let innermost = analysis.views.last.map { basename($0.word(0, in: shell.words)) } ?? ""
+        // One trait lookup serves both questions when the command word is the innermost one (most commands).
+        let innermostTraits = Wrappers.traits(innermost)
+        let writes = Wrappers.has(.writes, traits: innermostTraits, innermost, set: writeCommands)
         var neutral = false
         var cdTarget: String?
         if topLevel, let first = analysis.views.first, let start = shell.allowStart() {
-            neutral = Wrappers.has(.neutral, first[0], set: neutralCommands)
+            let command = first.word(0, in: shell.words)
+            let commandTraits = command == innermost ? innermostTraits : Wrappers.traits(command)
+            neutral = Wrappers.has(.neutral, traits: commandTraits, command, set: neutralCommands)
                 && shell.redirects.allSatisfy { $0.kind == .duplicate }
-            if first[0] == "cd", first.count <= 2, !shell.rawText(from: start).contains("$") {
-                cdTarget = first.count == 2 ? first[1] : "~"
+            if command == "cd", first.count <= 2, !containsDollar(shell.rawText(from: start)) {
+                cdTarget = first.count == 2 ? first.word(1, in: shell.words) : "~"
             }
         }
         return Part(shell: shell, analysis: analysis, needsAllow: topLevel, neutral: neutral, cdTarget: cdTarget,
@@ -99,6 +111,14 @@ struct BashCall: Sendable {
     static func bit(_ index: Int) -> UInt64 {
         index < 64 ? (1 << UInt64(index)) : 0
     }
+}
+
+/// `text.contains("$")`, answered from the bytes when there is no `$` byte at all (then no Character can be
+/// `$`); otherwise by the Character-level search itself.
+@inline(__always)
+func containsDollar(_ text: String) -> Bool {
+    guard text.utf8.contains(UInt8(ascii: "$")) else { return false }
+    return text.contains("$")
 }
 
 /// `text.hasPrefix("-")`, by bytes: only `-` starts a string whose first Character is `-`, and an ASCII byte

@@ -60,7 +60,7 @@ extension Policy {
         }
         let enforcement = document.defaultKernel
         return Decision(action: enforcement == .none ? .allow : .deny, enforcement: enforcement, matchedRuleIDs: ids,
-                        reason: "No Vigil policy rule names this \(subject.kind) (default: \(enforcement.rawValue))",
+                        reasonSource: .kernelDefault(kind: subject.kind, enforcement: enforcement),
                         policyVersion: version)
     }
 

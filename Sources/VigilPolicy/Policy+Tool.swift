@@ -37,17 +37,17 @@ extension Policy {
         if let firstAllow, covered & required == required {
             return decision(.allow, winner: firstAllow, matched: ids)
         }
-        let reason: String
+        // The reason's pieces; the message is joined only if someone reads `reason`.
+        let reason: Decision.ReasonSource
         if let bash = evaluation.bash, !bash.malformed,
            let part = bash.parts.indices.first(where: { required & ~covered & BashCall.bit($0) != 0 }) {
-            // "No Vigil policy rule allows `\(display)` (default: …)", the display's words joined in place.
-            reason = builtString(prefix: "No Vigil policy rule allows `", words: bash.parts[part].analysis.views.first ?? [],
-                                 suffix: "` (default: ", document.defaultTool.rawValue, ")")
+            reason = .bashDefault(words: bash.parts[part].shell.words, view: bash.parts[part].analysis.views.first,
+                                  action: document.defaultTool)
         } else {
-            reason = builtString(prefix: "No Vigil policy rule allows this ", words: [evaluation.name],
-                                 suffix: " call (default: ", document.defaultTool.rawValue, ")")
+            reason = .toolDefault(tool: evaluation.name, action: document.defaultTool)
         }
-        return Decision(action: document.defaultTool, matchedRuleIDs: ids, reason: reason, policyVersion: version)
+        return Decision(action: document.defaultTool, matchedRuleIDs: ids, reasonSource: reason,
+                        policyVersion: version)
     }
 
     private func decision(_ action: PolicyAction, winner: Int, matched: [String]) -> Decision {
@@ -73,17 +73,25 @@ extension Policy {
         var result: [Int] = []
         index.toolCandidates(evaluation.name, into: &result)
         if let bash = evaluation.bash {
-            if bash.malformed || bash.parts.contains(where: \.analysis.opaque) {
+            let opaque = bash.parts.withUnsafeBufferPointer { parts in
+                parts.indices.contains { parts[$0].analysis.opaque }
+            }
+            if bash.malformed || opaque {
                 result.append(contentsOf: index.bashStrict)
             }
-            for part in bash.parts.indices {
-                for view in bash.parts[part].analysis.views {
-                    index.bashWord(view[0], into: &result)
-                    if view.count > 1 { index.bashWords(view[0], view[1], into: &result) }
+            // Parts are read in place: copying one retains each of its lists.
+            bash.parts.withUnsafeBufferPointer { parts in
+                for part in parts.indices {
+                    let words = parts[part].shell.words
+                    for view in parts[part].analysis.views {
+                        let command = view.word(0, in: words)
+                        index.bashWord(command, into: &result)
+                        if view.count > 1 { index.bashWords(command, view.word(1, in: words), into: &result) }
+                    }
+                    for word in parts[part].analysis.codeWords { index.bashWord(word, into: &result) }
                 }
-                for word in bash.parts[part].analysis.codeWords { index.bashWord(word, into: &result) }
             }
-            result.append(contentsOf: index.bashWild)
+            if !index.bashWild.isEmpty { result.append(contentsOf: index.bashWild) }
             evaluation.bashPathCandidates(index, into: &result)
             if bash.malformed { result.append(contentsOf: index.pathWild) }
         } else if let target = evaluation.target {

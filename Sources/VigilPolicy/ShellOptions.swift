@@ -147,7 +147,18 @@ enum Wrappers {
     /// Whether `name` is in the set `trait` stands for (`set` itself answers for non-ASCII names).
     @inline(__always)
     static func has(_ trait: Traits, _ name: String, set: Set<String>) -> Bool {
-        let found = traitTable.firstValue(name)
+        has(trait, traits: traits(name), name, set: set)
+    }
+
+    /// `name`'s trait bits from the table: ≥ 0 the bits, -1 in no set, -2 the table can't say (ask the set).
+    @inline(__always)
+    static func traits(_ name: String) -> Int {
+        traitTable.firstValue(name)
+    }
+
+    /// `has`, with `found` the `traits(name)` already looked up.
+    @inline(__always)
+    static func has(_ trait: Traits, traits found: Int, _ name: String, set: Set<String>) -> Bool {
         if found >= 0 { return found & trait.rawValue != 0 }
         return found == -1 ? false : set.contains(name)
     }

@@ -108,6 +108,7 @@ struct ShellParser {
         current.nested = nested
         stripKeywords(&part)
         if !part.words.isEmpty || !part.redirects.isEmpty {
+            if parts.capacity == 0 { parts.reserveCapacity(4) }
             parts.append(part)
         }
         if pipeNext {
@@ -128,9 +129,12 @@ struct ShellParser {
         }
         if let first = part.words.first, let byte = first.text.utf8.first,
            byte == UInt8(ascii: "f") || byte == UInt8(ascii: "s") || byte == UInt8(ascii: "c") || byte == UInt8(ascii: "i") {
-            switch first.text {
-            case "for", "select", "case", "in": part.words.removeAll()
-            default: break
+            let count = first.text.utf8.count
+            if count == 2 || count == 3 || count == 4 || count == 6 {
+                switch first.text {
+                case "for", "select", "case", "in": part.words.removeAll()
+                default: break
+                }
             }
         }
     }
@@ -146,10 +150,20 @@ struct ShellParser {
         default:
             return false
         }
-        switch text {
-        case "if", "then", "else", "elif", "while", "until", "do", "!", "{", "}", "fi", "done", "esac", "coproc",
-             "function", "[[", "]]":
-            return true
+        // Then by length, so a command word is compared with at most the few keywords as long as it.
+        switch text.utf8.count {
+        case 1:
+            return text == "!" || text == "{" || text == "}"
+        case 2:
+            return text == "if" || text == "fi" || text == "do" || text == "[[" || text == "]]"
+        case 4:
+            return text == "then" || text == "else" || text == "elif" || text == "done" || text == "esac"
+        case 5:
+            return text == "while" || text == "until"
+        case 6:
+            return text == "coproc"
+        case 8:
+            return text == "function"
         default:
             return false
         }

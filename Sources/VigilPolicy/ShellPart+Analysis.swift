@@ -1,12 +1,61 @@
 // Seeing through wrappers: the command lines a deny rule must be checked against, and the one text an
 // allow rule may match (Claude Code's narrower view).
 
+/// One view of a simple command: a run of its part's words starting at a command word, the command word
+/// possibly replaced by its basename (`/usr/bin/curl x` is also seen as `curl x`). Kept as a range over the
+/// part's words, so analysing a command builds no word lists.
+struct CommandView: Sendable {
+    /// The words of the part (`ShellPart.words`) this view covers.
+    var range: Range<Int>
+    /// The command word's basename when it replaces the command word as written; nil: as written.
+    var name: String?
+
+    var count: Int { range.count }
+
+    /// Word `offset` of the view (0: the command word).
+    @inline(__always)
+    func word(_ offset: Int, in words: [ShellWord]) -> String {
+        if offset == 0, let name { return name }
+        return words[range.lowerBound + offset].text
+    }
+
+    /// The view's words as a list (for messages; the hot path reads them in place).
+    func words(in words: [ShellWord]) -> [String] {
+        var result: [String] = []
+        result.reserveCapacity(range.count)
+        for offset in 0..<range.count { result.append(word(offset, in: words)) }
+        return result
+    }
+
+    /// The view's words joined by single spaces: what deny patterns are matched against.
+    func text(in words: [ShellWord]) -> String {
+        if range.count == 1 { return word(0, in: words) }
+        return builtString(words: self.words(in: words))
+    }
+}
+
+/// A command's views in order: the first held inline (most commands have exactly one), the others in a list.
+struct CommandViews: RandomAccessCollection, Sendable {
+    private var head: CommandView?
+    private var rest: [CommandView] = []
+
+    var startIndex: Int { 0 }
+    var endIndex: Int { head == nil ? 0 : rest.count + 1 }
+
+    subscript(position: Int) -> CommandView {
+        position == 0 ? head! : rest[position - 1]
+    }
+
+    mutating func append(_ view: CommandView) {
+        if head == nil { head = view } else { rest.append(view) }
+    }
+}
+
 /// What one simple command could run, as far as static analysis can tell.
 struct CommandAnalysis: Sendable {
-    /// Word lists, each starting at a command word: the command as written, then through each wrapper.
-    var views: [[String]] = []
-    /// Each view's words joined by single spaces: what deny patterns are matched against.
-    var texts: [String] { views.map(joinedWords) }
+    /// Views of the command's words, each starting at a command word: the command as written, then through
+    /// each wrapper.
+    var views = CommandViews()
     /// The command word can't be known (`$cmd x`, `… | bash`, `eval "$X"`): every deny rule applies.
     var opaque = false
     /// Shell code run by this command (`bash -c CODE`, `eval …`, `su -c CODE`), to be parsed as nested parts.
@@ -27,48 +76,58 @@ extension ShellPart {
 
     func analyze() -> CommandAnalysis {
         var result = CommandAnalysis()
-        result.views.reserveCapacity(2)
-        var pending: [[ShellWord]] = []
-        analyze(words: words, into: &result, pending: &pending)
+        var pending: [(words: [ShellWord], offset: Int)] = []
+        analyze(words: words, offset: 0, into: &result, pending: &pending)
         while let next = pending.popLast() {
-            analyze(words: next, into: &result, pending: &pending)
+            analyze(words: next.words, offset: next.offset, into: &result, pending: &pending)
         }
         return result
     }
 
-    private func analyze(words all: [ShellWord], into result: inout CommandAnalysis, pending: inout [[ShellWord]]) {
+    /// `all` is `self.words[offset..<offset + all.count]`; views are recorded as ranges of `self.words`.
+    private func analyze(
+        words all: [ShellWord], offset first: Int, into result: inout CommandAnalysis,
+        pending: inout [(words: [ShellWord], offset: Int)]
+    ) {
         var words = all
+        var offset = first
         while true {
             let start = commandIndex(in: words)
             guard start < words.count else { return }
-            if start > 0 { words = Array(words[start...]) }
+            if start > 0 {
+                words = Array(words[start...])
+                offset += start
+            }
             let command = words[0]
             if command.dynamic {
                 result.opaque = true
                 return
             }
-            let texts = words.map(\.text)
-            result.views.append(texts)
+            let range = offset..<(offset + words.count)
+            result.views.append(CommandView(range: range, name: nil))
             let name = basename(command.text)
             if name != command.text {
-                result.views.append([name] + texts.dropFirst())
+                result.views.append(CommandView(range: range, name: name))
             }
             guard let kind = Wrappers.kind(of: name) else { return }
             switch kind {
             case .twoWord(let runners):
                 guard words.count > 2, runners.contains(words[1].text) else { return }
                 words = Array(words[2...])
+                offset += 2
                 continue
             case .command:
                 if words.count > 1, words[1].text == "-v" || words[1].text == "-V" { return }
                 guard let inner = Wrappers.table["command"]!.commandStart(in: words, after: 1) else { return }
                 words = Array(words[inner...])
+                offset += inner
                 continue
             case .wrapper(let syntax):
                 if name == "env", let split = splitString(words) { result.code.append(split) }
                 if name == "flock", let code = optionValue(words, ["-c", "--command"]) { result.code.append(code.text) }
                 guard let inner = syntax.commandStart(in: words, after: 1) else { return }
                 words = Array(words[inner...])
+                offset += inner
                 continue
             case .shell:
                 shell(words, into: &result)
@@ -81,7 +140,9 @@ extension ShellPart {
             case .interpreter(let flags):
                 interpreter(words, flags: flags, into: &result)
             case .find:
-                pending.append(contentsOf: findExecCommands(words))
+                for (start, end) in findExecCommands(words) {
+                    pending.append((Array(words[start..<end]), offset + start))
+                }
             }
             return
         }
@@ -157,14 +218,14 @@ extension ShellPart {
     }
 
     /// `find … -exec CMD … ;` (and `fd -x CMD`): each action's words, up to `;` or `+`.
-    private func findExecCommands(_ words: [ShellWord]) -> [[ShellWord]] {
-        var commands: [[ShellWord]] = []
+    private func findExecCommands(_ words: [ShellWord]) -> [(start: Int, end: Int)] {
+        var commands: [(start: Int, end: Int)] = []
         var index = 1
         while index < words.count {
             if Wrappers.findExec.contains(words[index].text) {
                 var end = index + 1
                 while end < words.count, words[end].text != ";", words[end].text != "+" { end += 1 }
-                if end > index + 1 { commands.append(Array(words[(index + 1)..<end])) }
+                if end > index + 1 { commands.append((index + 1, end)) }
                 index = end
             }
             index += 1
@@ -191,17 +252,25 @@ extension ShellPart {
     /// Identifier-like runs in interpreter code: `os.system("mytool x")` yields `os`, `system`, `mytool`, `x`.
     static func codeWords(_ code: String) -> [String] {
         var words: [String] = []
-        var current: [UInt8] = []
-        for byte in code.utf8 {
-            if ShellParser.isNameByte(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
-                || byte == UInt8(ascii: "/") {
-                current.append(byte)
-            } else if !current.isEmpty {
-                words.append(basename(String(decoding: current, as: UTF8.self)))
-                current.removeAll(keepingCapacity: true)
+        var code = code
+        // Each word is a run of ASCII name bytes of the code: made into its String straight from the run.
+        code.withUTF8 { bytes in
+            var start = -1
+            for cursor in 0..<bytes.count {
+                let byte = bytes[cursor]
+                if ShellParser.isNameByte(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+                    || byte == UInt8(ascii: "/") {
+                    if start < 0 { start = cursor }
+                } else if start >= 0 {
+                    let run = UnsafeBufferPointer(rebasing: bytes[start..<cursor])
+                    words.append(basename(String(decoding: run, as: UTF8.self)))
+                    start = -1
+                }
+            }
+            if start >= 0 {
+                words.append(basename(String(decoding: UnsafeBufferPointer(rebasing: bytes[start...]), as: UTF8.self)))
             }
         }
-        if !current.isEmpty { words.append(basename(String(decoding: current, as: UTF8.self))) }
         return words
     }
 }

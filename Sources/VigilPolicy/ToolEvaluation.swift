@@ -1,7 +1,7 @@
 // Matching one tool call against one rule. Deny and ask rules are matched strictly (every part, through
 // wrappers, fail closed on what can't be known); allow rules leniently, exactly as far as Claude Code goes.
 
-struct ToolEvaluation {
+final class ToolEvaluation {
     static let all = UInt64.max
     static let readTools: Set<String> = ["Read", "Glob", "Grep", "LS", "NotebookRead"]
     static let editTools: Set<String> = ["Edit", "Write", "MultiEdit", "NotebookEdit"]
@@ -15,11 +15,16 @@ struct ToolEvaluation {
     }
 
     static func family(_ name: String) -> Family {
+        // Only names of these lengths can be path or Bash tools: the rest (MCP tools, …) skip the comparisons.
+        switch name.utf8.count {
+        case 2, 4, 5, 9, 12: break
+        default: return .other
+        }
         switch name {
-        case "Bash": .bash
-        case "Read", "Glob", "Grep", "LS", "NotebookRead": .read
-        case "Edit", "Write", "MultiEdit", "NotebookEdit": .edit
-        default: .other
+        case "Bash": return .bash
+        case "Read", "Glob", "Grep", "LS", "NotebookRead": return .read
+        case "Edit", "Write", "MultiEdit", "NotebookEdit": return .edit
+        default: return .other
         }
     }
 
@@ -94,19 +99,21 @@ struct ToolEvaluation {
         var any = false
         var relative = false
         var tilde = false
-        for part in bash.parts.indices {
-            bash.parts[part].forEachPath { path, _ in
-                any = true
-                let first = path.utf8.first
-                if first == UInt8(ascii: "~") { tilde = true }
-                if first != UInt8(ascii: "/") { relative = true }
-                index.pathPieceCandidates(path, into: &result)
+        bash.parts.withUnsafeBufferPointer { parts in
+            for part in parts.indices {
+                parts[part].forEachPath { path, _ in
+                    any = true
+                    let first = path.utf8.first
+                    if first == UInt8(ascii: "~") { tilde = true }
+                    if first != UInt8(ascii: "/") { relative = true }
+                    index.pathPieceCandidates(path, into: &result)
+                }
             }
         }
         guard any else { return }
         if relative { index.pathPieceCandidates(call.cwd, into: &result) }
         if tilde { index.pathPieceCandidates(call.home, into: &result) }
-        result.append(contentsOf: index.pathWild)
+        if !index.pathWild.isEmpty { result.append(contentsOf: index.pathWild) }
     }
 
     /// Which parts of the call the rule matches (all bits for non-Bash tools), 0 for none.
@@ -157,7 +164,7 @@ struct ToolEvaluation {
         for (index, part) in bash.parts.enumerated() {
             let analysis = part.analysis
             if analysis.opaque
-                || analysis.views.contains(where: { command.matches(joinedWords($0)) })
+                || analysis.views.contains(where: { command.matches($0.text(in: part.shell.words)) })
                 || (command.namesCommandOnly && analysis.codeWords.contains(command.commandWord!)) {
                 mask |= BashCall.bit(index)
             }

@@ -130,3 +130,38 @@ func bashPathArgumentsFindPathRulesThroughDotDot(_ command: String) throws {
     #expect(rules.decide(call("mcp__srvx__echo", [:]), identity: someone).isDefault)
     #expect(rules.decide(call("mcp__other__tool", [:]), identity: someone).action == .allow)
 }
+
+@Test func lazyDefaultReasonsReadAndCompareAsText() throws {
+    let rules = try policy([("Bash(git *)", "allow")])
+    let bash = rules.decide(call("Bash", ["command": .string("git status; /usr/bin/env  -i  FOO=1 ls  -la")]), identity: someone)
+    let text = "No Vigil policy rule allows `/usr/bin/env -i FOO=1 ls -la` (default: \(rules.document.defaultTool.rawValue))"
+    #expect(bash.reason == text)
+    // A decision holding the reason's pieces equals (and hashes like) one holding its text.
+    let spelled = Decision(action: bash.action, enforcement: bash.enforcement, matchedRuleIDs: bash.matchedRuleIDs,
+                           winningRuleID: bash.winningRuleID, reason: text, policyVersion: bash.policyVersion,
+                           derived: bash.derived)
+    #expect(bash == spelled)
+    #expect(bash.hashValue == spelled.hashValue)
+    var edited = bash
+    edited.reason = "other"
+    #expect(edited.reason == "other")
+    #expect(edited != bash)
+    let empty = rules.decide(call("Bash", ["command": .string("$cmd x")]), identity: someone)
+    #expect(empty.reason == "No Vigil policy rule allows `` (default: \(rules.document.defaultTool.rawValue))")
+    let kernel = rules.decide(KernelAction.open(path: "/etc/hostname", write: false), identity: someone)
+    #expect(kernel.reason == "No Vigil policy rule names this open (default: \(rules.document.defaultKernel.rawValue))")
+}
+
+@Test(arguments: [
+    ("/usr/bin/timeout 5 tool x", [["/usr/bin/timeout", "5", "tool", "x"], ["timeout", "5", "tool", "x"], ["tool", "x"]]),
+    ("A=1 sudo -u root ./bin/run a", [["sudo", "-u", "root", "./bin/run", "a"], ["./bin/run", "a"], ["run", "a"]]),
+    ("find . -exec rm {} \\; -exec ./x/y 1 +", [["find", ".", "-exec", "rm", "{}", ";", "-exec", "./x/y", "1", "+"],
+                                                ["./x/y", "1"], ["y", "1"], ["rm", "{}"]]),
+    ("npm exec tool b", [["npm", "exec", "tool", "b"], ["tool", "b"]]),
+])
+func viewsAreRangesOverTheWords(_ text: String, _ expected: [[String]]) {
+    let part = ShellParser.parse(text).parts[0]
+    let views = part.analyze().views
+    #expect(views.map { $0.words(in: part.words) } == expected)
+    #expect(views.map { $0.text(in: part.words) } == expected.map { $0.joined(separator: " ") })
+}
