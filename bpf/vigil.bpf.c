@@ -151,7 +151,7 @@ int BPF_PROG(vigil_exec, struct task_struct *task, pid_t old_pid, struct linux_b
     e->cgroup_id = bpf_get_current_cgroup_id();
 
     struct file *file = bprm->file;
-    if (session && exec_denied(session, bprm)) {
+    if (session && exec_kill_rules && exec_denied(session, bprm)) {
         /* Delivered before the return to user space: the new image never runs. */
         bpf_send_signal(9);
         e->hdr.flags |= VIGIL_F_KILLED;
@@ -231,6 +231,8 @@ struct {
 /* Open(**\/NAME) deny rules, held in the kernel: returns the flags to add to the event. */
 static __always_inline __u16 open_kill_check(__u64 session, struct file *file)
 {
+    if (open_kill_rules == 0)
+        return 0;
     struct vigil_exec_key key = { .session = session };
     bpf_probe_read_kernel_str(key.name, sizeof(key.name), file->f_path.dentry->d_name.name);
     if (!bpf_map_lookup_elem(&vigil_open_kill, &key))

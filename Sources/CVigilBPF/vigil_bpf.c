@@ -382,13 +382,19 @@ int vigil_bpf_set_exec_kill(vigil_bpf *bpf, uint64_t session, const char *name)
         return -ENAMETOOLONG;
     strncpy(key.name, name, sizeof(key.name) - 1);
     uint8_t one = 1;
-    return bpf_map__update_elem(bpf->skel->maps.vigil_exec_kill, &key, sizeof(key), &one, sizeof(one), BPF_ANY);
+    int rc = bpf_map__update_elem(bpf->skel->maps.vigil_exec_kill, &key, sizeof(key), &one, sizeof(one), BPF_NOEXIST);
+    if (rc == 0)
+        __atomic_add_fetch(&bpf->skel->bss->exec_kill_rules, 1, __ATOMIC_SEQ_CST);
+    return rc == -EEXIST ? 0 : rc;
 }
 
 int vigil_bpf_clear_exec_kills(vigil_bpf *bpf, uint64_t session)
 {
-    return clear_session_keys(bpf->skel->maps.vigil_exec_kill, sizeof(struct vigil_exec_key),
-                              offsetof(struct vigil_exec_key, session), session);
+    int n = clear_session_keys(bpf->skel->maps.vigil_exec_kill, sizeof(struct vigil_exec_key),
+                               offsetof(struct vigil_exec_key, session), session);
+    if (n > 0)
+        __atomic_sub_fetch(&bpf->skel->bss->exec_kill_rules, n, __ATOMIC_SEQ_CST);
+    return n;
 }
 
 /* ---- open kills (Open(**\/NAME) deny rules) and session roots */
@@ -400,13 +406,19 @@ int vigil_bpf_set_open_kill(vigil_bpf *bpf, uint64_t session, const char *name)
         return -ENAMETOOLONG;
     strncpy(key.name, name, sizeof(key.name) - 1);
     uint8_t one = 1;
-    return bpf_map__update_elem(bpf->skel->maps.vigil_open_kill, &key, sizeof(key), &one, sizeof(one), BPF_ANY);
+    int rc = bpf_map__update_elem(bpf->skel->maps.vigil_open_kill, &key, sizeof(key), &one, sizeof(one), BPF_NOEXIST);
+    if (rc == 0)
+        __atomic_add_fetch(&bpf->skel->bss->open_kill_rules, 1, __ATOMIC_SEQ_CST);
+    return rc == -EEXIST ? 0 : rc;
 }
 
 int vigil_bpf_clear_open_kills(vigil_bpf *bpf, uint64_t session)
 {
-    return clear_session_keys(bpf->skel->maps.vigil_open_kill, sizeof(struct vigil_exec_key),
-                              offsetof(struct vigil_exec_key, session), session);
+    int n = clear_session_keys(bpf->skel->maps.vigil_open_kill, sizeof(struct vigil_exec_key),
+                               offsetof(struct vigil_exec_key, session), session);
+    if (n > 0)
+        __atomic_sub_fetch(&bpf->skel->bss->open_kill_rules, n, __ATOMIC_SEQ_CST);
+    return n;
 }
 
 int vigil_bpf_set_root(vigil_bpf *bpf, uint32_t pid, bool root)

@@ -16,6 +16,9 @@ const volatile bool exec_all = true;          /* emit exec events for processes 
 /* Set by user space at run time (mmapped .bss): 0 while no session is tracked, so the
  * syscall-exit handler returns before any map lookup. */
 volatile __u32 tracked_sessions;
+/* Entries in vigil_exec_kill / vigil_open_kill: 0 skips those lookups on every exec / open. */
+volatile __u32 exec_kill_rules;
+volatile __u32 open_kill_rules;
 
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
