@@ -5,6 +5,8 @@ import ArgumentParser
 import Foundation
 import VigilAudit
 import VigilClaude
+import VigilPosture
+import VigilRuntime
 import VigilCore
 import VigilPolicy
 #if canImport(Glibc)
@@ -36,9 +38,21 @@ extension Vigil {
 
         func run() async throws {
             let input = readStandardInput(limit: HookPayload.maximumSize + 1)
-            let context = HookHost.context()
+            var context = HookHost.context()
+            // Device posture as of this call: a rule conditioned on it applies from the next tool
+            // call after a change (an EDR that dies mid-session tightens the very next decision).
+            var postureConfiguration = PostureConfiguration()
+            if let names = ProcessInfo.processInfo.environment["VIGIL_EDR_PROCESSES"], !names.isEmpty {
+                postureConfiguration.endpointProtectionProcessNames = names.split(separator: ",").map(String.init)
+            }
+            let snapshot = PostureProber(configuration: postureConfiguration).snapshot(vigilHealth: nil)
+            context.posture = PostureMonitor.facts(snapshot)
             let policyPath = policy
-            let audit = auditDir.map { HookAuditLog(directory: $0, keyFile: auditKey, deviceID: context.deviceID) }
+            let audit = auditDir.map { directory -> any HookAuditSink in
+                PostureStampedAudit(
+                    inner: HookAuditLog(directory: directory, keyFile: auditKey, deviceID: context.deviceID),
+                    snapshot: snapshot, stateFile: directory + "/posture.last", deviceID: context.deviceID)
+            }
             let handler = HookHandler(context: context, loadPolicy: { HookPolicyFile.load(policyPath) }, audit: audit)
             let outcome = handler.handle(input)
             let response = outcome.response
@@ -57,6 +71,43 @@ extension Vigil {
                 bytes += chunk[0..<n]
             }
             return bytes
+        }
+    }
+
+    /// Stamps every hook entry with the posture snapshot it was decided under, and records a
+    /// posture change (before and after) the first time a hook sees a snapshot that differs from
+    /// the last one this log recorded (kept in DIR/posture.last).
+    struct PostureStampedAudit: HookAuditSink {
+        let inner: any HookAuditSink
+        let snapshot: PostureSnapshot
+        let stateFile: String
+        let deviceID: String
+
+        var location: String { inner.location }
+
+        func record(_ entry: AuditEntry) throws {
+            if let data = FileManager.default.contents(atPath: stateFile),
+               let previous = try? JSONDecoder().decode(PostureSnapshot.self, from: data),
+               previous.hash != snapshot.hash {
+                let changes = snapshot.changes(from: previous)
+                if !changes.isEmpty {
+                    var change = AuditEntry(kind: .posture, deviceId: deviceID, sessionId: entry.sessionId, postureRef: snapshot.hash)
+                    change.extra["before"] = previous.hash
+                    for c in changes {
+                        change.extra["change." + c.key.rawValue] = "\(c.before.map { "\($0)" } ?? "none") -> \(c.after.map { "\($0)" } ?? "none")"
+                    }
+                    try inner.record(change)
+                }
+            }
+            if let data = try? JSONEncoder().encode(snapshot) {
+                let temporary = stateFile + ".\(getpid())"
+                if FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) {
+                    _ = rename(temporary, stateFile)
+                }
+            }
+            var stamped = entry
+            stamped.postureRef = snapshot.hash
+            try inner.record(stamped)
         }
     }
 

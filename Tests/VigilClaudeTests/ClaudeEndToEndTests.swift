@@ -3,6 +3,7 @@
 // around them, a failing hook blocks, and the audit log holds every event and verifies.
 // Root + the claude binary (`make claude`); skipped without them unless VIGIL_REQUIRE_PRIVILEGED=1.
 import Foundation
+import Glibc
 import Testing
 import VigilAudit
 import VigilClaude
@@ -117,6 +118,55 @@ struct ClaudeEndToEndTests {
     }
 
     /// The policy file becomes unreadable after the install: every call is denied, with the reason.
+    @Test func anEDRKilledMidSessionTightensTheVeryNextToolCall() throws {
+        guard try ClaudeE2E.check() else { return }
+        let vigil = try ClaudeE2E.vigilBinary()
+        let world = try installedWorld("posture", vigil: vigil)
+        defer { world.remove() }
+        try world.writePolicy("""
+            vigil: 1
+            version: "e2e-posture"
+            defaults:
+              tool: allow
+            rules:
+              - id: bash-needs-edr
+                match: Bash
+                action: deny
+                when: edr_running == false
+                reason: No shell without endpoint protection.
+            """)
+        // A stand-in endpoint-protection agent: a copy of sleep under a name the probe knows.
+        let edrBinary = world.base + "/osqueryd"
+        try FileManager.default.copyItem(atPath: "/bin/sleep", toPath: edrBinary)
+        let edr = Process()
+        edr.executableURL = URL(fileURLWithPath: edrBinary)
+        edr.arguments = ["120"]
+        try edr.run()
+        defer { if edr.isRunning { kill(edr.processIdentifier, SIGKILL) } }
+        let model = try MockModel.start(dumpDirectory: world.requests)
+        defer { model.child.stop() }
+
+        // The first tool call runs (EDR up) and kills the EDR; the next one is decided under the new posture.
+        let run = try world.claude(ClaudeWorld.prompt(bash: [
+            "kill -9 \(edr.processIdentifier); echo one > one.txt", "echo two > two.txt",
+        ]), model: model)
+        #expect(run.status == 0, "claude exited \(run.status): \(run.stderr)")
+        #expect(world.exists("one.txt"))
+        #expect(!world.exists("two.txt"))
+        let results = try model.toolResults()
+        let denied = try #require(results["toolu_01_0"], "results: \(results.keys.sorted())")
+        #expect(denied.isError && denied.text.contains("bash-needs-edr"), "\(denied.text)")
+        #expect(run.deniedToolUseIDs == ["toolu_01_0"])
+
+        // The change is in the log with before and after, and every hook entry cites its posture.
+        let entries = try AuditVerifier.readEntries(directory: world.audit).leaves.map(\.entry)
+        let change = try #require(entries.first { $0.kind == .posture }, "no posture entry")
+        #expect(change.extra["change.edr_running"] == "true -> false", "\(change.extra)")
+        let calls = entries.filter { $0.kind == .toolCall }
+        #expect(!calls.isEmpty && calls.allSatisfy { $0.postureRef != nil })
+        #expect(try AuditVerifier.verify(directory: world.audit).isValid)
+    }
+
     @Test func unreadablePolicyFailsClosed() throws {
         guard try ClaudeE2E.check() else { return }
         let vigil = try ClaudeE2E.vigilBinary()
