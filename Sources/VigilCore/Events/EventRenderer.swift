@@ -135,6 +135,8 @@ public struct JSONObjectWriter: Sendable {
     }
     public func finish() -> String { text + "}" }
 
+    /// A JSON string literal: the short escapes where JSON has them, `\u00XX` for other controls,
+    /// everything else as is. Deterministic, so hashes of canonical JSON can rely on it.
     public static func quote(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
@@ -144,6 +146,8 @@ public struct JSONObjectWriter: Sendable {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
             case _ where scalar.value < 0x20:
                 let h = String(scalar.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - h.count) + h

@@ -3,6 +3,8 @@
 // minimal string escaping (as RFC 8785 does for strings). Its output is what the snapshot hash covers,
 // so it must not depend on Foundation's JSONEncoder formatting on any platform.
 
+import VigilCore
+
 /// A JSON value with exactly one serialisation.
 public indirect enum CanonicalJSON: Sendable, Hashable {
     case null
@@ -46,22 +48,6 @@ public indirect enum CanonicalJSON: Sendable, Hashable {
     }
 
     private static func writeString(_ value: String, into out: inout String) {
-        out += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
+        out += JSONObjectWriter.quote(value)
     }
 }
