@@ -43,6 +43,19 @@ static void die(const char *what)
     exit(2);
 }
 
+/* Reaps `pid`; a child that did not exit 0 ends the workload (a benchmark of failures is void). */
+static void wait_success(pid_t pid, const char *what)
+{
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            die("waitpid");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "workload: %s failed (status %d)\n", what, status);
+        exit(2);
+    }
+}
+
 static void make_file(const char *path)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -84,14 +97,7 @@ static void one_compile(void)
         execlp("cc", "cc", "-c", "-O1", "unit.c", "-o", "unit.o", (char *)NULL);
         _exit(127);
     }
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            die("waitpid");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "workload: cc failed (status %d)\n", status);
-        exit(2);
-    }
+    wait_success(pid, "cc");
 }
 
 static void teardown(void)
@@ -137,14 +143,7 @@ static void one_exec(int opens_first)
         execl("/bin/true", "true", (char *)NULL);
         _exit(127);
     }
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            die("waitpid");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "workload: /bin/true failed (status %d)\n", status);
-        exit(2);
-    }
+    wait_success(pid, "/bin/true");
 }
 
 static long long tv_ns(struct timeval tv)

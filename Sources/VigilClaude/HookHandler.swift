@@ -153,18 +153,22 @@ public struct HookHandler: Sendable {
         entry.enforcement = AuditEntry.Enforcement(action: "hookDeny", succeeded: true, detail: "fail closed")
         entry.extra["failure"] = failure
         var stderr = "vigil hook: \(failure)"
-        var recorded: AuditEntry?
-        if let audit {
-            do {
-                try audit.record(entry)
-                recorded = entry
-            } catch {
-                stderr += "\nvigil hook: and the audit log at \(audit.location) cannot record the denial: \(error)"
-            }
-        }
+        let recorded = record(entry, what: "the denial", stderr: &stderr)
         return HookOutcome(
             response: .preToolUse(.deny, reason: reason, stderr: stderr), payload: payload, decision: decision,
             recorded: recorded, failure: failure)
+    }
+
+    /// Records a failure's entry; if the log cannot take it either, says so on stderr.
+    private func record(_ entry: AuditEntry, what: String, stderr: inout String) -> AuditEntry? {
+        guard let audit else { return nil }
+        do {
+            try audit.record(entry)
+            return entry
+        } catch {
+            stderr += "\nvigil hook: and the audit log at \(audit.location) cannot record \(what): \(error)"
+            return nil
+        }
     }
 
     private func malformed(_ error: HookPayloadError, input: [UInt8]) -> HookOutcome {
@@ -177,15 +181,7 @@ public struct HookHandler: Sendable {
         if let event = error.event { entry.extra["event"] = event.name }
         entry.extra["payloadBytes"] = String(input.count)
         var stderr = "vigil hook: \(failure)"
-        var recorded: AuditEntry?
-        if let audit {
-            do {
-                try audit.record(entry)
-                recorded = entry
-            } catch {
-                stderr += "\nvigil hook: and the audit log at \(audit.location) cannot record it: \(error)"
-            }
-        }
+        let recorded = record(entry, what: "it", stderr: &stderr)
         switch error.event {
         case nil:
             // Unknown event: exit 2 blocks whatever it was, where it can block.
