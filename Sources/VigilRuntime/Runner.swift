@@ -68,27 +68,22 @@ public final class Runner: @unchecked Sendable {
     let sensor: Sensor
     let configuration: RunConfiguration
     let audit: AuditLog?
+    let decider: KernelDecider
     /// Entries decided on the fanotify thread, appended by the event loop (an fsync must not
     /// delay the answer the blocked opener is waiting for).
     private let pendingFromGuard = Mutex<[AuditEntry]>([])
-    /// The posture over time: each snapshot with the monotonic time it came into force (facts
-    /// for the policy, and the hash audit entries cite). An event is decided under the posture
-    /// in force when it happened, not when it is read from the ring.
-    private struct PostureEpoch {
-        var since: UInt64
-        var facts: [String: VigilPolicy.PostureFact]
-        var hash: String?
-    }
-    private let posture = Mutex<[PostureEpoch]>([PostureEpoch(since: 0, facts: [:], hash: nil)])
     private let postureChanges = Atomic<Int>(0)
     private var batch: [AuditEntry] = []
-    private var summary: RunSummary?
+    private var tally = DecisionTally()
 
     public init(sensor: Sensor, configuration: RunConfiguration, audit: AuditLog?) {
         self.sensor = sensor
         self.configuration = configuration
         self.audit = audit
+        self.decider = KernelDecider(deviceID: configuration.deviceID, posture: PostureTimeline())
     }
+
+    private var posture: PostureTimeline { decider.posture }
 
     /// Runs `argv` under the policy.
     /// - Throws: `SensorError` when the session or its enforcement cannot be set up (nothing
@@ -97,27 +92,26 @@ public final class Runner: @unchecked Sendable {
         let policy = configuration.policy
         if let monitor = configuration.posture {
             let snapshot = monitor.current
-            posture.withLock { $0 = [PostureEpoch(since: 0, facts: PostureMonitor.facts(snapshot), hash: snapshot.hash)] }
+            posture.reset(facts: PostureMonitor.facts(snapshot), hash: snapshot.hash)
         }
-        let plan = policy.kernelPlan(identity: configuration.identity, posture: currentFacts())
+        let plan = policy.kernelPlan(identity: configuration.identity, posture: posture.current.facts)
         var hooks: NetworkHooks?
         var guardian: FanotifyGuard?
-        var root: Int32 = 0
-        var session: SessionID = 0
+        var subject = SessionSubject(session: 0, root: 0, identity: configuration.identity, home: configuration.home)
         var result = RunSummary(trace: TraceSummary(session: 0))
         result.userSpaceRules = plan.userSpace.map { "\($0.ruleID): \($0.reason)" }
         let deniedBefore = sensor.counters().networkDenied
         let tracer = Tracer(sensor: sensor, ancestryForAllEvents: true)
 
         let trace = try await tracer.run(command: argv, prepare: { (start: SessionStart) throws(SensorError) in
-            root = start.rootPID
-            session = start.session
+            subject.root = start.rootPID
+            subject.session = start.session
             hooks = try sensor.attachNetworkHooks(to: start.cgroup)
             try sensor.setNetworkDenials(plan.network.map {
                 NetworkDenialSpec(address: $0.address, prefixBits: $0.prefixBits, ports: $0.ports)
             }, session: start.session)
-            try sensor.setExecKills(Runner.execNames(plan), session: start.session)
-            try sensor.setOpenKills(Runner.openNames(plan), session: start.session)
+            try sensor.setExecKills(KernelDecider.execNames(plan), session: start.session)
+            try sensor.setOpenKills(KernelDecider.openNames(plan), session: start.session)
             sensor.setSessionRoot(start.rootPID, true)
             if !plan.paths.isEmpty || configuration.posture != nil {
                 guardian = try startGuard(plan: plan, session: start.session, root: start.rootPID, report: &result)
@@ -131,28 +125,26 @@ public final class Runner: @unchecked Sendable {
         }, onBatch: {
             for entry in flush(&result) { onDecided(DecidedEvent(event: nil, context: RenderedContext(), entry: entry)) }
         }, onEvent: { event, context in
-            decide(event, context, session: session, root: root, plan: plan, summary: &result, onDecided: onDecided)
+            if let entry = decider.decide(event, context, policy: policy, subject: subject, tally: &tally) {
+                batch.append(entry)
+                onDecided(DecidedEvent(event: event, context: context, entry: entry))
+            }
         })
         configuration.posture?.stop()
         guardian?.shutdown()
         for entry in flush(&result) { onDecided(DecidedEvent(event: nil, context: RenderedContext(), entry: entry)) }
-        sensor.clearNetworkDenials(session: session)
-        sensor.clearExecKills(session: session)
-        sensor.clearOpenKills(session: session)
-        if root != 0 { sensor.setSessionRoot(root, false) }
+        sensor.clearNetworkDenials(session: subject.session)
+        sensor.clearExecKills(session: subject.session)
+        sensor.clearOpenKills(session: subject.session)
+        if subject.root != 0 { sensor.setSessionRoot(subject.root, false) }
         withExtendedLifetime(hooks) {}
         result.trace = trace
+        result.decisions = tally.decisions
+        result.enforcementFailures += tally.enforcementFailures
         result.networkDenied = sensor.counters().networkDenied - deniedBefore
         result.fanotify = guardian?.counters
         result.postureChanges = postureChanges.load(ordering: .relaxed)
         return result
-    }
-
-    private func currentFacts() -> [String: VigilPolicy.PostureFact] { posture.withLock { $0.last!.facts } }
-
-    /// The posture in force at monotonic time `at`.
-    private func epoch(at: UInt64) -> PostureEpoch {
-        posture.withLock { epochs in epochs.last { $0.since <= at } ?? epochs[0] }
     }
 
     /// A posture change: audited with before and after, and applied at once — decisions read the
@@ -163,10 +155,7 @@ public final class Runner: @unchecked Sendable {
         guardian: FanotifyGuard?
     ) {
         let facts = PostureMonitor.facts(after)
-        posture.withLock { epochs in
-            epochs.append(PostureEpoch(since: monotonicNanoseconds(), facts: facts, hash: after.hash))
-            if epochs.count > 256 { epochs.removeFirst(epochs.count - 256) }
-        }
+        posture.append(facts: facts, hash: after.hash)
         postureChanges.add(1, ordering: .relaxed)
         let plan = configuration.policy.kernelPlan(identity: configuration.identity, posture: facts)
         var applied = "kernel rules re-planned: \(plan.network.count) network, \(plan.paths.count) exec/open"
@@ -174,8 +163,8 @@ public final class Runner: @unchecked Sendable {
             try sensor.setNetworkDenials(plan.network.map {
                 NetworkDenialSpec(address: $0.address, prefixBits: $0.prefixBits, ports: $0.ports)
             }, session: session)
-            try sensor.setExecKills(Runner.execNames(plan), session: session)
-            try sensor.setOpenKills(Runner.openNames(plan), session: session)
+            try sensor.setExecKills(KernelDecider.execNames(plan), session: session)
+            try sensor.setOpenKills(KernelDecider.openNames(plan), session: session)
         } catch {
             applied = "kernel rules could not be re-planned (\(error)); decisions still follow the new posture"
         }
@@ -183,37 +172,9 @@ public final class Runner: @unchecked Sendable {
             _ = guardian.apply(MarkPlanner.plan(rules: plan.paths.map(\.rule), home: configuration.home,
                                                 path: ProcessInfo.processInfo.environment["PATH"]))
         }
-        var entry = AuditEntry(kind: .posture, deviceId: configuration.deviceID, sessionId: hex(session),
-                               postureRef: after.hash)
-        entry.monotonicNs = monotonicNanoseconds()
-        entry.extra["before"] = before.hash
-        for change in changes {
-            entry.extra["change." + change.key.rawValue] = "\(change.before.map { "\($0)" } ?? "none") -> \(change.after.map { "\($0)" } ?? "none")"
-        }
-        entry.extra["applied"] = applied
-        pendingFromGuard.withLock { $0.append(entry) }
-    }
-
-    /// `Open(**/NAME)` / `Open(NAME)` deny rules (any mode) with a plain file name: the kernel
-    /// can match the last path component by itself.
-    static func openNames(_ plan: KernelPlan) -> [String] {
-        plan.paths.compactMap { denial -> String? in
-            guard denial.rule.hasPrefix("Open("), denial.rule.hasSuffix(")") else { return nil }
-            var name = denial.rule.dropFirst(5).dropLast()
-            if name.hasPrefix("**/") { name = name.dropFirst(3) }
-            guard !name.isEmpty, name.count < 48, !name.contains(where: { "/*?[ ,~".contains($0) }) else { return nil }
-            return String(name)
-        }
-    }
-
-    /// `Exec(name)` deny rules with a plain name (no path, glob or arguments): the kernel can
-    /// match those by itself.
-    static func execNames(_ plan: KernelPlan) -> [String] {
-        plan.paths.compactMap { denial -> String? in
-            guard denial.rule.hasPrefix("Exec("), denial.rule.hasSuffix(")") else { return nil }
-            let name = denial.rule.dropFirst(5).dropLast()
-            guard !name.isEmpty, name.count < 48, !name.contains(where: { "/*?[ ".contains($0) }) else { return nil }
-            return String(name)
+        pendingFromGuard.withLock {
+            $0.append(PostureChangeEntry.make(before: before, after: after, changes: changes, deviceID: configuration.deviceID,
+                                              session: EventRenderer.hex(session), applied: applied))
         }
     }
 
@@ -229,30 +190,9 @@ public final class Runner: @unchecked Sendable {
         do {
             guardian = try FanotifyGuard(options: options) { [self] (event: FanotifyEvent) -> Verdict in
                 guard sensor.session(of: event.pid) == session else { return .allow }
-                let write = event.access == .write
-                let action: KernelAction = event.isExec
-                    ? .exec(path: event.execPath ?? event.path, argv: event.argv ?? [])
-                    : .open(path: event.path, write: write)
-                var decision = policy.decide(action, identity: identity, posture: currentFacts(), context: context)
-                if decision.action != .deny, event.isExec {
-                    // A symlinked name the rule was written for (`nc` → nc.openbsd).
-                    for name in event.markedAs where decision.action != .deny {
-                        decision = policy.decide(.exec(path: name, argv: event.argv ?? []), identity: identity, posture: currentFacts(), context: context)
-                    }
-                }
-                guard decision.action == .deny, decision.enforcement >= .deny else { return .allow }
-                // The session root is flagged, not stopped, for opens: the sensor's open event
-                // records that (with the full ancestry), so nothing is recorded twice here.
-                if event.pid == root && !event.isExec { return .allow }
-                var entry = makeEntry(
-                    kind: event.isExec ? .exec : .open, pid: event.pid, uid: Runner.uid(of: event.pid), session: session,
-                    action: event.isExec
-                        ? AuditEntry.Action(argv: event.argv, path: event.execPath ?? event.path)
-                        : AuditEntry.Action(path: event.path, mode: write ? "write" : "read"),
-                    decision: decision, ancestry: [])
-                entry.decision = .deny
-                entry.enforcement = .init(action: "fanotify-deny", succeeded: true,
-                                          detail: "EPERM before the \(event.isExec ? "exec" : "open") completed")
+                guard let entry = GuardDecision.decide(event, policy: policy, identity: identity, posture: posture.current.facts,
+                                                       context: context, root: root, session: session, decider: decider)
+                else { return .allow }
                 pendingFromGuard.withLock { $0.append(entry) }
                 return .deny
             }
@@ -263,158 +203,8 @@ public final class Runner: @unchecked Sendable {
                                      path: ProcessInfo.processInfo.environment["PATH"])
         let applied = guardian.apply(marks)
         report.markReport = marks.rules.map { "\($0)" } + ["\(applied)"]
-        let inKernel = Set(Runner.execNames(plan).map { "Exec(\($0))" } + Runner.openNames(plan).flatMap { ["Open(\($0))", "Open(**/\($0))"] })
-        for rule in marks.rules where rule.targets.isEmpty {
-            report.userSpaceRules.append(inKernel.contains(rule.rule)
-                ? "\(rule.rule): not markable by fanotify; SIGKILLed in the kernel by name (a session root is flagged)"
-                : "\(rule.rule): not markable by fanotify; the process is killed when seen")
-        }
+        report.userSpaceRules += GuardDecision.unmarkableRules(marks, plan: plan)
         return guardian
-    }
-
-    private func decide(
-        _ event: SensorEvent, _ context: RenderedContext, session: SessionID, root: Int32, plan: KernelPlan,
-        summary: inout RunSummary, onDecided: (DecidedEvent) -> Void
-    ) {
-        let policy = configuration.policy
-        let kernelContext = KernelContext(home: configuration.home)
-        let inForce = epoch(at: event.header?.ktimeNanoseconds ?? monotonicNanoseconds())
-        let facts = inForce.facts
-        let ancestry = context.ancestry.map { AuditEntry.ProcessLink(pid: $0.pid, exe: $0.exePath, sha256: $0.exeSHA256) }
-        let uid = context.ancestry.first?.uid
-        var entry: AuditEntry
-        switch event {
-        case .gap(let gap):
-            entry = AuditEntry.gap(deviceId: configuration.deviceID, source: "sensor", lost: gap.lost, reason: gap.cause.rawValue,
-                                   extra: ["session": hex(session)])
-        case .fork, .exit:
-            return  // lifecycle: in the tree and the ancestry of later entries, not decisions
-        case .exec(let e):
-            var decision = policy.decide(.exec(path: e.path, argv: e.argv), identity: configuration.identity, posture: facts, context: kernelContext)
-            if e.header.flags.contains(.killed), decision.action != .deny, e.argv.count > 1 {
-                // The kernel matched the name the file was executed by: for a script that is
-                // argv[1] (the kernel ran its interpreter, e.path).
-                decision = policy.decide(.exec(path: e.argv[1], argv: Array(e.argv.dropFirst())),
-                                         identity: configuration.identity, posture: facts, context: kernelContext)
-            }
-            entry = makeEntry(kind: .exec, pid: e.header.pid, uid: e.uid, session: session,
-                              action: .init(argv: e.argv, path: e.path), decision: decision, ancestry: ancestry)
-            entry.monotonicNs = e.header.ktimeNanoseconds
-            if e.header.flags.contains(.killed) {
-                entry.decision = .kill
-                entry.enforcement = .init(action: "bpf-sigkill", succeeded: true, detail: "SIGKILL in the kernel at exec: the binary never ran")
-                summary.decisions["kill", default: 0] += 1
-            } else {
-                enforce(&entry, decision: decision, pid: e.header.pid, root: root, prevented: false, summary: &summary)
-            }
-        case .open(let e):
-            let decision = policy.decide(.open(path: e.path, write: e.isWrite), identity: configuration.identity, posture: facts, context: kernelContext)
-            entry = makeEntry(kind: .open, pid: e.header.pid, uid: uid, session: session,
-                              action: .init(path: e.path, mode: e.isWrite ? "write" : "read"), decision: decision, ancestry: ancestry)
-            entry.extra["result"] = String(e.result)
-            entry.monotonicNs = e.header.ktimeNanoseconds
-            if decision.action == .deny, e.result == -1 {
-                // EPERM: the fanotify guard refused it and has recorded it already.
-                return
-            }
-            if e.header.flags.contains(.killed) {
-                entry.decision = .kill
-                entry.enforcement = .init(action: "bpf-sigkill", succeeded: true,
-                                          detail: "SIGKILL in the kernel at open: the descriptor was never used")
-                summary.decisions["kill", default: 0] += 1
-                entry.postureRef = inForce.hash
-                batch.append(entry)
-                onDecided(DecidedEvent(event: event, context: context, entry: entry))
-                return
-            }
-            enforce(&entry, decision: decision, pid: e.header.pid, root: root, prevented: e.result < 0, summary: &summary)
-        case .connect(let e), .send(let e):
-            let isSend: Bool
-            if case .send = event { isSend = true } else { isSend = false }
-            let decision = policy.decide(.connect(address: e.address, port: e.port, host: nil),
-                                         identity: configuration.identity, posture: facts, context: kernelContext)
-            entry = makeEntry(kind: isSend ? .send : .connect, pid: e.header.pid, uid: uid, session: session,
-                              action: .init(address: e.address, port: e.port, transport: EventRenderer.familyName(e.family)),
-                              decision: decision, ancestry: ancestry)
-            entry.extra["result"] = String(e.result)
-            entry.monotonicNs = e.header.ktimeNanoseconds
-            let refused = e.result == -1  // EPERM from the cgroup hook
-            if decision.action == .deny, refused {
-                entry.enforcement = .init(action: "cgroup-deny", succeeded: true, detail: "EPERM from the cgroup \(isSend ? "sendmsg" : "connect") hook; no packet sent")
-                entry.decision = .deny
-                summary.decisions["deny", default: 0] += 1
-            } else {
-                enforce(&entry, decision: decision, pid: e.header.pid, root: root, prevented: e.result < 0, summary: &summary)
-            }
-        }
-        entry.postureRef = inForce.hash
-        batch.append(entry)
-        onDecided(DecidedEvent(event: event, context: context, entry: entry))
-    }
-
-    /// After the fact: the kernel let it happen (no mechanism held the rule). Kill the process
-    /// through its pidfd — unless it is the session root, which is flagged.
-    private func enforce(
-        _ entry: inout AuditEntry, decision: VigilPolicy.Decision, pid: Int32, root: Int32, prevented: Bool,
-        summary: inout RunSummary
-    ) {
-        if decision.action == .deny && decision.enforcement == .flag {
-            entry.decision = .flag
-            entry.enforcement = .init(action: "flag", succeeded: true)
-        } else if decision.action == .deny && decision.enforcement >= .deny {
-            if prevented {
-                entry.decision = .deny
-                entry.enforcement = .init(action: "none-needed", succeeded: true, detail: "the syscall failed by itself")
-            } else if pid == root {
-                entry.decision = .flag
-                entry.enforcement = .init(action: "flag", succeeded: true, detail: "the session root is flagged, never killed")
-            } else {
-                let outcome = ProcessKiller.kill(pid: pid)
-                entry.decision = .kill
-                entry.enforcement = .init(action: "pidfd-kill", succeeded: outcome.succeeded, detail: "\(outcome)")
-                if !outcome.succeeded { summary.enforcementFailures += 1 }
-            }
-        } else {
-            entry.decision = AuditEntry.Decision(rawValue: decision.action.rawValue)
-        }
-        summary.decisions[entry.decision?.rawValue ?? "allow", default: 0] += 1
-    }
-
-    private func makeEntry(
-        kind: AuditEntry.Kind, pid: Int32, uid: UInt32?, session: SessionID, action: AuditEntry.Action,
-        decision: VigilPolicy.Decision, ancestry: [AuditEntry.ProcessLink]
-    ) -> AuditEntry {
-        var entry = AuditEntry(
-            kind: kind, subject: uid.map { AuditEntry.Subject(uid: $0, userName: userName(of: $0)) },
-            deviceId: configuration.deviceID, sessionId: hex(session), action: action,
-            matchedRules: decision.matchedRuleIDs, winningRule: decision.winningRuleID,
-            policyVersion: decision.policyVersion, ancestry: ancestry)
-        entry.extra["pid"] = String(pid)
-        entry.monotonicNs = monotonicNanoseconds()
-        entry.postureRef = posture.withLock { $0.last!.hash }
-        if decision.derived { entry.extra["derived"] = "true" }
-        if decision.action != .allow { entry.extra["reason"] = decision.reason }
-        return entry
-    }
-
-    private var userNames: [UInt32: String] = [:]
-
-    /// The real uid of a live process, from /proc (for decisions made before any event of it).
-    static func uid(of pid: Int32) -> UInt32? {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") }),
-              let first = line.dropFirst(4).split(whereSeparator: { $0 == " " || $0 == "\t" }).first
-        else { return nil }
-        return UInt32(first)
-    }
-
-    /// The OS account name of `uid` (cached; nil when the account has no name).
-    private func userName(of uid: UInt32) -> String? {
-        if let name = userNames[uid] { return name }
-        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return nil }
-        let text = String(cString: name)
-        userNames[uid] = text
-        return text
     }
 
     /// Appends what was decided since the last flush: one durable write per batch of events.
@@ -425,7 +215,7 @@ public final class Runner: @unchecked Sendable {
             defer { pending.removeAll() }
             return pending
         }
-        for entry in fromGuard { summary.decisions[entry.decision?.rawValue ?? "deny", default: 0] += 1 }
+        for entry in fromGuard { tally.decisions[entry.decision?.rawValue ?? "deny", default: 0] += 1 }
         let entries = fromGuard + batch
         batch.removeAll(keepingCapacity: true)
         guard let audit, !entries.isEmpty else { return fromGuard }
@@ -443,13 +233,70 @@ public final class Runner: @unchecked Sendable {
     }
 }
 
-func hex(_ value: UInt64) -> String {
-    let digits = String(value, radix: 16)
-    return String(repeating: "0", count: max(0, 16 - digits.count)) + digits
+/// A fanotify permission event decided: the entry to record when it is refused, nil to allow.
+public enum GuardDecision {
+    public static func decide(
+        _ event: FanotifyEvent, policy: Policy, identity: Identity, posture: [String: VigilPolicy.PostureFact],
+        context: KernelContext, root: Int32, session: SessionID, decider: KernelDecider
+    ) -> AuditEntry? {
+        let write = event.access == .write
+        let action: KernelAction = event.isExec
+            ? .exec(path: event.execPath ?? event.path, argv: event.argv ?? [])
+            : .open(path: event.path, write: write)
+        var decision = policy.decide(action, identity: identity, posture: posture, context: context)
+        if decision.action != .deny, event.isExec {
+            // A symlinked name the rule was written for (`nc` → nc.openbsd).
+            for name in event.markedAs where decision.action != .deny {
+                decision = policy.decide(.exec(path: name, argv: event.argv ?? []), identity: identity, posture: posture, context: context)
+            }
+        }
+        guard decision.action == .deny, decision.enforcement >= .deny else { return nil }
+        // The session root is flagged, not stopped, for opens: the sensor's open event
+        // records that (with the full ancestry), so nothing is recorded twice here.
+        if event.pid == root && !event.isExec { return nil }
+        var entry = decider.makeEntry(
+            kind: event.isExec ? .exec : .open, pid: event.pid, uid: KernelDecider.uid(of: event.pid), session: session,
+            action: event.isExec
+                ? AuditEntry.Action(argv: event.argv, path: event.execPath ?? event.path)
+                : AuditEntry.Action(path: event.path, mode: write ? "write" : "read"),
+            decision: decision, ancestry: [])
+        entry.decision = .deny
+        entry.enforcement = .init(action: "fanotify-deny", succeeded: true,
+                                  detail: "EPERM before the \(event.isExec ? "exec" : "open") completed")
+        return entry
+    }
+
+    /// Rules no fanotify mark can hold, and what holds them instead.
+    public static func unmarkableRules(_ marks: MarkPlan, plan: KernelPlan) -> [String] {
+        let inKernel = Set(KernelDecider.execNames(plan).map { "Exec(\($0))" }
+            + KernelDecider.openNames(plan).flatMap { ["Open(\($0))", "Open(**/\($0))"] })
+        return marks.rules.filter { $0.targets.isEmpty }.map { rule in
+            inKernel.contains(rule.rule)
+                ? "\(rule.rule): not markable by fanotify; SIGKILLed in the kernel by name (a session root is flagged)"
+                : "\(rule.rule): not markable by fanotify; the process is killed when seen"
+        }
+    }
+}
+
+/// The audit entry of a posture change: before and after, each changed fact, what was re-applied.
+public enum PostureChangeEntry {
+    public static func make(
+        before: PostureSnapshot, after: PostureSnapshot, changes: [PostureChange], deviceID: String, session: String?,
+        applied: String
+    ) -> AuditEntry {
+        var entry = AuditEntry(kind: .posture, deviceId: deviceID, sessionId: session, postureRef: after.hash)
+        entry.monotonicNs = monotonicNanoseconds()
+        entry.extra["before"] = before.hash
+        for change in changes {
+            entry.extra["change." + change.key.rawValue] = "\(change.before.map { "\($0)" } ?? "none") -> \(change.after.map { "\($0)" } ?? "none")"
+        }
+        entry.extra["applied"] = applied
+        return entry
+    }
 }
 
 /// CLOCK_MONOTONIC, the clock of the kernel's event timestamps.
-func monotonicNanoseconds() -> UInt64 {
+public func monotonicNanoseconds() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)

@@ -62,7 +62,7 @@ public final class Tracer: Sendable {
         onEvent: (SensorEvent, RenderedContext) -> Void
     ) async throws(SensorError) -> TraceSummary {
         let session = Self.newSessionID()
-        let cgroup = try SessionCgroup.create(name: EventRendererHex.hex(session))
+        let cgroup = try SessionCgroup.create(name: EventRenderer.hex(session))
         let procsFD = try cgroup.openProcs()
         defer { close(procsFD) }
         var tree = ProcessTree()
@@ -203,12 +203,5 @@ public final class Tracer: Sendable {
         var id: UInt64 = 0
         while id == 0 { id = rng.next() }
         return id
-    }
-}
-
-enum EventRendererHex {
-    static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: max(0, 16 - digits.count)) + digits
     }
 }

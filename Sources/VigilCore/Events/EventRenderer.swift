@@ -103,7 +103,8 @@ public enum EventRenderer {
         return names
     }
 
-    static func hex(_ value: UInt64) -> String {
+    /// A session id (or any 64-bit id) as 16 hex digits, as every output and the audit log write it.
+    public static func hex(_ value: UInt64) -> String {
         let digits = String(value, radix: 16)
         return String(repeating: "0", count: max(0, 16 - digits.count)) + digits
     }

@@ -1,0 +1,250 @@
+// Deciding one kernel event of a session: the policy's verdict, what enforcement did (or does now,
+// after the fact), and the audit entry that records both. Shared by `vigil run` (one session) and
+// the daemon (every session, demultiplexed from one ring-buffer reader).
+import Foundation
+import Glibc
+import Synchronization
+import VigilAudit
+import VigilCore
+import VigilEnforcement
+import VigilPolicy
+
+/// Who a session's events are decided for.
+public struct SessionSubject: Sendable {
+    public var session: SessionID
+    /// The agent itself: flagged for opens, never killed.
+    public var root: Int32
+    public var identity: Identity
+    /// `~` of `~/` rules.
+    public var home: String
+
+    public init(session: SessionID, root: Int32, identity: Identity, home: String) {
+        self.session = session
+        self.root = root
+        self.identity = identity
+        self.home = home
+    }
+}
+
+/// The posture over time: each snapshot's facts with the monotonic time it came into force. An
+/// event is decided under the posture in force when it happened, not when it is read.
+public final class PostureTimeline: Sendable {
+    public struct Epoch: Sendable {
+        public var since: UInt64
+        public var facts: [String: VigilPolicy.PostureFact]
+        public var hash: String?
+    }
+
+    private let epochs: Mutex<[Epoch]>
+
+    public init(facts: [String: VigilPolicy.PostureFact] = [:], hash: String? = nil) {
+        epochs = Mutex([Epoch(since: 0, facts: facts, hash: hash)])
+    }
+
+    /// Replaces the history with one epoch (the posture at the start).
+    public func reset(facts: [String: VigilPolicy.PostureFact], hash: String?) {
+        epochs.withLock { $0 = [Epoch(since: 0, facts: facts, hash: hash)] }
+    }
+
+    /// A new posture from now on (the last 256 are kept: events are at most a batch late).
+    public func append(facts: [String: VigilPolicy.PostureFact], hash: String?, since: UInt64 = monotonicNanoseconds()) {
+        epochs.withLock { epochs in
+            epochs.append(Epoch(since: since, facts: facts, hash: hash))
+            if epochs.count > 256 { epochs.removeFirst(epochs.count - 256) }
+        }
+    }
+
+    public var current: Epoch { epochs.withLock { $0.last! } }
+
+    public func epoch(at: UInt64) -> Epoch {
+        epochs.withLock { epochs in epochs.last { $0.since <= at } ?? epochs[0] }
+    }
+}
+
+/// Counts of what was decided, for summaries and `vigil status`.
+public struct DecisionTally: Sendable {
+    public var decisions: [String: Int] = [:]
+    public var enforcementFailures = 0
+    public init() {}
+}
+
+public final class KernelDecider: Sendable {
+    public let deviceID: String
+    public let posture: PostureTimeline
+    private let userNames = Mutex<[UInt32: String]>([:])
+
+    public init(deviceID: String, posture: PostureTimeline) {
+        self.deviceID = deviceID
+        self.posture = posture
+    }
+
+    /// Decides `event` of `subject`'s session under `policy`, enforces after the fact where no
+    /// kernel mechanism held the rule, and returns the audit entry (nil for lifecycle events,
+    /// and for an EPERM the fanotify guard has recorded already).
+    public func decide(
+        _ event: SensorEvent, _ context: RenderedContext, policy: Policy, subject: SessionSubject, tally: inout DecisionTally
+    ) -> AuditEntry? {
+        let kernelContext = KernelContext(home: subject.home)
+        let identity = subject.identity
+        let inForce = posture.epoch(at: event.header?.ktimeNanoseconds ?? monotonicNanoseconds())
+        let facts = inForce.facts
+        let ancestry = context.ancestry.map { AuditEntry.ProcessLink(pid: $0.pid, exe: $0.exePath, sha256: $0.exeSHA256) }
+        let uid = context.ancestry.first?.uid
+        var entry: AuditEntry
+        switch event {
+        case .gap(let gap):
+            entry = AuditEntry.gap(deviceId: deviceID, source: "sensor", lost: gap.lost, reason: gap.cause.rawValue,
+                                   extra: ["session": EventRenderer.hex(subject.session)])
+        case .fork, .exit:
+            return nil  // lifecycle: in the tree and the ancestry of later entries, not decisions
+        case .exec(let e):
+            var decision = policy.decide(.exec(path: e.path, argv: e.argv), identity: identity, posture: facts, context: kernelContext)
+            if e.header.flags.contains(.killed), decision.action != .deny, e.argv.count > 1 {
+                // The kernel matched the name the file was executed by: for a script that is
+                // argv[1] (the kernel ran its interpreter, e.path).
+                decision = policy.decide(.exec(path: e.argv[1], argv: Array(e.argv.dropFirst())),
+                                         identity: identity, posture: facts, context: kernelContext)
+            }
+            entry = makeEntry(kind: .exec, pid: e.header.pid, uid: e.uid, session: subject.session,
+                              action: .init(argv: e.argv, path: e.path), decision: decision, ancestry: ancestry)
+            entry.monotonicNs = e.header.ktimeNanoseconds
+            if e.header.flags.contains(.killed) {
+                entry.decision = .kill
+                entry.enforcement = .init(action: "bpf-sigkill", succeeded: true, detail: "SIGKILL in the kernel at exec: the binary never ran")
+                tally.decisions["kill", default: 0] += 1
+            } else {
+                enforce(&entry, decision: decision, pid: e.header.pid, root: subject.root, prevented: false, tally: &tally)
+            }
+        case .open(let e):
+            let decision = policy.decide(.open(path: e.path, write: e.isWrite), identity: identity, posture: facts, context: kernelContext)
+            entry = makeEntry(kind: .open, pid: e.header.pid, uid: uid, session: subject.session,
+                              action: .init(path: e.path, mode: e.isWrite ? "write" : "read"), decision: decision, ancestry: ancestry)
+            entry.extra["result"] = String(e.result)
+            entry.monotonicNs = e.header.ktimeNanoseconds
+            if decision.action == .deny, e.result == -1 {
+                // EPERM: the fanotify guard refused it and has recorded it already.
+                return nil
+            }
+            if e.header.flags.contains(.killed) {
+                entry.decision = .kill
+                entry.enforcement = .init(action: "bpf-sigkill", succeeded: true,
+                                          detail: "SIGKILL in the kernel at open: the descriptor was never used")
+                tally.decisions["kill", default: 0] += 1
+            } else {
+                enforce(&entry, decision: decision, pid: e.header.pid, root: subject.root, prevented: e.result < 0, tally: &tally)
+            }
+        case .connect(let e), .send(let e):
+            let isSend: Bool
+            if case .send = event { isSend = true } else { isSend = false }
+            let decision = policy.decide(.connect(address: e.address, port: e.port, host: nil),
+                                         identity: identity, posture: facts, context: kernelContext)
+            entry = makeEntry(kind: isSend ? .send : .connect, pid: e.header.pid, uid: uid, session: subject.session,
+                              action: .init(address: e.address, port: e.port, transport: EventRenderer.familyName(e.family)),
+                              decision: decision, ancestry: ancestry)
+            entry.extra["result"] = String(e.result)
+            entry.monotonicNs = e.header.ktimeNanoseconds
+            let refused = e.result == -1  // EPERM from the cgroup hook
+            if decision.action == .deny, refused {
+                entry.enforcement = .init(action: "cgroup-deny", succeeded: true, detail: "EPERM from the cgroup \(isSend ? "sendmsg" : "connect") hook; no packet sent")
+                entry.decision = .deny
+                tally.decisions["deny", default: 0] += 1
+            } else {
+                enforce(&entry, decision: decision, pid: e.header.pid, root: subject.root, prevented: e.result < 0, tally: &tally)
+            }
+        }
+        entry.postureRef = inForce.hash
+        return entry
+    }
+
+    /// After the fact: the kernel let it happen (no mechanism held the rule). Kill the process
+    /// through its pidfd — unless it is the session root, which is flagged.
+    private func enforce(
+        _ entry: inout AuditEntry, decision: VigilPolicy.Decision, pid: Int32, root: Int32, prevented: Bool,
+        tally: inout DecisionTally
+    ) {
+        if decision.action == .deny && decision.enforcement == .flag {
+            entry.decision = .flag
+            entry.enforcement = .init(action: "flag", succeeded: true)
+        } else if decision.action == .deny && decision.enforcement >= .deny {
+            if prevented {
+                entry.decision = .deny
+                entry.enforcement = .init(action: "none-needed", succeeded: true, detail: "the syscall failed by itself")
+            } else if pid == root {
+                entry.decision = .flag
+                entry.enforcement = .init(action: "flag", succeeded: true, detail: "the session root is flagged, never killed")
+            } else {
+                let outcome = ProcessKiller.kill(pid: pid)
+                entry.decision = .kill
+                entry.enforcement = .init(action: "pidfd-kill", succeeded: outcome.succeeded, detail: "\(outcome)")
+                if !outcome.succeeded { tally.enforcementFailures += 1 }
+            }
+        } else {
+            entry.decision = AuditEntry.Decision(rawValue: decision.action.rawValue)
+        }
+        tally.decisions[entry.decision?.rawValue ?? "allow", default: 0] += 1
+    }
+
+    /// An entry for a decision about process `pid`, stamped with the posture in force now.
+    public func makeEntry(
+        kind: AuditEntry.Kind, pid: Int32, uid: UInt32?, session: SessionID, action: AuditEntry.Action,
+        decision: VigilPolicy.Decision, ancestry: [AuditEntry.ProcessLink]
+    ) -> AuditEntry {
+        var entry = AuditEntry(
+            kind: kind, subject: uid.map { AuditEntry.Subject(uid: $0, userName: userName(of: $0)) },
+            deviceId: deviceID, sessionId: EventRenderer.hex(session), action: action,
+            matchedRules: decision.matchedRuleIDs, winningRule: decision.winningRuleID,
+            policyVersion: decision.policyVersion, ancestry: ancestry)
+        entry.extra["pid"] = String(pid)
+        entry.monotonicNs = monotonicNanoseconds()
+        entry.postureRef = posture.current.hash
+        if decision.derived { entry.extra["derived"] = "true" }
+        if decision.action != .allow { entry.extra["reason"] = decision.reason }
+        return entry
+    }
+
+    /// The OS account name of `uid` (cached; nil when the account has no name).
+    public func userName(of uid: UInt32) -> String? {
+        if let name = userNames.withLock({ $0[uid] }) { return name }
+        var pwd = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard getpwuid_r(uid, &pwd, &buffer, buffer.count, &result) == 0, let found = result, let name = found.pointee.pw_name else {
+            return nil
+        }
+        let text = String(cString: name)
+        userNames.withLock { $0[uid] = text }
+        return text
+    }
+
+    /// The real uid of a live process, from /proc (for decisions made before any event of it).
+    public static func uid(of pid: Int32) -> UInt32? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") }),
+              let first = line.dropFirst(4).split(whereSeparator: { $0 == " " || $0 == "\t" }).first
+        else { return nil }
+        return UInt32(first)
+    }
+
+    /// `Open(**/NAME)` / `Open(NAME)` deny rules (any mode) with a plain file name: the kernel
+    /// can match the last path component by itself.
+    public static func openNames(_ plan: KernelPlan) -> [String] {
+        plan.paths.compactMap { denial -> String? in
+            guard denial.rule.hasPrefix("Open("), denial.rule.hasSuffix(")") else { return nil }
+            var name = denial.rule.dropFirst(5).dropLast()
+            if name.hasPrefix("**/") { name = name.dropFirst(3) }
+            guard !name.isEmpty, name.count < 48, !name.contains(where: { "/*?[ ,~".contains($0) }) else { return nil }
+            return String(name)
+        }
+    }
+
+    /// `Exec(name)` deny rules with a plain name (no path, glob or arguments): the kernel can
+    /// match those by itself.
+    public static func execNames(_ plan: KernelPlan) -> [String] {
+        plan.paths.compactMap { denial -> String? in
+            guard denial.rule.hasPrefix("Exec("), denial.rule.hasSuffix(")") else { return nil }
+            let name = denial.rule.dropFirst(5).dropLast()
+            guard !name.isEmpty, name.count < 48, !name.contains(where: { "/*?[ ".contains($0) }) else { return nil }
+            return String(name)
+        }
+    }
+}
