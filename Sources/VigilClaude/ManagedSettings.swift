@@ -29,16 +29,23 @@ public struct HookInstallConfiguration: Sendable, Hashable {
     public var timeoutSeconds: Int
     /// Lock out every non-managed hook source.
     public var allowManagedHooksOnly: Bool
+    /// The resident daemon's hook endpoint (`http://127.0.0.1:PORT/v1/hook`): handlers are `http`
+    /// (about 3 ms per call) instead of spawning `vigil hook` for each event.
+    public var hookURL: String?
+    /// When the handler fails (daemon down, timeout, error): `true` blocks the call (fail closed).
+    public var failClosed: Bool
 
     public init(
         vigilPath: String, policyPath: String, auditDirectory: String? = nil, timeoutSeconds: Int = 30,
-        allowManagedHooksOnly: Bool = true
+        allowManagedHooksOnly: Bool = true, hookURL: String? = nil, failClosed: Bool = true
     ) {
         self.vigilPath = vigilPath
         self.policyPath = policyPath
         self.auditDirectory = auditDirectory
         self.timeoutSeconds = timeoutSeconds
         self.allowManagedHooksOnly = allowManagedHooksOnly
+        self.hookURL = hookURL
+        self.failClosed = failClosed
     }
 
     /// The argv after the binary: `hook --policy P [--audit-dir D]`.
@@ -50,25 +57,33 @@ public struct HookInstallConfiguration: Sendable, Hashable {
 
     /// The drop-in's JSON, keys sorted, two-space indent, trailing newline.
     ///
-    /// Handlers use the exec form (`command` + `args`: spawned directly, no `/bin/sh`, no quoting).
+    /// Handlers are `http` to the daemon when `hookURL` is set, else the exec form (`command` +
+    /// `args`: spawned directly, no `/bin/sh`, no quoting).
     /// Tool events get `matcher: "*"`; the others take no matcher.
     public func settingsJSON() -> [UInt8] {
         var hooks: [String: Any] = [:]
         for event in HookEvent.installed {
-            let handler: [String: Any] = [
-                "type": "command",
-                "command": vigilPath,
-                "args": hookArguments,
+            var handler: [String: Any] = [
                 "timeout": timeoutSeconds,
-                "onFailure": "block",
+                "onFailure": failClosed ? "block" : "continue",
                 "statusMessage": "Vigil: checking policy",
             ]
+            if let hookURL {
+                handler["type"] = "http"
+                handler["url"] = hookURL
+            } else {
+                handler["type"] = "command"
+                handler["command"] = vigilPath
+                handler["args"] = hookArguments
+            }
             var group: [String: Any] = ["hooks": [handler]]
             if event.takesToolMatcher { group["matcher"] = "*" }
             hooks[event.name] = [group]
         }
         var settings: [String: Any] = ["hooks": hooks]
         if allowManagedHooksOnly { settings["allowManagedHooksOnly"] = true }
+        // A user-level `allowedHttpHookUrls` that leaves the daemon out must not switch it off.
+        if let hookURL { settings["allowedHttpHookUrls"] = [hookURL] }
         // Only strings, numbers, bools, arrays and dictionaries: serialization cannot fail.
         let data = try! JSONSerialization.data(withJSONObject: settings, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
         return Array(data) + [0x0A]

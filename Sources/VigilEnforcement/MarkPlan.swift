@@ -49,6 +49,10 @@ public struct RuleMarks: Sendable, Hashable {
 public struct MarkPlan: Sendable, Hashable {
     public var rules: [RuleMarks]
 
+    public init(rules: [RuleMarks]) {
+        self.rules = rules
+    }
+
     /// Every target, deduplicated and sorted.
     public var targets: [MarkTarget] { Array(Set(rules.flatMap(\.targets))).sorted() }
 

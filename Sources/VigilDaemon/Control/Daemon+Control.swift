@@ -1,0 +1,104 @@
+// The local API on the Unix socket (mode 0666: every user may connect). The kernel says who is
+// calling (SO_PEERCRED); each user sees and starts only their own sessions, root sees everything
+// and alone may reload the policy.
+//
+//   GET  /v1/status              DaemonStatus
+//   POST /v1/sessions            start a session for the calling process (`vigil claude`)
+//   GET  /v1/sessions            the caller's sessions (live and recent)
+//   GET  /v1/sessions/ID         one session: record and timeline
+//   POST /v1/policy/reload       root only
+import Foundation
+import Glibc
+import Synchronization
+import VigilAudit
+import VigilClaude
+import VigilCore
+import VigilEnforcement
+import VigilPolicy
+import VigilPosture
+import VigilRuntime
+import VigilSensor
+import VigilTransport
+
+/// Body of POST /v1/sessions.
+public struct SessionRequest: Codable, Sendable {
+    public var cwd: String?
+    public var argv: [String]
+    public init(cwd: String?, argv: [String]) {
+        self.cwd = cwd
+        self.argv = argv
+    }
+}
+
+/// Answer to POST /v1/sessions.
+public struct SessionGrant: Codable, Sendable {
+    public var session: String
+    public var cgroup: String?
+}
+
+/// GET /v1/sessions/ID.
+public struct SessionDetail: Codable, Sendable {
+    public var record: SessionRecord
+    public var timeline: [TimelineRecord]
+    public var unreadableTimelineLines: Int
+}
+
+extension Daemon {
+    func control(_ request: HTTPRequest, credentials: PeerCredentials?) -> HTTPResponse {
+        guard let caller = credentials else {
+            return .text(status: 403, "vigild: the caller's credentials are unknown\n")
+        }
+        let path = request.path.split(separator: "?").first.map(String.init) ?? request.path
+        switch (request.method, path) {
+        case ("GET", "/v1/status"):
+            return Self.json(status(for: caller.uid))
+        case ("POST", "/v1/sessions"):
+            let body: SessionRequest
+            do {
+                body = try JSONDecoder().decode(SessionRequest.self, from: Data(request.body))
+            } catch {
+                return .text(status: 400, "vigild: a session request is {\"cwd\":…,\"argv\":[…]}: \(error)\n")
+            }
+            do {
+                let record = try startSession(root: caller.pid, uid: caller.uid, origin: .wrapped, cwd: body.cwd)
+                return Self.json(SessionGrant(session: record.id, cgroup: record.cgroup))
+            } catch {
+                noteError("session for pid \(caller.pid) (uid \(caller.uid)) not started: \(error)")
+                return .text(status: 500, "vigild: \(error)\n")
+            }
+        case ("GET", "/v1/sessions"):
+            let live = state.withLock { state in state.sessions.values.map(\.record) + state.endedSessions }
+            return Self.json(live.filter { caller.uid == 0 || $0.uid == caller.uid })
+        case ("GET", _) where path.hasPrefix("/v1/sessions/"):
+            let id = String(path.dropFirst("/v1/sessions/".count))
+            guard id.count == 16, id.allSatisfy(\.isHexDigit) else {
+                return .text(status: 400, "vigild: a session id is 16 hex digits, got '\(id)'\n")
+            }
+            let live = state.withLock { state in
+                state.sessions.values.first { $0.record.id == id }?.record ?? state.endedSessions.last { $0.id == id }
+            }
+            guard let record = live ?? store.load(id) else { return .text(status: 404, "vigild: no session \(id)\n") }
+            guard caller.uid == 0 || record.uid == caller.uid else {
+                return .text(status: 403, "vigild: session \(id) belongs to another user\n")
+            }
+            flushTimelines()
+            let timeline = store.timeline(id)
+            return Self.json(SessionDetail(record: record, timeline: timeline.records, unreadableTimelineLines: timeline.unreadable))
+        case ("POST", "/v1/policy/reload"):
+            guard caller.uid == 0 else { return .text(status: 403, "vigild: only root may reload the policy\n") }
+            switch reloadPolicy(trigger: "vigil policy reload (pid \(caller.pid))") {
+            case .success(let version): return .text(status: 200, "policy \(version) in force\n")
+            case .failure(let error): return .text(status: 422, "\(error)\n(the previous policy stays in force)\n")
+            }
+        default:
+            return .text(status: 404, "vigild: no such endpoint \(request.method) \(path)\n")
+        }
+    }
+
+    static func json(_ value: some Encodable) -> HTTPResponse {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(value) else { return .text(status: 500, "vigild: cannot encode the answer\n") }
+        return .json(status: 200, Array(data))
+    }
+}

@@ -1,0 +1,238 @@
+// Running the daemon: the servers come up first (so the drop-in never points at nothing the
+// daemon could answer), then the services run as one group; SIGTERM/SIGINT shut them down in
+// reverse order, SIGHUP reloads the policy. The hooks drop-in stays installed when the daemon
+// stops: Claude Code then fails closed until it is back (or until `vigil hooks uninstall`).
+import Foundation
+import Glibc
+import Logging
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+import VigilAudit
+import VigilClaude
+import VigilCore
+import VigilEnforcement
+import VigilPolicy
+import VigilPosture
+import VigilRuntime
+import VigilSensor
+import VigilTransport
+
+extension Daemon {
+    /// Runs until SIGTERM or SIGINT.
+    public func run(logger: Logger = Logger(label: "vigild")) async throws {
+        let servers = try startServers()
+        let stream = sensor.start()
+        scanRunningAgents()
+        let group = ServiceGroup(
+            services: [
+                KernelService(daemon: self, stream: stream),
+                ServersService(servers: servers),
+                PolicyService(daemon: self),
+                PostureService(daemon: self),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        FileHandle.standardError.write(Data("vigild: running (pid \(getpid())); hooks at \(configuration.hookHost):\(hookPort), API at \(configuration.socketPath), mode \(enforcementMode)\n".utf8))
+        try await group.run()
+        try? audit.close()
+    }
+
+    /// The control socket, the hook endpoint and the managed-settings drop-in.
+    func startServers() throws(DaemonError) -> [HTTPServer] {
+        let socketDirectory = (configuration.socketPath as NSString).deletingLastPathComponent
+        try DaemonFiles.makeDirectory(socketDirectory, mode: 0o755)
+        let control: HTTPServer
+        do {
+            control = try HTTPServer(listener: .unix(path: configuration.socketPath, mode: 0o666)) { [self] request, connection in
+                self.control(request, credentials: connection.peerCredentials)
+            }
+        } catch {
+            throw DaemonError("vigild: the API socket cannot listen: \(error)")
+        }
+        let hooks: HTTPServer
+        do {
+            hooks = try HTTPServer(listener: .tcp(host: configuration.hookHost, port: configuration.hookPort)) { [self] request, connection in
+                hookEndpoint(request, connection: connection)
+            }
+        } catch {
+            control.stop()
+            throw DaemonError("vigild: the hook endpoint cannot listen on \(configuration.hookHost):\(configuration.hookPort): \(error)")
+        }
+        boundHookPort.store(hooks.port ?? configuration.hookPort, ordering: .relaxed)
+        if configuration.installHooks {
+            do {
+                try installDropIn()
+            } catch {
+                hooks.stop()
+                control.stop()
+                throw error
+            }
+        }
+        if let portFile = configuration.portFile {
+            try DaemonFiles.replace(portFile, with: Array("\(hookPort)\n".utf8), mode: 0o644)
+        }
+        return [hooks, control]
+    }
+
+    func installDropIn() throws(DaemonError) {
+        let installer = ManagedSettingsInstaller(root: configuration.installRoot, stateDirectory: configuration.stateDirectory)
+        let url = "http://\(configuration.hookHost):\(hookPort)/v1/hook"
+        let settings = HookInstallConfiguration(
+            vigilPath: "/proc/self/exe", policyPath: configuration.policyPath, timeoutSeconds: configuration.hookTimeoutSeconds,
+            allowManagedHooksOnly: true, hookURL: url, failClosed: configuration.failClosed)
+        do {
+            let report = try installer.install(settings)
+            installedDropIn.withLock { $0 = report.path }
+        } catch {
+            throw DaemonError("vigild: cannot install the Claude Code hooks: \(error)")
+        }
+    }
+
+    /// POST /v1/hook from Claude Code.
+    func hookEndpoint(_ request: HTTPRequest, connection: HTTPConnection) -> HTTPResponse {
+        guard request.method == "POST", request.path == "/v1/hook" || request.path.hasPrefix("/v1/hook?") else {
+            return .text(status: 404, "vigild: no such endpoint \(request.method) \(request.path)\n")
+        }
+        let candidates = state.withLock { state in state.sessions.values.map(\.subject.root) + Array(state.unmanaged.keys) }
+        let caller: HookCaller
+        do {
+            let peer = try connection.peer(candidatePIDs: candidates)
+            caller = HookCaller(pid: peer.pid, uid: peer.uid, failure: peer.pid == nil ? "no process holds socket:[\(peer.inode)]" : nil)
+        } catch {
+            caller = HookCaller(pid: nil, uid: nil, failure: "\(error)")
+        }
+        let answer = hook(body: request.body, caller: caller)
+        return answer.status == 200 ? .json(status: 200, Array(answer.body.utf8)) : .text(status: answer.status, answer.body + "\n")
+    }
+
+    // MARK: Policy
+
+    /// Reloads the policy file: a policy that compiles replaces the old one everywhere at once (tool
+    /// calls, kernel events, the kernel's maps and marks); one that does not is rejected with the
+    /// reason, audited, shown in status, and the previous policy stays in force.
+    @discardableResult
+    public func reloadPolicy(trigger: String) -> Result<String, DaemonError> {
+        let digest = PolicyFile.digest(configuration.policyPath)
+        switch PolicyFile.load(configuration.policyPath) {
+        case .success(let loaded):
+            policy.replace(with: loaded)
+            state.withLock { state in
+                state.policyInfo.version = loaded.version
+                state.policyInfo.sha256 = digest
+                state.policyInfo.loadedAt = TimelineRecord.now()
+                state.policyInfo.reloads += 1
+                state.policyInfo.lastError = nil
+            }
+            let failures = replanAllSessions(because: "policy \(loaded.version ?? "?")")
+            var entry = AuditEntry(kind: AuditEntry.Kind(rawValue: "policy"), deviceId: configuration.deviceID,
+                                   policyVersion: loaded.version, postureRef: decider.posture.current.hash)
+            entry.extra["event"] = "reloaded"
+            entry.extra["trigger"] = trigger
+            entry.extra["path"] = configuration.policyPath
+            if let digest { entry.extra["sha256"] = digest }
+            if !failures.isEmpty { entry.extra["kernelFailures"] = failures.joined(separator: "; ") }
+            record([entry])
+            return .success(loaded.version ?? "(no version)")
+        case .failure(let error):
+            state.withLock { state in
+                state.policyInfo.rejected += 1
+                state.policyInfo.lastError = error.description
+                state.policyInfo.sha256 = state.policyInfo.sha256  // the one in force
+            }
+            var entry = AuditEntry(kind: AuditEntry.Kind(rawValue: "policy"), deviceId: configuration.deviceID,
+                                   policyVersion: policy.current.version)
+            entry.decision = .deny
+            entry.extra["event"] = "rejected"
+            entry.extra["trigger"] = trigger
+            entry.extra["error"] = error.description
+            if let digest { entry.extra["rejectedSha256"] = digest }
+            record([entry])
+            noteError("\(error); the previous policy (\(policy.current.version ?? "?")) stays in force")
+            return .failure(error)
+        }
+    }
+
+    /// The file's identity, to notice edits (and replacements by rename) without inotify.
+    func policyFileStamp() -> String {
+        var st = stat()
+        guard stat(configuration.policyPath, &st) == 0 else { return "missing:\(errno)" }
+        return "\(st.st_ino):\(st.st_size):\(st.st_mtim.tv_sec):\(st.st_mtim.tv_nsec)"
+    }
+
+    // MARK: Posture
+
+    func postureChanged(before: PostureSnapshot, after: PostureSnapshot, changes: [PostureChange]) {
+        decider.posture.append(facts: PostureMonitor.facts(after), hash: after.hash)
+        let failures = replanAllSessions(because: "posture change")
+        let applied = failures.isEmpty
+            ? "kernel rules re-planned for every live session"
+            : "kernel rules could not be re-planned for some sessions: " + failures.joined(separator: "; ")
+        record([PostureChangeEntry.make(before: before, after: after, changes: changes, deviceID: configuration.deviceID,
+                                        session: nil, applied: applied)])
+    }
+}
+
+// MARK: Services
+
+struct KernelService: Service {
+    let daemon: Daemon
+    let stream: AsyncStream<SensorBatch>
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await daemon.runKernel(stream)
+        } onGracefulShutdown: {
+            daemon.sensor.stop()
+        }
+    }
+}
+
+struct ServersService: Service {
+    let servers: [HTTPServer]
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        for server in servers { server.stop() }
+    }
+}
+
+struct PolicyService: Service {
+    let daemon: Daemon
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in signals.cancelOnGracefulShutdown() {
+                    daemon.reloadPolicy(trigger: "SIGHUP")
+                }
+            }
+            group.addTask {
+                var stamp = daemon.policyFileStamp()
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    try? await Task.sleep(for: daemon.configuration.policyPollInterval)
+                    let now = daemon.policyFileStamp()
+                    if now != stamp {
+                        stamp = now
+                        daemon.reloadPolicy(trigger: "file change")
+                    }
+                }
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+    }
+}
+
+struct PostureService: Service {
+    let daemon: Daemon
+
+    func run() async throws {
+        daemon.postureMonitor.start { before, after, changes in
+            daemon.postureChanged(before: before, after: after, changes: changes)
+        }
+        try? await gracefulShutdown()
+        daemon.postureMonitor.stop()
+    }
+}

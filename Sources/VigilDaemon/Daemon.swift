@@ -1,0 +1,267 @@
+// vigild: one sensor, one policy, one audit log, every agent session on the machine.
+//
+//   kernel ──ring──▶ KernelService ──▶ sessions (tree, tool-call attribution) ──▶ decisions ──▶ audit
+//   Claude Code ──http hook──▶ HookService (authenticated caller) ──▶ policy ──▶ audit, timeline
+//   vigil CLI ──unix socket──▶ ControlService (peer credentials) ──▶ status, sessions, reload
+//
+// The state every service shares lives behind one lock (`state`); what is slow — hashing
+// executables, fsync, writing timelines — happens outside it.
+import Foundation
+import Glibc
+import Synchronization
+import VigilAudit
+import VigilClaude
+import VigilCore
+import VigilEnforcement
+import VigilPolicy
+import VigilPosture
+import VigilRuntime
+import VigilSensor
+import VigilTransport
+
+public final class Daemon: Sendable {
+    public let configuration: DaemonConfiguration
+    let sensor: Sensor
+    let policy: PolicyStore
+    let audit: AuditLog
+    let decider: KernelDecider
+    let postureMonitor: PostureMonitor
+    let store: SessionStore
+    let hasher = ExecutableHasher()
+    let detector = AgentDetector()
+    let trust: AgentTrust
+    let state: Mutex<DaemonState>
+    /// Who each live session's events are decided for, readable without `state` (the fanotify
+    /// thread decides while an opener waits).
+    let subjects = Mutex<[SessionID: SessionSubject]>([:])
+    let counters = DaemonCounters()
+    let guardian = Mutex<FanotifyGuard?>(nil)
+    let pendingAudit = Mutex<[AuditEntry]>([])
+    let startedAt = TimelineRecord.now()
+    /// The hook server's port once it listens (the configured one, or the one the kernel picked).
+    let boundHookPort = Atomic<UInt16>(0)
+    /// The managed-settings drop-in this daemon installed.
+    let installedDropIn = Mutex<String?>(nil)
+    /// Adoptions are serialized: two first hook calls of one Claude Code must not make two sessions.
+    let adoptionLock = Mutex<Void>(())
+    let enforcementMode: String
+
+    /// Loads everything that must work before the daemon may say it runs: the policy (a policy
+    /// that does not compile stops the start, naming file, line and column), the sensor, the
+    /// audit log (verified before the first append).
+    public init(configuration: DaemonConfiguration, sensorOptions: SensorOptions = SensorOptions()) throws(DaemonError) {
+        self.configuration = configuration
+        let loaded: Policy
+        switch PolicyFile.load(configuration.policyPath) {
+        case .success(let p): loaded = p
+        case .failure(let error): throw DaemonError("vigild: \(error)")
+        }
+        policy = PolicyStore(loaded)
+        do {
+            sensor = try Sensor(options: sensorOptions)
+        } catch {
+            throw DaemonError("vigild: the kernel sensor cannot start: \(error)")
+        }
+        audit = try Self.openAudit(configuration)
+        var postureConfiguration = PostureConfiguration()
+        if let names = configuration.edrProcessNames { postureConfiguration.endpointProtectionProcessNames = names }
+        postureMonitor = PostureMonitor(prober: PostureProber(configuration: postureConfiguration))
+        let snapshot = postureMonitor.current
+        decider = KernelDecider(
+            deviceID: configuration.deviceID,
+            posture: PostureTimeline(facts: PostureMonitor.facts(snapshot), hash: snapshot.hash))
+        store = SessionStore(directory: configuration.sessionsDirectory)
+        try store.prepare()
+        trust = AgentTrust(configured: configuration.trustedAgentBinaries)
+        enforcementMode = Environment.probeFeatures().enforcementMode
+        state = Mutex(DaemonState(policyInfo: PolicyInfo(
+            path: configuration.policyPath, version: loaded.version, loadedAt: TimelineRecord.now(),
+            sha256: PolicyFile.digest(configuration.policyPath))))
+        for program in sensor.programs where !program.attached {
+            noteError("sensor program \(program.name) not attached: \(String(cString: strerror(program.errorCode ?? 0)))")
+        }
+    }
+
+    private static func openAudit(_ configuration: DaemonConfiguration) throws(DaemonError) -> AuditLog {
+        let directory = configuration.resolvedAuditDirectory
+        let layout = AuditLogLayout(directory: directory)
+        let keyFile = configuration.auditKey ?? layout.defaultPrivateKey
+        do {
+            try DaemonFiles.makeDirectory(directory, mode: 0o700)
+            if configuration.auditKey == nil, access(keyFile, F_OK) != 0, access(layout.entries, F_OK) != 0 {
+                // First start: a key of this device's own (its verifier key is DIR/audit.pub).
+                let signer = try Ed25519FileSigner.generate(name: "vigil/\(ProcessInfo.processInfo.hostName)")
+                try signer.write(toKeyFile: keyFile)
+            }
+            let signer = try Ed25519FileSigner(keyFile: keyFile)
+            var options = AuditLog.Options()
+            options.deviceId = configuration.deviceID
+            options.decodeEntriesOnOpen = false
+            return try AuditLog.open(directory: directory, signer: signer, options: options)
+        } catch let error as AuditError {
+            throw DaemonError("vigild: the audit log \(directory) cannot be opened: \(error)")
+        } catch let error as DaemonError {
+            throw error
+        } catch {
+            throw DaemonError("vigild: the audit log \(directory) cannot be opened: \(error)")
+        }
+    }
+
+    var hookPort: UInt16 { boundHookPort.load(ordering: .relaxed) }
+
+    // MARK: Errors and audit
+
+    /// Something went wrong that the operator must see: kept (the last 64) for `vigil status`.
+    func noteError(_ message: String) {
+        counters.errors.add(1, ordering: .relaxed)
+        state.withLock { state in
+            state.recentErrors.append("\(Self.isoNow()) \(message)")
+            if state.recentErrors.count > 64 { state.recentErrors.removeFirst(state.recentErrors.count - 64) }
+        }
+        FileHandle.standardError.write(Data("vigild: \(message)\n".utf8))
+    }
+
+    /// Appends durably; a failure is counted, kept for status, and returned.
+    @discardableResult
+    func record(_ entries: [AuditEntry]) -> String? {
+        guard !entries.isEmpty else { return nil }
+        do {
+            _ = try audit.append(entries)
+            counters.auditEntries.add(entries.count, ordering: .relaxed)
+            return nil
+        } catch {
+            counters.auditFailures.add(1, ordering: .relaxed)
+            let message = "audit append of \(entries.count) entries failed: \(error)"
+            noteError(message)
+            return message
+        }
+    }
+
+    static func isoNow() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var t = time_t(ts.tv_sec)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                      parts.tm_hour, parts.tm_min, parts.tm_sec)
+    }
+}
+
+/// Everything the services share, behind `Daemon.state`.
+struct DaemonState: ~Copyable {
+    var sessions: [SessionID: LiveSession] = [:]
+    /// Claude Code's session id → Vigil's.
+    var byClaudeSession: [String: SessionID] = [:]
+    var tree = ProcessTree()
+    /// Ties each session's kernel events to the tool call that caused them.
+    var attributor = ToolCallAttributor()
+    var unmanaged: [Int32: UnmanagedAgent] = [:]
+    /// Agent pids already reported (so one process is audited once).
+    var reportedAgents: Set<Int32> = []
+    var policyInfo: PolicyInfo
+    var recentErrors: [String] = []
+    var hookLatencies = LatencyWindow()
+    var endedSessions: [SessionRecord] = []
+
+    init(policyInfo: PolicyInfo) {
+        self.policyInfo = policyInfo
+    }
+}
+
+/// A live session: its record, who it is decided for, what attributes its events to tool calls.
+struct LiveSession {
+    var record: SessionRecord
+    var subject: SessionSubject
+    var tally = DecisionTally()
+    var cgroup: SessionCgroup?
+    var networkHooks: NetworkHooks?
+    /// Timeline lines not yet written (flushed after each batch and hook call).
+    var pendingTimeline: [TimelineRecord] = []
+    var timelineLines = 0
+    var timelineOmitted = 0
+    /// Tool calls allowed and not finished, by id (for the timeline's result lines).
+    var openToolCalls: [String: String] = [:]
+    var transcriptOffset: UInt64 = 0
+
+    static let timelineCap = 200_000
+
+    mutating func add(_ line: TimelineRecord) {
+        if timelineLines >= Self.timelineCap && line.kind == .kernel {
+            timelineOmitted += 1
+            return
+        }
+        timelineLines += 1
+        pendingTimeline.append(line)
+    }
+}
+
+public struct PolicyInfo: Codable, Sendable, Hashable {
+    public var path: String
+    public var version: String?
+    public var loadedAt: Int64
+    public var sha256: String?
+    public var reloads = 0
+    public var rejected = 0
+    /// Why the last change to the file was not applied (the previous policy stays in force).
+    public var lastError: String?
+}
+
+/// The last hook latencies, for p50/p99 in `vigil status`.
+struct LatencyWindow {
+    private var samples: [UInt64] = []
+    private var next = 0
+    var count = 0
+
+    mutating func add(_ nanoseconds: UInt64) {
+        count += 1
+        if samples.count < 4096 { samples.append(nanoseconds) } else {
+            samples[next] = nanoseconds
+            next = (next + 1) % 4096
+        }
+    }
+
+    func percentile(_ p: Double) -> UInt64? {
+        guard !samples.isEmpty else { return nil }
+        let sorted = samples.sorted()
+        return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
+    }
+}
+
+final class DaemonCounters: Sendable {
+    let hookCalls = Atomic<Int>(0)
+    let hookDenied = Atomic<Int>(0)
+    let hookRejectedCallers = Atomic<Int>(0)
+    let hookFailures = Atomic<Int>(0)
+    let kernelEvents = Atomic<Int>(0)
+    let orphanEvents = Atomic<Int>(0)
+    let decodeErrors = Atomic<Int>(0)
+    let gaps = Atomic<Int>(0)
+    let auditEntries = Atomic<Int>(0)
+    let auditFailures = Atomic<Int>(0)
+    let timelineFailures = Atomic<Int>(0)
+    let errors = Atomic<Int>(0)
+    let sessionsStarted = Atomic<Int>(0)
+    let sessionsAdopted = Atomic<Int>(0)
+}
+
+/// The policy file, read and compiled; failures name the file (and line, column).
+public enum PolicyFile {
+    public static func load(_ path: String) -> Result<Policy, DaemonError> {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            return .failure(DaemonError("cannot read the policy \(path): \(String(cString: strerror(errno)))"))
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            return .failure(DaemonError("the policy \(path) is not UTF-8 text"))
+        }
+        do {
+            return .success(try Policy(yaml: text, file: path))
+        } catch {
+            return .failure(DaemonError("the policy \(path) is rejected: \(error)"))
+        }
+    }
+
+    public static func digest(_ path: String) -> String? {
+        FileManager.default.contents(atPath: path).map { SHA256.hexDigest(Array($0)) }
+    }
+}

@@ -1,0 +1,125 @@
+// Which processes may call the hooks: a Claude Code binary the administrator named (pinned to its
+// content when the daemon started: a replaced file is no longer trusted), or a system install of
+// Claude Code that no ordinary user can change (root-owned, not group- or world-writable, in a
+// root-owned directory). Anything else — curl from a tool call, a script that copies the
+// payload format — is refused, so no other local process can forge a tool-call event.
+import Foundation
+import Glibc
+import Synchronization
+import VigilAudit
+import VigilClaude
+import VigilCore
+import VigilEnforcement
+import VigilPolicy
+import VigilPosture
+import VigilRuntime
+import VigilSensor
+import VigilTransport
+
+final class AgentTrust: Sendable {
+    struct Verdict {
+        var trusted: Bool
+        var exe: String?
+        var reason: String
+    }
+
+    /// Configured binaries: real path → sha256 at start (nil when unreadable then).
+    private let pinned: [String: String?]
+    private let hasher = ExecutableHasher(maxBytes: 1 << 30)
+    private let detector = AgentDetector()
+    /// Verdicts by (pid, start time): a pid is checked once per process.
+    private let cache = Mutex<[String: Verdict]>([:])
+
+    init(configured: [String]) {
+        var pinned: [String: String?] = [:]
+        for path in configured {
+            let real = Self.realPath(path) ?? path
+            pinned[real] = ExecutableHasher(maxBytes: 1 << 30).hash(pid: nil, path: real)
+        }
+        self.pinned = pinned
+    }
+
+    var configuredPaths: [String] { Array(pinned.keys).sorted() }
+
+    func check(pid: Int32) -> Verdict {
+        let key = "\(pid):\(Self.startTime(pid) ?? "?")"
+        if let cached = cache.withLock({ $0[key] }) { return cached }
+        let verdict = evaluate(pid: pid)
+        cache.withLock { cache in
+            if cache.count > 4096 { cache.removeAll() }
+            cache[key] = verdict
+        }
+        return verdict
+    }
+
+    private func evaluate(pid: Int32) -> Verdict {
+        guard let exe = Self.readLink("/proc/\(pid)/exe") else {
+            return Verdict(trusted: false, exe: nil, reason: "pid \(pid) has no readable executable")
+        }
+        let argv = Self.cmdline(pid)
+        // The file that is Claude Code: the binary itself, or the script an interpreter runs.
+        var candidates = [exe]
+        if argv.count > 1, argv[1].hasPrefix("/") { candidates.append(Self.realPath(argv[1]) ?? argv[1]) }
+        for candidate in candidates {
+            if let expected = pinned[candidate] {
+                let now = hasher.hash(pid: candidate == exe ? pid : nil, path: candidate)
+                if let expected, now == expected {
+                    return Verdict(trusted: true, exe: exe, reason: "configured Claude Code binary \(candidate)")
+                }
+                return Verdict(trusted: false, exe: exe,
+                               reason: "pid \(pid) runs \(candidate), which changed since vigild started (sha256 \(now ?? "unreadable"))")
+            }
+        }
+        guard let match = detector.detect(path: exe, argv: argv), match.kind == .claudeCode else {
+            return Verdict(trusted: false, exe: exe, reason: "pid \(pid) (\(exe)) is not Claude Code")
+        }
+        let file = candidates.last!
+        if let weakness = Self.writableByOthers(file) {
+            return Verdict(trusted: false, exe: exe,
+                           reason: "pid \(pid) runs Claude Code from \(file), which \(weakness); name it with --claude-binary to trust it")
+        }
+        return Verdict(trusted: true, exe: exe, reason: "system Claude Code install \(file)")
+    }
+
+    /// Why a non-root user could replace `path`, or nil when only root can.
+    static func writableByOthers(_ path: String) -> String? {
+        var current = path
+        while true {
+            var st = stat()
+            guard stat(current, &st) == 0 else { return "cannot be checked (\(String(cString: strerror(errno))))" }
+            if st.st_uid != 0 { return "\(current) is owned by uid \(st.st_uid)" }
+            if st.st_mode & (S_IWGRP | S_IWOTH) != 0 && st.st_mode & S_ISVTX == 0 { return "\(current) is writable by others" }
+            if current == "/" { return nil }
+            current = (current as NSString).deletingLastPathComponent
+            if current.isEmpty { current = "/" }
+        }
+    }
+
+    static func readLink(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink(path, &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        var text = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if text.hasSuffix(" (deleted)") { text.removeLast(10) }
+        return text
+    }
+
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    static func cmdline(_ pid: Int32) -> [String] {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return [] }
+        return data.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Field 22 of /proc/PID/stat: tells a recycled pid from the process that was checked.
+    static func startTime(_ pid: Int32) -> String? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        return fields.count > 19 ? String(fields[19]) : nil
+    }
+}

@@ -1,0 +1,202 @@
+// The one ring-buffer consumer: every batch is decoded once, each event is routed by the session
+// tag the kernel put on it, decided with that session's identity, tied to the tool call that caused
+// it, audited and appended to the session's timeline. Exec events of untagged processes are only
+// looked at for agent CLIs running outside every session.
+import Foundation
+import Glibc
+import Synchronization
+import VigilAudit
+import VigilClaude
+import VigilCore
+import VigilEnforcement
+import VigilPolicy
+import VigilPosture
+import VigilRuntime
+import VigilSensor
+import VigilTransport
+
+extension Daemon {
+    /// Consumes the sensor until `stop()`; returns when the stream has drained.
+    func runKernel(_ stream: AsyncStream<SensorBatch>) async {
+        let offset = Self.realtimeOffset()
+        var lastHousekeeping = monotonicNanoseconds()
+        for await batch in stream {
+            var events: [SensorEvent] = []
+            events.reserveCapacity(batch.records)
+            for gap in batch.gaps { events.append(.gap(gap)) }
+            do {
+                try batch.bytes.withUnsafeBytes { try EventDecoder.decodeBatch($0) { events.append($0) } }
+            } catch {
+                counters.decodeErrors.add(1, ordering: .relaxed)
+                noteError("a ring-buffer batch did not decode (\(batch.records) records): \(error)")
+            }
+            sensor.acknowledge(batch)
+            process(events, realtimeOffset: offset)
+            let now = monotonicNanoseconds()
+            if now - lastHousekeeping > 500_000_000 {
+                lastHousekeeping = now
+                housekeeping()
+            }
+        }
+        housekeeping()
+    }
+
+    /// Decides and records one batch. Hashing happens before the lock (a first hash of a big
+    /// binary takes a while); the lock is taken per chunk so hook calls are never held up long.
+    func process(_ events: [SensorEvent], realtimeOffset: Int64) {
+        var hashes: [Int32: String] = [:]
+        for event in events {
+            if case .exec(let e) = event, e.header.session != 0, let sha = hasher.hash(pid: e.header.pid, path: e.path) {
+                hashes[e.header.pid] = sha
+            }
+        }
+        var entries: [AuditEntry] = []
+        var agentsSeen: [(ExecEvent, AgentMatch)] = []
+        let currentPolicy = policy.current
+        var index = 0
+        while index < events.count {
+            let chunk = events[index..<min(index + 512, events.count)]
+            index += chunk.count
+            state.withLock { state in
+                for event in chunk {
+                    route(event, state: &state, policy: currentPolicy, hashes: hashes, offset: realtimeOffset,
+                          entries: &entries, agentsSeen: &agentsSeen)
+                }
+            }
+        }
+        for (exec, match) in agentsSeen {
+            reportUnmanaged(pid: exec.header.pid, uid: exec.uid, path: exec.path, argv: exec.argv, match: match)
+        }
+        entries += pendingAudit.withLock { pending in
+            defer { pending.removeAll() }
+            return pending
+        }
+        record(entries)
+        flushTimelines()
+    }
+
+    private func route(
+        _ event: SensorEvent, state: inout DaemonState, policy: Policy, hashes: [Int32: String], offset: Int64,
+        entries: inout [AuditEntry], agentsSeen: inout [(ExecEvent, AgentMatch)]
+    ) {
+        counters.kernelEvents.add(1, ordering: .relaxed)
+        guard let header = event.header else {
+            if case .gap(let gap) = event {
+                counters.gaps.add(1, ordering: .relaxed)
+                entries.append(AuditEntry.gap(deviceId: configuration.deviceID, source: "sensor", lost: gap.lost,
+                                              reason: gap.cause.rawValue, extra: [:]))
+            }
+            return
+        }
+        guard header.session != 0 else {
+            if case .exec(let e) = event, !state.reportedAgents.contains(e.header.pid), let match = detector.detect(e) {
+                state.reportedAgents.insert(e.header.pid)
+                agentsSeen.append((e, match))
+            }
+            return
+        }
+        guard state.sessions[header.session] != nil else {
+            counters.orphanEvents.add(1, ordering: .relaxed)  // a session that has just ended
+            return
+        }
+        state.tree.apply(event)
+        if let sha = hashes[header.pid], case .exec = event { state.tree.setHash(sha, for: header.pid) }
+        let attribution = state.attributor.explain(event)
+        var context = RenderedContext(realtimeOffsetNanoseconds: offset)
+        context.ancestry = state.tree.ancestry(of: header.pid)
+        context.ppid = state.tree[header.pid]?.ppid
+        var live = state.sessions[header.session]!
+        live.record.kernelEvents += 1
+        if attribution != nil { live.record.attributedEvents += 1 }
+        if var entry = decider.decide(event, context, policy: policy, subject: live.subject, tally: &live.tally) {
+            entry.extra["vigilSession"] = live.record.id
+            if let attribution {
+                entry.extra["toolUseId"] = attribution.toolUseID
+                entry.extra["attribution"] = attribution.rule.rawValue
+            }
+            if let claude = live.record.claudeSessionIDs.last { entry.extra["claudeSession"] = claude }
+            live.add(TimelineRecord(
+                kind: .kernel, time: Int64(bitPattern: header.ktimeNanoseconds) &+ offset, toolUseID: attribution?.toolUseID,
+                text: Self.summary(event), decision: entry.decision?.rawValue, rule: entry.winningRule,
+                reason: entry.extra["reason"], pid: header.pid, event: entry.kind.rawValue))
+            entries.append(entry)
+        }
+        live.record.decisions = live.tally.decisions
+        live.record.enforcementFailures = live.tally.enforcementFailures
+        state.sessions[header.session] = live
+    }
+
+    /// One line for the timeline.
+    static func summary(_ event: SensorEvent) -> String {
+        switch event {
+        case .exec(let e): return "exec \(e.path) " + e.argv.prefix(16).map { $0.count > 200 ? String($0.prefix(200)) + "…" : $0 }.joined(separator: " ")
+        case .open(let e): return "open \(e.path) \(e.isWrite ? "write" : "read") → \(e.result)"
+        case .connect(let e): return "connect \(e.address) port \(e.port) → \(e.result)"
+        case .send(let e): return "send \(e.address) port \(e.port) → \(e.result)"
+        case .fork(let f): return "fork \(f.childPID)"
+        case .exit(let x): return "exit \(x.exitStatus.map(String.init) ?? "signal \(x.signal ?? 0)")"
+        case .gap(let g): return "gap \(g.lost) lost (\(g.cause.rawValue))"
+        }
+    }
+
+    /// An agent CLI outside every session: reported in status and audited once per process.
+    func reportUnmanaged(
+        pid: Int32, uid: UInt32, path: String, argv: [String], match: AgentMatch,
+        note: String = "started outside Vigil: not wrapped by 'vigil claude' and no hook call adopted it"
+    ) {
+        let agent = UnmanagedAgent(pid: pid, uid: uid, agent: match.name, exe: path, evidence: match.evidence,
+                                   note: note, firstSeen: TimelineRecord.now())
+        state.withLock { $0.unmanaged[pid] = agent }
+        var entry = AuditEntry(kind: AuditEntry.Kind(rawValue: "agent"),
+                               subject: AuditEntry.Subject(uid: uid, userName: decider.userName(of: uid)),
+                               deviceId: configuration.deviceID, action: .init(argv: Array(argv.prefix(32)), path: path),
+                               postureRef: decider.posture.current.hash)
+        entry.decision = .flag
+        entry.extra["agent"] = match.name
+        entry.extra["evidence"] = match.evidence
+        entry.extra["pid"] = String(pid)
+        entry.extra["note"] = note
+        record([entry])
+    }
+
+    /// Every half second: processes gone without an exit event are marked exited (after a ring
+    /// loss), sessions whose every process is gone are ended, unmanaged agents that exited are
+    /// dropped from the list.
+    func housekeeping() {
+        let ending: [SessionID] = state.withLock { state in
+            var done: [SessionID] = []
+            for (session, live) in state.sessions {
+                for pid in state.tree.live[session] ?? [] where !ProcScanner.isAlive(pid) { state.tree.markExited(pid) }
+                if state.tree.liveCount(of: session) == 0 && !ProcScanner.isAlive(live.subject.root) { done.append(session) }
+            }
+            for pid in state.unmanaged.keys where !ProcScanner.isAlive(pid) { state.unmanaged[pid] = nil }
+            state.reportedAgents = state.reportedAgents.filter { ProcScanner.isAlive($0) }
+            return done
+        }
+        for session in ending { endSession(session, reason: "every process of the session has exited") }
+        let fromGuard = pendingAudit.withLock { pending in
+            defer { pending.removeAll() }
+            return pending
+        }
+        record(fromGuard)
+        flushTimelines()
+    }
+
+    /// Agents already running when the daemon starts (before it, or in another mount namespace).
+    func scanRunningAgents() {
+        for node in ProcScanner.scan() where !node.exited && node.pid != getpid() {
+            guard sensor.session(of: node.pid) == 0, let match = detector.detect(path: node.exePath, argv: node.argv) else { continue }
+            let inserted = state.withLock { $0.reportedAgents.insert(node.pid).inserted }
+            guard inserted else { continue }
+            reportUnmanaged(pid: node.pid, uid: node.uid, path: node.exePath, argv: node.argv, match: match,
+                            note: "already running when vigild started")
+        }
+    }
+
+    static func realtimeOffset() -> Int64 {
+        var real = timespec(), mono = timespec()
+        clock_gettime(CLOCK_REALTIME, &real)
+        clock_gettime(CLOCK_MONOTONIC, &mono)
+        return (Int64(real.tv_sec) - Int64(mono.tv_sec)) * 1_000_000_000 + Int64(real.tv_nsec) - Int64(mono.tv_nsec)
+    }
+}

@@ -1,0 +1,58 @@
+// vigild: the root daemon. See Sources/VigilDaemon/Daemon.swift.
+import ArgumentParser
+import Foundation
+import VigilClaude
+import VigilDaemon
+
+@main
+struct VigilD: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vigild",
+        abstract: "The Vigil daemon: kernel sensor, policy, enforcement, signed audit log, Claude Code hooks, local API.",
+        discussion: """
+            Runs as root until SIGTERM/SIGINT; SIGHUP (or an edit of the policy file) reloads the policy, keeping \
+            the previous one if the new one does not compile. Installs Claude Code's managed-settings drop-in \
+            (ROOT/etc/claude-code/managed-settings.d/50-vigil.json) pointing every Claude Code on the machine at \
+            the hook endpoint, with "onFailure":"block": while the daemon is down, tool calls are blocked.
+            """)
+
+    @Option(help: "The policy document (YAML).") var policy = "/etc/vigil/policy.yaml"
+    @Option(help: "Sessions, install records, and the audit log by default.") var stateDir = "/var/lib/vigil"
+    @Option(help: "The signed audit log (default STATE/audit; a key is made on first start).") var auditDir: String?
+    @Option(help: "The audit signing key (default AUDIT/audit.key).") var auditKey: String?
+    @Option(help: "The local API socket.") var socket = "/run/vigil/vigild.sock"
+    @Option(help: "Hook endpoint port on 127.0.0.1 (0: any free port).") var hookPort: UInt16 = 7378
+    @Option(help: "Write the hook port here once listening.") var portFile: String?
+    @Option(help: "Install root of the managed-settings drop-in.") var root = "/"
+    @Flag(help: "Do not install the Claude Code hooks drop-in.") var noInstallHooks = false
+    @Flag(help: "Let tool calls run when the daemon is down or failing (default: blocked).") var failOpen = false
+    @Option(help: "Seconds Claude Code waits for a hook answer.") var hookTimeout = 10
+    @Option(name: .customLong("claude-binary"), help: "A Claude Code binary (or cli.js) allowed to call the hooks. Repeatable.")
+    var claudeBinaries: [String] = []
+    @Option(help: "Comma-separated endpoint-protection process names for the posture probe.") var edrProcesses: String?
+
+    func run() async throws {
+        var configuration = DaemonConfiguration(deviceID: HookHost.deviceID())
+        configuration.policyPath = policy
+        configuration.stateDirectory = stateDir
+        configuration.auditDirectory = auditDir
+        configuration.auditKey = auditKey
+        configuration.socketPath = socket
+        configuration.hookPort = hookPort
+        configuration.portFile = portFile
+        configuration.installRoot = root
+        configuration.installHooks = !noInstallHooks
+        configuration.failClosed = !failOpen
+        configuration.hookTimeoutSeconds = hookTimeout
+        configuration.trustedAgentBinaries = claudeBinaries
+        configuration.edrProcessNames = edrProcesses.map { $0.split(separator: ",").map(String.init) }
+        let daemon: Daemon
+        do {
+            daemon = try Daemon(configuration: configuration)
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(78)  // EX_CONFIG: systemd shows it; nothing was changed
+        }
+        try await daemon.run()
+    }
+}
