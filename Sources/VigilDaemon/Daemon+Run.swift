@@ -124,7 +124,7 @@ extension Daemon {
                 state.policyInfo.reloads += 1
                 state.policyInfo.lastError = nil
             }
-            let failures = replanAllSessions(because: "policy \(loaded.version ?? "?")")
+            let failures = replanAllSessions(because: "policy \(loaded.version)")
             var entry = AuditEntry(kind: AuditEntry.Kind(rawValue: "policy"), deviceId: configuration.deviceID,
                                    policyVersion: loaded.version, postureRef: decider.posture.current.hash)
             entry.extra["event"] = "reloaded"
@@ -133,7 +133,7 @@ extension Daemon {
             if let digest { entry.extra["sha256"] = digest }
             if !failures.isEmpty { entry.extra["kernelFailures"] = failures.joined(separator: "; ") }
             record([entry])
-            return .success(loaded.version ?? "(no version)")
+            return .success(loaded.version)
         case .failure(let error):
             state.withLock { state in
                 state.policyInfo.rejected += 1
@@ -148,7 +148,7 @@ extension Daemon {
             entry.extra["error"] = error.description
             if let digest { entry.extra["rejectedSha256"] = digest }
             record([entry])
-            noteError("\(error); the previous policy (\(policy.current.version ?? "?")) stays in force")
+            noteError("\(error); the previous policy (\(policy.current.version)) stays in force")
             return .failure(error)
         }
     }

@@ -1,6 +1,7 @@
 // vigild: the root daemon. See Sources/VigilDaemon/Daemon.swift.
 import ArgumentParser
 import Foundation
+import Glibc
 import VigilClaude
 import VigilDaemon
 
@@ -32,6 +33,11 @@ struct VigilD: AsyncParsableCommand {
     @Option(help: "Comma-separated endpoint-protection process names for the posture probe.") var edrProcesses: String?
 
     func run() async throws {
+        // A daemon starts with a clean signal mask: a parent that blocked SIGTERM or SIGHUP must not
+        // turn graceful shutdown or policy reload off.
+        var none = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, nil)
         var configuration = DaemonConfiguration(deviceID: HookHost.deviceID())
         configuration.policyPath = policy
         configuration.stateDirectory = stateDir

@@ -209,7 +209,10 @@ struct ClaudeWorld {
 
     /// Runs the real claude -p against the mock, in a private mount namespace whose /etc is an overlay
     /// with ROOT/etc as its upper dir (so the drop-in installed under ROOT appears in /etc/claude-code).
-    func claude(_ prompt: String, model: MockModel, extraArguments: [String] = [], timeout: Int = 120) throws -> ClaudeRun {
+    /// `wrapper`: run `WRAPPER claude -p …` (e.g. `vigil claude`, which finds the binary through
+    /// VIGIL_CLAUDE_BIN) instead of the claude binary itself; `socket`: the daemon's API for it.
+    func claude(_ prompt: String, model: MockModel, extraArguments: [String] = [], timeout: Int = 120,
+                wrapper: String? = nil, socket: String? = nil) throws -> ClaudeRun {
         guard let claude = ClaudeE2E.claudeBinary() else { throw ClaudeE2E.Missing(description: "no claude binary") }
         let overlayWork = base + "/overlay-work-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: overlayWork, withIntermediateDirectories: true)
@@ -220,12 +223,15 @@ struct ClaudeWorld {
             set -eu
             mount -t overlay overlay -o "lowerdir=/etc,upperdir=$VIGIL_E2E_UPPER,workdir=$VIGIL_E2E_OVERLAY_WORK" /etc
             cd "$VIGIL_E2E_WORK"
+            launcher=("$VIGIL_E2E_CLAUDE")
+            if [ -n "${VIGIL_E2E_WRAPPER:-}" ]; then launcher=("$VIGIL_E2E_WRAPPER" claude); fi
             exec timeout -k 5 "$VIGIL_E2E_TIMEOUT" env -i \\
               PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
               HOME="$VIGIL_E2E_HOME" \\
               ANTHROPIC_BASE_URL="$VIGIL_E2E_BASE_URL" ANTHROPIC_API_KEY=x IS_SANDBOX=1 \\
               DISABLE_TELEMETRY=1 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 \\
-              "$VIGIL_E2E_CLAUDE" -p "$VIGIL_E2E_PROMPT" --output-format stream-json --verbose "$@"
+              VIGIL_CLAUDE_BIN="$VIGIL_E2E_CLAUDE" VIGIL_SOCKET="${VIGIL_E2E_SOCKET:-/run/vigil/vigild.sock}" \\
+              "${launcher[@]}" -p "$VIGIL_E2E_PROMPT" --output-format stream-json --verbose "$@"
             """.write(toFile: script, atomically: true, encoding: .utf8)
         var environment = ProcessInfo.processInfo.environment
         environment["VIGIL_E2E_UPPER"] = root + "/etc"
@@ -236,6 +242,8 @@ struct ClaudeWorld {
         environment["VIGIL_E2E_BASE_URL"] = "http://127.0.0.1:\(model.port)"
         environment["VIGIL_E2E_CLAUDE"] = claude
         environment["VIGIL_E2E_PROMPT"] = prompt
+        environment["VIGIL_E2E_WRAPPER"] = wrapper ?? ""
+        if let socket { environment["VIGIL_E2E_SOCKET"] = socket }
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")

@@ -1,0 +1,237 @@
+// The real vigild with the real Claude Code 2.1.330: wrapped and adopted sessions, kernel events
+// tied to the tool call that caused them, kernel enforcement recorded against that call, a forged
+// hook call refused, the daemon down failing closed, agents outside every session reported, policy
+// reloads that keep the last good policy. Each case ends with `vigil audit verify` passing.
+// Root + the claude binary (`make claude`); skipped without them unless VIGIL_REQUIRE_PRIVILEGED=1.
+import Foundation
+import Glibc
+import Testing
+import VigilAudit
+import VigilTransport
+
+@Suite(.serialized)
+struct DaemonEndToEndTests {
+    static let policy = """
+        vigil: 1
+        version: "daemon-e2e-1"
+        defaults:
+          tool: allow
+        rules:
+          - id: no-curl
+            match: Bash(curl *)
+            action: deny
+            reason: Downloads go through the artifact proxy.
+          - id: no-secrets
+            match: Open(**/secret.txt)
+            action: deny
+            reason: Secrets stay on the vault.
+          - id: no-test-net
+            match: Connect(203.0.113.0/24)
+            action: deny
+            reason: Not a place to talk to.
+        """
+
+    private func world(_ name: String) throws -> ClaudeWorld {
+        let world = try ClaudeWorld.make(name)
+        try world.writePolicy(Self.policy)
+        return world
+    }
+
+    /// Audit entries whose `extra[key] == value`.
+    private func entries(_ world: ClaudeWorld, where key: String, is value: String) throws -> [AuditEntry] {
+        try AuditVerifier.readEntries(directory: world.audit).leaves.map(\.entry).filter { $0.extra[key] == value }
+    }
+
+    @Test func aWrappedSessionTiesWhatEachToolCallRanToItAndADeniedCallReachesTheModelWithTheRule() throws {
+        guard try ClaudeE2E.check() else { return }
+        let vigil = try ClaudeE2E.vigilBinary()
+        let world = try world("wrapped")
+        defer { world.remove() }
+        let daemon = try DaemonUnderTest.start(world: world)
+        defer { daemon.stop() }
+        let model = try MockModel.start(dumpDirectory: world.requests)
+        defer { model.child.stop() }
+
+        let run = try world.claude(
+            ClaudeWorld.prompt(bash: ["sh -c 'cat /etc/hostname; (setsid sh -c \"ls / > /dev/null\" &); sleep 0.2'", "curl -s http://example.com"]),
+            model: model, wrapper: vigil, socket: daemon.socket)
+        #expect(run.status == 0, "claude: \(run.stderr)")
+        let results = try model.toolResults()
+        #expect(results["toolu_00_0"]?.isError == false, "\(results)")
+        let denied = results["toolu_01_0"]
+        #expect(denied?.text.contains("Denied by Vigil rule 'no-curl'") == true, "\(String(describing: denied))")
+
+        var session: [String: Any] = [:]
+        try daemon.wait("the wrapped session to end") {
+            session = try daemon.sessions(origin: "wrapped").first { $0["endedAt"] != nil } ?? [:]
+            return !session.isEmpty
+        }
+        let id = try #require(session["id"] as? String)
+        #expect(session["toolCalls"] as? Int == 2)
+        #expect(session["deniedToolCalls"] as? Int == 1)
+        #expect((session["claudeSessionIDs"] as? [String])?.isEmpty == false)
+        let timeline = try daemon.timeline(id)
+        // What the allowed call ran — its shell, cat, and the double-forked setsid child — is its own.
+        let ran = timeline.filter { $0["kind"] as? String == "kernel" && $0["toolUseID"] as? String == "toolu_00_0" }
+        let texts = ran.compactMap { $0["text"] as? String }
+        #expect(texts.contains { $0.hasPrefix("exec /usr/bin/cat") }, "\(texts.prefix(40))")
+        #expect(texts.contains { $0.hasPrefix("exec /usr/bin/ls") }, "\(texts.prefix(60))")
+        #expect(texts.contains { $0.hasPrefix("open /etc/hostname") })
+        #expect(!timeline.contains { $0["toolUseID"] as? String == "toolu_01_0" && $0["kind"] as? String == "kernel" })
+        let kinds = timeline.compactMap { $0["kind"] as? String }
+        #expect(kinds.first == "sessionStart" && kinds.contains("prompt") && kinds.contains("toolResult") && kinds.last == "sessionEnd", "\(kinds)")
+
+        daemon.stop()
+        let execs = try entries(world, where: "toolUseId", is: "toolu_00_0").filter { $0.kind == .exec }
+        #expect(execs.contains { $0.action.path == "/usr/bin/cat" }, "the exec of cat is audited against its tool call")
+        let call = try entries(world, where: "toolUseId", is: "toolu_01_0")
+        #expect(call.contains { $0.decision == .deny && $0.winningRule == "no-curl" })
+        try daemon.verifyAudit()
+    }
+
+    @Test func aProtectedFileOrAddressReachedByASubprocessIsStoppedInTheKernelAndRecordedAgainstItsToolCall() throws {
+        guard try ClaudeE2E.check() else { return }
+        let vigil = try ClaudeE2E.vigilBinary()
+        let world = try world("kernel")
+        defer { world.remove() }
+        try "top secret\n".write(toFile: world.work + "/secret.txt", atomically: true, encoding: .utf8)
+        let daemon = try DaemonUnderTest.start(world: world)
+        defer { daemon.stop() }
+        let model = try MockModel.start(dumpDirectory: world.requests)
+        defer { model.child.stop() }
+
+        let run = try world.claude(
+            ClaudeWorld.prompt(bash: [
+                #"python3 -c 'print(open("secret.txt").read())'"#,
+                #"python3 -c 'import socket; s=socket.socket(); s.settimeout(3); s.connect(("203.0.113.7", 80))'"#,
+            ]),
+            model: model, wrapper: vigil, socket: daemon.socket)
+        #expect(run.status == 0, "claude: \(run.stderr)")
+        let results = try model.toolResults()
+        #expect(results["toolu_00_0"]?.text.contains("top secret") == false, "\(results)")
+        #expect(results["toolu_01_0"]?.text.contains("PermissionError") == true || results["toolu_01_0"]?.text.contains("not permitted") == true,
+                "\(results)")
+
+        var id = ""
+        try daemon.wait("the session to end") {
+            id = try daemon.sessions(origin: "wrapped").first { $0["endedAt"] != nil }?["id"] as? String ?? ""
+            return !id.isEmpty
+        }
+        let timeline = try daemon.timeline(id)
+        let stopped = timeline.filter { $0["kind"] as? String == "kernel" && ["kill", "deny"].contains($0["decision"] as? String ?? "") }
+        #expect(stopped.contains { $0["toolUseID"] as? String == "toolu_00_0" && $0["rule"] as? String == "no-secrets" }, "\(stopped)")
+        #expect(stopped.contains { $0["toolUseID"] as? String == "toolu_01_0" && $0["rule"] as? String == "no-test-net" }, "\(stopped)")
+        daemon.stop()
+        let secret = try entries(world, where: "toolUseId", is: "toolu_00_0").filter { $0.winningRule == "no-secrets" }
+        #expect(secret.contains { $0.decision == .kill || $0.decision == .deny }, "\(secret)")
+        let net = try entries(world, where: "toolUseId", is: "toolu_01_0").filter { $0.winningRule == "no-test-net" }
+        #expect(net.contains { $0.decision == .deny && $0.enforcement?.action == "cgroup-deny" }, "\(net)")
+        try daemon.verifyAudit()
+    }
+
+    @Test func anUnwrappedClaudeIsAdoptedBareDoesNotEscapeAForgedCallIsRefusedAndOtherAgentsAreReported() throws {
+        guard try ClaudeE2E.check() else { return }
+        let world = try world("adopt")
+        defer { world.remove() }
+        // Another agent CLI, running outside every session: a binary named `codex`.
+        let bin = world.base + "/bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: "/bin/sleep", toPath: bin + "/codex")
+        let daemon = try DaemonUnderTest.start(world: world)
+        defer { daemon.stop() }
+        let codex = Process()
+        codex.executableURL = URL(fileURLWithPath: bin + "/codex")
+        codex.arguments = ["30"]
+        try codex.run()
+        defer { Child(codex).stop() }
+        let model = try MockModel.start(dumpDirectory: world.requests)
+        defer { model.child.stop() }
+
+        let run = try world.claude(ClaudeWorld.prompt(bash: ["cat /etc/hostname", "curl -s http://example.com"]), model: model,
+                                   extraArguments: ["--bare"])
+        #expect(run.status == 0, "claude: \(run.stderr)")
+        let results = try model.toolResults()
+        #expect(results["toolu_00_0"]?.isError == false)
+        #expect(results["toolu_01_0"]?.text.contains("Denied by Vigil rule 'no-curl'") == true, "--bare: \(results)")
+
+        var adopted: [String: Any] = [:]
+        try daemon.wait("the adopted session to end") {
+            adopted = try daemon.sessions(origin: "adopted").first { $0["endedAt"] != nil } ?? [:]
+            return !adopted.isEmpty
+        }
+        let timeline = try daemon.timeline(try #require(adopted["id"] as? String))
+        #expect(timeline.contains { $0["toolUseID"] as? String == "toolu_00_0" && ($0["text"] as? String ?? "").hasPrefix("exec /usr/bin/cat") })
+
+        // A hook call that is not from Claude Code: refused, audited.
+        let client = HTTPClient(.tcp(host: "127.0.0.1", port: UInt16(daemon.port)))
+        let forged = #"{"hook_event_name":"PreToolUse","session_id":"x","cwd":"/","tool_name":"Bash","tool_input":{"command":"true"},"tool_use_id":"forged"}"#
+        let response = try client.request("POST", "/v1/hook", headers: ["Content-Type": "application/json"], body: Array(forged.utf8))
+        client.close()
+        #expect(response.status == 403, "\(response.status) \(response.bodyText)")
+
+        var status: [String: Any] = [:]
+        try daemon.wait("codex to be reported") {
+            status = try daemon.status()
+            return (status["unmanagedAgents"] as? [[String: Any]] ?? []).contains { $0["agent"] as? String == "codex" }
+        }
+        #expect((status["hooks"] as? [String: Any])?["rejectedCallers"] as? Int == 1)
+        daemon.stop()
+        let leaves = try AuditVerifier.readEntries(directory: world.audit).leaves.map(\.entry)
+        #expect(leaves.contains { $0.kind.rawValue == "hookRejected" })
+        #expect(leaves.contains { $0.kind.rawValue == "agent" && $0.extra["agent"] == "codex" })
+        #expect(!leaves.contains { $0.extra["toolUseId"] == "forged" })
+        try daemon.verifyAudit()
+    }
+
+    @Test func withTheDaemonDownToolCallsAreBlocked() throws {
+        guard try ClaudeE2E.check() else { return }
+        let world = try world("down")
+        defer { world.remove() }
+        let daemon = try DaemonUnderTest.start(world: world)
+        daemon.stop()
+        #expect(FileManager.default.fileExists(atPath: world.root + "/etc/claude-code/managed-settings.d/50-vigil.json"),
+                "the drop-in stays when the daemon stops")
+        let model = try MockModel.start(dumpDirectory: world.requests)
+        defer { model.child.stop() }
+        let run = try world.claude(ClaudeWorld.prompt(bash: ["touch ran.txt"]), model: model)
+        // Nothing gets through: the prompt itself is blocked (UserPromptSubmit fails closed too).
+        #expect(!world.exists("ran.txt"), "the tool call ran while the daemon was down")
+        let said = run.result?["result"] as? String ?? ""
+        #expect(said.contains("blocking because onFailure is \"block\"") && said.contains("ECONNREFUSED"), "\(run.raw.suffix(2000))")
+        // `vigil claude` refuses to start without the daemon.
+        let wrapped = try world.claude(ClaudeWorld.prompt(bash: ["touch ran2.txt"]), model: model,
+                                       wrapper: try ClaudeE2E.vigilBinary(), socket: daemon.socket)
+        #expect(wrapped.status == 69, "\(wrapped.stderr)")
+        #expect(wrapped.stderr.contains("vigild is not reachable"))
+        try daemon.verifyAudit()
+    }
+
+    @Test func aPolicyThatDoesNotCompileIsRejectedAndTheLastGoodOneStaysInForce() throws {
+        guard try ClaudeE2E.check() else { return }
+        let world = try world("reload")
+        defer { world.remove() }
+        let daemon = try DaemonUnderTest.start(world: world)
+        defer { daemon.stop() }
+        let first = try daemon.status()
+        let before = try #require((first["policy"] as? [String: Any])?["version"] as? String, "\(first)\n\(daemon.log)")
+        try "vigil: 1\nrules:\n  - {id: broken, match: 'Bash(curl *', action: deny}\n".write(toFile: world.policy, atomically: true, encoding: .utf8)
+        kill(daemon.child.process.processIdentifier, SIGHUP)
+        var policy: [String: Any] = [:]
+        try daemon.wait("the broken policy to be rejected") {
+            policy = try daemon.status()["policy"] as? [String: Any] ?? [:]
+            return (policy["rejected"] as? Int ?? 0) >= 1
+        }
+        #expect(policy["version"] as? String == before)
+        #expect((policy["lastError"] as? String)?.contains("policy.yaml") == true, "\(policy)")
+        // Fixed by an edit: picked up without a signal.
+        try (Self.policy.replacingOccurrences(of: "daemon-e2e-1", with: "daemon-e2e-2")).write(toFile: world.policy, atomically: true, encoding: .utf8)
+        try daemon.wait("the fixed policy to be in force") {
+            ((try daemon.status()["policy"] as? [String: Any])?["version"] as? String)?.hasPrefix("daemon-e2e-2") == true
+        }
+        daemon.stop()
+        let leaves = try AuditVerifier.readEntries(directory: world.audit).leaves.map(\.entry)
+        #expect(leaves.contains { $0.kind.rawValue == "policy" && $0.extra["event"] == "rejected" })
+        #expect(leaves.contains { $0.kind.rawValue == "policy" && $0.extra["event"] == "reloaded" })
+        try daemon.verifyAudit()
+    }
+}
