@@ -18,7 +18,7 @@ SWIFT_FLAGS := -c $(CONFIG)
 
 DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libssl-dev bpftool pkg-config liburing-dev gcc-multilib
 
-.PHONY: all deps bpf build test test-helpers bench run clean
+.PHONY: all deps bpf build test test-helpers bench run demo install clean
 all: build
 
 # Installs missing Debian packages (the only step that needs the network).
@@ -88,11 +88,31 @@ $(CLAUDE_STAMP):
 bench: $(SKELS) test-helpers claude
 	swift build -c release --product vigil
 	swift build -c release --product vigil-bench
+	swift build -c release --product vigild
 	.build/release/vigil-bench
 	bash bench/sensor-overhead.sh .build/release/vigil
 
+# The main job: vigild in the foreground (sensor, policy, enforcement, signed audit log, Claude Code
+# hooks, local API). A starter policy is put in place if /etc/vigil/policy.yaml does not exist.
+# Then, in another terminal: `vigil status`, `vigil claude …`.
 run: build
+	@[ -f /etc/vigil/policy.yaml ] || { install -D -m 0644 packaging/policy.example.yaml /etc/vigil/policy.yaml; \
+	  echo "installed the starter policy /etc/vigil/policy.yaml"; }
+	.build/$(CONFIG)/vigild --policy /etc/vigil/policy.yaml
+
+# A demo of the sensor alone: `vigil trace` on a small command.
+demo: build
 	.build/$(CONFIG)/vigil trace -- sh -c 'cat /etc/hostname; ls / >/dev/null'
+
+# Release binaries in /usr/local, the systemd unit, the starter policy (kept if present).
+install: $(SKELS)
+	swift build -c release --product vigil
+	swift build -c release --product vigild
+	install -D -m 0755 .build/release/vigil /usr/local/bin/vigil
+	install -D -m 0755 .build/release/vigild /usr/local/sbin/vigild
+	install -D -m 0644 packaging/systemd/vigild.service /etc/systemd/system/vigild.service
+	@[ -f /etc/vigil/policy.yaml ] || install -D -m 0644 packaging/policy.example.yaml /etc/vigil/policy.yaml
+	@echo "installed; start it with: systemctl daemon-reload && systemctl enable --now vigild"
 
 clean:
 	rm -rf $(OUT) $(GEN)/*.skel.h .build

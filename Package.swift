@@ -13,11 +13,14 @@ let package = Package(
     products: [
         .executable(name: "vigil", targets: ["vigil"]),
         .executable(name: "vigil-bench", targets: ["vigil-bench"]),
+        .executable(name: "vigild", targets: ["vigild"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // C, fenced: libbpf itself, and the one glue target that owns the BPF skeleton.
@@ -60,10 +63,36 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Local transports: a small HTTP/1.1 server and client (TCP loopback, Unix socket) and who
+        // is on the other end (SO_PEERCRED; TCP → socket inode → pid through NETLINK_SOCK_DIAG).
+        .target(name: "VigilTransport", swiftSettings: swiftSettings),
+
+        // vigild: one sensor reader for every session, the hook endpoint, the local API.
+        .target(
+            name: "VigilDaemon",
+            dependencies: [
+                "VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilEnforcement", "VigilRuntime",
+                "VigilClaude", "VigilTransport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "vigild",
+            dependencies: [
+                "VigilDaemon", "VigilClaude", "VigilCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         .executableTarget(
             name: "vigil",
             dependencies: [
                 "VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilEnforcement", "VigilRuntime", "VigilClaude",
+                "VigilDaemon", "VigilTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -88,10 +117,16 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilClaudeTests",
-            dependencies: ["VigilClaude", "VigilPolicy", "VigilAudit", "VigilCore"],
+            dependencies: ["VigilClaude", "VigilPolicy", "VigilAudit", "VigilCore", "VigilTransport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "VigilAuditTests", dependencies: ["VigilAudit"], swiftSettings: swiftSettings),
+        .testTarget(name: "VigilTransportTests", dependencies: ["VigilTransport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VigilDaemonTests",
+            dependencies: ["VigilDaemon", "VigilClaude", "VigilAudit", "VigilCore", "VigilTransport", "VigilTestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "VigilSensorTests",
             dependencies: ["VigilSensor", "VigilCore", "CVigilBPF", "VigilTestSupport"],

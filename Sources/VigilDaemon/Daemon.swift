@@ -198,7 +198,7 @@ struct LiveSession {
 
 public struct PolicyInfo: Codable, Sendable, Hashable {
     public var path: String
-    public var version: String?
+    public var version: String
     public var loadedAt: Int64
     public var sha256: String?
     public var reloads = 0

@@ -125,9 +125,11 @@ private struct HookBench {
         }
         let calls = Int(ProcessInfo.processInfo.environment["VIGIL_BENCH_HOOK_CALLS"] ?? "") ?? 40
         let rounds = Int(ProcessInfo.processInfo.environment["VIGIL_BENCH_HOOK_ROUNDS"] ?? "") ?? 3
-        // Three configurations, interleaved per round: no hook, the hook deciding only, the hook
-        // deciding and appending to a fresh signed log (which grows over the rounds, as in a session).
-        let configurations = ["bare", "hooked", "hooked_audit"]
+        // Four configurations, interleaved per round: no hook, the `vigil hook` command deciding only,
+        // deciding and appending to a fresh signed log (which grows over the rounds, as in a
+        // session), and the product path: `vigil claude` under a running vigild (http hooks, the
+        // session's cgroup, every kernel event decided, attributed and audited).
+        let configurations = ["bare", "hooked", "hooked_audit", "vigild"]
         let claudeAudit = dir + "/audit-claude"
         try FileManager.default.createDirectory(atPath: claudeAudit, withIntermediateDirectories: true)
         try Ed25519FileSigner.generate(name: "vigil/bench").write(toKeyFile: claudeAudit + "/audit.key")
@@ -138,6 +140,12 @@ private struct HookBench {
             HookInstallConfiguration(vigilPath: vigil, policyPath: policy, timeoutSeconds: 30))
         try ManagedSettingsInstaller(root: dir + "/root-hooked_audit", stateDirectory: dir + "/state-hooked_audit").install(
             HookInstallConfiguration(vigilPath: vigil, policyPath: policy, auditDirectory: claudeAudit, timeoutSeconds: 30))
+
+        let daemon = try startDaemon(claude: claude)
+        defer {
+            kill(daemon.processIdentifier, SIGTERM)
+            daemon.waitUntilExit()
+        }
 
         let mockOut = dir + "/mock.out"
         let server = Process()
@@ -165,7 +173,8 @@ private struct HookBench {
             for label in configurations {
                 let work = dir + "/work-\(label)-\(round)"
                 try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-                try runClaude(claude: claude, prompt: prompt, upper: "\(dir)/root-\(label)/etc", work: work, port: port, tag: "\(label)-\(round)")
+                try runClaude(claude: claude, prompt: prompt, upper: "\(dir)/root-\(label)/etc", work: work, port: port, tag: "\(label)-\(round)",
+                              wrapped: label == "vigild")
                 let stamps = ((try? String(contentsOfFile: work + "/stamps", encoding: .utf8)) ?? "")
                     .split(separator: "\n").compactMap { Double($0) }
                 guard stamps.count == calls else {
@@ -189,7 +198,33 @@ private struct HookBench {
         print("bench hook.claude " + fields.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
     }
 
-    private func runClaude(claude: String, prompt: String, upper: String, work: String, port: Int, tag: String) throws {
+    /// vigild (built next to vigil-bench) with its drop-in under ROOT-vigild, its own state and log.
+    private func startDaemon(claude: String) throws -> Process {
+        let vigild = (vigil as NSString).deletingLastPathComponent + "/vigild"
+        guard access(vigild, X_OK) == 0 else { throw Failure("\(vigild) is missing: build the vigild product first") }
+        let portFile = dir + "/vigild.port"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: vigild)
+        process.arguments = [
+            "--policy", policy, "--state-dir", dir + "/vigild-state", "--socket", dir + "/vigild.sock", "--hook-port", "0",
+            "--port-file", portFile, "--root", dir + "/root-vigild", "--claude-binary", claude,
+        ]
+        let log = dir + "/vigild.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        try process.run()
+        for _ in 0..<600 where access(portFile, R_OK) != 0 {
+            guard process.isRunning else { break }
+            usleep(50_000)
+        }
+        guard access(portFile, R_OK) == 0 else {
+            throw Failure("vigild did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        }
+        return process
+    }
+
+    private func runClaude(claude: String, prompt: String, upper: String, work: String, port: Int, tag: String, wrapped: Bool) throws {
+        let launcher = wrapped ? "\"\(vigil)\" claude" : "\"\(claude)\""
         let overlayWork = dir + "/ovl-\(tag)"
         try FileManager.default.createDirectory(atPath: overlayWork, withIntermediateDirectories: true)
         let script = """
@@ -198,7 +233,8 @@ private struct HookBench {
             cd "\(work)"
             exec timeout -k 5 300 env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="\(dir)/home" \
               ANTHROPIC_BASE_URL=http://127.0.0.1:\(port) ANTHROPIC_API_KEY=x IS_SANDBOX=1 DISABLE_TELEMETRY=1 \
-              CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 "\(claude)" -p "$1" --allowedTools Bash \
+              CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 VIGIL_CLAUDE_BIN="\(claude)" VIGIL_SOCKET="\(dir)/vigild.sock" \
+              \(launcher) -p "$1" --allowedTools Bash \
               --output-format stream-json --verbose > "\(dir)/claude-\(tag).jsonl" 2>&1
             """
         let process = Process()

@@ -1,4 +1,6 @@
 import ArgumentParser
+import VigilDaemon
+import VigilTransport
 import Foundation
 import VigilCore
 import VigilSensor
@@ -11,7 +13,29 @@ extension Vigil {
         @Flag(name: .long, help: "Print JSON.")
         var json = false
 
+        @Option(help: "vigild's API socket.")
+        var socket = ProcessInfo.processInfo.environment["VIGIL_SOCKET"] ?? "/run/vigil/vigild.sock"
+
+        @Flag(help: "Only the local probe (do not ask vigild).")
+        var local = false
+
         func run() async throws {
+            if !local {
+                let client = HTTPClient(.unix(path: socket), timeout: .seconds(5))
+                defer { client.close() }
+                if let response = try? client.request("GET", "/v1/status"), response.status == 200 {
+                    if json {
+                        print(response.bodyText)
+                    } else {
+                        guard let status = try? JSONDecoder().decode(DaemonStatus.self, from: Data(response.body)) else {
+                            throw ValidationError("vigild answered with a status this vigil cannot read:\n\(response.bodyText)")
+                        }
+                        print(DaemonStatusText.render(status))
+                    }
+                    return
+                }
+                FileHandle.standardError.write(Data("vigil status: vigild is not running (no answer on \(socket)); showing the local probe\n".utf8))
+            }
             let features = Environment.probeFeatures()
             var programs: [(String, String)] = []
             var loadError: String?

@@ -81,6 +81,15 @@ struct DaemonEndToEndTests {
         let kinds = timeline.compactMap { $0["kind"] as? String }
         #expect(kinds.first == "sessionStart" && kinds.contains("prompt") && kinds.contains("toolResult") && kinds.last == "sessionEnd", "\(kinds)")
 
+        // The conversation, from Claude Code's transcript, is stored with the session and reads as
+        // prompt → tool call → what ran → result.
+        let detail = try #require(try daemon.get("/v1/sessions/\(id)") as? [String: Any])
+        let conversation = detail["conversation"] as? [[String: Any]] ?? []
+        #expect(conversation.count >= 4, "\(detail["record"] ?? "")")
+        let shown = try world.run([vigil, "session", "show", id, "--socket", daemon.socket])
+        #expect(shown.status == 0, "\(shown.output)")
+        #expect(shown.output.contains("exec /usr/bin/cat") && shown.output.contains("no-curl"), "\(shown.output)")
+
         daemon.stop()
         let execs = try entries(world, where: "toolUseId", is: "toolu_00_0").filter { $0.kind == .exec }
         #expect(execs.contains { $0.action.path == "/usr/bin/cat" }, "the exec of cat is audited against its tool call")

@@ -41,6 +41,8 @@ public struct SessionDetail: Codable, Sendable {
     public var record: SessionRecord
     public var timeline: [TimelineRecord]
     public var unreadableTimelineLines: Int
+    /// From Claude Code's transcript.
+    public var conversation: [ConversationItem]
 }
 
 extension Daemon {
@@ -83,7 +85,8 @@ extension Daemon {
             }
             flushTimelines()
             let timeline = store.timeline(id)
-            return Self.json(SessionDetail(record: record, timeline: timeline.records, unreadableTimelineLines: timeline.unreadable))
+            return Self.json(SessionDetail(record: record, timeline: timeline.records, unreadableTimelineLines: timeline.unreadable,
+                                           conversation: store.conversation(id)))
         case ("POST", "/v1/policy/reload"):
             guard caller.uid == 0 else { return .text(status: 403, "vigild: only root may reload the policy\n") }
             switch reloadPolicy(trigger: "vigil policy reload (pid \(caller.pid))") {

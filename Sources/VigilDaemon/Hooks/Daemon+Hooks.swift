@@ -99,6 +99,10 @@ extension Daemon {
         }
         if let payload = outcome.payload, session != 0 {
             note(payload, outcome: outcome, session: session, agentPID: pid)
+            switch payload.event {
+            case .stop, .sessionEnd: ingestTranscript(session: session)
+            default: break
+            }
         }
         return Self.answer(outcome.response)
     }

@@ -44,6 +44,10 @@ public struct SessionRecord: Codable, Sendable, Hashable {
     public var toolCalls = 0
     public var deniedToolCalls = 0
     public var prompts = 0
+    /// Items read from Claude Code's transcript (prompts, responses, tool calls and results).
+    public var conversationItems = 0
+    /// Transcript lines that could not be read (malformed or oversized), counted.
+    public var transcriptSkipped = 0
     /// Kernel decisions by outcome (allow, deny, kill, flag).
     public var decisions: [String: Int] = [:]
     public var enforcementFailures = 0

@@ -1,0 +1,41 @@
+// `vigil status` as text: the mode, then what needs attention (drops, failures, agents outside
+// Vigil), then the sessions.
+import Foundation
+
+public enum DaemonStatusText {
+    public static func render(_ s: DaemonStatus) -> String {
+        var lines: [String] = []
+        func line(_ label: String, _ value: String) { lines.append(label.padding(toLength: 22, withPad: " ", startingAt: 0) + value) }
+        line("vigild", "running (pid \(s.pid)), device \(s.device)")
+        line("enforcement mode", s.enforcementMode)
+        line("policy", "\(s.policy.version) (\(s.policy.path)), \(s.policy.reloads) reloads, \(s.policy.rejected) rejected")
+        if let error = s.policy.lastError { line("  LAST REJECTED", error + " — the previous policy stays in force") }
+        line("posture", s.posture ?? "unknown")
+        line("hooks", "\(s.hooks.url) (\(s.hooks.failClosed ? "fail closed" : "FAIL OPEN")), drop-in \(s.hooks.dropIn ?? "NOT INSTALLED")")
+        line("  calls", "\(s.hooks.calls), denied \(s.hooks.denied), refused callers \(s.hooks.rejectedCallers), failures \(s.hooks.failures)"
+             + (s.hooks.p99Microseconds.map { ", p50 \(s.hooks.p50Microseconds ?? 0) µs, p99 \($0) µs" } ?? ""))
+        line("sensor", "\(s.sensor.emitted) events; dropped: kernel \(s.sensor.kernelDropped), queue \(s.sensor.consumerDropped); gaps \(s.sensor.gaps); decode errors \(s.sensor.decodeErrors)")
+        line("  enforced", "connects refused \(s.sensor.networkDenied), execs killed \(s.sensor.execKilled), opens killed \(s.sensor.openKilled)")
+        for degraded in s.sensor.degraded { line("  DEGRADED", degraded) }
+        line("audit", "\(s.audit.directory): \(s.audit.entries) entries, \(s.audit.failures) failed appends")
+        line("attribution", "\(s.attribution["attributed"] ?? 0) events tied to tool calls, \(s.attribution["unattributed"] ?? 0) not")
+        if s.timelineFailures > 0 { line("  TIMELINE FAILURES", String(s.timelineFailures)) }
+        line("errors", "\(s.errors)")
+        for error in s.recentErrors.suffix(10) { lines.append("  " + error) }
+        lines.append("")
+        lines.append("sessions (\(s.scope)): \(s.sessions.count) live")
+        for r in s.sessions {
+            lines.append("  \(r.id)  \(r.origin.rawValue)  \(r.user)  pid \(r.rootPID)  \(r.toolCalls) tool calls (\(r.deniedToolCalls) denied)  "
+                         + "\(r.kernelEvents) kernel events (\(r.attributedEvents) tied to calls)  \(r.decisions.filter { $0.key != "allow" })")
+            for problem in r.problems { lines.append("      ! " + problem) }
+        }
+        if !s.recentlyEnded.isEmpty {
+            lines.append("recently ended: " + s.recentlyEnded.suffix(5).map { "\($0.id) (\($0.toolCalls) calls)" }.joined(separator: ", "))
+        }
+        lines.append("agents outside Vigil: \(s.unmanagedAgents.count)")
+        for a in s.unmanagedAgents {
+            lines.append("  pid \(a.pid)  uid \(a.uid)  \(a.agent)  \(a.exe)  — \(a.note)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
