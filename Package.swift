@@ -118,6 +118,7 @@ let package = Package(
         .testTarget(
             name: "VigilClaudeTests",
             dependencies: ["VigilClaude", "VigilPolicy", "VigilAudit", "VigilCore", "VigilTransport"],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "VigilAuditTests", dependencies: ["VigilAudit"], swiftSettings: swiftSettings),
