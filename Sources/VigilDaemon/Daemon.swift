@@ -27,7 +27,8 @@ public final class Daemon: Sendable {
     let decider: KernelDecider
     let postureMonitor: PostureMonitor
     let store: SessionStore
-    let hasher = ExecutableHasher()
+    /// One cache of executable hashes for the consumer and the hook-caller check.
+    let hasher = ExecutableHasher(maxBytes: 1 << 30)
     let detector = AgentDetector()
     let trust: AgentTrust
     let state: Mutex<DaemonState>
@@ -72,7 +73,7 @@ public final class Daemon: Sendable {
             posture: PostureTimeline(facts: PostureMonitor.facts(snapshot), hash: snapshot.hash))
         store = SessionStore(directory: configuration.sessionsDirectory)
         try store.prepare()
-        trust = AgentTrust(configured: configuration.trustedAgentBinaries)
+        trust = AgentTrust(configured: configuration.trustedAgentBinaries, hasher: hasher)
         enforcementMode = Environment.probeFeatures().enforcementMode
         state = Mutex(DaemonState(policyInfo: PolicyInfo(
             path: configuration.policyPath, version: loaded.version, loadedAt: TimelineRecord.now(),

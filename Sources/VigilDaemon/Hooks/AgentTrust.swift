@@ -25,18 +25,21 @@ final class AgentTrust: Sendable {
 
     /// Configured binaries: real path → sha256 at start (nil when unreadable then).
     private let pinned: [String: String?]
-    private let hasher = ExecutableHasher(maxBytes: 1 << 30)
+    /// The same hasher pins and checks, so a check costs a stat, not a re-hash (its cache is keyed
+    /// by device, inode, mtime and size: a replaced file is hashed again).
+    private let hasher: ExecutableHasher
     private let detector = AgentDetector()
     /// Verdicts by (pid, start time): a pid is checked once per process.
     private let cache = Mutex<[String: Verdict]>([:])
 
-    init(configured: [String]) {
+    init(configured: [String], hasher: ExecutableHasher = ExecutableHasher(maxBytes: 1 << 30)) {
         var pinned: [String: String?] = [:]
         for path in configured {
             let real = Self.realPath(path) ?? path
-            pinned[real] = ExecutableHasher(maxBytes: 1 << 30).hash(pid: nil, path: real)
+            pinned[real] = hasher.hash(pid: nil, path: real)
         }
         self.pinned = pinned
+        self.hasher = hasher
     }
 
     var configuredPaths: [String] { Array(pinned.keys).sorted() }

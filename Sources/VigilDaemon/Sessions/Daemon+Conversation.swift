@@ -37,12 +37,25 @@ extension Daemon {
                 state.sessions[session] = live
             }
             do {
-                try store.appendConversation(chunk.items, to: id)
+                try store.appendConversation(chunk.items.map(Self.redacted), to: id)
             } catch {
                 counters.timelineFailures.add(1, ordering: .relaxed)
                 noteError("session \(id) conversation: \(error)")
             }
         }
+    }
+
+    /// Secrets (tokens, keys, passwords in the usual shapes) are masked before anything is stored.
+    static func redacted(_ item: ConversationItem) -> ConversationItem {
+        var copy = item
+        switch item.content {
+        case .prompt(let text): copy.content = .prompt(text: InputSummary.redact(text))
+        case .assistantText(let text): copy.content = .assistantText(text: InputSummary.redact(text))
+        case .toolUse(let id, let name, let input): copy.content = .toolUse(id: id, name: name, input: InputSummary.redact(input))
+        case .toolResult(let id, let text, let isError, let decision):
+            copy.content = .toolResult(id: id, text: InputSummary.redact(text), isError: isError, decision: decision)
+        }
+        return copy
     }
 
     static func readTranscript(path: String, owner: UInt32, from offset: UInt64) -> Result<([UInt8], UInt64), DaemonError> {
