@@ -41,3 +41,18 @@ struct AgentTrustTests {
         #expect(verdict.reason.contains("is not Claude Code"), "\(verdict.reason)")
     }
 }
+
+struct TimelineLineTests {
+    @Test func theHandWrittenLineDecodesToTheSameRecord() throws {
+        let records = [
+            TimelineRecord(kind: .kernel, time: 1_795_323_368_717_806_723, toolUseID: "toolu_01", text: "exec /usr/bin/cat cat \"quoted\" \\ tab\t",
+                           decision: "kill", rule: "no-secrets", reason: "Secrets stay\nhome", pid: 4242, event: "exec"),
+            TimelineRecord(kind: .prompt, time: 0, text: "héllo ✓ \u{1}"),
+            TimelineRecord(kind: .sessionEnd, time: -1),
+        ]
+        for record in records {
+            let decoded = try JSONDecoder().decode(TimelineRecord.self, from: Data(record.jsonLine().utf8))
+            #expect(decoded == record)
+        }
+    }
+}

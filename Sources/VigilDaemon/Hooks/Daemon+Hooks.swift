@@ -139,7 +139,8 @@ extension Daemon {
                 let decision = outcome.decision
                 let action = decision?.action.rawValue ?? "deny"
                 if decision?.action != .allow { live.record.deniedToolCalls += 1 }
-                live.add(TimelineRecord(kind: .toolCall, toolUseID: tool.id, tool: tool.name, text: InputSummary.of(toolInput: tool.input),
+                let summary = outcome.recorded?.action.toolInput ?? InputSummary.of(toolInput: tool.input)
+                live.add(TimelineRecord(kind: .toolCall, toolUseID: tool.id, tool: tool.name, text: summary,
                                         decision: outcome.failure == nil ? action : "deny", rule: decision?.winningRuleID,
                                         reason: outcome.failure ?? (decision?.action == .allow ? nil : decision?.reason), pid: agentPID))
                 if let id = tool.id, decision?.action != .deny, outcome.failure == nil {

@@ -44,12 +44,9 @@ public struct SessionStore: Sendable {
         guard !records.isEmpty else { return }
         let dir = sessionDirectory(id)
         try DaemonFiles.makeDirectory(dir, mode: 0o700)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var bytes: [UInt8] = []
         for record in records {
-            guard let data = try? encoder.encode(record) else { continue }
-            bytes += data
+            bytes += record.jsonLine().utf8
             bytes.append(0x0A)
         }
         try DaemonFiles.append(dir + "/timeline.jsonl", bytes, mode: 0o600)
