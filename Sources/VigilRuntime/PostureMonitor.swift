@@ -52,6 +52,8 @@ public final class PostureMonitor: @unchecked Sendable {
         stopFlag.store(false, ordering: .releasing)
         let thread = Thread { [self] in
             var lastFull = ContinuousClock.now
+            var lastList = ContinuousClock.now - .seconds(60)
+            var watched: [RunningProcess] = []
             while !stopFlag.load(ordering: .acquiring) {
                 Thread.sleep(forTimeInterval: Double(edrInterval.components.attoseconds) / 1e18 + Double(edrInterval.components.seconds))
                 if stopFlag.load(ordering: .acquiring) { break }
@@ -64,7 +66,19 @@ public final class PostureMonitor: @unchecked Sendable {
                     let own = before.observations.filter { $0.key.rawValue.hasPrefix("vigil_") }
                     after = after.updating(own, at: after.takenAt)
                 } else {
-                    after = prober.updatingEndpointProtection(before, runningProcesses: Self.runningProcesses())
+                    // While every endpoint-protection process seen last is still there, only a new
+                    // one could change the fact: the whole process list is read every 2 s for that,
+                    // and at once when one of them is gone (so a dying EDR is seen within
+                    // `edrInterval`, without listing every process 4 times a second).
+                    let names = prober.configuration.endpointProtectionProcessNames
+                    if !watched.isEmpty, watched.allSatisfy(Self.stillRunning), ContinuousClock.now - lastList < .seconds(2) {
+                        rounds.add(1, ordering: .relaxed)
+                        continue
+                    }
+                    let processes = Self.runningProcesses()
+                    lastList = .now
+                    watched = processes.filter { EndpointProtectionProbe.matchedName($0, names) != nil }
+                    after = prober.updatingEndpointProtection(before, runningProcesses: processes)
                 }
                 rounds.add(1, ordering: .relaxed)
                 let changes = after.changes(from: before)
@@ -83,6 +97,12 @@ public final class PostureMonitor: @unchecked Sendable {
         guard running, !stopFlag.exchange(true, ordering: .acquiringAndReleasing) else { return }
         done.wait()
         running = false
+    }
+
+    /// The same process (pid and comm) is still running.
+    static func stillRunning(_ process: RunningProcess) -> Bool {
+        guard let comm = try? String(contentsOfFile: "/proc/\(process.pid)/comm", encoding: .utf8) else { return false }
+        return comm.trimmingCharacters(in: .newlines) == process.comm
     }
 
     /// pid, comm and exe of every process, for the endpoint-protection probe.

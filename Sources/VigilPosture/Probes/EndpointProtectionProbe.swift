@@ -73,7 +73,7 @@ public struct EndpointProtectionProbe: Sendable {
         return PostureObservation(.bool(false), evidence: [.init(source: source, detail: detail)])
     }
 
-    static func matchedName(_ process: RunningProcess, _ names: [String]) -> String? {
+    public static func matchedName(_ process: RunningProcess, _ names: [String]) -> String? {
         let exeName = process.exe.map { exe -> String in
             let trimmed = exe.hasSuffix(" (deleted)") ? String(exe.dropLast(" (deleted)".count)) : exe
             return String(trimmed.split(separator: "/").last ?? "")
