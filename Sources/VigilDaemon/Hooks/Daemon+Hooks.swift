@@ -85,7 +85,7 @@ extension Daemon {
             identity: identity, subject: AuditEntry.Subject(uid: uid, userName: account.name),
             deviceID: configuration.deviceID, posture: posture.facts, environment: [:], fallbackHome: account.home)
         let sink = DaemonHookSink(log: audit, vigilSession: vigilID, postureRef: posture.hash, callerPID: pid,
-                                  adoptionFailure: adoptionFailure)
+                                  adoptionFailure: adoptionFailure, deferred: { [self] entry in pendingAudit.withLock { $0.append(entry) } })
         let currentPolicy = policy.current
         let handler = HookHandler(context: context, loadPolicy: { .success(currentPolicy) }, audit: sink)
         let outcome = handler.handle(body)
@@ -217,12 +217,20 @@ extension Daemon {
 
 /// Where hook entries go: the daemon's open log, stamped with the Vigil session, the posture and
 /// the authenticated caller. `record` is durable on return.
+///
+/// Decisions (PreToolUse, UserPromptSubmit, and anything that could not be read) are durable before
+/// the answer. Events that decide nothing — PostToolUse, Stop, SessionStart/End, … — join the kernel
+/// consumer's next batch (one fsync shared, at most about 100 ms later: its heartbeat), the way the
+/// kernel events of the same tool call are recorded; a failure of that append is counted and shown.
 struct DaemonHookSink: HookAuditSink {
     let log: AuditLog
     let vigilSession: String?
     let postureRef: String?
     let callerPID: Int32
     let adoptionFailure: String?
+    let deferred: @Sendable (AuditEntry) -> Void
+
+    static let decisionEvents: Set<String> = ["PreToolUse", "UserPromptSubmit", "PermissionRequest"]
 
     var location: String { log.layout.directory }
 
@@ -233,6 +241,10 @@ struct DaemonHookSink: HookAuditSink {
         stamped.extra["producer"] = "claude-code.http-hook"
         if let vigilSession { stamped.extra["vigilSession"] = vigilSession }
         if let adoptionFailure { stamped.extra["adoptionFailure"] = adoptionFailure }
+        if let event = stamped.extra["event"], !Self.decisionEvents.contains(event), stamped.kind != .toolCall || event != "PreToolUse" {
+            deferred(stamped)
+            return
+        }
         _ = try log.append(stamped)
     }
 }
