@@ -11,7 +11,7 @@ import Glibc
 ///
 /// Durability contract:
 /// - ``append(_:)`` MUST NOT return before every entry it was given is on stable storage: all of
-///   them are written with one `write(2)` and made durable with one `fsync(2)` of `entries` (the
+///   them are written with one `write(2)` and made durable with one `fdatasync(2)` of `entries` (the
 ///   file's directory entry was made durable when the log was created). A returned index range is
 ///   an acknowledgement; an entry whose `append` threw was not acknowledged (and, if it reached the
 ///   disk partially, is a torn tail the next ``open(directory:signer:options:)`` reports and excludes).
@@ -103,7 +103,7 @@ public final class AuditLog: Sendable {
             }
             do throws(AuditError) {
                 try PosixFile.writeAll(state.entriesFD, state.buffer, path: entriesPath)
-                try PosixFile.sync(state.entriesFD, path: entriesPath)
+                try PosixFile.syncData(state.entriesFD, path: entriesPath)
             } catch {
                 state.failed = error
                 throw error

@@ -47,6 +47,12 @@ enum PosixFile {
         guard retrying({ Glibc.fsync(fd) }) == 0 else { throw fail("fsync", path) }
     }
 
+    /// `fdatasync(2)`: the data and the metadata needed to read it back (the new size) are on
+    /// stable storage when it returns; timestamps may lag. Enough for an append, and cheaper.
+    static func syncData(_ fd: Int32, path: String) throws(AuditError) {
+        guard retrying({ Glibc.fdatasync(fd) }) == 0 else { throw fail("fdatasync", path) }
+    }
+
     /// Makes a directory's entries (creations, renames) durable: `fsync(2)` on the directory.
     static func syncDirectory(_ path: String) throws(AuditError) {
         let fd = try openDirectory(path)

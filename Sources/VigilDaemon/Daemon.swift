@@ -46,6 +46,8 @@ public final class Daemon: Sendable {
     /// Adoptions are serialized: two first hook calls of one Claude Code must not make two sessions.
     let adoptionLock = Mutex<Void>(())
     let enforcementMode: String
+    /// Transcript reads, one at a time, off the hook threads.
+    let transcriptQueue = DispatchQueue(label: "vigild.transcripts")
 
     /// Loads everything that must work before the daemon may say it runs: the policy (a policy
     /// that does not compile stops the start, naming file, line and column), the sensor, the

@@ -71,7 +71,7 @@ public final class PostureMonitor: @unchecked Sendable {
                     // and at once when one of them is gone (so a dying EDR is seen within
                     // `edrInterval`, without listing every process 4 times a second).
                     let names = prober.configuration.endpointProtectionProcessNames
-                    if !watched.isEmpty, watched.allSatisfy(Self.stillRunning), ContinuousClock.now - lastList < .seconds(2) {
+                    if ContinuousClock.now - lastList < .seconds(2), watched.allSatisfy(Self.stillRunning) {
                         rounds.add(1, ordering: .relaxed)
                         continue
                     }

@@ -48,6 +48,7 @@ extension Daemon {
         guard let pid = caller.pid, let uid = caller.uid else {
             return reject(caller: caller, exe: nil, why: "the calling process could not be identified: \(caller.failure ?? "unknown")")
         }
+        let tAuth = monotonicNanoseconds()
         let verdict = trust.check(pid: pid)
         guard verdict.trusted else {
             return reject(caller: caller, exe: verdict.exe, why: verdict.reason)
@@ -88,7 +89,9 @@ extension Daemon {
                                   adoptionFailure: adoptionFailure, deferred: { [self] entry in pendingAudit.withLock { $0.append(entry) } })
         let currentPolicy = policy.current
         let handler = HookHandler(context: context, loadPolicy: { .success(currentPolicy) }, audit: sink)
+        let tHandle0 = monotonicNanoseconds()
         let outcome = handler.handle(body)
+        let tHandle1 = monotonicNanoseconds()
         if outcome.recorded != nil { counters.auditEntries.add(1, ordering: .relaxed) }
         if let failure = outcome.failure {
             counters.hookFailures.add(1, ordering: .relaxed)
@@ -100,9 +103,15 @@ extension Daemon {
         if let payload = outcome.payload, session != 0 {
             note(payload, outcome: outcome, session: session, agentPID: pid)
             switch payload.event {
-            case .stop, .sessionEnd: ingestTranscript(session: session)
+            case .stop, .sessionEnd:
+                // Off the hook's thread: the answer does not wait for the transcript to be read.
+                transcriptQueue.async { [self, session] in ingestTranscript(session: session) }
             default: break
             }
+        }
+        let tEnd = monotonicNanoseconds()
+        if ProcessInfo.processInfo.environment["VIGIL_DEBUG_HOOK_TIMING"] != nil {
+            FileHandle.standardError.write(Data("hook \(outcome.payload?.event.name ?? "?") total \((tEnd - start) / 1000) us: auth \((tAuth - start) / 1000) trust+session \((tHandle0 - tAuth) / 1000) handle \((tHandle1 - tHandle0) / 1000) note \((tEnd - tHandle1) / 1000)\n".utf8))
         }
         return Self.answer(outcome.response)
     }

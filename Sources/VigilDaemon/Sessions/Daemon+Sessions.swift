@@ -187,6 +187,8 @@ extension Daemon {
 
     /// Ends a session: its kernel state is cleared, its record closed and audited.
     func endSession(_ session: SessionID, reason: String) {
+        // The rest of the conversation, before the session's state goes.
+        transcriptQueue.sync { ingestTranscript(session: session) }
         guard var live = state.withLock({ $0.sessions.removeValue(forKey: session) }) else { return }
         subjects.withLock { $0[session] = nil }
         sensor.endSession(session)
