@@ -196,6 +196,18 @@ private struct HookBench {
             }
         }
         print("bench hook.claude " + fields.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
+        // Inside the daemon: from the request read to the answer written (decision + durable audit).
+        let status = Process()
+        status.executableURL = URL(fileURLWithPath: vigil)
+        status.arguments = ["status", "--json", "--socket", dir + "/vigild.sock"]
+        let pipe = Pipe()
+        status.standardOutput = pipe
+        try status.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        status.waitUntilExit()
+        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let hooks = object["hooks"] as? [String: Any] {
+            print("bench hook.vigild_inside calls=\(hooks["calls"] ?? "na") p50_us=\(hooks["p50Microseconds"] ?? "na") p99_us=\(hooks["p99Microseconds"] ?? "na")")
+        }
     }
 
     /// vigild (built next to vigil-bench) with its drop-in under ROOT-vigild, its own state and log.
