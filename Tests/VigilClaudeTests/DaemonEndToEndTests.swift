@@ -184,10 +184,16 @@ struct DaemonEndToEndTests {
             return (status["unmanagedAgents"] as? [[String: Any]] ?? []).contains { $0["agent"] as? String == "codex" }
         }
         #expect((status["hooks"] as? [String: Any])?["rejectedCallers"] as? Int == 1)
+        let text = try world.run([try ClaudeE2E.vigilBinary(), "status", "--socket", daemon.socket])
+        #expect(text.status == 0 && text.output.contains("agents outside Vigil: 1") && text.output.contains("codex"), "\(text.output)")
+        #expect(text.output.contains("refused callers 1"), "\(text.output)")
         daemon.stop()
         let leaves = try AuditVerifier.readEntries(directory: world.audit).leaves.map(\.entry)
         #expect(leaves.contains { $0.kind.rawValue == "hookRejected" })
         #expect(leaves.contains { $0.kind.rawValue == "agent" && $0.extra["agent"] == "codex" })
+        // The Claude Code started outside Vigil was reported when it started, before it was adopted.
+        let root = try #require(adopted["rootPID"] as? Int)
+        #expect(leaves.contains { $0.kind.rawValue == "agent" && $0.extra["agent"] == "claude-code" && $0.extra["pid"] == String(root) })
         #expect(!leaves.contains { $0.extra["toolUseId"] == "forged" })
         try daemon.verifyAudit()
     }
