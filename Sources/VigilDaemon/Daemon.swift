@@ -248,20 +248,11 @@ final class DaemonCounters: Sendable {
     let sessionsAdopted = Atomic<Int>(0)
 }
 
-/// The policy file, read and compiled; failures name the file (and line, column).
+/// The policy file, read and compiled (the same reader as `vigil hook`); failures name the file
+/// (and line, column).
 public enum PolicyFile {
     public static func load(_ path: String) -> Result<Policy, DaemonError> {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            return .failure(DaemonError("cannot read the policy \(path): \(String(cString: strerror(errno)))"))
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            return .failure(DaemonError("the policy \(path) is not UTF-8 text"))
-        }
-        do {
-            return .success(try Policy(yaml: text, file: path))
-        } catch {
-            return .failure(DaemonError("the policy \(path) is rejected: \(error)"))
-        }
+        HookPolicyFile.load(path).mapError { DaemonError($0.description) }
     }
 
     public static func digest(_ path: String) -> String? {

@@ -264,7 +264,7 @@ func monotonicNow() -> UInt64 {
 }
 
 /// CLOCK_REALTIME - CLOCK_MONOTONIC, to turn ktime into wall time.
-func realtimeOffset() -> Int64 {
+public func realtimeOffset() -> Int64 {
     var real = timespec(), mono = timespec()
     clock_gettime(CLOCK_REALTIME, &real)
     clock_gettime(CLOCK_MONOTONIC, &mono)

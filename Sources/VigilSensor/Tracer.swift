@@ -198,7 +198,8 @@ public final class Tracer: Sendable {
         summary.processes = seenPIDs.count
     }
 
-    static func newSessionID() -> SessionID {
+    /// A random, non-zero session id (0 means "no session" in the kernel's map).
+    public static func newSessionID() -> SessionID {
         var rng = SystemRandomNumberGenerator()
         var id: UInt64 = 0
         while id == 0 { id = rng.next() }

@@ -18,7 +18,7 @@ import VigilTransport
 extension Daemon {
     /// Consumes the sensor until `stop()`; returns when the stream has drained.
     func runKernel(_ stream: AsyncStream<SensorBatch>) async {
-        let offset = Self.realtimeOffset()
+        let offset = realtimeOffset()
         var lastHousekeeping = monotonicNanoseconds()
         for await batch in stream {
             var events: [SensorEvent] = []
@@ -191,12 +191,5 @@ extension Daemon {
             reportUnmanaged(pid: node.pid, uid: node.uid, path: node.exePath, argv: node.argv, match: match,
                             note: "already running when vigild started")
         }
-    }
-
-    static func realtimeOffset() -> Int64 {
-        var real = timespec(), mono = timespec()
-        clock_gettime(CLOCK_REALTIME, &real)
-        clock_gettime(CLOCK_MONOTONIC, &mono)
-        return (Int64(real.tv_sec) - Int64(mono.tv_sec)) * 1_000_000_000 + Int64(real.tv_nsec) - Int64(mono.tv_nsec)
     }
 }

@@ -18,7 +18,7 @@ extension Daemon {
     /// running Claude Code being adopted with its descendants). Everything that enforces is in
     /// place before this returns; if any of it fails, the session is not started.
     func startSession(root pid: Int32, uid: UInt32, origin: SessionRecord.Origin, cwd: String?) throws(DaemonError) -> SessionRecord {
-        let session = Self.newSessionID()
+        let session = Tracer.newSessionID()
         let id = EventRenderer.hex(session)
         let account = Accounts.lookup(uid: uid)
         let identity = Identity(user: account.name, teams: account.groups, device: configuration.deviceID)
@@ -255,13 +255,6 @@ extension Daemon {
         defer { close(fd) }
         let text = Array("\(pid)".utf8)
         return write(fd, text, text.count) == text.count ? nil : String(cString: strerror(errno))
-    }
-
-    static func newSessionID() -> SessionID {
-        var rng = SystemRandomNumberGenerator()
-        var id: UInt64 = 0
-        while id == 0 { id = rng.next() }
-        return id
     }
 }
 
