@@ -40,10 +40,8 @@ struct {
 } vigil_counters SEC(".maps");
 
 /* Per-CPU scratch: records bigger than the 512-byte stack are built here. */
-#define SCRATCH_EVENT 16384 /* header + body + path + argv/base, masked to this */
-#define PATH_MAX_DEPTH 64
+#define SCRATCH_EVENT 16384 /* header + body + path + argv/base (see path.bpf.h for the layout) */
 struct scratch {
-    __u64 parts[PATH_MAX_DEPTH]; /* dentries of a path being resolved, leaf first */
     __u64 since_wakeup;
     char name[256]; /* a path whose basename is wanted */
     char event[SCRATCH_EVENT];
@@ -95,10 +93,11 @@ static __always_inline void fill_header(struct vigil_event_header *hdr, __u16 ki
     hdr->session = session;
 }
 
-/* Copies a built record to the ring; counts it as emitted or dropped. */
+/* Copies a built record to the ring; counts it as emitted or dropped. The caller bounds `size`
+ * (the verifier checks that record + size stays inside the scratch or the stack). */
 static __always_inline void emit(void *record, __u32 size, __u16 kind)
 {
-    if (bpf_ringbuf_output(&vigil_events, record, size & (SCRATCH_EVENT - 1), wakeup_flags()) == 0)
+    if (bpf_ringbuf_output(&vigil_events, record, size, wakeup_flags()) == 0)
         count(VIGIL_CTR_EMITTED_BASE + kind);
     else
         count(VIGIL_CTR_DROPPED_BASE + kind);
