@@ -89,17 +89,22 @@ int BPF_PROG(vigil_fork, struct task_struct *parent, struct task_struct *child)
     if (tracked_sessions == 0)
         return 0;
     __u32 child_tgid = child->tgid;
-    if (child->pid != child_tgid)
-        return 0; /* a new thread, not a new process */
     __u32 parent_tgid = parent->tgid;
     struct vigil_session_tag *tag = bpf_map_lookup_elem(&vigil_tracked, &parent_tgid);
     if (!tag)
         return 0;
+    if (child->pid != child_tgid) {
+        /* A new thread of a tagged process: same tgid, so nothing to tag, but its task may reuse
+         * the address of one some CPU's session cache still holds. */
+        tags_changed();
+        return 0;
+    }
     struct vigil_session_tag child_tag = *tag;
     /* Tagged here, in the parent, before the child is woken: double fork, setsid and
      * reparenting cannot escape. */
     if (bpf_map_update_elem(&vigil_tracked, &child_tgid, &child_tag, BPF_ANY) != 0)
         count(VIGIL_CTR_TRACK_FAILED);
+    tags_changed();
 
     struct vigil_fork_event e = {};
     fill_header(&e.hdr, VIGIL_EVENT_FORK, child_tag.session);
@@ -113,12 +118,16 @@ int BPF_PROG(vigil_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(vigil_exit, struct task_struct *task, bool group_dead)
 {
-    if (!group_dead || tracked_sessions == 0)
+    if (tracked_sessions == 0)
         return 0;
     __u32 tgid = task->tgid;
     __u64 session = session_of(tgid);
     if (!session)
         return 0;
+    if (!group_dead) {
+        tags_changed(); /* a thread of a tagged process: its task may be reused by anyone */
+        return 0;
+    }
     struct vigil_exit_event e = {};
     fill_header(&e.hdr, VIGIL_EVENT_EXIT, session);
     e.hdr.size = sizeof(e);
@@ -126,6 +135,7 @@ int BPF_PROG(vigil_exit, struct task_struct *task, bool group_dead)
     e.exit_code = task->signal->group_exit_code ? task->signal->group_exit_code : task->exit_code;
     emit(&e, sizeof(e), VIGIL_EVENT_EXIT);
     bpf_map_delete_elem(&vigil_tracked, &tgid);
+    tags_changed();
     return 0;
 }
 
@@ -393,7 +403,7 @@ int BPF_PROG(vigil_sys_exit, struct pt_regs *regs, long ret)
                nr != NR32_CONNECT && nr != NR32_SENDTO) {
         return 0;
     }
-    __u64 session = session_of(bpf_get_current_pid_tgid() >> 32);
+    __u64 session = session_of_task(task);
     if (!session)
         return 0;
 

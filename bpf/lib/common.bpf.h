@@ -16,6 +16,9 @@ const volatile bool exec_all = true;          /* emit exec events for processes 
 /* Set by user space at run time (mmapped .bss): 0 while no session is tracked, so the
  * syscall-exit handler returns before any map lookup. */
 volatile __u32 tracked_sessions;
+/* Bumped after every change to `vigil_tracked` (by user space, and by the fork and exit
+ * handlers): invalidates every CPU's `session_cache` entry. */
+volatile __u64 tag_generation;
 /* Entries in vigil_exec_kill / vigil_open_kill: 0 skips those lookups on every exec / open. */
 volatile __u32 exec_kill_rules;
 volatile __u32 open_kill_rules;
@@ -103,6 +106,28 @@ static __always_inline void emit(void *record, __u32 size, __u16 kind)
         count(VIGIL_CTR_DROPPED_BASE + kind);
 }
 
+/* The session of the task that last made a syscall on this CPU, valid while `tag_generation` is
+ * unchanged: a process making many syscalls in a row costs one hash lookup, not one per syscall.
+ * Keyed by the task pointer, which a later task may reuse — but only after an exit, and a tagged
+ * child's fork or a tagged process's exit bumps the generation. Untagged → untagged reuse gives
+ * the right answer (0) anyway. Read and written only by the sys_exit handler, which never nests. */
+struct session_cache {
+    __u64 task;
+    __u64 generation;
+    __u64 session;
+};
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct session_cache);
+} vigil_session_cache SEC(".maps");
+
+static __always_inline void tags_changed(void)
+{
+    __sync_fetch_and_add(&tag_generation, 1);
+}
+
 static __always_inline __u64 session_of(__u32 tgid)
 {
     struct vigil_session_tag *tag = bpf_map_lookup_elem(&vigil_tracked, &tgid);
@@ -115,6 +140,22 @@ static __always_inline __u64 current_session(void)
     if (tracked_sessions == 0)
         return 0;
     return session_of(bpf_get_current_pid_tgid() >> 32);
+}
+
+static __always_inline __u64 session_of_task(struct task_struct *task)
+{
+    __u32 zero = 0;
+    struct session_cache *c = bpf_map_lookup_elem(&vigil_session_cache, &zero);
+    if (!c)
+        return session_of(task->tgid);
+    __u64 generation = tag_generation; /* read before the map: a change after it bumps it again */
+    if (c->task == (__u64)task && c->generation == generation)
+        return c->session;
+    __u64 session = session_of(task->tgid);
+    c->task = (__u64)task;
+    c->generation = generation;
+    c->session = session;
+    return session;
 }
 
 #endif
