@@ -63,7 +63,7 @@ static struct vigil_skel *open_skeleton(const struct vigil_bpf_options *opts, bo
         return NULL;
     }
     skel->rodata->exec_all = opts->exec_all;
-    skel->rodata->wakeup_every = opts->wakeup_every ? opts->wakeup_every : 512;
+    skel->rodata->wakeup_every = opts->wakeup_every ? opts->wakeup_every : 4096;
     if (opts->ring_bytes)
         bpf_map__set_max_entries(skel->maps.vigil_events, opts->ring_bytes);
     struct bpf_program *prog;
