@@ -151,7 +151,7 @@ int BPF_PROG(vigil_exec, struct task_struct *task, pid_t old_pid, struct linux_b
         return 0;
     /* The fixed part is built on the stack and put in front of the path once it is resolved. */
     struct vigil_exec_event h;
-    fill_header(&h.hdr, VIGIL_EVENT_EXEC, session);
+    fill_header_of(&h.hdr, VIGIL_EVENT_EXEC, session, task);
     if (!session)
         h.hdr.flags |= VIGIL_F_UNTRACKED;
     h.ppid = task->real_parent->tgid;
@@ -201,7 +201,7 @@ int BPF_PROG(vigil_exec, struct task_struct *task, pid_t old_pid, struct linux_b
     h.hdr.size = size;
     void *record = &s->event[p.start - sizeof(h)];
     __builtin_memcpy(record, &h, sizeof(h));
-    emit(record, size, VIGIL_EVENT_EXEC);
+    emit_from(s, record, size, VIGIL_EVENT_EXEC);
     return 0;
 }
 
@@ -265,7 +265,7 @@ static __always_inline void emit_open(struct task_struct *task, __u64 session, l
     if (!s)
         return;
     struct vigil_open_event h;
-    fill_header(&h.hdr, VIGIL_EVENT_OPEN, session);
+    fill_header_of(&h.hdr, VIGIL_EVENT_OPEN, session, task);
     h.hdr.flags = extra_flags;
     h.result = ret;
     h.flags = flags;
@@ -284,7 +284,7 @@ static __always_inline void emit_open(struct task_struct *task, __u64 session, l
         h.hdr.size = sizeof(h) + p.len;
         void *record = &s->event[p.start - sizeof(h)];
         __builtin_memcpy(record, &h, sizeof(h));
-        emit(record, sizeof(h) + p.len, VIGIL_EVENT_OPEN);
+        emit_from(s, record, sizeof(h) + p.len, VIGIL_EVENT_OPEN);
         return;
     }
     /* Failed open: the caller's string (resident: the kernel just read it), plus the resolved
@@ -323,7 +323,7 @@ static __always_inline void emit_open(struct task_struct *task, __u64 session, l
     h.base_len = base_len;
     h.hdr.size = sizeof(h) + path_len + base_len;
     __builtin_memcpy(s->event, &h, sizeof(h));
-    emit(s->event, sizeof(h) + path_len + base_len, VIGIL_EVENT_OPEN);
+    emit_from(s, s->event, sizeof(h) + path_len + base_len, VIGIL_EVENT_OPEN);
 }
 
 static __always_inline void fill_sockaddr(struct vigil_net_event *e, const void *uaddr, bool user)
@@ -569,7 +569,7 @@ int BPF_PROG(vigil_uring_complete, struct io_ring_ctx *ring, void *req, struct i
             h.hdr.size = sizeof(h) + r.len;
             void *record = &s->event[r.start - sizeof(h)];
             __builtin_memcpy(record, &h, sizeof(h));
-            emit(record, sizeof(h) + r.len, VIGIL_EVENT_OPEN);
+            emit_from(s, record, sizeof(h) + r.len, VIGIL_EVENT_OPEN);
         } else {
             long n = bpf_probe_read_kernel_str(&s->event[sizeof(h)], sizeof(p->path), p->path);
             __u32 path_len = n > 0 ? (n - 1) & (sizeof(p->path) - 1) : 0;
@@ -577,7 +577,7 @@ int BPF_PROG(vigil_uring_complete, struct io_ring_ctx *ring, void *req, struct i
             h.path_len = path_len;
             h.hdr.size = sizeof(h) + path_len;
             __builtin_memcpy(s->event, &h, sizeof(h));
-            emit(s->event, sizeof(h) + path_len, VIGIL_EVENT_OPEN);
+            emit_from(s, s->event, sizeof(h) + path_len, VIGIL_EVENT_OPEN);
         }
     }
 out:

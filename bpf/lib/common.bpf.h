@@ -77,15 +77,18 @@ static __always_inline struct scratch *scratch(void)
  * positions bouncing between cores (~25 ns per record measured at 512). */
 const volatile __u32 wakeup_every = 4096;
 
-static __always_inline __u64 wakeup_flags(void)
+static __always_inline __u64 wakeup_flags_of(struct scratch *s)
 {
-    struct scratch *s = scratch();
-    if (!s)
-        return 0;
     if (++s->since_wakeup < wakeup_every)
         return BPF_RB_NO_WAKEUP;
     s->since_wakeup = 0;
     return BPF_RB_FORCE_WAKEUP;
+}
+
+static __always_inline __u64 wakeup_flags(void)
+{
+    struct scratch *s = scratch();
+    return s ? wakeup_flags_of(s) : 0;
 }
 
 static __always_inline void fill_header(struct vigil_event_header *hdr, __u16 kind, __u64 session)
@@ -99,14 +102,34 @@ static __always_inline void fill_header(struct vigil_event_header *hdr, __u16 ki
     hdr->session = session;
 }
 
+/* The same for the current task when the handler already holds it: two loads, not a helper call. */
+static __always_inline void fill_header_of(struct vigil_event_header *hdr, __u16 kind, __u64 session,
+                                           struct task_struct *current_task)
+{
+    hdr->kind = kind;
+    hdr->flags = 0;
+    hdr->ktime_ns = bpf_ktime_get_ns();
+    hdr->pid = current_task->tgid;
+    hdr->tid = current_task->pid;
+    hdr->session = session;
+}
+
+static __always_inline void counted(long rc, __u16 kind)
+{
+    count(rc == 0 ? VIGIL_CTR_EMITTED_BASE + kind : VIGIL_CTR_DROPPED_BASE + kind);
+}
+
 /* Copies a built record to the ring; counts it as emitted or dropped. The caller bounds `size`
  * (the verifier checks that record + size stays inside the scratch or the stack). */
 static __always_inline void emit(void *record, __u32 size, __u16 kind)
 {
-    if (bpf_ringbuf_output(&vigil_events, record, size, wakeup_flags()) == 0)
-        count(VIGIL_CTR_EMITTED_BASE + kind);
-    else
-        count(VIGIL_CTR_DROPPED_BASE + kind);
+    counted(bpf_ringbuf_output(&vigil_events, record, size, wakeup_flags()), kind);
+}
+
+/* The same for a record built in the scratch `s` the caller holds. */
+static __always_inline void emit_from(struct scratch *s, void *record, __u32 size, __u16 kind)
+{
+    counted(bpf_ringbuf_output(&vigil_events, record, size, wakeup_flags_of(s)), kind);
 }
 
 /* The session of the task that last made a syscall on this CPU, valid while `tag_generation` is
