@@ -89,17 +89,22 @@ int BPF_PROG(vigil_fork, struct task_struct *parent, struct task_struct *child)
     if (tracked_sessions == 0)
         return 0;
     __u32 child_tgid = child->tgid;
-    if (child->pid != child_tgid)
-        return 0; /* a new thread, not a new process */
     __u32 parent_tgid = parent->tgid;
     struct vigil_session_tag *tag = bpf_map_lookup_elem(&vigil_tracked, &parent_tgid);
     if (!tag)
         return 0;
+    if (child->pid != child_tgid) {
+        /* A new thread of a tagged process: same tgid, so nothing to tag, but its task may reuse
+         * the address of one some CPU's session cache still holds. */
+        tags_changed();
+        return 0;
+    }
     struct vigil_session_tag child_tag = *tag;
     /* Tagged here, in the parent, before the child is woken: double fork, setsid and
      * reparenting cannot escape. */
     if (bpf_map_update_elem(&vigil_tracked, &child_tgid, &child_tag, BPF_ANY) != 0)
         count(VIGIL_CTR_TRACK_FAILED);
+    tags_changed();
 
     struct vigil_fork_event e = {};
     fill_header(&e.hdr, VIGIL_EVENT_FORK, child_tag.session);
@@ -113,12 +118,16 @@ int BPF_PROG(vigil_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(vigil_exit, struct task_struct *task, bool group_dead)
 {
-    if (!group_dead || tracked_sessions == 0)
+    if (tracked_sessions == 0)
         return 0;
     __u32 tgid = task->tgid;
     __u64 session = session_of(tgid);
     if (!session)
         return 0;
+    if (!group_dead) {
+        tags_changed(); /* a thread of a tagged process: its task may be reused by anyone */
+        return 0;
+    }
     struct vigil_exit_event e = {};
     fill_header(&e.hdr, VIGIL_EVENT_EXIT, session);
     e.hdr.size = sizeof(e);
@@ -126,6 +135,7 @@ int BPF_PROG(vigil_exit, struct task_struct *task, bool group_dead)
     e.exit_code = task->signal->group_exit_code ? task->signal->group_exit_code : task->exit_code;
     emit(&e, sizeof(e), VIGIL_EVENT_EXIT);
     bpf_map_delete_elem(&vigil_tracked, &tgid);
+    tags_changed();
     return 0;
 }
 
@@ -139,57 +149,59 @@ int BPF_PROG(vigil_exec, struct task_struct *task, pid_t old_pid, struct linux_b
     struct scratch *s = scratch();
     if (!s)
         return 0;
-    struct vigil_exec_event *e = (void *)s->event;
-    fill_header(&e->hdr, VIGIL_EVENT_EXEC, session);
+    /* The fixed part is built on the stack and put in front of the path once it is resolved. */
+    struct vigil_exec_event h;
+    fill_header_of(&h.hdr, VIGIL_EVENT_EXEC, session, task);
     if (!session)
-        e->hdr.flags |= VIGIL_F_UNTRACKED;
-    e->ppid = task->real_parent->tgid;
+        h.hdr.flags |= VIGIL_F_UNTRACKED;
+    h.ppid = task->real_parent->tgid;
     __u64 uid_gid = bpf_get_current_uid_gid();
-    e->uid = (__u32)uid_gid;
-    e->gid = uid_gid >> 32;
-    e->old_tid = old_pid;
-    e->cgroup_id = bpf_get_current_cgroup_id();
+    h.uid = (__u32)uid_gid;
+    h.gid = uid_gid >> 32;
+    h.old_tid = old_pid;
+    h.cgroup_id = bpf_get_current_cgroup_id();
 
     struct file *file = bprm->file;
     if (session && exec_kill_rules && exec_denied(session, bprm)) {
         /* Delivered before the return to user space: the new image never runs. */
         bpf_send_signal(9);
-        e->hdr.flags |= VIGIL_F_KILLED;
+        h.hdr.flags |= VIGIL_F_KILLED;
         count(VIGIL_CTR_EXEC_KILLED);
     }
     struct inode *inode = file->f_inode;
-    e->exe_dev = inode->i_sb->s_dev;
-    e->exe_ino = inode->i_ino;
+    h.exe_dev = inode->i_sb->s_dev;
+    h.exe_ino = inode->i_ino;
     if (inode->__i_nlink == 0)
-        e->hdr.flags |= VIGIL_F_EXE_UNLINKED;
+        h.hdr.flags |= VIGIL_F_EXE_UNLINKED;
 
-    struct path_result p = resolve_path(s, &file->f_path, sizeof(*e));
+    struct path_result p = resolve_path(s, &file->f_path);
     if (p.truncated) {
-        e->hdr.flags |= VIGIL_F_PATH_TRUNCATED;
+        h.hdr.flags |= VIGIL_F_PATH_TRUNCATED;
         count(VIGIL_CTR_PATH_TRUNCATED);
     }
-    __u32 path_len = p.len;
-    e->path_len = path_len;
+    h.path_len = p.len;
 
-    /* argv lives on the new stack, just written by the kernel: resident. */
+    /* argv lives on the new stack, just written by the kernel: resident. It goes right after
+     * the path, at PATH_END. */
     struct mm_struct *mm = task->mm;
     unsigned long arg_start = mm->arg_start, arg_end = mm->arg_end;
     __u32 argv_len = arg_end > arg_start ? arg_end - arg_start : 0;
     if (argv_len > VIGIL_ARGV_MAX) {
         argv_len = VIGIL_ARGV_MAX;
-        e->hdr.flags |= VIGIL_F_ARGV_TRUNCATED;
+        h.hdr.flags |= VIGIL_F_ARGV_TRUNCATED;
         count(VIGIL_CTR_ARGV_TRUNCATED);
     }
-    __u32 argv_off = (sizeof(*e) + path_len) & (SCRATCH_EVENT / 2 - 1);
-    argv_len &= (VIGIL_ARGV_MAX * 2 - 1);
-    if (argv_len > VIGIL_ARGV_MAX)
-        argv_len = VIGIL_ARGV_MAX;
-    if (bpf_probe_read_user(&s->event[argv_off], argv_len, (void *)arg_start) != 0)
+    if (bpf_probe_read_user(&s->event[PATH_END], argv_len, (void *)arg_start) != 0)
         argv_len = 0;
-    e->argv_len = argv_len;
-    e->argc = BPF_CORE_READ(bprm, argc);
-    e->hdr.size = sizeof(*e) + path_len + argv_len;
-    emit(e, e->hdr.size, VIGIL_EVENT_EXEC);
+    h.argv_len = argv_len;
+    h.argc = BPF_CORE_READ(bprm, argc);
+    __u32 size = sizeof(h) + p.len + argv_len;
+    if (size > sizeof(h) + VIGIL_PATH_MAX + VIGIL_ARGV_MAX)
+        return 0; /* cannot happen; bounds the size for the verifier */
+    h.hdr.size = size;
+    void *record = &s->event[p.start - sizeof(h)];
+    __builtin_memcpy(record, &h, sizeof(h));
+    emit_from(s, record, size, VIGIL_EVENT_EXEC);
     return 0;
 }
 
@@ -252,46 +264,66 @@ static __always_inline void emit_open(struct task_struct *task, __u64 session, l
     struct scratch *s = scratch();
     if (!s)
         return;
-    struct vigil_open_event *e = (void *)s->event;
-    fill_header(&e->hdr, VIGIL_EVENT_OPEN, session);
-    e->hdr.flags = extra_flags;
-    e->result = ret;
-    e->flags = flags;
-    e->mode = mode;
-    e->base_len = 0;
-    __u32 path_len = 0;
+    struct vigil_open_event h;
+    fill_header_of(&h.hdr, VIGIL_EVENT_OPEN, session, task);
+    h.hdr.flags = extra_flags;
+    h.result = ret;
+    h.flags = flags;
+    h.mode = mode;
+    h.base_len = 0;
+    h.pad = 0;
     struct file *file = ret >= 0 ? file_of_fd(task, ret) : NULL;
     if (file) {
-        /* What the kernel actually opened. */
-        e->hdr.flags |= open_kill_check(session, file);
-        struct path_result p = resolve_path(s, &file->f_path, sizeof(*e));
+        /* What the kernel actually opened; the fixed part goes right in front of the path. */
+        h.hdr.flags |= open_kill_check(session, file);
+        struct path_result p = resolve_path(s, &file->f_path);
         if (p.truncated)
-            e->hdr.flags |= VIGIL_F_PATH_TRUNCATED;
-        e->hdr.flags |= VIGIL_F_PATH_FROM_FILE;
-        path_len = p.len;
-    } else {
-        /* Failed open: the caller's string (resident: the kernel just read it), plus the
-         * resolved directory it is relative to. */
-        long n = bpf_probe_read_user_str(&s->event[sizeof(*e)], VIGIL_PATH_MAX, upath);
-        path_len = n > 0 ? n - 1 : 0;
-        e->hdr.flags |= VIGIL_F_PATH_UNRESOLVED;
-        char first = s->event[sizeof(*e)];
-        if (first != '/') {
-            struct path_result base = { .len = 0 };
-            __u32 base_off = sizeof(*e) + (path_len & (VIGIL_PATH_MAX - 1));
+            h.hdr.flags |= VIGIL_F_PATH_TRUNCATED;
+        h.hdr.flags |= VIGIL_F_PATH_FROM_FILE;
+        h.path_len = p.len;
+        h.hdr.size = sizeof(h) + p.len;
+        void *record = &s->event[p.start - sizeof(h)];
+        __builtin_memcpy(record, &h, sizeof(h));
+        emit_from(s, record, sizeof(h) + p.len, VIGIL_EVENT_OPEN);
+        return;
+    }
+    /* Failed open: the caller's string (resident: the kernel just read it), plus the resolved
+     * directory it is relative to, laid out from the start of the scratch. */
+    char *path = &s->event[sizeof(h)];
+    long n = bpf_probe_read_user_str(path, VIGIL_PATH_MAX, upath);
+    __u32 path_len = n > 0 ? (n - 1) & (VIGIL_PATH_MAX - 1) : 0;
+    h.hdr.flags |= VIGIL_F_PATH_UNRESOLVED;
+    __u32 base_len = 0;
+    if (path[0] != '/') {
+        struct path_result base = { .len = 0 };
+        bool resolved = false;
+        /* The base is built below PATH_END: only when it cannot reach the caller's string. */
+        if (sizeof(h) + path_len < PATH_LOW) {
             if (dfd == AT_FDCWD) {
-                base = resolve_path(s, &task->fs->pwd, base_off);
+                base = resolve_path(s, &task->fs->pwd);
+                resolved = true;
             } else {
                 struct file *dir = file_of_fd(task, dfd);
-                if (dir)
-                    base = resolve_path(s, &dir->f_path, base_off);
+                if (dir) {
+                    base = resolve_path(s, &dir->f_path);
+                    resolved = true;
+                }
             }
-            e->base_len = base.len;
+        }
+        if (resolved && sizeof(h) + path_len + base.len <= base.start) {
+            bpf_probe_read_kernel(&s->event[sizeof(h) + path_len], base.len, &s->event[base.start]);
+            base_len = base.len;
+            if (base.truncated)
+                h.hdr.flags |= VIGIL_F_PATH_TRUNCATED;
+        } else if (resolved || sizeof(h) + path_len >= PATH_LOW) {
+            h.hdr.flags |= VIGIL_F_PATH_TRUNCATED; /* no room for the base */
         }
     }
-    e->path_len = path_len;
-    e->hdr.size = sizeof(*e) + (path_len & (VIGIL_PATH_MAX - 1)) + e->base_len;
-    emit(e, e->hdr.size, VIGIL_EVENT_OPEN);
+    h.path_len = path_len;
+    h.base_len = base_len;
+    h.hdr.size = sizeof(h) + path_len + base_len;
+    __builtin_memcpy(s->event, &h, sizeof(h));
+    emit_from(s, s->event, sizeof(h) + path_len + base_len, VIGIL_EVENT_OPEN);
 }
 
 static __always_inline void fill_sockaddr(struct vigil_net_event *e, const void *uaddr, bool user)
@@ -371,7 +403,7 @@ int BPF_PROG(vigil_sys_exit, struct pt_regs *regs, long ret)
                nr != NR32_CONNECT && nr != NR32_SENDTO) {
         return 0;
     }
-    __u64 session = session_of(bpf_get_current_pid_tgid() >> 32);
+    __u64 session = session_of_task(task);
     if (!session)
         return 0;
 
@@ -516,32 +548,37 @@ int BPF_PROG(vigil_uring_complete, struct io_ring_ctx *ring, void *req, struct i
         struct scratch *s = scratch();
         if (!s)
             goto out;
-        struct vigil_open_event *e = (void *)s->event;
-        fill_header(&e->hdr, VIGIL_EVENT_OPEN, p->session);
-        e->hdr.pid = p->tgid;
-        e->hdr.tid = p->tid;
-        e->hdr.flags = VIGIL_F_IO_URING;
-        e->result = res;
-        e->flags = p->flags;
-        e->mode = p->mode;
-        e->base_len = 0;
-        __u32 path_len;
+        struct vigil_open_event h;
+        fill_header(&h.hdr, VIGIL_EVENT_OPEN, p->session);
+        h.hdr.pid = p->tgid;
+        h.hdr.tid = p->tid;
+        h.hdr.flags = VIGIL_F_IO_URING;
+        h.result = res;
+        h.flags = p->flags;
+        h.mode = p->mode;
+        h.base_len = 0;
+        h.pad = 0;
         /* Completions run in the submitter or one of its io-wq threads: same file table. */
         struct file *file = res >= 0 ? file_of_fd(bpf_get_current_task_btf(), res) : NULL;
         if (file) {
-            struct path_result r = resolve_path(s, &file->f_path, sizeof(*e));
+            struct path_result r = resolve_path(s, &file->f_path);
             if (r.truncated)
-                e->hdr.flags |= VIGIL_F_PATH_TRUNCATED;
-            e->hdr.flags |= VIGIL_F_PATH_FROM_FILE;
-            path_len = r.len;
+                h.hdr.flags |= VIGIL_F_PATH_TRUNCATED;
+            h.hdr.flags |= VIGIL_F_PATH_FROM_FILE;
+            h.path_len = r.len;
+            h.hdr.size = sizeof(h) + r.len;
+            void *record = &s->event[r.start - sizeof(h)];
+            __builtin_memcpy(record, &h, sizeof(h));
+            emit_from(s, record, sizeof(h) + r.len, VIGIL_EVENT_OPEN);
         } else {
-            long n = bpf_probe_read_kernel_str(&s->event[sizeof(*e)], sizeof(p->path), p->path);
-            path_len = n > 0 ? n - 1 : 0;
-            e->hdr.flags |= VIGIL_F_PATH_UNRESOLVED;
+            long n = bpf_probe_read_kernel_str(&s->event[sizeof(h)], sizeof(p->path), p->path);
+            __u32 path_len = n > 0 ? (n - 1) & (sizeof(p->path) - 1) : 0;
+            h.hdr.flags |= VIGIL_F_PATH_UNRESOLVED;
+            h.path_len = path_len;
+            h.hdr.size = sizeof(h) + path_len;
+            __builtin_memcpy(s->event, &h, sizeof(h));
+            emit_from(s, s->event, sizeof(h) + path_len, VIGIL_EVENT_OPEN);
         }
-        e->path_len = path_len;
-        e->hdr.size = sizeof(*e) + (path_len & (VIGIL_PATH_MAX - 1));
-        emit(e, e->hdr.size, VIGIL_EVENT_OPEN);
     }
 out:
     bpf_map_delete_elem(&vigil_uring_pending, &key);

@@ -63,7 +63,7 @@ static struct vigil_skel *open_skeleton(const struct vigil_bpf_options *opts, bo
         return NULL;
     }
     skel->rodata->exec_all = opts->exec_all;
-    skel->rodata->wakeup_every = opts->wakeup_every ? opts->wakeup_every : 512;
+    skel->rodata->wakeup_every = opts->wakeup_every ? opts->wakeup_every : 4096;
     if (opts->ring_bytes)
         bpf_map__set_max_entries(skel->maps.vigil_events, opts->ring_bytes);
     struct bpf_program *prog;
@@ -198,15 +198,26 @@ int vigil_bpf_program_stats(const vigil_bpf *bpf, int index, uint64_t *run_count
     return 0;
 }
 
+/* After every change to vigil_tracked (the map update is a syscall, so it is visible first):
+ * the kernel's per-CPU session caches drop what they hold. */
+static void tags_changed(vigil_bpf *bpf)
+{
+    __atomic_add_fetch(&bpf->skel->bss->tag_generation, 1, __ATOMIC_SEQ_CST);
+}
+
 int vigil_bpf_track(vigil_bpf *bpf, uint32_t pid, uint64_t session)
 {
     struct vigil_session_tag tag = { .session = session };
-    return bpf_map__update_elem(bpf->skel->maps.vigil_tracked, &pid, sizeof(pid), &tag, sizeof(tag), BPF_ANY);
+    int rc = bpf_map__update_elem(bpf->skel->maps.vigil_tracked, &pid, sizeof(pid), &tag, sizeof(tag), BPF_ANY);
+    tags_changed(bpf);
+    return rc;
 }
 
 int vigil_bpf_untrack(vigil_bpf *bpf, uint32_t pid)
 {
-    return bpf_map__delete_elem(bpf->skel->maps.vigil_tracked, &pid, sizeof(pid), 0);
+    int rc = bpf_map__delete_elem(bpf->skel->maps.vigil_tracked, &pid, sizeof(pid), 0);
+    tags_changed(bpf);
+    return rc;
 }
 
 uint64_t vigil_bpf_session_of(vigil_bpf *bpf, uint32_t pid)

@@ -13,7 +13,7 @@ public struct SensorOptions: Sendable {
     /// Kernel ring size (power of two).
     public var ringBytes: UInt32 = 32 << 20
     /// Records per CPU between forced wakeups; in between, the reader drains on its poll timeout.
-    public var wakeupEvery: UInt32 = 512
+    public var wakeupEvery: UInt32 = 4096
     /// Poll timeout of the reader thread: the worst-case added latency of a batched event.
     public var pollMilliseconds: Int32 = 20
     /// Bytes of records the consumer may fall behind before the reader drops (and counts) them.

@@ -77,6 +77,10 @@ public final class Tracer: Sendable {
             throw error
         }
         tree.startSession(session, root: child.pid, parent: getpid())
+        // The root's ancestors (this process and those above it) are hashed now, before the root
+        // runs, and not on its first exec while the command competes for the CPU (Vigil's own
+        // binary is tens of MB).
+        hashMissing(in: tree.ancestry(of: getpid()), tree: &tree)
         do {
             try prepare(SessionStart(session: session, cgroup: cgroup, rootPID: child.pid))
         } catch {
@@ -157,9 +161,7 @@ public final class Tracer: Sendable {
             tree.apply(event)
             if case .exec(let e) = event {
                 if let sha = hasher.hash(pid: e.header.pid, path: e.path) { tree.setHash(sha, for: e.header.pid) }
-                for ancestor in tree.ancestry(of: e.header.pid).dropFirst() where ancestor.exeSHA256 == nil && !ancestor.exited {
-                    if let sha = hasher.hash(pid: ancestor.pid, path: ancestor.exePath) { tree.setHash(sha, for: ancestor.pid) }
-                }
+                hashMissing(in: tree.ancestry(of: e.header.pid).dropFirst(), tree: &tree)
                 context.ancestry = tree.ancestry(of: e.header.pid)
             } else if ancestryForAllEvents, let h = event.header {
                 context.ancestry = tree.ancestry(of: h.pid)
@@ -196,6 +198,13 @@ public final class Tracer: Sendable {
             }
         }
         summary.processes = seenPIDs.count
+    }
+
+    /// Hashes the executables of the live `nodes` whose hash is not known yet.
+    private func hashMissing(in nodes: some Sequence<ProcessNode>, tree: inout ProcessTree) {
+        for node in nodes where node.exeSHA256 == nil && !node.exited {
+            if let sha = hasher.hash(pid: node.pid, path: node.exePath) { tree.setHash(sha, for: node.pid) }
+        }
     }
 
     /// A random, non-zero session id (0 means "no session" in the kernel's map).

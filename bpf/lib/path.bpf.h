@@ -11,10 +11,23 @@
 #define NAME_MAX_COPY 256
 #define SHORT_NAME 40 /* names shorter than this live inside the dentry (d_shortname) */
 
+/* Where a resolved path is built in scratch->event: back to front (leaf first, one pass over
+ * the dentries), ending at PATH_END, so that it never lies past the 4095 bytes before it. The
+ * record's fixed part then goes right before the path's first byte, and what follows the path
+ * (an exec's argv) goes at PATH_END: no byte of the path is copied twice. */
+#define PATH_END 8192
+#define PATH_LOW (PATH_END - VIGIL_PATH_MAX) /* never written: a path starts above it */
+#define PATH_WALK_STEPS 128 /* components plus mount crossings */
+
 struct path_result {
+    __u32 start; /* the path is s->event[start .. PATH_END) */
     __u32 len;
     bool truncated;
 };
+
+/* Bounds the verifier can see: [PATH_LOW, PATH_END) and [PATH_LOW, PATH_LOW + 8192). */
+#define IN_PATH(x) (PATH_LOW + (((x) - PATH_LOW) & (VIGIL_PATH_MAX - 1)))
+#define NEAR_PATH(x) (PATH_LOW + (((x) - PATH_LOW) & (2 * VIGIL_PATH_MAX - 1)))
 
 /* Casts a kernel address to a typed, read-only pointer: field loads then compile to direct
  * (fault-tolerant) loads instead of one bpf_probe_read_kernel() helper call each. */
@@ -25,12 +38,16 @@ struct walk_ctx {
     struct scratch *s;
     __u64 mnt;    /* struct mount * */
     __u64 dentry; /* struct dentry * */
-    __u32 count;  /* components collected in scratch->parts */
+    __u32 pos;    /* the path so far is s->event[pos .. PATH_END) */
+    bool done;    /* reached the root of the mount tree */
     bool truncated;
 };
 
-/* Pass 1, one step towards the root: collect the dentry of each component (crossing mount
- * points), leaf first. Run by bpf_loop() so the verifier checks the body once. */
+/* One step towards the root, run by bpf_loop() so the verifier checks the body once: crosses a
+ * mount point, or writes "/" + the name of one component in front of the path so far. Short
+ * names are copied with five direct word loads from the dentry itself (d_shortname); the words
+ * spill up to 40 bytes over the start of the path so far, which are saved and put back. Long
+ * names need the helper, which copies exactly. */
 static long walk_step(__u32 index, struct walk_ctx *c)
 {
     struct scratch *s = c->s;
@@ -40,85 +57,67 @@ static long walk_step(__u32 index, struct walk_ctx *c)
     struct dentry *dentry = AS(struct dentry, c->dentry);
     if (dentry == mnt->mnt.mnt_root) {
         struct mount *parent = mnt->mnt_parent;
-        if (parent == mnt)
-            return 1; /* the root of the mount tree */
+        if (parent == mnt) {
+            c->done = true; /* the root of the mount tree */
+            return 1;
+        }
         c->dentry = (__u64)mnt->mnt_mountpoint;
         c->mnt = (__u64)parent;
         return 0;
     }
     struct dentry *parent = dentry->d_parent;
-    if (parent == dentry)
-        return 1;
-    if (c->count >= PATH_MAX_DEPTH) {
-        c->truncated = true; /* deeper than the walk: the leading components are missing */
+    if (parent == dentry) {
+        c->done = true;
         return 1;
     }
-    s->parts[c->count & (PATH_MAX_DEPTH - 1)] = (__u64)dentry;
-    c->count++;
-    c->dentry = (__u64)parent;
-    return 0;
-}
-
-struct emit_ctx {
-    struct scratch *s;
-    __u32 dst;   /* offset in scratch->event where the path starts */
-    __u32 pos;   /* bytes written so far */
-    __u32 count;
-    bool truncated;
-};
-
-/* Pass 2, root first: "/" + name for each component, written forwards straight into the
- * record. Short names are copied with five direct word loads from the dentry itself (the
- * bytes past the name are overwritten by the next component or lie past the path's end);
- * long names need the helper. */
-static long emit_step(__u32 index, struct emit_ctx *c)
-{
-    struct scratch *s = c->s;
-    if (!s || index >= c->count)
-        return 1;
-    struct dentry *dentry = AS(struct dentry, s->parts[(c->count - 1 - index) & (PATH_MAX_DEPTH - 1)]);
     __u32 len = dentry->d_name.len;
     const unsigned char *name = dentry->d_name.name;
-    if (c->pos + 1 + len >= VIGIL_PATH_MAX) {
-        c->truncated = true;
+    if (len >= NAME_MAX_COPY || c->pos < PATH_LOW + 2 + len) {
+        c->truncated = true; /* longer than VIGIL_PATH_MAX: the leading components are missing */
         return 1;
     }
-    __u32 at = (c->dst + c->pos) & (SCRATCH_EVENT / 2 - 1);
-    s->event[at] = '/';
-    at = (at + 1) & (SCRATCH_EVENT / 2 - 1);
+    __u32 pos = NEAR_PATH(c->pos);
+    __u32 at = IN_PATH(pos - len); /* the name goes to [at, pos), its '/' to at - 1 */
     if (len < SHORT_NAME && name == dentry->d_shortname.string) {
+        __u64 *keep = (__u64 *)&s->event[pos];
+        __u64 k0 = keep[0], k1 = keep[1], k2 = keep[2], k3 = keep[3], k4 = keep[4];
         __u64 *dst = (__u64 *)&s->event[at];
         dst[0] = dentry->d_shortname.words[0];
         dst[1] = dentry->d_shortname.words[1];
         dst[2] = dentry->d_shortname.words[2];
         dst[3] = dentry->d_shortname.words[3];
         dst[4] = dentry->d_shortname.words[4];
+        keep[0] = k0;
+        keep[1] = k1;
+        keep[2] = k2;
+        keep[3] = k3;
+        keep[4] = k4;
     } else {
         bpf_probe_read_kernel(&s->event[at], len & (NAME_MAX_COPY - 1), name);
-        if (len >= NAME_MAX_COPY)
-            c->truncated = true;
     }
-    c->pos += 1 + (len & (NAME_MAX_COPY - 1));
+    s->event[at - 1] = '/';
+    c->pos = at - 1;
+    c->dentry = (__u64)parent;
     return 0;
 }
 
-/* Resolves `path` to an absolute path written at scratch->event[dst]. */
-static __always_inline struct path_result resolve_path(struct scratch *s, const struct path *path, __u32 dst)
+/* Resolves `path` to an absolute path at s->event[r.start .. PATH_END). */
+static __always_inline struct path_result resolve_path(struct scratch *s, const struct path *path)
 {
     struct path *p = AS(struct path, path);
     struct walk_ctx w = {
         .s = s,
         .mnt = (__u64)container_of(p->mnt, struct mount, mnt),
         .dentry = (__u64)p->dentry,
+        .pos = PATH_END,
     };
-    bpf_loop(PATH_MAX_DEPTH + 16, walk_step, &w, 0);
-    struct emit_ctx e = { .s = s, .dst = dst, .count = w.count, .truncated = w.truncated };
-    bpf_loop(PATH_MAX_DEPTH, emit_step, &e, 0);
-    if (e.pos == 0) { /* the root itself */
-        s->event[dst & (SCRATCH_EVENT / 2 - 1)] = '/';
-        e.pos = 1;
+    bpf_loop(PATH_WALK_STEPS, walk_step, &w, 0);
+    if (w.pos >= PATH_END) { /* the root itself, or nothing fitted */
+        s->event[PATH_END - 1] = '/';
+        w.pos = PATH_END - 1;
     }
-    struct path_result r = { .len = e.pos & (VIGIL_PATH_MAX - 1), .truncated = e.truncated };
+    __u32 start = IN_PATH(w.pos);
+    struct path_result r = { .start = start, .len = PATH_END - start, .truncated = w.truncated || !w.done };
     return r;
 }
 

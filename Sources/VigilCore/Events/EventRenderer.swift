@@ -126,19 +126,27 @@ extension String {
 /// A minimal JSON object writer: keys in insertion order, strings escaped per RFC 8259.
 public struct JSONObjectWriter: Sendable {
     private var text = "{"
+    private var empty = true  // (String.count walks the whole string: not asked per field)
     public init() {}
 
     public mutating func string(_ key: String, _ value: String) { raw(key, Self.quote(value)) }
     public mutating func int(_ key: String, _ value: Int64) { raw(key, String(value)) }
     public mutating func raw(_ key: String, _ json: String) {
-        if text.count > 1 { text += "," }
-        text += Self.quote(key) + ":" + json
+        if !empty { text += "," }
+        empty = false
+        text += Self.quote(key)
+        text += ":"
+        text += json
     }
     public func finish() -> String { text + "}" }
 
     /// A JSON string literal: the short escapes where JSON has them, `\u00XX` for other controls,
     /// everything else as is. Deterministic, so hashes of canonical JSON can rely on it.
     public static func quote(_ s: String) -> String {
+        // Most strings (paths, keys, hashes) need no escape: one pass over the bytes, one copy.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            return "\"" + s + "\""
+        }
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {
