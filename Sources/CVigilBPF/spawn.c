@@ -4,10 +4,45 @@
 #define _GNU_SOURCE
 #include "CVigilBPF.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+/* In the child, before it waits at the gate: closes every inherited descriptor marked close-on-exec
+ * (the exec would close them anyway) except `keep_a` and `keep_b`. Otherwise, while the child waits,
+ * it holds the parent's descriptors — and with them, say, an flock the parent releases, or the write
+ * end of a pipe another thread waits to see closed. Raw getdents64: async-signal-safe. */
+static void close_cloexec_descriptors(int keep_a, int keep_b)
+{
+    int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0)
+        return;
+    char buffer[4096];
+    for (;;) {
+        long n = syscall(SYS_getdents64, dir, buffer, sizeof(buffer));
+        if (n <= 0)
+            break;
+        for (long offset = 0; offset < n;) {
+            struct dirent64 *entry = (struct dirent64 *)(buffer + offset);
+            offset += entry->d_reclen;
+            int fd = 0;
+            const char *c = entry->d_name;
+            if (*c < '0' || *c > '9')
+                continue;
+            for (; *c >= '0' && *c <= '9'; c++)
+                fd = fd * 10 + (*c - '0');
+            if (fd <= 2 || fd == dir || fd == keep_a || fd == keep_b)
+                continue;
+            int flags = fcntl(fd, F_GETFD);
+            if (flags >= 0 && (flags & FD_CLOEXEC))
+                close(fd);
+        }
+    }
+    close(dir);
+}
 
 int vigil_spawn_gated(const char *path, char *const argv[], char *const envp[], int cgroup_procs_fd, pid_t *pid,
                       int *gate_fd, int *exec_error_fd)
@@ -39,6 +74,7 @@ int vigil_spawn_gated(const char *path, char *const argv[], char *const envp[], 
         int err = 0;
         if (cgroup_procs_fd >= 0 && write(cgroup_procs_fd, "0", 1) != 1)
             err = errno;
+        close_cloexec_descriptors(gate[0], status[1]);
         char go;
         if (!err && read(gate[0], &go, 1) != 1)
             err = ECANCELED; /* the parent went away without opening the gate */

@@ -44,6 +44,8 @@ public struct GatedProcess: Sendable {
 
     /// Gives up on the child (it exits without running the command).
     public func abandon() {
+        // It has run nothing yet: SIGKILL is safe, and waiting never depends on the gate's EOF.
+        kill(pid, SIGKILL)
         close(gateFD)
         close(execErrorFD)
         var status: Int32 = 0
