@@ -38,6 +38,8 @@ public final class Daemon: Sendable {
     let counters = DaemonCounters()
     let guardian = Mutex<FanotifyGuard?>(nil)
     let pendingAudit = Mutex<[AuditEntry]>([])
+    /// Kernel-event entries waiting to share one durable append (see `recordKernel`).
+    let kernelBatch = Mutex<(entries: [AuditEntry], since: UInt64)>(([], 0))
     let startedAt = TimelineRecord.now()
     /// The hook server's port once it listens (the configured one, or the one the kernel picked).
     let boundHookPort = Atomic<UInt16>(0)

@@ -71,8 +71,24 @@ extension Daemon {
             defer { pending.removeAll() }
             return pending
         }
-        record(entries)
+        recordKernel(entries, force: false)
         flushTimelines()
+    }
+
+    /// Kernel entries share fsyncs: a deny, kill, flag or gap is made durable at once (with what
+    /// waits before it); allows wait for up to 100 ms or 4096 entries. Fewer syncs leave the disk to
+    /// the hook calls that wait on theirs, and cost the machine less.
+    func recordKernel(_ entries: [AuditEntry], force: Bool) {
+        let now = monotonicNanoseconds()
+        let due = kernelBatch.withLock { batch -> [AuditEntry] in
+            if batch.entries.isEmpty { batch.since = now }
+            batch.entries += entries
+            let urgent = entries.contains { $0.decision != nil && $0.decision != .allow } || entries.contains { $0.kind == .gap }
+            guard force || urgent || batch.entries.count >= 4096 || now - batch.since >= 100_000_000 else { return [] }
+            defer { batch.entries.removeAll(keepingCapacity: true) }
+            return batch.entries
+        }
+        record(due)
     }
 
     private func route(
@@ -178,7 +194,7 @@ extension Daemon {
             defer { pending.removeAll() }
             return pending
         }
-        record(fromGuard)
+        recordKernel(fromGuard, force: true)
         flushTimelines()
     }
 

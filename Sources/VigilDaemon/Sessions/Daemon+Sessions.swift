@@ -189,6 +189,7 @@ extension Daemon {
     func endSession(_ session: SessionID, reason: String) {
         // The rest of the conversation, before the session's state goes.
         transcriptQueue.sync { ingestTranscript(session: session) }
+        recordKernel([], force: true)  // its last kernel entries go before its end
         guard var live = state.withLock({ $0.sessions.removeValue(forKey: session) }) else { return }
         subjects.withLock { $0[session] = nil }
         sensor.endSession(session)
