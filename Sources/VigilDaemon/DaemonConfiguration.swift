@@ -38,6 +38,10 @@ public struct DaemonConfiguration: Sendable {
     /// Endpoint-protection process names for the posture probe (default: the probe's list).
     public var edrProcessNames: [String]?
     public var deviceID: String
+    /// A Claude Code that calls the hooks outside every session is adopted as one (its tree tagged,
+    /// moved into a session cgroup, every kernel event decided and audited). Off: its hook calls
+    /// are still decided and audited, its kernel events are not followed.
+    public var adoptUnwrapped = true
     /// How often the policy file is checked for changes (SIGHUP reloads at once).
     public var policyPollInterval: Duration = .seconds(1)
 

@@ -9,6 +9,7 @@ import Foundation
 import Glibc
 import VigilAudit
 import VigilClaude
+import VigilTransport
 
 @Sendable func benchHook() async throws {
     let bench = try HookBench()
@@ -129,7 +130,12 @@ private struct HookBench {
         // deciding and appending to a fresh signed log (which grows over the rounds, as in a
         // session), and the product path: `vigil claude` under a running vigild (http hooks, the
         // session's cgroup, every kernel event decided, attributed and audited).
-        let configurations = ["bare", "hooked", "hooked_audit", "vigild"]
+        // And the hook path alone: Claude Code not wrapped, with a vigild that does not adopt it
+        // (each call decided and durably audited over http; no kernel session).
+        // And the floor of any http hook here: the same drop-in pointing at a server that answers
+        // `{}` at once (in this process), so what Claude Code itself spends per hook call shows.
+        let configurations = ProcessInfo.processInfo.environment["VIGIL_BENCH_HOOK_CONFIGS"].map { $0.split(separator: ",").map(String.init) }
+            ?? ["bare", "null_http", "hooked", "hooked_audit", "vigild", "vigild_hooks_only"]
         let claudeAudit = dir + "/audit-claude"
         try FileManager.default.createDirectory(atPath: claudeAudit, withIntermediateDirectories: true)
         try Ed25519FileSigner.generate(name: "vigil/bench").write(toKeyFile: claudeAudit + "/audit.key")
@@ -141,10 +147,18 @@ private struct HookBench {
         try ManagedSettingsInstaller(root: dir + "/root-hooked_audit", stateDirectory: dir + "/state-hooked_audit").install(
             HookInstallConfiguration(vigilPath: vigil, policyPath: policy, auditDirectory: claudeAudit, timeoutSeconds: 30))
 
-        let daemon = try startDaemon(claude: claude)
+        let null = try HTTPServer(listener: .tcp(host: "127.0.0.1", port: 0)) { _, _ in .json(status: 200, Array("{}".utf8)) }
+        defer { null.stop() }
+        try ManagedSettingsInstaller(root: dir + "/root-null_http", stateDirectory: dir + "/state-null_http").install(
+            HookInstallConfiguration(vigilPath: vigil, policyPath: policy, timeoutSeconds: 30,
+                                     hookURL: "http://127.0.0.1:\(null.port ?? 0)/v1/hook"))
+        let daemon = try startDaemon(claude: claude, name: "vigild")
+        let hooksOnly = try startDaemon(claude: claude, name: "vigild_hooks_only", extra: ["--no-adopt"])
         defer {
-            kill(daemon.processIdentifier, SIGTERM)
-            daemon.waitUntilExit()
+            for process in [daemon, hooksOnly] {
+                kill(process.processIdentifier, SIGTERM)
+                process.waitUntilExit()
+            }
         }
 
         let mockOut = dir + "/mock.out"
@@ -197,31 +211,33 @@ private struct HookBench {
         }
         print("bench hook.claude " + fields.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
         // Inside the daemon: from the request read to the answer written (decision + durable audit).
-        let status = Process()
-        status.executableURL = URL(fileURLWithPath: vigil)
-        status.arguments = ["status", "--json", "--socket", dir + "/vigild.sock"]
-        let pipe = Pipe()
-        status.standardOutput = pipe
-        try status.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        status.waitUntilExit()
-        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let hooks = object["hooks"] as? [String: Any] {
-            print("bench hook.vigild_inside calls=\(hooks["calls"] ?? "na") p50_us=\(hooks["p50Microseconds"] ?? "na") p99_us=\(hooks["p99Microseconds"] ?? "na")")
+        for name in ["vigild", "vigild_hooks_only"] {
+            let status = Process()
+            status.executableURL = URL(fileURLWithPath: vigil)
+            status.arguments = ["status", "--json", "--socket", dir + "/\(name).sock"]
+            let pipe = Pipe()
+            status.standardOutput = pipe
+            try status.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            status.waitUntilExit()
+            if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let hooks = object["hooks"] as? [String: Any] {
+                print("bench hook.\(name)_inside calls=\(hooks["calls"] ?? "na") p50_us=\(hooks["p50Microseconds"] ?? "na") p99_us=\(hooks["p99Microseconds"] ?? "na")")
+            }
         }
     }
 
     /// vigild (built next to vigil-bench) with its drop-in under ROOT-vigild, its own state and log.
-    private func startDaemon(claude: String) throws -> Process {
+    private func startDaemon(claude: String, name: String, extra: [String] = []) throws -> Process {
         let vigild = (vigil as NSString).deletingLastPathComponent + "/vigild"
         guard access(vigild, X_OK) == 0 else { throw Failure("\(vigild) is missing: build the vigild product first") }
-        let portFile = dir + "/vigild.port"
+        let portFile = dir + "/\(name).port"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: vigild)
         process.arguments = [
-            "--policy", policy, "--state-dir", dir + "/vigild-state", "--socket", dir + "/vigild.sock", "--hook-port", "0",
-            "--port-file", portFile, "--root", dir + "/root-vigild", "--claude-binary", claude,
-        ]
-        let log = dir + "/vigild.log"
+            "--policy", policy, "--state-dir", dir + "/\(name)-state", "--socket", dir + "/\(name).sock", "--hook-port", "0",
+            "--port-file", portFile, "--root", dir + "/root-\(name)", "--claude-binary", claude,
+        ] + extra
+        let log = dir + "/\(name).log"
         FileManager.default.createFile(atPath: log, contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         try process.run()

@@ -30,6 +30,8 @@ struct VigilD: AsyncParsableCommand {
     @Option(help: "Seconds Claude Code waits for a hook answer.") var hookTimeout = 10
     @Option(name: .customLong("claude-binary"), help: "A Claude Code binary (or cli.js) allowed to call the hooks. Repeatable.")
     var claudeBinaries: [String] = []
+    @Flag(help: "Do not adopt a Claude Code started outside 'vigil claude' (its hook calls are still decided and audited).")
+    var noAdopt = false
     @Option(help: "Comma-separated endpoint-protection process names for the posture probe.") var edrProcesses: String?
 
     func run() async throws {
@@ -51,6 +53,7 @@ struct VigilD: AsyncParsableCommand {
         configuration.failClosed = !failOpen
         configuration.hookTimeoutSeconds = hookTimeout
         configuration.trustedAgentBinaries = claudeBinaries
+        configuration.adoptUnwrapped = !noAdopt
         configuration.edrProcessNames = edrProcesses.map { $0.split(separator: ",").map(String.init) }
         let daemon: Daemon
         do {

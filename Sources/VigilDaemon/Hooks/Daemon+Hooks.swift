@@ -57,7 +57,9 @@ extension Daemon {
         // The session: the one the kernel says this process belongs to, else a new one (adoption).
         var session = sensor.session(of: pid)
         var adoptionFailure: String?
-        if session == 0 || state.withLock({ $0.sessions[session] == nil }) {
+        if !configuration.adoptUnwrapped && (session == 0 || state.withLock({ $0.sessions[session] == nil })) {
+            session = 0
+        } else if session == 0 || state.withLock({ $0.sessions[session] == nil }) {
             let adopted = adoptionLock.withLock { _ -> Result<SessionID, DaemonError> in
                 let again = sensor.session(of: pid)
                 if again != 0, state.withLock({ $0.sessions[again] != nil }) { return .success(again) }
