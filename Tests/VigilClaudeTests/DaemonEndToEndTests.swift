@@ -98,6 +98,34 @@ struct DaemonEndToEndTests {
         try daemon.verifyAudit()
     }
 
+    @Test func vigilClaudeKeepsTheTerminalTheArgumentsAndTheExitStatus() throws {
+        guard try ClaudeE2E.check() else { return }
+        let vigil = try ClaudeE2E.vigilBinary()
+        let claude = try #require(ClaudeE2E.claudeBinary())
+        let world = try world("terminal")
+        defer { world.remove() }
+        let daemon = try DaemonUnderTest.start(world: world)
+        defer { daemon.stop() }
+        var environment = ProcessInfo.processInfo.environment
+        environment["VIGIL_SOCKET"] = daemon.socket
+        environment["VIGIL_CLAUDE_BIN"] = claude
+        // In a pseudo-terminal (`script`), as a developer types it: claude sees a terminal on stdin
+        // and stdout, its own process is the session root, its output and status come back unchanged.
+        let probe = "[ -t 0 ] && [ -t 1 ] && echo on-a-tty; exec \(vigil) claude --version"
+        let version = try world.run(["/usr/bin/script", "-qec", "sh -c '\(probe)'", "/dev/null"], environment: environment)
+        #expect(version.status == 0, "\(version.output)")
+        #expect(version.output.contains("on-a-tty") && version.output.contains("(Claude Code)"), "\(version.output)")
+        let failing = try world.run([vigil, "claude", "--no-such-flag"], environment: environment)
+        #expect(failing.status == 1, "claude's own exit status comes back: \(failing.output)")
+        var wrapped: [[String: Any]] = []
+        try daemon.wait("both wrapped sessions to end") {
+            wrapped = try daemon.sessions(origin: "wrapped").filter { $0["endedAt"] != nil }
+            return wrapped.count == 2
+        }
+        daemon.stop()
+        try daemon.verifyAudit()
+    }
+
     @Test func aProtectedFileOrAddressReachedByASubprocessIsStoppedInTheKernelAndRecordedAgainstItsToolCall() throws {
         guard try ClaudeE2E.check() else { return }
         let vigil = try ClaudeE2E.vigilBinary()
