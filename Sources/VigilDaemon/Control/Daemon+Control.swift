@@ -61,6 +61,11 @@ extension Daemon {
             } catch {
                 return .text(status: 400, "vigild: a session request is {\"cwd\":…,\"argv\":[…]}: \(error)\n")
             }
+            // One user cannot fill the machine with sessions (each holds a cgroup and kernel map entries).
+            let live = state.withLock { state in state.sessions.values.filter { $0.record.uid == caller.uid }.count }
+            guard caller.uid == 0 || live < Self.maximumSessionsPerUser else {
+                return .text(status: 429, "vigild: uid \(caller.uid) already has \(live) live sessions (the limit is \(Self.maximumSessionsPerUser))\n")
+            }
             do {
                 let record = try startSession(root: caller.pid, uid: caller.uid, origin: .wrapped, cwd: body.cwd)
                 return Self.json(SessionGrant(session: record.id, cgroup: record.cgroup))
@@ -97,6 +102,8 @@ extension Daemon {
             return .text(status: 404, "vigild: no such endpoint \(request.method) \(path)\n")
         }
     }
+
+    static let maximumSessionsPerUser = 64
 
     static func json(_ value: some Encodable) -> HTTPResponse {
         let encoder = JSONEncoder()
