@@ -174,6 +174,13 @@ struct DaemonEndToEndTests {
         let bin = world.base + "/bin"
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: "/bin/sleep", toPath: bin + "/codex")
+        // And one that was running before the daemon started: found by the start-up scan.
+        try FileManager.default.copyItem(atPath: "/bin/sleep", toPath: bin + "/gemini")
+        let gemini = Process()
+        gemini.executableURL = URL(fileURLWithPath: bin + "/gemini")
+        gemini.arguments = ["30"]
+        try gemini.run()
+        defer { Child(gemini).stop() }
         let daemon = try DaemonUnderTest.start(world: world)
         defer { daemon.stop() }
         let codex = Process()
@@ -220,6 +227,9 @@ struct DaemonEndToEndTests {
         let leaves = try AuditVerifier.readEntries(directory: world.audit).leaves.map(\.entry)
         #expect(leaves.contains { $0.kind.rawValue == "hookRejected" })
         #expect(leaves.contains { $0.kind.rawValue == "agent" && $0.extra["agent"] == "codex" })
+        #expect(leaves.contains {
+            $0.kind.rawValue == "agent" && $0.extra["agent"] == "gemini-cli" && $0.extra["note"] == "already running when vigild started"
+        })
         // The Claude Code started outside Vigil was reported when it started, before it was adopted.
         let root = try #require(adopted["rootPID"] as? Int)
         #expect(leaves.contains { $0.kind.rawValue == "agent" && $0.extra["agent"] == "claude-code" && $0.extra["pid"] == String(root) })
