@@ -258,6 +258,21 @@ static __always_inline __u16 open_kill_check(__u64 session, struct file *file)
     return VIGIL_F_KILLED;
 }
 
+/* An open whose file the kernel resolved: the path from the kernel's `struct file`, written in
+ * front of the record's fixed part in the scratch (one pass), then emitted. */
+static __always_inline void emit_open_from_file(struct scratch *s, struct vigil_open_event *h, struct file *file)
+{
+    struct path_result r = resolve_path(s, &file->f_path);
+    if (r.truncated)
+        h->hdr.flags |= VIGIL_F_PATH_TRUNCATED;
+    h->hdr.flags |= VIGIL_F_PATH_FROM_FILE;
+    h->path_len = r.len;
+    h->hdr.size = sizeof(*h) + r.len;
+    void *record = &s->event[r.start - sizeof(*h)];
+    __builtin_memcpy(record, h, sizeof(*h));
+    emit_from(s, record, sizeof(*h) + r.len, VIGIL_EVENT_OPEN);
+}
+
 static __always_inline void emit_open(struct task_struct *task, __u64 session, long ret, int dfd,
                                       const char *upath, __u32 flags, __u32 mode, __u16 extra_flags)
 {
@@ -276,15 +291,7 @@ static __always_inline void emit_open(struct task_struct *task, __u64 session, l
     if (file) {
         /* What the kernel actually opened; the fixed part goes right in front of the path. */
         h.hdr.flags |= open_kill_check(session, file);
-        struct path_result p = resolve_path(s, &file->f_path);
-        if (p.truncated)
-            h.hdr.flags |= VIGIL_F_PATH_TRUNCATED;
-        h.hdr.flags |= VIGIL_F_PATH_FROM_FILE;
-        h.path_len = p.len;
-        h.hdr.size = sizeof(h) + p.len;
-        void *record = &s->event[p.start - sizeof(h)];
-        __builtin_memcpy(record, &h, sizeof(h));
-        emit_from(s, record, sizeof(h) + p.len, VIGIL_EVENT_OPEN);
+        emit_open_from_file(s, &h, file);
         return;
     }
     /* Failed open: the caller's string (resident: the kernel just read it), plus the resolved
@@ -561,15 +568,7 @@ int BPF_PROG(vigil_uring_complete, struct io_ring_ctx *ring, void *req, struct i
         /* Completions run in the submitter or one of its io-wq threads: same file table. */
         struct file *file = res >= 0 ? file_of_fd(bpf_get_current_task_btf(), res) : NULL;
         if (file) {
-            struct path_result r = resolve_path(s, &file->f_path);
-            if (r.truncated)
-                h.hdr.flags |= VIGIL_F_PATH_TRUNCATED;
-            h.hdr.flags |= VIGIL_F_PATH_FROM_FILE;
-            h.path_len = r.len;
-            h.hdr.size = sizeof(h) + r.len;
-            void *record = &s->event[r.start - sizeof(h)];
-            __builtin_memcpy(record, &h, sizeof(h));
-            emit_from(s, record, sizeof(h) + r.len, VIGIL_EVENT_OPEN);
+            emit_open_from_file(s, &h, file);
         } else {
             long n = bpf_probe_read_kernel_str(&s->event[sizeof(h)], sizeof(p->path), p->path);
             __u32 path_len = n > 0 ? (n - 1) & (sizeof(p->path) - 1) : 0;
