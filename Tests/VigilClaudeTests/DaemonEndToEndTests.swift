@@ -266,6 +266,15 @@ struct DaemonEndToEndTests {
         defer { world.remove() }
         let daemon = try DaemonUnderTest.start(world: world)
         defer { daemon.stop() }
+        // Bad requests on the API get a clear answer and change nothing.
+        let client = HTTPClient(.unix(path: daemon.socket))
+        let garbage = try client.request("POST", "/v1/sessions", body: Array("{not json".utf8))
+        #expect(garbage.status == 400 && garbage.bodyText.contains("a session request is"), "\(garbage.bodyText)")
+        let badID = try client.request("GET", "/v1/sessions/../../etc")
+        #expect(badID.status == 400 || badID.status == 404, "\(badID.status) \(badID.bodyText)")
+        let unknown = try client.request("GET", "/v1/sessions/0123456789abcdef")
+        #expect(unknown.status == 404)
+        client.close()
         let first = try daemon.status()
         let before = try #require((first["policy"] as? [String: Any])?["version"] as? String, "\(first)\n\(daemon.log)")
         try "vigil: 1\nrules:\n  - {id: broken, match: 'Bash(curl *', action: deny}\n".write(toFile: world.policy, atomically: true, encoding: .utf8)

@@ -56,3 +56,40 @@ struct TimelineLineTests {
         }
     }
 }
+
+/// The transcript path comes from a hook payload: the daemon (root) must not be made to copy a
+/// file the session's user could not read.
+struct TranscriptPathTests {
+    let directory = NSTemporaryDirectory() + "vigil-transcript-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+
+    private func failure(_ result: Result<([UInt8], UInt64), DaemonError>) -> String? {
+        if case .failure(let error) = result { return error.description }
+        return nil
+    }
+
+    @Test func onlyARegularFileOfTheSessionsOwnUserIsRead() throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let transcript = directory + "/session.jsonl"
+        try "{\"type\":\"user\"}\n".write(toFile: transcript, atomically: true, encoding: .utf8)
+        let owner = getuid()
+
+        guard case .success(let (bytes, start)) = Daemon.readTranscript(path: transcript, owner: owner, from: 0) else {
+            Issue.record("the user's own transcript was refused")
+            return
+        }
+        #expect(start == 0 && bytes.count == 16)
+        // Read on from where the last read ended; a file that shrank is read again from the start.
+        if case .success(let (more, at)) = Daemon.readTranscript(path: transcript, owner: owner, from: 16) { #expect(more.isEmpty && at == 16) }
+        if case .success(let (again, at)) = Daemon.readTranscript(path: transcript, owner: owner, from: 999) { #expect(again.count == 16 && at == 0) }
+
+        #expect(failure(Daemon.readTranscript(path: transcript, owner: owner &+ 4242, from: 0))?.contains("belongs to uid") == true)
+        let link = directory + "/link.jsonl"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/etc/shadow")
+        #expect(failure(Daemon.readTranscript(path: link, owner: owner, from: 0))?.contains("cannot be opened") == true)
+        #expect(failure(Daemon.readTranscript(path: "relative.jsonl", owner: owner, from: 0))?.contains("not a plain absolute path") == true)
+        #expect(failure(Daemon.readTranscript(path: directory + "/../x/session.jsonl", owner: owner, from: 0))?.contains("not a plain absolute path") == true)
+        #expect(failure(Daemon.readTranscript(path: directory, owner: owner, from: 0))?.contains("not a regular file") == true)
+        #expect(failure(Daemon.readTranscript(path: "/dev/zero", owner: 0, from: 0))?.contains("not a regular file") == true)
+    }
+}
