@@ -58,6 +58,16 @@ public struct SessionCgroup: Sendable {
         return events.contains("populated 1")
     }
 
+    /// Moves a running process (not its children that exist already) into the cgroup.
+    /// - Returns: nil, or why not (the errno's text).
+    public func move(_ pid: Int32) -> String? {
+        let fd = open(path + "/cgroup.procs", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return String(cString: strerror(errno)) }
+        defer { close(fd) }
+        let text = Array("\(pid)".utf8)
+        return write(fd, text, text.count) == text.count ? nil : String(cString: strerror(errno))
+    }
+
     /// Removes the cgroup; fails (and says so) while processes remain.
     @discardableResult
     public func remove() -> Bool { rmdir(path) == 0 }

@@ -68,17 +68,21 @@ public enum EventRenderer {
 
     public static func tableRow(_ event: SensorEvent, _ context: RenderedContext) -> String {
         let pid = event.header.map { String($0.pid) } ?? "-"
-        let detail: String
-        switch event {
-        case .exec(let e): detail = e.path + "  " + e.argv.joined(separator: " ")
-        case .fork(let e): detail = "child \(e.childPID)"
-        case .exit(let e): detail = e.signal.map { "signal \($0)" } ?? "status \(e.exitStatus ?? 0)"
-        case .open(let e): detail = "\(e.path)  \(e.isWrite ? "w" : "r")  -> \(e.result)"
-        case .connect(let e), .send(let e): detail = "\(familyName(e.family)) \(e.address) port \(e.port)  -> \(e.result)"
-        case .gap(let g): detail = "LOST \(g.lost) events (\(g.cause.rawValue))"
-        }
         let kind = event.kindName.padding(8)
-        return "\(pid.padding(8)) \(kind) \(detail)"
+        return "\(pid.padding(8)) \(kind) \(detail(event))"
+    }
+
+    /// What happened, in one line without the pid and kind (the table's last column, a session
+    /// timeline's text).
+    public static func detail(_ event: SensorEvent) -> String {
+        switch event {
+        case .exec(let e): e.path + "  " + e.argv.joined(separator: " ")
+        case .fork(let e): "child \(e.childPID)"
+        case .exit(let e): e.signal.map { "signal \($0)" } ?? "status \(e.exitStatus ?? 0)"
+        case .open(let e): "\(e.path)  \(e.isWrite ? "w" : "r")  -> \(e.result)"
+        case .connect(let e), .send(let e): "\(familyName(e.family)) \(e.address) port \(e.port)  -> \(e.result)"
+        case .gap(let g): "LOST \(g.lost) events (\(g.cause.rawValue))"
+        }
     }
 
     public static func familyName(_ family: AddressFamily?) -> String {

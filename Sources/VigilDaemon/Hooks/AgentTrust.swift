@@ -56,10 +56,11 @@ final class AgentTrust: Sendable {
     }
 
     private func evaluate(pid: Int32) -> Verdict {
-        guard let exe = Self.readLink("/proc/\(pid)/exe") else {
+        guard let node = ProcScanner.read(pid: pid), !node.exePath.isEmpty else {
             return Verdict(trusted: false, exe: nil, reason: "pid \(pid) has no readable executable")
         }
-        let argv = Self.cmdline(pid)
+        let exe = node.exePath.hasSuffix(" (deleted)") ? String(node.exePath.dropLast(10)) : node.exePath
+        let argv = node.argv
         // The file that is Claude Code: the binary itself, or the script an interpreter runs.
         var candidates = [exe]
         if argv.count > 1, argv[1].hasPrefix("/") { candidates.append(Self.realPath(argv[1]) ?? argv[1]) }
@@ -98,24 +99,10 @@ final class AgentTrust: Sendable {
         }
     }
 
-    static func readLink(_ path: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink(path, &buffer, buffer.count - 1)
-        guard n > 0 else { return nil }
-        var text = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        if text.hasSuffix(" (deleted)") { text.removeLast(10) }
-        return text
-    }
-
     static func realPath(_ path: String) -> String? {
         guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }
         return String(cString: resolved)
-    }
-
-    static func cmdline(_ pid: Int32) -> [String] {
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return [] }
-        return data.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Field 22 of /proc/PID/stat: tells a recycled pid from the process that was checked.

@@ -142,17 +142,10 @@ extension Daemon {
         state.sessions[header.session] = live
     }
 
-    /// One line for the timeline.
+    /// One line for the timeline: the kind, then what the trace table shows, bounded (argv can be long).
     static func summary(_ event: SensorEvent) -> String {
-        switch event {
-        case .exec(let e): return "exec \(e.path) " + e.argv.prefix(16).map { $0.count > 200 ? String($0.prefix(200)) + "…" : $0 }.joined(separator: " ")
-        case .open(let e): return "open \(e.path) \(e.isWrite ? "write" : "read") → \(e.result)"
-        case .connect(let e): return "connect \(e.address) port \(e.port) → \(e.result)"
-        case .send(let e): return "send \(e.address) port \(e.port) → \(e.result)"
-        case .fork(let f): return "fork \(f.childPID)"
-        case .exit(let x): return "exit \(x.exitStatus.map(String.init) ?? "signal \(x.signal ?? 0)")"
-        case .gap(let g): return "gap \(g.lost) lost (\(g.cause.rawValue))"
-        }
+        let line = event.kindName + " " + EventRenderer.detail(event)
+        return line.utf8.count <= 2048 ? line : String(line.prefix(2048)) + "…"
     }
 
     /// An agent CLI outside every session: reported in status and audited once per process.

@@ -38,7 +38,7 @@ extension Daemon {
             throw DaemonError("cannot create the session cgroup: \(error)")
         }
         for member in members {
-            if let failure = Self.move(member.pid, into: cgroup) {
+            if let failure = cgroup.move(member.pid) {
                 if member.pid == pid {
                     cgroup.remove()
                     throw DaemonError("cannot move pid \(pid) into \(cgroup.path): \(failure)")
@@ -248,14 +248,6 @@ extension Daemon {
             noteError("session \(live.record.id) timeline: \(error)")
         }
         live.pendingTimeline.removeAll()
-    }
-
-    static func move(_ pid: Int32, into cgroup: SessionCgroup) -> String? {
-        let fd = open(cgroup.path + "/cgroup.procs", O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { return String(cString: strerror(errno)) }
-        defer { close(fd) }
-        let text = Array("\(pid)".utf8)
-        return write(fd, text, text.count) == text.count ? nil : String(cString: strerror(errno))
     }
 }
 
