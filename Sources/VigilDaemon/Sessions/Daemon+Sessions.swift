@@ -259,7 +259,22 @@ enum Accounts {
         var groups: [String]
     }
 
+    /// Looked up at most once a minute per uid: every hook call needs it, and NSS reads
+    /// /etc/passwd and /etc/group each time.
+    private static let cache = Mutex<[UInt32: (account: Account, at: ContinuousClock.Instant)]>([:])
+
     static func lookup(uid: UInt32) -> Account {
+        let now = ContinuousClock.now
+        if let hit = cache.withLock({ $0[uid] }), now - hit.at < .seconds(60) { return hit.account }
+        let account = read(uid: uid)
+        cache.withLock { cache in
+            if cache.count > 1024 { cache.removeAll() }
+            cache[uid] = (account, now)
+        }
+        return account
+    }
+
+    private static func read(uid: UInt32) -> Account {
         var pwd = passwd()
         var result: UnsafeMutablePointer<passwd>?
         var buffer = [CChar](repeating: 0, count: 8192)
