@@ -1,32 +1,54 @@
-// SHA-256 of executables, cached by (device, inode, mtime, size) so each binary is read once
-// while unchanged. Reads through /proc/PID/exe when the process is alive: that is the file the
-// kernel executed, even if its path was replaced or deleted since.
+// SHA-256 of executables, cached by FileIdentity (device, inode, size, mtime) so each binary is
+// read once while unchanged. Reads through /proc/PID/exe when the process is alive: that is the
+// file the kernel executed, even if its path was replaced or deleted since.
 import Crypto
 import Foundation
 import Glibc
 import Synchronization
+import VigilCore
 
 public final class ExecutableHasher: Sendable {
-    struct Key: Hashable {
-        var device: UInt64, inode: UInt64, mtime: Int, mtimeNanoseconds: Int, size: Int64
-    }
-    private let cache = Mutex<[Key: String]>([:])
+    private let cache = Mutex<[FileIdentity: String]>([:])
+    private let mismatchCount = Atomic<Int>(0)
     public let maxBytes: Int64
 
     public init(maxBytes: Int64 = 512 << 20) { self.maxBytes = maxBytes }
 
+    /// Files found to be another inode than the one the kernel reported executing (the process
+    /// exec'd again, or its path was replaced): left unhashed rather than hashed wrongly.
+    public var mismatches: Int { mismatchCount.load(ordering: .relaxed) }
+
     /// Hex SHA-256 of the executable of `pid` (falling back to `path`), or nil if unreadable.
-    public func hash(pid: Int32?, path: String) -> String? {
-        var fd: Int32 = -1
-        if let pid { fd = open("/proc/\(pid)/exe", O_RDONLY | O_CLOEXEC) }
-        if fd < 0 { fd = open(path, O_RDONLY | O_CLOEXEC) }
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, info.st_size <= maxBytes else { return nil }
-        let key = Key(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), mtime: info.st_mtim.tv_sec,
-                      mtimeNanoseconds: info.st_mtim.tv_nsec, size: Int64(info.st_size))
-        if let cached = cache.withLock({ $0[key] }) { return cached }
+    ///
+    /// `identity` is the inode as the kernel saw it at exec (`ExecEvent.exeIdentity`). With it,
+    /// a binary already hashed costs no syscall at all — the common case, every exec of a known
+    /// binary — and a file is only hashed if it is that very inode.
+    public func hash(pid: Int32?, path: String, identity: FileIdentity? = nil) -> String? {
+        if let identity, let cached = cache.withLock({ $0[identity] }) { return cached }
+        var candidates: [String] = []
+        if let pid { candidates.append("/proc/\(pid)/exe") }
+        candidates.append(path)
+        var sawAnotherInode = false
+        for candidate in candidates {
+            let fd = open(candidate, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            var info = stat()
+            guard fstat(fd, &info) == 0, info.st_size <= maxBytes else { return nil }
+            let found = FileIdentity(
+                device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+                mtimeSeconds: Int64(info.st_mtim.tv_sec), mtimeNanoseconds: Int64(info.st_mtim.tv_nsec))
+            if let identity, found != identity { sawAnotherInode = true; continue }
+            if let cached = cache.withLock({ $0[found] }) { return cached }
+            guard let digest = Self.digest(of: fd) else { return nil }
+            cache.withLock { $0[found] = digest }
+            return digest
+        }
+        if sawAnotherInode { mismatchCount.add(1, ordering: .relaxed) }
+        return nil
+    }
+
+    private static func digest(of fd: Int32) -> String? {
         var hasher = Crypto.SHA256()
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
@@ -35,8 +57,6 @@ public final class ExecutableHasher: Sendable {
             if n == 0 { break }
             buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
         }
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
-        cache.withLock { $0[key] = digest }
-        return digest
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 }

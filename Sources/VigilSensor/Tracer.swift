@@ -14,6 +14,9 @@ public struct TraceSummary: Sendable {
     /// Processes whose exit was not seen but /proc showed gone (after a loss).
     public var resynced: UInt64 = 0
     public var decodeErrors: UInt64 = 0
+    /// Execs whose executable could not be hashed (gone, unreadable, or another inode by the time
+    /// it was read): their `sha256` is null.
+    public var unhashed: UInt64 = 0
     public var processes: Int = 0
     /// The command's wait status, when Vigil started it.
     public var waitStatus: Int32?
@@ -160,9 +163,19 @@ public final class Tracer: Sendable {
             }
             tree.apply(event)
             if case .exec(let e) = event {
-                if let sha = hasher.hash(pid: e.header.pid, path: e.path) { tree.setHash(sha, for: e.header.pid) }
-                hashMissing(in: tree.ancestry(of: e.header.pid).dropFirst(), tree: &tree)
-                context.ancestry = tree.ancestry(of: e.header.pid)
+                if let sha = hasher.hash(pid: e.header.pid, path: e.path, identity: e.exeIdentity) {
+                    tree.setHash(sha, for: e.header.pid)
+                } else {
+                    summary.unhashed += 1
+                    tree.setHashUnavailable(for: e.header.pid)
+                }
+                var ancestry = tree.ancestry(of: e.header.pid)
+                // Ancestors seeded from /proc have no hash yet: done once, then the tree has it.
+                if ancestry.dropFirst().contains(where: { $0.needsHash }) {
+                    hashMissing(in: ancestry.dropFirst(), tree: &tree)
+                    ancestry = tree.ancestry(of: e.header.pid)
+                }
+                context.ancestry = ancestry
             } else if ancestryForAllEvents, let h = event.header {
                 context.ancestry = tree.ancestry(of: h.pid)
             }
@@ -202,8 +215,12 @@ public final class Tracer: Sendable {
 
     /// Hashes the executables of the live `nodes` whose hash is not known yet.
     private func hashMissing(in nodes: some Sequence<ProcessNode>, tree: inout ProcessTree) {
-        for node in nodes where node.exeSHA256 == nil && !node.exited {
-            if let sha = hasher.hash(pid: node.pid, path: node.exePath) { tree.setHash(sha, for: node.pid) }
+        for node in nodes where node.needsHash {
+            if let sha = hasher.hash(pid: node.pid, path: node.exePath) {
+                tree.setHash(sha, for: node.pid)
+            } else {
+                tree.setHashUnavailable(for: node.pid)
+            }
         }
     }
 

@@ -28,19 +28,33 @@ struct RecordBuilder {
         return try #require(events.first)
     }
 
-    @Test func exec() throws {
+    func execRecord(flags: UInt16) -> [UInt8] {
         let path = "/usr/bin/cat", argv = "cat\0/etc/hostname\0"
-        var b = RecordBuilder.header(kind: 1, size: 80 + path.utf8.count + argv.utf8.count)
+        var b = RecordBuilder.header(kind: 1, flags: flags, size: 104 + path.utf8.count + argv.utf8.count)
         b.put(Int32(50)); b.put(UInt32(1000)); b.put(UInt32(1000)); b.put(UInt32(0))
         b.put(UInt64(82)); b.put(UInt64(8 << 20 | 1)); b.put(UInt64(4242))
         b.put(UInt16(path.utf8.count)); b.put(UInt16(argv.utf8.count)); b.put(UInt32(2))
+        b.put(Int64(35_664)); b.put(Int64(1_700_000_000)); b.put(UInt32(123_456_789)); b.put(UInt32(0))
         b.put(path); b.put(argv)
-        guard case .exec(let e) = try decodeOne(b.bytes) else { Issue.record("not exec"); return }
+        return b.bytes
+    }
+
+    @Test func exec() throws {
+        guard case .exec(let e) = try decodeOne(execRecord(flags: 1 << 10)) else { Issue.record("not exec"); return }
         #expect(e.path == "/usr/bin/cat")
         #expect(e.argv == ["cat", "/etc/hostname"])
         #expect(e.ppid == 50 && e.uid == 1000 && e.cgroupID == 82 && e.exeInode == 4242)
         #expect(e.exeDevice == 0x801)  // major 8, minor 1 in glibc's encoding
         #expect(e.header.session == 7 && e.header.pid == 100)
+        #expect(e.exeIdentity == FileIdentity(
+            device: 0x801, inode: 4242, size: 35_664, mtimeSeconds: 1_700_000_000, mtimeNanoseconds: 123_456_789))
+    }
+
+    /// Without VIGIL_F_EXE_STAT (a kernel without the inode fields) the identity is unknown, not zero.
+    @Test func execWithoutStatHasNoIdentity() throws {
+        guard case .exec(let e) = try decodeOne(execRecord(flags: 0)) else { Issue.record("not exec"); return }
+        #expect(e.exeIdentity == nil)
+        #expect(e.path == "/usr/bin/cat")
     }
 
     @Test func failedRelativeOpenIsJoinedToItsDirectory() throws {

@@ -44,6 +44,23 @@ import Testing
         #expect(tree[5]?.exePath == "/b")
     }
 
+    /// An image that could not be hashed is not asked for again (its forks inherit that) until
+    /// the process execs something else.
+    @Test func anUnhashableImageIsRememberedUntilTheNextExec() {
+        var tree = ProcessTree()
+        tree.startSession(9, root: 5, parent: 1)
+        tree.apply(.exec(ExecEvent(header: h(5), ppid: 1, uid: 0, gid: 0, cgroupID: 0, exeDevice: 1, exeInode: 2, path: "/a", argv: [])))
+        #expect(tree[5]?.needsHash == true)
+        tree.setHashUnavailable(for: 5)
+        #expect(tree[5]?.needsHash == false)
+        tree.apply(.fork(ForkEvent(header: h(5), childPID: 6)))
+        #expect(tree[6]?.needsHash == false)
+        tree.apply(.exec(ExecEvent(header: h(6), ppid: 5, uid: 0, gid: 0, cgroupID: 0, exeDevice: 1, exeInode: 3, path: "/b", argv: [])))
+        #expect(tree[6]?.needsHash == true)
+        tree.markExited(6)
+        #expect(tree[6]?.needsHash == false)
+    }
+
     @Test func exitedProcessesArePrunedBeyondTheRetentionBound() {
         var tree = ProcessTree()
         tree.retainExited = 10

@@ -45,6 +45,12 @@ func sha256(of path: String) throws -> String {
         let exec = try #require(t.execs.first)
         #expect(exec.path == "/usr/bin/cat")
         #expect(exec.argv == ["/bin/cat", "/etc/hostname"])
+        // The kernel's view of the inode is the hash cache's key: it must be what stat(2) says.
+        var info = stat()
+        #expect(stat("/usr/bin/cat", &info) == 0)
+        #expect(exec.exeIdentity == FileIdentity(
+            device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+            mtimeSeconds: Int64(info.st_mtim.tv_sec), mtimeNanoseconds: Int64(info.st_mtim.tv_nsec)))
         let open = try #require(t.opens.first { $0.path == "/etc/hostname" })
         #expect(open.result >= 0)
         #expect(open.header.flags.contains(.pathFromFile))

@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define VIGIL_ABI_VERSION 1
+#define VIGIL_ABI_VERSION 2
 
 /* Bounds of the variable parts of a record. */
 #define VIGIL_PATH_MAX 4096 /* a resolved path, NUL not included */
@@ -43,6 +43,7 @@ enum vigil_event_flag {
     VIGIL_F_EXE_UNLINKED = 1 << 7,    /* exec of an inode with no links (memfd, deleted file) */
     VIGIL_F_KILLED = 1 << 8,          /* SIGKILLed in the kernel before its first instruction / before the fd was used */
     VIGIL_F_SPARED = 1 << 9,          /* matched an in-kernel kill rule but is a session root: flagged only */
+    VIGIL_F_EXE_STAT = 1 << 10,       /* exec: exe_size and exe_mtime_* are filled (the kernel has the fields) */
 };
 
 /* Counters in the `vigil_counters` per-CPU array. Drops are indexed by event kind. */
@@ -82,6 +83,12 @@ struct vigil_exec_event {
     __u16 path_len;
     __u16 argv_len;
     __u32 argc;
+    /* The executed inode's size and mtime at exec (VIGIL_F_EXE_STAT): with dev and ino, the key
+     * of user space's hash cache, so a known binary is recognised without a syscall. */
+    __s64 exe_size;
+    __s64 exe_mtime_sec;
+    __u32 exe_mtime_nsec;
+    __u32 pad;
 };
 
 /* VIGIL_EVENT_FORK. hdr.pid is the parent. */
@@ -122,7 +129,7 @@ struct vigil_net_event {
 
 #define VIGIL_ASSERT_SIZE(type, n) _Static_assert(sizeof(type) == (n), #type " size changed: update the Swift decoder")
 VIGIL_ASSERT_SIZE(struct vigil_event_header, 32);
-VIGIL_ASSERT_SIZE(struct vigil_exec_event, 80);
+VIGIL_ASSERT_SIZE(struct vigil_exec_event, 104);
 VIGIL_ASSERT_SIZE(struct vigil_fork_event, 40);
 VIGIL_ASSERT_SIZE(struct vigil_exit_event, 40);
 VIGIL_ASSERT_SIZE(struct vigil_open_event, 56);

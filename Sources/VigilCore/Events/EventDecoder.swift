@@ -19,7 +19,7 @@ public enum EventDecodingError: Error, Sendable, Hashable, CustomStringConvertib
 /// The ABI's layout, in one place.
 public enum EventLayout {
     public static let headerSize = 32
-    public static let execFixedSize = 80
+    public static let execFixedSize = 104
     public static let forkSize = 40
     public static let exitSize = 40
     public static let openFixedSize = 56
@@ -73,15 +73,19 @@ public enum EventDecoder {
             try need(EventLayout.execFixedSize + pathLength + argvLength)
             let path = string(r, EventLayout.execFixedSize, pathLength)
             let argv = splitNUL(r, EventLayout.execFixedSize + pathLength, argvLength)
+            let device = userDevice(r.loadUnaligned(fromByteOffset: 56, as: UInt64.self))
+            let inode = r.loadUnaligned(fromByteOffset: 64, as: UInt64.self)
             return .exec(ExecEvent(
                 header: header,
                 ppid: r.loadUnaligned(fromByteOffset: 32, as: Int32.self),
                 uid: r.loadUnaligned(fromByteOffset: 36, as: UInt32.self),
                 gid: r.loadUnaligned(fromByteOffset: 40, as: UInt32.self),
                 cgroupID: r.loadUnaligned(fromByteOffset: 48, as: UInt64.self),
-                exeDevice: userDevice(r.loadUnaligned(fromByteOffset: 56, as: UInt64.self)),
-                exeInode: r.loadUnaligned(fromByteOffset: 64, as: UInt64.self),
-                path: path, argv: argv))
+                exeDevice: device, exeInode: inode, path: path, argv: argv,
+                exeIdentity: header.flags.contains(.exeStat) ? FileIdentity(
+                    device: device, inode: inode, size: r.loadUnaligned(fromByteOffset: 80, as: Int64.self),
+                    mtimeSeconds: r.loadUnaligned(fromByteOffset: 88, as: Int64.self),
+                    mtimeNanoseconds: Int64(r.loadUnaligned(fromByteOffset: 96, as: UInt32.self))) : nil))
         case 2:
             try need(EventLayout.forkSize)
             return .fork(ForkEvent(header: header, childPID: r.loadUnaligned(fromByteOffset: 32, as: Int32.self)))

@@ -37,6 +37,25 @@ public struct EventFlags: OptionSet, Sendable, Hashable {
     public static let exeUnlinked = EventFlags(rawValue: 1 << 7)
     public static let killed = EventFlags(rawValue: 1 << 8)
     public static let spared = EventFlags(rawValue: 1 << 9)
+    public static let exeStat = EventFlags(rawValue: 1 << 10)
+}
+
+/// What identifies an executable's content while it is unchanged: the key of the hash cache.
+public struct FileIdentity: Sendable, Hashable {
+    /// User-space `st_dev` encoding.
+    public var device: UInt64
+    public var inode: UInt64
+    public var size: Int64
+    public var mtimeSeconds: Int64
+    public var mtimeNanoseconds: Int64
+
+    public init(device: UInt64, inode: UInt64, size: Int64, mtimeSeconds: Int64, mtimeNanoseconds: Int64) {
+        self.device = device
+        self.inode = inode
+        self.size = size
+        self.mtimeSeconds = mtimeSeconds
+        self.mtimeNanoseconds = mtimeNanoseconds
+    }
 }
 
 public struct ExecEvent: Sendable, Hashable {
@@ -51,6 +70,8 @@ public struct ExecEvent: Sendable, Hashable {
     /// The kernel-resolved path of the executed file.
     public var path: String
     public var argv: [String]
+    /// The executed inode as the kernel saw it at exec (nil on kernels without the fields).
+    public var exeIdentity: FileIdentity? = nil
 }
 
 public struct ForkEvent: Sendable, Hashable {

@@ -14,6 +14,9 @@ public struct ProcessNode: Sendable, Hashable {
     public var exeInode: UInt64
     /// Hex SHA-256 of the executable, once the sensor has hashed it.
     public var exeSHA256: String?
+    /// The sensor tried and could not hash this image (no readable exe, as for pid 1 in some
+    /// containers): not retried at every exec below it, only once the process execs again.
+    public var exeHashUnavailable = false
     public var startKtime: UInt64
     public var exited: Bool
 
@@ -34,6 +37,11 @@ public struct ProcessNode: Sendable, Hashable {
         self.startKtime = startKtime
         self.exited = exited
     }
+}
+
+extension ProcessNode {
+    /// A live process whose image has not been hashed, nor found unhashable.
+    public var needsHash: Bool { exeSHA256 == nil && !exeHashUnavailable && !exited }
 }
 
 public struct ProcessTree: Sendable {
@@ -70,11 +78,13 @@ public struct ProcessTree: Sendable {
         switch event {
         case .fork(let e):
             let parent = nodes[e.header.pid]
-            insert(ProcessNode(
+            var child = ProcessNode(
                 pid: e.childPID, ppid: e.header.pid, session: e.header.session,
                 exePath: parent?.exePath ?? "", argv: parent?.argv ?? [], uid: parent?.uid ?? 0,
                 exeDevice: parent?.exeDevice ?? 0, exeInode: parent?.exeInode ?? 0,
-                exeSHA256: parent?.exeSHA256, startKtime: e.header.ktimeNanoseconds))
+                exeSHA256: parent?.exeSHA256, startKtime: e.header.ktimeNanoseconds)
+            child.exeHashUnavailable = parent?.exeHashUnavailable ?? false
+            insert(child)
         case .exec(let e):
             var node = nodes[e.header.pid] ?? ProcessNode(pid: e.header.pid, ppid: e.ppid)
             if node.exited { node = ProcessNode(pid: e.header.pid, ppid: e.ppid) }  // pid reuse
@@ -84,6 +94,7 @@ public struct ProcessTree: Sendable {
             node.argv = e.argv
             node.uid = e.uid
             if node.exeDevice != e.exeDevice || node.exeInode != e.exeInode { node.exeSHA256 = nil }
+            node.exeHashUnavailable = false
             node.exeDevice = e.exeDevice
             node.exeInode = e.exeInode
             insert(node)
@@ -114,6 +125,10 @@ public struct ProcessTree: Sendable {
 
     public mutating func setHash(_ sha256: String, for pid: Int32) {
         nodes[pid]?.exeSHA256 = sha256
+    }
+
+    public mutating func setHashUnavailable(for pid: Int32) {
+        nodes[pid]?.exeHashUnavailable = true
     }
 
     /// `pid` and its ancestors, nearest first, up to init (or the first unknown parent).

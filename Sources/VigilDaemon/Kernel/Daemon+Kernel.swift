@@ -46,7 +46,7 @@ extension Daemon {
     func process(_ events: [SensorEvent], realtimeOffset: Int64) {
         var hashes: [Int32: String] = [:]
         for event in events {
-            if case .exec(let e) = event, e.header.session != 0, let sha = hasher.hash(pid: e.header.pid, path: e.path) {
+            if case .exec(let e) = event, e.header.session != 0, let sha = hasher.hash(pid: e.header.pid, path: e.path, identity: e.exeIdentity) {
                 hashes[e.header.pid] = sha
             }
         }
