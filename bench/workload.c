@@ -10,6 +10,9 @@
  *          (a build: make forks cc, cc opens headers, then the next one).
  *   build  N real compiles: `cc -c unit.c`, where unit.c includes a few dozen system headers —
  *          an open-heavy build in which the compiler also does the work a build does.
+ *   opens  N opens of the same cycle as `open`, without a close each: descriptors are closed
+ *          512 at a time with one close_range(2). Used for the BPF cost of one open event, so
+ *          that the measured window holds (almost) nothing but opens.
  *
  * The files live in a private temporary directory created before the clock starts, so the
  * timed part does nothing but the syscalls under test. Timing is taken here rather than by
@@ -27,6 +30,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,6 +136,27 @@ static void one_open(unsigned long i)
     close(fd);
 }
 
+/* `opens` mode: the open cycle with the descriptors closed in batches. */
+static void opens_only(unsigned long n)
+{
+    enum { BATCH = 512 };
+    for (unsigned long i = 0; i < n; i++) {
+        int fd;
+        switch (i % 5) {
+        case 0: fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC); break;
+        case 1: fd = open("main.c", O_RDONLY | O_CLOEXEC); break;
+        case 2: fd = open(abs_header, O_RDONLY | O_CLOEXEC); break;
+        case 3: fd = openat(include_dir, "util.h", O_RDONLY | O_CLOEXEC); break;
+        default: fd = open("include/missing.h", O_RDONLY | O_CLOEXEC); fd = fd < 0 ? 0 : -1; break;
+        }
+        if (fd < 0)
+            die("open");
+        if (i % BATCH == BATCH - 1 && syscall(SYS_close_range, include_dir + 1, ~0U, 0) != 0)
+            die("close_range");
+    }
+    syscall(SYS_close_range, include_dir + 1, ~0U, 0);
+}
+
 static void one_exec(int opens_first)
 {
     pid_t pid = fork();
@@ -172,11 +197,12 @@ int main(int argc, char **argv)
     char *end;
     unsigned long n = argc == 3 ? strtoul(argv[2], &end, 10) : 0;
     if (argc != 3 || *end || n == 0) {
-        fprintf(stderr, "usage: workload open|exec|mixed|build N\n");
+        fprintf(stderr, "usage: workload open|opens|exec|mixed|build N\n");
         return 2;
     }
     const char *mode = argv[1];
-    if (strcmp(mode, "open") && strcmp(mode, "exec") && strcmp(mode, "mixed") && strcmp(mode, "build")) {
+    if (strcmp(mode, "open") && strcmp(mode, "opens") && strcmp(mode, "exec") && strcmp(mode, "mixed")
+        && strcmp(mode, "build")) {
         fprintf(stderr, "workload: unknown mode %s\n", mode);
         return 2;
     }
@@ -185,6 +211,8 @@ int main(int argc, char **argv)
     if (!strcmp(mode, "open")) {
         for (unsigned long i = 0; i < n; i++)
             one_open(i);
+    } else if (!strcmp(mode, "opens")) {
+        opens_only(n);
     } else if (!strcmp(mode, "build")) {
         for (unsigned long i = 0; i < n; i++)
             one_compile();
