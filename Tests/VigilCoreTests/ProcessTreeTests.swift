@@ -61,6 +61,15 @@ import Testing
         #expect(tree[6]?.needsHash == false)
     }
 
+    /// A parent loop (stale /proc data after pid reuse) ends the chain instead of looping.
+    @Test func ancestryStopsAtACycle() {
+        var tree = ProcessTree()
+        tree.seed(ProcessNode(pid: 5, ppid: 6))
+        tree.seed(ProcessNode(pid: 6, ppid: 7))
+        tree.seed(ProcessNode(pid: 7, ppid: 5))
+        #expect(tree.ancestry(of: 5).map(\.pid) == [5, 6, 7])
+    }
+
     @Test func exitedProcessesArePrunedBeyondTheRetentionBound() {
         var tree = ProcessTree()
         tree.retainExited = 10

@@ -134,11 +134,14 @@ public struct ProcessTree: Sendable {
     /// `pid` and its ancestors, nearest first, up to init (or the first unknown parent).
     public func ancestry(of pid: Int32) -> [ProcessNode] {
         var chain: [ProcessNode] = []
+        chain.reserveCapacity(16)
         var current = pid
-        var seen: Set<Int32> = []
-        while let node = nodes[current], seen.insert(current).inserted {
+        while let node = nodes[current] {
             chain.append(node)
             if node.ppid == 0 || node.ppid == current { break }
+            // A cycle (pid reuse seeded from a stale scan) is cut where it closes. A scan of the
+            // chain so far, not a Set: chains are 5–10 deep and this runs for every exec.
+            if chain.contains(where: { $0.pid == node.ppid }) { break }
             current = node.ppid
         }
         return chain
