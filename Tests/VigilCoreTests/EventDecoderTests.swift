@@ -110,7 +110,12 @@ struct RecordBuilder {
         #expect(IPAddressFormatter.ipv6(bytes: bytes) == expected)
     }
 
-    @Test(arguments: [("/a/b", "../c", "/a/c"), ("/", "x/./y//z", "/x/y/z"), ("/a", "/abs/../p", "/p"), ("/a", "../../..", "/")])
+    @Test(arguments: [
+        ("/a/b", "../c", "/a/c"), ("/", "x/./y//z", "/x/y/z"), ("/a", "/abs/../p", "/p"), ("/a", "../../..", "/"),
+        ("/a/b", ".", "/a/b"), ("/a/b", "./", "/a/b"), ("/", "", "/"), ("/a", "..", "/"), ("/a/b", "c/..", "/a/b"),
+        ("/a", "...", "/a/..."), ("/a", "..x/.y", "/a/..x/.y"), ("/a", "x/", "/a/x"), ("//a//", "b", "/a/b"),
+        ("/tmp/é", "../ü/./f.h", "/tmp/ü/f.h"),
+    ])
     func pathJoin(base: String, relative: String, expected: String) {
         #expect(PathNormalizer.join(base, relative) == expected)
     }
