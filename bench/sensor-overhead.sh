@@ -29,6 +29,8 @@
 #   bench sensor.bpf.session.per_event.<mode> ns_per_event=… events=…
 #       all programs' run time while the mode ran in a session, over the session's events: an
 #       upper bound, as the syscalls that emit nothing (close, read…) are charged to the events
+#   bench sensor.consumer_e2e events=… dropped=… consumer_cpu_ms=… events_per_cpu_s=… (goal ≥ 1 M)
+#       vigil trace --json end to end (ring → decode → tree → JSON line) over `opens`, per CPU-second
 #   bench sensor.bpf.session.per_open_event ns_per_event=… net_of_floor_ns=… (goal ≤ 250)
 #       the same over workload mode `opens` (opens only; descriptors closed 512 at a time): the
 #       cost of one open event, raw and net of the floor bpf_stats adds to every run
@@ -83,6 +85,7 @@ START=$SECONDS
 need=()
 command -v bpftrace >/dev/null || need+=(bpftrace)
 { command -v auditctl && command -v auditd; } >/dev/null || need+=(auditd)
+[[ -x /usr/bin/time ]] || need+=(time)    # GNU time: the consumer's CPU time
 if ((${#need[@]})); then
     log "installing ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -352,6 +355,31 @@ for ((r = 0; r < ROUNDS; r++)); do
     done
 done
 
+# --- the consumer, end to end, untimed ------------------------------------------------------
+# `vigil trace --json` over the opens-only workload: every event read from the ring, decoded,
+# put in the tree and written as a JSON line (to tmpfs). The consumer's CPU time is vigil's own
+# (rusage of vigil minus the workload's, which it reports) less vigil's start-up (a trace of
+# /bin/true: loading, attaching, hashing its own binary). Events per consumer CPU-second is the
+# per-core rate; the workload makes events faster than that on the other core, so the queue and
+# the ring are exercised too (drops, if any, are in the summary).
+consumer_e2e() {
+    local n=${N_CONSUMER:-400000} startup total wl events dropped
+    /usr/bin/time -f "%U %S" -o "$SCRATCH/time" "$VIGIL" trace --json -- /bin/true > /dev/null 2>&1
+    startup=$(awk '{print ($1 + $2) * 1e9}' "$SCRATCH/time")
+    /usr/bin/time -f "%U %S" -o "$SCRATCH/time" "$VIGIL" trace --json -- "$OUT/workload" opens "$n" > "$SCRATCH/e2e.jsonl" 2>/dev/null
+    total=$(awk '{print ($1 + $2) * 1e9}' "$SCRATCH/time")
+    wl=$(grep -v '^{' "$SCRATCH/e2e.jsonl" | head -n 1 | awk '{print $2}')
+    events=$(tail -n 1 "$SCRATCH/e2e.jsonl" | jq -r .events)
+    dropped=$(tail -n 1 "$SCRATCH/e2e.jsonl" | jq -r .dropped)
+    rm -f "$SCRATCH/e2e.jsonl"
+    awk -v total="$total" -v wl="$wl" -v startup="$startup" -v events="$events" -v dropped="$dropped" 'BEGIN {
+        c = total - wl - startup; if (c <= 0) c = 1
+        printf "bench sensor.consumer_e2e events=%d dropped=%d consumer_cpu_ms=%.1f events_per_cpu_s=%d ns_per_event=%.0f target_events_per_s=1000000\n", events, dropped, c / 1e6, events / (c / 1e9), c / events }'
+}
+if has_variant vigil; then
+    E2E_LINE=$(consumer_e2e)
+fi
+
 # --- BPF run time (bpf_stats), untimed --------------------------------------------------------
 declare -A STAT_CNT STAT_NS SESS_EVENTS SESS_WINDOW_NS SESS_RUNS
 add_stats() {    # context before-file after-file: accumulates per-program deltas
@@ -459,6 +487,7 @@ for mode in $MODES; do
     # other process's syscalls meanwhile) over the session's events: an upper bound.
     echo "bench sensor.bpf.session.per_event.$mode ns_per_event=$(per_run "${SESS_WINDOW_NS[$mode]}" "${SESS_EVENTS[$mode]}") events=${SESS_EVENTS[$mode]}"
 done
+[[ -n ${E2E_LINE:-} ]] && echo "$E2E_LINE"
 if [[ -n ${SESS_EVENTS[opens]:-} && -n ${FLOOR_RUNS:-} ]]; then
     # Net of the floor: every program run in the window pays the floor (what bpf_stats itself
     # adds to an empty program), as the 40 ns figure above is net of it.
