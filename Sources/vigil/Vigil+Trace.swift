@@ -86,14 +86,18 @@ extension Vigil {
                     + (summary.waitStatus != nil ? ", exit \(summary.exitCode)" : "") + "\n")
             }
             output.flush()
+            if !output.reportLoss() { throw ExitCode(summary.exitCode != 0 ? summary.exitCode : 74) }  // EX_IOERR
             if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
         }
     }
 }
 
-/// Buffered stdout: one write per ~64 KiB instead of one per event.
+/// Buffered stdout: one write per ~64 KiB instead of one per event. A failed write (a full disk,
+/// a closed pipe with SIGPIPE ignored) is remembered with the bytes it lost, and reported.
 final class OutputBuffer: @unchecked Sendable {
     private var buffer: [UInt8] = []
+    private(set) var lostBytes = 0
+    private(set) var firstError: Int32?
     func write(_ text: String) {
         buffer.append(contentsOf: text.utf8)
         if buffer.count > 1 << 16 { flush() }
@@ -103,10 +107,23 @@ final class OutputBuffer: @unchecked Sendable {
             var offset = 0
             while offset < raw.count {
                 let n = Glibc.write(1, raw.baseAddress! + offset, raw.count - offset)
-                if n <= 0 { if errno == EINTR { continue }; break }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 {
+                    if firstError == nil { firstError = n < 0 ? errno : EIO }
+                    lostBytes += raw.count - offset
+                    break
+                }
                 offset += n
             }
         }
         buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Says on stderr what could not be written; true if everything was.
+    func reportLoss() -> Bool {
+        guard let error = firstError else { return true }
+        FileHandle.standardError.write(Data(
+            "vigil: output: \(lostBytes) bytes of events could not be written: \(String(cString: strerror(error)))\n".utf8))
+        return false
     }
 }

@@ -24,6 +24,16 @@ public enum Privileges {
     /// The package root, from this file's path.
     public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+    /// An executable of this package built with the tests (`swift build --build-tests` builds
+    /// them all); missing is a failure.
+    public static func product(_ name: String) throws -> String {
+        let path = packageRoot.appendingPathComponent(".build/debug/\(name)").path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw Missing(description: "\(path) is missing: run 'swift build --build-tests'")
+        }
+        return path
+    }
+
     /// A test helper binary built by `make test-helpers`; missing is a failure.
     public static func helper(_ name: String) throws -> String {
         let path = packageRoot.appendingPathComponent(".output/helpers/\(name)").path
