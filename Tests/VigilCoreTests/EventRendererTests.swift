@@ -4,7 +4,8 @@ import Testing
 /// Byte equality: Swift's `==` on String is canonical equivalence ("e\u{301}" == "\u{E9}"), too
 /// loose for output that is hashed and diffed.
 private func expectBytes(_ actual: String, _ expected: String, _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(Array(actual.utf8) == Array(expected.utf8), "\(actual) != \(expected) \(comment ?? "")", sourceLocation: sourceLocation)
+    let same = actual.utf8.elementsEqual(expected.utf8)
+    #expect(same, "\n  got  \(actual.debugDescription)\n  want \(expected.debugDescription) \(comment.map { "(\($0))" } ?? "")", sourceLocation: sourceLocation)
 }
 
 /// Exact `vigil trace --json` lines, one per event shape. The expected strings were recorded from
@@ -213,5 +214,86 @@ private func expectBytes(_ actual: String, _ expected: String, _ comment: Commen
         expectBytes(EventRenderer.timestamp(1, 0), #"0.000000001"#)
         expectBytes(EventRenderer.timestamp(999_999_999, 1), #"1.000000000"#)
         expectBytes(EventRenderer.timestamp(123, 1_763_000_000_000_000_000), #"1763000000.000000123"#)
+    }
+}
+
+/// The byte writers against the String forms they replaced, on seeded random input.
+@Suite struct JSONBytesMatchStringFormsTests {
+    /// SplitMix64: the same inputs on every run, so a failure reproduces.
+    struct Random: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    /// `JSONObjectWriter.quote` as it was written with String appends, per Unicode scalar.
+    static func referenceQuote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
+            case _ where scalar.value < 0x20:
+                let h = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    @Test func quoteMatchesThePerScalarForm() {
+        // Every ASCII scalar, and 2-, 3- and 4-byte ones including combining and invisible ones.
+        let pool: [Unicode.Scalar] = (0...0x7F).map { Unicode.Scalar(UInt8($0)) }
+            + ["é", "ß", "\u{301}", "\u{200D}", "\u{2028}", "\u{FEFF}", "✓", "€", "🦀", "👩", "\u{10FFFF}"]
+        var random = Random(state: 0x5EED)
+        for _ in 0..<5_000 {
+            var s = String.UnicodeScalarView()
+            for _ in 0..<Int.random(in: 0...40, using: &random) { s.append(pool.randomElement(using: &random)!) }
+            let input = String(s)
+            expectBytes(JSONObjectWriter.quote(input), Self.referenceQuote(input))
+        }
+    }
+
+    @Test func integersMatchStringInit() {
+        var random = Random(state: 42)
+        let edges: [Int64] = [0, 1, -1, 9, 10, -10, 99, 100, .max, .min, .max - 1, .min + 1, 1_000_000_000, -999_999_999]
+        for value in edges + (0..<5_000).map({ _ in Int64(bitPattern: random.next()) >> Int64.random(in: 0...63, using: &random) }) {
+            var o = JSONObjectWriter()
+            o.int("n", value)
+            expectBytes(o.finish(), "{\"n\":\(String(value))}")
+        }
+    }
+
+    @Test func timestampBytesMatchTheStringForm() {
+        var random = Random(state: 7)
+        let edges: [(UInt64, Int64)] = [(0, 0), (999_999_999, 0), (1_000_000_000, 0), (0, .max), (UInt64(Int64.max), 0), (5, -1_000_000_010)]
+        let randomPairs = (0..<5_000).map { _ in
+            (random.next() >> UInt64.random(in: 2...63, using: &random), Int64.random(in: 0...1_900_000_000_000_000_000, using: &random))  // sum < Int64.max
+        }
+        for (ktime, offset) in edges + randomPairs {
+            var bytes: [UInt8] = []
+            EventRenderer.appendTimestamp(ktime, offset, to: &bytes)
+            expectBytes(String(decoding: bytes, as: UTF8.self), EventRenderer.timestamp(ktime, offset), "\(ktime) \(offset)")
+        }
+    }
+
+    @Test func hexBytesMatchTheStringForm() {
+        var random = Random(state: 16)
+        for value in [0, 1, 15, 16, .max] + (0..<2_000).map({ _ in random.next() >> UInt64.random(in: 0...63, using: &random) }) {
+            var bytes: [UInt8] = []
+            EventRenderer.appendHex(value, to: &bytes)
+            expectBytes(String(decoding: bytes, as: UTF8.self), EventRenderer.hex(value))
+        }
     }
 }
