@@ -202,6 +202,28 @@ private func expectBytes(_ actual: String, _ expected: String, _ comment: Commen
         expectBytes(o.finish(), #"{"a\"b":"x","new\nline":-5,"ctl\u0001\\":true,"min":-9223372036854775808,"max":9223372036854775807,"zero":0,"":"","nested":{"k":[1,2]},"after":1}"#)
     }
 
+    @Test func nestedObjectsAndArraysShareTheBuffer() {
+        var o = JSONObjectWriter(capacity: 1)  // too small: growing must not lose bytes
+        o.bool("t", true)
+        o.bool("f", false)
+        o.null("n")
+        o.array("empty") { _ in }
+        o.object("none") { _ in }
+        o.array("mixed") { a in
+            a.string("q\"")
+            a.int(-7)
+            a.raw("[true]")
+            a.object { n in
+                n.string("k", "v")
+                n.array("deep") { d in d.object { $0.int("x", 1) } }
+            }
+            a.object { _ in }
+        }
+        o.object("after") { $0.string("a\nb", "c") }
+        o.int("last", 2)
+        expectBytes(o.finish(), #"{"t":true,"f":false,"n":null,"empty":[],"none":{},"mixed":["q\"",-7,[true],{"k":"v","deep":[{"x":1}]},{}],"after":{"a\nb":"c"},"last":2}"#)
+    }
+
     @Test func hexIsSixteenLowercaseDigits() {
         expectBytes(EventRenderer.hex(0), "0000000000000000")
         expectBytes(EventRenderer.hex(1), "0000000000000001")

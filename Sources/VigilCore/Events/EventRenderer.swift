@@ -178,7 +178,7 @@ extension String {
 public struct JSONObjectWriter: Sendable {
     /// The object so far, without its closing brace.
     fileprivate var bytes: [UInt8]
-    fileprivate var empty = true
+    private var empty = true
 
     public init() { self.init(capacity: 128) }
 
