@@ -6,6 +6,7 @@ struct Benchmark: Sendable {
 
 let allBenchmarks: [Benchmark] = [
     Benchmark(name: "consumer", run: benchConsumer),
+    Benchmark(name: "render", run: benchRender),
     Benchmark(name: "policy", run: benchPolicy),
     Benchmark(name: "audit", run: benchAudit),
     Benchmark(name: "enforce", run: benchEnforce),

@@ -17,33 +17,46 @@ public struct RenderedContext: Sendable {
 }
 
 public enum EventRenderer {
+    /// One `vigil trace --json` line. Written straight into one byte buffer (a trace writes a line
+    /// per kernel event, and building it from small Strings was most of the consumer's time).
     public static func json(_ event: SensorEvent, _ context: RenderedContext) -> String {
-        var o = JSONObjectWriter()
+        var o = JSONObjectWriter(capacity: estimatedJSONLength(event, context))
         o.string("kind", event.kindName)
         let ktime: UInt64
         if case .gap(let g) = event { ktime = g.ktimeNanoseconds } else { ktime = event.header?.ktimeNanoseconds ?? 0 }
-        o.raw("ts", timestamp(ktime, context.realtimeOffsetNanoseconds))
+        o.value("ts") { appendTimestamp(ktime, context.realtimeOffsetNanoseconds, to: &$0) }
         if let h = event.header {
             o.int("pid", Int64(h.pid))
             o.int("tid", Int64(h.tid))
             if let ppid = context.ppid { o.int("ppid", Int64(ppid)) }
-            o.raw("session", "\"\(hex(h.session))\"")
-            let names = flagNames(h.flags)
-            if !names.isEmpty { o.raw("tags", "[" + names.map { "\"\($0)\"" }.joined(separator: ",") + "]") }
+            o.value("session") { out in
+                out.append(UInt8(ascii: "\""))
+                appendHex(h.session, to: &out)
+                out.append(UInt8(ascii: "\""))
+            }
+            if !h.flags.isDisjoint(with: taggedFlags) {
+                o.array("tags") { a in
+                    for tag in tags where h.flags.contains(tag.flag) { a.string(tag.name) }
+                }
+            }
         }
         switch event {
         case .exec(let e):
             o.string("path", e.path)
-            o.raw("argv", "[" + e.argv.map { JSONObjectWriter.quote($0) }.joined(separator: ",") + "]")
+            o.array("argv") { a in
+                for arg in e.argv { a.string(arg) }
+            }
             o.int("uid", Int64(e.uid))
             o.int("cgroup", Int64(bitPattern: e.cgroupID))
-            o.raw("ancestry", "[" + context.ancestry.map { node in
-                var a = JSONObjectWriter()
-                a.int("pid", Int64(node.pid))
-                a.string("path", node.exePath)
-                if let sha = node.exeSHA256 { a.string("sha256", sha) } else { a.raw("sha256", "null") }
-                return a.finish()
-            }.joined(separator: ",") + "]")
+            o.array("ancestry") { a in
+                for node in context.ancestry {
+                    a.object { n in
+                        n.int("pid", Int64(node.pid))
+                        n.string("path", node.exePath)
+                        if let sha = node.exeSHA256 { n.string("sha256", sha) } else { n.null("sha256") }
+                    }
+                }
+            }
         case .fork(let e):
             o.int("child", Int64(e.childPID))
         case .exit(let e):
@@ -52,7 +65,7 @@ public enum EventRenderer {
         case .open(let e):
             o.string("path", e.path)
             o.int("flags", Int64(e.flags))
-            o.raw("write", e.isWrite ? "true" : "false")
+            o.bool("write", e.isWrite)
             o.int("result", e.result)
         case .connect(let e), .send(let e):
             o.string("family", familyName(e.family))
@@ -64,6 +77,22 @@ public enum EventRenderer {
             o.int("lost", Int64(g.lost))
         }
         return o.finish()
+    }
+
+    /// Enough for the line without escapes, so the buffer is allocated once (utf8.count of a
+    /// native String is stored, not counted).
+    static func estimatedJSONLength(_ event: SensorEvent, _ context: RenderedContext) -> Int {
+        let fixed = 256  // kind, ts, ids, session, every tag, the kind's numbers
+        switch event {
+        case .exec(let e):
+            var n = fixed + e.path.utf8.count
+            for arg in e.argv { n += arg.utf8.count + 3 }
+            for node in context.ancestry { n += 40 + node.exePath.utf8.count + (node.exeSHA256?.utf8.count ?? 4) }
+            return n
+        case .open(let e): return fixed + e.path.utf8.count
+        case .connect(let e), .send(let e): return fixed + e.address.utf8.count
+        case .fork, .exit, .gap: return fixed
+        }
     }
 
     public static func tableRow(_ event: SensorEvent, _ context: RenderedContext) -> String {
@@ -94,18 +123,12 @@ public enum EventRenderer {
         }
     }
 
-    static func flagNames(_ flags: EventFlags) -> [String] {
-        var names: [String] = []
-        if flags.contains(.ioUring) { names.append("io_uring") }
-        if flags.contains(.compat) { names.append("compat32") }
-        if flags.contains(.pathTruncated) { names.append("path_truncated") }
-        if flags.contains(.argvTruncated) { names.append("argv_truncated") }
-        if flags.contains(.pathUnresolved) { names.append("path_unresolved") }
-        if flags.contains(.exeUnlinked) { names.append("exe_unlinked") }
-        if flags.contains(.killed) { names.append("killed") }
-        if flags.contains(.spared) { names.append("spared_root") }
-        return names
-    }
+    /// The flags `--json` shows, in the order it shows them.
+    static let tags: [(flag: EventFlags, name: String)] = [
+        (.ioUring, "io_uring"), (.compat, "compat32"), (.pathTruncated, "path_truncated"), (.argvTruncated, "argv_truncated"),
+        (.pathUnresolved, "path_unresolved"), (.exeUnlinked, "exe_unlinked"), (.killed, "killed"), (.spared, "spared_root"),
+    ]
+    static let taggedFlags = EventFlags(tags.map(\.flag))
 
     /// A session id (or any 64-bit id) as 16 hex digits, as every output and the audit log write it.
     public static func hex(_ value: UInt64) -> String {
@@ -119,6 +142,28 @@ public enum EventRenderer {
         let digits = String(fraction)
         return "\(seconds).\(String(repeating: "0", count: 9 - digits.count))\(digits)"
     }
+
+    /// `hex(value)`'s bytes.
+    static func appendHex(_ value: UInt64, to out: inout [UInt8]) {
+        var shift = 60
+        while shift >= 0 {
+            let nibble = UInt8(truncatingIfNeeded: value >> UInt64(shift)) & 0xF
+            out.append(nibble < 10 ? 0x30 &+ nibble : 0x57 &+ nibble)  // 0x57 + 10 == "a"
+            shift -= 4
+        }
+    }
+
+    /// `timestamp(ktime, offset)`'s bytes.
+    static func appendTimestamp(_ ktime: UInt64, _ offset: Int64, to out: inout [UInt8]) {
+        let ns = Int64(bitPattern: ktime) &+ offset
+        // Before 1970 the String form writes a signed fraction ("-1.0000000-5", and traps on a
+        // 9-digit one); kept as it was rather than reproduced (ktime plus the boot offset is positive).
+        guard ns >= 0 else { out.append(contentsOf: timestamp(ktime, offset).utf8); return }
+        let unsigned = UInt64(ns)
+        JSONObjectWriter.appendDecimal(unsigned / 1_000_000_000, to: &out)
+        out.append(UInt8(ascii: "."))
+        JSONObjectWriter.appendDigits(unsigned % 1_000_000_000, minimumWidth: 9, to: &out)
+    }
 }
 
 extension String {
@@ -127,46 +172,216 @@ extension String {
     }
 }
 
-/// A minimal JSON object writer: keys in insertion order, strings escaped per RFC 8259.
+/// A minimal JSON object writer: keys in insertion order, strings escaped per RFC 8259. It builds
+/// UTF-8 bytes in one buffer and makes one String at the end (String appends, their small-string
+/// checks and retains cost more than the bytes on a trace's hot path).
 public struct JSONObjectWriter: Sendable {
-    private var text = "{"
-    private var empty = true  // (String.count walks the whole string: not asked per field)
-    public init() {}
+    /// The object so far, without its closing brace.
+    fileprivate var bytes: [UInt8]
+    private var empty = true
 
-    public mutating func string(_ key: String, _ value: String) { raw(key, Self.quote(value)) }
-    public mutating func int(_ key: String, _ value: Int64) { raw(key, String(value)) }
-    public mutating func raw(_ key: String, _ json: String) {
-        if !empty { text += "," }
-        empty = false
-        text += Self.quote(key)
-        text += ":"
-        text += json
+    public init() { self.init(capacity: 128) }
+
+    /// `capacity`: the expected length in bytes, so the buffer grows at most rarely.
+    public init(capacity: Int) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+        bytes.append(UInt8(ascii: "{"))
     }
-    public func finish() -> String { text + "}" }
+
+    public mutating func string(_ key: String, _ value: String) {
+        self.key(key)
+        Self.appendQuoted(value, to: &bytes)
+    }
+
+    public mutating func int(_ key: String, _ value: Int64) {
+        self.key(key)
+        Self.appendDecimal(value, to: &bytes)
+    }
+
+    public mutating func bool(_ key: String, _ value: Bool) { raw(key, value ? "true" : "false") }
+
+    public mutating func null(_ key: String) { raw(key, "null") }
+
+    /// `json` must be one JSON value; it is written as is.
+    public mutating func raw(_ key: String, _ json: String) {
+        self.key(key)
+        bytes.append(contentsOf: json.utf8)
+    }
+
+    /// A nested object, written in place (no second buffer, no intermediate String).
+    public mutating func object(_ key: String, _ body: (inout JSONObjectWriter) throws -> Void) rethrows {
+        self.key(key)
+        try Self.nestObject(in: &bytes, body)
+    }
+
+    /// An array, written in place.
+    public mutating func array(_ key: String, _ body: (inout JSONArrayWriter) throws -> Void) rethrows {
+        self.key(key)
+        try JSONArrayWriter.nest(in: &bytes, body)
+    }
+
+    /// A value whose bytes `write` appends itself (it must append exactly one JSON value).
+    mutating func value(_ key: String, _ write: (inout [UInt8]) -> Void) {
+        self.key(key)
+        write(&bytes)
+    }
+
+    /// The object's text. The writer stays usable: later fields extend it.
+    public func finish() -> String {
+        String(unsafeUninitializedCapacity: bytes.count + 1) { out in
+            let end = out.initialize(fromContentsOf: bytes)
+            out[end] = UInt8(ascii: "}")
+            return end + 1
+        }
+    }
+
+    private mutating func key(_ key: String) {
+        if !empty { bytes.append(UInt8(ascii: ",")) }
+        empty = false
+        Self.appendQuoted(key, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    /// Moves `buffer` into a nested writer for `body` and back, so the nested object appends to
+    /// the same storage (the swaps keep it uniquely referenced: no copy).
+    fileprivate static func nestObject(in buffer: inout [UInt8], _ body: (inout JSONObjectWriter) throws -> Void) rethrows {
+        var inner = JSONObjectWriter(bytes: [])
+        swap(&inner.bytes, &buffer)
+        inner.bytes.append(UInt8(ascii: "{"))
+        defer {
+            swap(&inner.bytes, &buffer)
+            buffer.append(UInt8(ascii: "}"))
+        }
+        try body(&inner)
+    }
+
+    private init(bytes: [UInt8]) { self.bytes = bytes }
 
     /// A JSON string literal: the short escapes where JSON has them, `\u00XX` for other controls,
     /// everything else as is. Deterministic, so hashes of canonical JSON can rely on it.
     public static func quote(_ s: String) -> String {
-        // Most strings (paths, keys, hashes) need no escape: one pass over the bytes, one copy.
+        // Most strings (paths, keys, hashes) need no escape: a short one stays a small String,
+        // no allocation at all.
         if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
             return "\"" + s + "\""
         }
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case _ where scalar.value < 0x20:
-                let h = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-            default: out.unicodeScalars.append(scalar)
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count + 2)
+        appendQuoted(s, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `quote(s)`'s bytes, appended to `out`.
+    public static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        if s.utf8.withContiguousStorageIfAvailable({ appendEscaped($0, to: &out) }) == nil {
+            var copy = s  // not contiguous (a bridged string): withUTF8 makes it native
+            copy.withUTF8 { appendEscaped($0, to: &out) }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// Byte-wise is the same as per scalar: every byte escaped is ASCII, and UTF-8 never uses
+    /// ASCII bytes inside a multi-byte sequence. Runs that need no escape are copied whole.
+    private static func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        var copied = 0
+        for i in utf8.indices {
+            let byte = utf8[i]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            if copied < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[copied..<i])) }
+            copied = i + 1
+            out.append(UInt8(ascii: "\\"))
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(byte)
+            case 0x0A: out.append(UInt8(ascii: "n"))
+            case 0x0D: out.append(UInt8(ascii: "r"))
+            case 0x09: out.append(UInt8(ascii: "t"))
+            case 0x08: out.append(UInt8(ascii: "b"))
+            case 0x0C: out.append(UInt8(ascii: "f"))
+            default:
+                // \u00 and two lowercase hex digits (byte < 0x20: the first is 0 or 1).
+                out.append(UInt8(ascii: "u"))
+                out.append(UInt8(ascii: "0"))
+                out.append(UInt8(ascii: "0"))
+                out.append(0x30 &+ byte >> 4)
+                let low = byte & 0xF
+                out.append(low < 10 ? 0x30 &+ low : 0x57 &+ low)
             }
         }
-        return out + "\""
+        if copied < utf8.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[copied...])) }
+    }
+
+    /// `String(value)`'s bytes.
+    static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        appendDigits(value.magnitude, minimumWidth: 1, to: &out)
+    }
+
+    static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
+        appendDigits(value, minimumWidth: 1, to: &out)
+    }
+
+    /// Decimal digits, zero-padded on the left to `minimumWidth` (at most 20).
+    static func appendDigits(_ value: UInt64, minimumWidth: Int, to out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var rest = value, start = digits.count
+            repeat {
+                start -= 1
+                digits[start] = 0x30 &+ UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            } while rest != 0
+            while digits.count - start < minimumWidth {
+                start -= 1
+                digits[start] = UInt8(ascii: "0")
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+        }
+    }
+}
+
+/// The elements of an array being written by `JSONObjectWriter.array`, in place.
+public struct JSONArrayWriter: Sendable {
+    fileprivate var bytes: [UInt8]
+    private var empty = true
+
+    fileprivate init(bytes: [UInt8]) { self.bytes = bytes }
+
+    public mutating func string(_ value: String) {
+        separate()
+        JSONObjectWriter.appendQuoted(value, to: &bytes)
+    }
+
+    public mutating func int(_ value: Int64) {
+        separate()
+        JSONObjectWriter.appendDecimal(value, to: &bytes)
+    }
+
+    /// `json` must be one JSON value; it is written as is.
+    public mutating func raw(_ json: String) {
+        separate()
+        bytes.append(contentsOf: json.utf8)
+    }
+
+    public mutating func object(_ body: (inout JSONObjectWriter) throws -> Void) rethrows {
+        separate()
+        try JSONObjectWriter.nestObject(in: &bytes, body)
+    }
+
+    private mutating func separate() {
+        if !empty { bytes.append(UInt8(ascii: ",")) }
+        empty = false
+    }
+
+    /// As `JSONObjectWriter.nestObject`: the buffer moves in and back, never copied.
+    fileprivate static func nest(in buffer: inout [UInt8], _ body: (inout JSONArrayWriter) throws -> Void) rethrows {
+        var inner = JSONArrayWriter(bytes: [])
+        swap(&inner.bytes, &buffer)
+        inner.bytes.append(UInt8(ascii: "["))
+        defer {
+            swap(&inner.bytes, &buffer)
+            buffer.append(UInt8(ascii: "]"))
+        }
+        try body(&inner)
     }
 }
