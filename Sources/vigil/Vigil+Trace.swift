@@ -49,7 +49,7 @@ extension Vigil {
             if !json { output.write("PID      KIND     DETAIL\n") }
             let json = self.json
             let onEvent: (SensorEvent, RenderedContext) -> Void = { event, context in
-                output.write((json ? EventRenderer.json(event, context) : EventRenderer.tableRow(event, context)) + "\n")
+                output.writeLine(json ? EventRenderer.json(event, context) : EventRenderer.tableRow(event, context))
             }
             let summary: TraceSummary
             do {
@@ -100,6 +100,11 @@ final class OutputBuffer: @unchecked Sendable {
     private(set) var firstError: Int32?
     func write(_ text: String) {
         buffer.append(contentsOf: text.utf8)
+        if buffer.count > 1 << 16 { flush() }
+    }
+    func writeLine(_ text: String) {
+        buffer.append(contentsOf: text.utf8)
+        buffer.append(UInt8(ascii: "\n"))
         if buffer.count > 1 << 16 { flush() }
     }
     func flush() {

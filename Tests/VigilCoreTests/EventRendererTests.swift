@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import VigilCore
 
@@ -134,11 +135,12 @@ private func expectBytes(_ actual: String, _ expected: String, _ comment: Commen
             expected: #"{"kind":"gap","ts":0.000000000,"cause":"consumer_queue_full","lost":0}"#
         ),
         Case(
-            // Does not happen (ktime plus the boot offset is positive); pinned as the old code wrote it.
+            // A wall clock set before 1970: a sign, then the magnitude (it used to print
+            // "-1.0000000-5", and to trap on a nine-digit negative fraction).
             name: "timestamp before the epoch",
             event: .fork(ForkEvent(header: h(t: 5), childPID: 1)),
             context: RenderedContext(realtimeOffsetNanoseconds: -1_000_000_010),
-            expected: #"{"kind":"fork","ts":-1.0000000-5,"pid":4242,"tid":4243,"session":"00000000deadbeef","child":1}"#
+            expected: #"{"kind":"fork","ts":-1.000000005,"pid":4242,"tid":4243,"session":"00000000deadbeef","child":1}"#
         ),
     ]
 
@@ -236,6 +238,9 @@ private func expectBytes(_ actual: String, _ expected: String, _ comment: Commen
         expectBytes(EventRenderer.timestamp(1, 0), #"0.000000001"#)
         expectBytes(EventRenderer.timestamp(999_999_999, 1), #"1.000000000"#)
         expectBytes(EventRenderer.timestamp(123, 1_763_000_000_000_000_000), #"1763000000.000000123"#)
+        expectBytes(EventRenderer.timestamp(0, -1), #"-0.000000001"#)
+        expectBytes(EventRenderer.timestamp(0, -123_456_789_012), #"-123.456789012"#)
+        expectBytes(EventRenderer.timestamp(0, .min), #"-9223372036.854775808"#)
     }
 }
 
@@ -297,17 +302,23 @@ private func expectBytes(_ actual: String, _ expected: String, _ comment: Commen
         }
     }
 
-    @Test func timestampBytesMatchTheStringForm() {
+    /// Against an independent formatter (printf) on seeded random non-negative times.
+    @Test func timestampBytesMatchPrintf() {
         var random = Random(state: 7)
-        let edges: [(UInt64, Int64)] = [(0, 0), (999_999_999, 0), (1_000_000_000, 0), (0, .max), (UInt64(Int64.max), 0), (5, -1_000_000_010)]
+        let edges: [(UInt64, Int64)] = [(0, 0), (999_999_999, 0), (1_000_000_000, 0), (0, .max), (UInt64(Int64.max), 0)]
         let randomPairs = (0..<5_000).map { _ in
             (random.next() >> UInt64.random(in: 2...63, using: &random), Int64.random(in: 0...1_900_000_000_000_000_000, using: &random))  // sum < Int64.max
         }
         for (ktime, offset) in edges + randomPairs {
-            var bytes: [UInt8] = []
-            EventRenderer.appendTimestamp(ktime, offset, to: &bytes)
-            expectBytes(String(decoding: bytes, as: UTF8.self), EventRenderer.timestamp(ktime, offset), "\(ktime) \(offset)")
+            let ns = Int64(bitPattern: ktime) &+ offset
+            expectBytes(EventRenderer.timestamp(ktime, offset),
+                        String(format: "%lld.%09lld", ns / 1_000_000_000, ns % 1_000_000_000), "\(ktime) \(offset)")
         }
+    }
+
+    @Test func gapCountsAboveInt64MaxAreWrittenWhole() {
+        let line = EventRenderer.json(.gap(GapEvent(cause: .kernelRingFull, lost: .max, ktimeNanoseconds: 0)), RenderedContext())
+        #expect(line.hasSuffix(#""lost":18446744073709551615}"#))
     }
 
     @Test func hexBytesMatchTheStringForm() {

@@ -74,7 +74,7 @@ public enum EventRenderer {
             o.int("result", e.result)
         case .gap(let g):
             o.string("cause", g.cause.rawValue)
-            o.int("lost", Int64(g.lost))
+            o.uint("lost", g.lost)
         }
         return o.finish()
     }
@@ -136,11 +136,11 @@ public enum EventRenderer {
         return String(repeating: "0", count: max(0, 16 - digits.count)) + digits
     }
 
+    /// Unix time as seconds and nine fraction digits ("-" first before 1970).
     static func timestamp(_ ktime: UInt64, _ offset: Int64) -> String {
-        let ns = Int64(bitPattern: ktime) &+ offset
-        let seconds = ns / 1_000_000_000, fraction = ns % 1_000_000_000
-        let digits = String(fraction)
-        return "\(seconds).\(String(repeating: "0", count: 9 - digits.count))\(digits)"
+        var out: [UInt8] = []
+        appendTimestamp(ktime, offset, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `hex(value)`'s bytes.
@@ -156,10 +156,9 @@ public enum EventRenderer {
     /// `timestamp(ktime, offset)`'s bytes.
     static func appendTimestamp(_ ktime: UInt64, _ offset: Int64, to out: inout [UInt8]) {
         let ns = Int64(bitPattern: ktime) &+ offset
-        // Before 1970 the String form writes a signed fraction ("-1.0000000-5", and traps on a
-        // 9-digit one); kept as it was rather than reproduced (ktime plus the boot offset is positive).
-        guard ns >= 0 else { out.append(contentsOf: timestamp(ktime, offset).utf8); return }
-        let unsigned = UInt64(ns)
+        // Sign, then the magnitude: a clock set before 1970 must not give "-1.0000000-5" (or trap).
+        if ns < 0 { out.append(UInt8(ascii: "-")) }
+        let unsigned = ns.magnitude
         JSONObjectWriter.appendDecimal(unsigned / 1_000_000_000, to: &out)
         out.append(UInt8(ascii: "."))
         JSONObjectWriter.appendDigits(unsigned % 1_000_000_000, minimumWidth: 9, to: &out)
@@ -195,6 +194,11 @@ public struct JSONObjectWriter: Sendable {
     }
 
     public mutating func int(_ key: String, _ value: Int64) {
+        self.key(key)
+        Self.appendDecimal(value, to: &bytes)
+    }
+
+    public mutating func uint(_ key: String, _ value: UInt64) {
         self.key(key)
         Self.appendDecimal(value, to: &bytes)
     }
