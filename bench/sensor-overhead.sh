@@ -7,7 +7,8 @@
 # interleaved for ROUNDS rounds, in a different order each round (first variant and who-follows-
 # whom both change), and auditd's backlog and log are drained after each of its runs so that its
 # aftermath does not land in the next variant. The workload times itself, so tool start-up
-# is never counted. Reported: median per variant and ratios of medians to the baseline.
+# is never counted. Reported: median per variant, and the median over rounds of each run ÷ the
+# baseline run of the same round (paired, so drift between rounds cancels).
 #
 #   baseline    the workload alone
 #   vigil       vigil trace --json -- workload (events to a tmpfs file, summary line kept)
@@ -34,7 +35,7 @@
 #   bench sensor.bpf.session.per_open_event ns_per_event=… net_of_floor_ns=… (goal ≤ 250)
 #       the same over workload mode `opens` (opens only; descriptors closed 512 at a time): the
 #       cost of one open event, raw and net of the floor bpf_stats adds to every run
-#   bench sensor.overhead      <mode>_pct=…   vigil, (median / baseline median − 1) × 100
+#   bench sensor.overhead      <mode>_pct=…   vigil, (paired ratio − 1) × 100
 #   bench sensor.overhead_idle <mode>_pct=…   vigil-idle, same formula
 #   bench sensor.overhead_cpu, overhead_idle_cpu    the same from the CPU-time medians
 #   bench sensor.vs_auditd     <mode>_ratio=… auditd overhead ÷ vigil overhead (goal ≥ 10)
@@ -42,7 +43,7 @@
 #                                             i.e. vigil ≤ 1.5× a bare tracer)
 # A ratio is "na" when vigil's overhead is not measurably above zero.
 #
-# Environment: ROUNDS (5), N_OPEN (50000), N_EXEC (1000), N_MIXED (500), N_BUILD (20), MODES ("open exec
+# Environment: ROUNDS (7), N_OPEN (50000), N_EXEC (2000), N_MIXED (500), N_BUILD (20), MODES ("open exec
 # mixed build"), VARIANTS (all five), BENCH_OUT (.output/bench), BENCH_AUID (4242).
 #
 # Side effects, all undone on exit (trap): tracefs mounted if it was not, auditd started from a
@@ -57,9 +58,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
 
 VIGIL=${1:-.build/release/vigil}
-ROUNDS=${ROUNDS:-5}
+ROUNDS=${ROUNDS:-7}
 N_OPEN=${N_OPEN:-50000}
-N_EXEC=${N_EXEC:-1000}
+N_EXEC=${N_EXEC:-2000}
 N_MIXED=${N_MIXED:-500}
 N_BUILD=${N_BUILD:-20}
 MODES=${MODES:-open exec mixed build}
@@ -455,9 +456,18 @@ for mode in $MODES; do
     for v in "${variants[@]}"; do MED[$mode.$v]=$(median <<<"${SAMPLES[$mode.$v]:-}"); done
     for v in "${variants[@]}"; do MED[cpu.$mode.$v]=$(median <<<"${CPU_SAMPLES[$mode.$v]:-}"); done
 done
-ratio() {    # mode variant (or cpu.mode variant): median ÷ baseline median
-    local b=${MED[$1.baseline]:-na} x=${MED[$1.$2]:-na}
-    [[ $b == na || $x == na ]] && { echo na; return; }; calc "printf \"%.3f\", $x / $b"; }
+# Paired: each run over the baseline run of the same round (the rounds are interleaved, so the
+# two ran seconds apart), then the median over the rounds. A slow drift of the shared machine
+# between rounds cancels out, which a ratio of the two medians would keep.
+ratio() {    # mode variant (or cpu.mode variant): median over rounds of run ÷ that round's baseline
+    local b x
+    if [[ $1 == cpu.* ]]; then b=${CPU_SAMPLES[${1#cpu.}.baseline]:-} x=${CPU_SAMPLES[${1#cpu.}.$2]:-}
+    else b=${SAMPLES[$1.baseline]:-} x=${SAMPLES[$1.$2]:-}; fi
+    [[ -z ${b// } || -z ${x// } ]] && { echo na; return; }
+    awk -v b="$b" -v x="$x" 'BEGIN { nb = split(b, bs, " "); nx = split(x, xs, " "); n = nb < nx ? nb : nx
+        for (i = 1; i <= n; i++) r[i] = xs[i] / bs[i]
+        for (i = 2; i <= n; i++) { v = r[i]; for (j = i - 1; j >= 1 && r[j] > v; j--) r[j + 1] = r[j]; r[j + 1] = v }
+        printf "%.3f", n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2 }'; }
 pct() { local r; r=$(ratio "$1" "$2"); [[ $r == na ]] && { echo na; return; }; calc "printf \"%.1f\", ($r - 1) * 100"; }
 for mode in $MODES; do
     n=$(n_for "$mode")

@@ -173,19 +173,23 @@ int BPF_PROG(vigil_exec, struct task_struct *task, pid_t old_pid, struct linux_b
     h.exe_ino = inode->i_ino;
     if (inode->__i_nlink == 0)
         h.hdr.flags |= VIGIL_F_EXE_UNLINKED;
-    /* Size and mtime complete the hash cache's key in user space (no stat per exec). Kernels
-     * before 6.7 keep mtime in another shape: there the flag stays clear and user space stats. */
-    if (bpf_core_field_exists(inode->i_mtime_sec)) {
+    /* Size, mtime and ctime complete the hash cache's key in user space (no stat per exec).
+     * Kernels before 6.11 keep the times in another shape: there the flag stays clear and user
+     * space stats. Bit 31 of i_ctime_nsec is a flag of multigrain timestamps, not time. */
+    if (bpf_core_field_exists(inode->i_mtime_sec) && bpf_core_field_exists(inode->i_ctime_sec)) {
         h.exe_size = inode->i_size;
         h.exe_mtime_sec = inode->i_mtime_sec;
         h.exe_mtime_nsec = inode->i_mtime_nsec;
+        h.exe_ctime_sec = inode->i_ctime_sec;
+        h.exe_ctime_nsec = inode->i_ctime_nsec & 0x7fffffff;
         h.hdr.flags |= VIGIL_F_EXE_STAT;
     } else {
         h.exe_size = 0;
         h.exe_mtime_sec = 0;
         h.exe_mtime_nsec = 0;
+        h.exe_ctime_sec = 0;
+        h.exe_ctime_nsec = 0;
     }
-    h.pad = 0;
 
     struct path_result p = resolve_path(s, &file->f_path);
     if (p.truncated) {

@@ -27,8 +27,9 @@ public final class Daemon: Sendable {
     let decider: KernelDecider
     let postureMonitor: PostureMonitor
     let store: SessionStore
-    /// One cache of executable hashes for the consumer and the hook-caller check.
-    let hasher = ExecutableHasher(maxBytes: 1 << 30)
+    /// One cache of executable hashes for the consumer and the hook-caller check, kept in the
+    /// state directory so a restart does not read every binary (Claude Code's is 400 MB) again.
+    let hasher: ExecutableHasher
     let detector = AgentDetector()
     let trust: AgentTrust
     let state: Mutex<DaemonState>
@@ -77,11 +78,14 @@ public final class Daemon: Sendable {
             posture: PostureTimeline(facts: PostureMonitor.facts(snapshot), hash: snapshot.hash))
         store = SessionStore(directory: configuration.sessionsDirectory)
         try store.prepare()
+        let hashCache = HashCacheFile(path: configuration.stateDirectory + "/cache/exe-sha256")
+        hasher = ExecutableHasher(maxBytes: 1 << 30, store: hashCache)
         trust = AgentTrust(configured: configuration.trustedAgentBinaries, hasher: hasher)
         enforcementMode = Environment.probeFeatures().enforcementMode
         state = Mutex(DaemonState(policyInfo: PolicyInfo(
             path: configuration.policyPath, version: loaded.version, loadedAt: TimelineRecord.now(),
             sha256: PolicyFile.digest(configuration.policyPath))))
+        if let problem = hashCache.problem { noteError("executable hash cache not used: \(problem)") }
         for program in sensor.programs where !program.attached {
             noteError("sensor program \(program.name) not attached: \(String(cString: strerror(program.errorCode ?? 0)))")
         }

@@ -1,18 +1,36 @@
-// SHA-256 of executables, cached by FileIdentity (device, inode, size, mtime) so each binary is
-// read once while unchanged. Reads through /proc/PID/exe when the process is alive: that is the
-// file the kernel executed, even if its path was replaced or deleted since.
+// SHA-256 of executables, cached by FileIdentity (device, inode, size, mtime, ctime) so each
+// binary is read once while unchanged. Reads through /proc/PID/exe when the process is alive:
+// that is the file the kernel executed, even if its path was replaced or deleted since.
+//
+// The cache can persist in a file (`HashCacheFile`), so that a one-shot `vigil trace` or a
+// restarted daemon does not read a 30 MB compiler or a 400 MB agent binary again.
 import Crypto
 import Foundation
 import Glibc
 import Synchronization
 import VigilCore
 
+extension FileIdentity {
+    public init(_ info: stat) {
+        self.init(
+            device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+            mtimeSeconds: Int64(info.st_mtim.tv_sec), mtimeNanoseconds: Int64(info.st_mtim.tv_nsec),
+            ctimeSeconds: Int64(info.st_ctim.tv_sec), ctimeNanoseconds: Int64(info.st_ctim.tv_nsec))
+    }
+}
+
 public final class ExecutableHasher: Sendable {
     private let cache = Mutex<[FileIdentity: String]>([:])
     private let mismatchCount = Atomic<Int>(0)
+    private let store: HashCacheFile?
     public let maxBytes: Int64
 
-    public init(maxBytes: Int64 = 512 << 20) { self.maxBytes = maxBytes }
+    /// `store`: where digests persist between runs (loaded now, appended as files are hashed).
+    public init(maxBytes: Int64 = 512 << 20, store: HashCacheFile? = nil) {
+        self.maxBytes = maxBytes
+        self.store = store
+        if let store { cache.withLock { $0 = store.load() } }
+    }
 
     /// Files found to be another inode than the one the kernel reported executing (the process
     /// exec'd again, or its path was replaced): left unhashed rather than hashed wrongly.
@@ -35,13 +53,15 @@ public final class ExecutableHasher: Sendable {
             defer { close(fd) }
             var info = stat()
             guard fstat(fd, &info) == 0, info.st_size <= maxBytes else { return nil }
-            let found = FileIdentity(
-                device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
-                mtimeSeconds: Int64(info.st_mtim.tv_sec), mtimeNanoseconds: Int64(info.st_mtim.tv_nsec))
+            let found = FileIdentity(info)
             if let identity, found != identity { sawAnotherInode = true; continue }
             if let cached = cache.withLock({ $0[found] }) { return cached }
             guard let digest = Self.digest(of: fd) else { return nil }
+            // Still the same file after the read: a write meanwhile changes ctime.
+            var after = stat()
+            guard fstat(fd, &after) == 0, FileIdentity(after) == found else { return nil }
             cache.withLock { $0[found] = digest }
+            store?.append(found, digest)
             return digest
         }
         if sawAnotherInode { mismatchCount.add(1, ordering: .relaxed) }

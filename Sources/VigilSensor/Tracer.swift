@@ -44,13 +44,14 @@ public struct SessionStart: Sendable {
 
 public final class Tracer: Sendable {
     public let sensor: Sensor
-    let hasher = ExecutableHasher()
+    let hasher: ExecutableHasher
     /// Ancestry (with hashes) for every event, not only exec: what the audit log records.
     let ancestryForAllEvents: Bool
 
-    public init(sensor: Sensor, ancestryForAllEvents: Bool = false) {
+    public init(sensor: Sensor, ancestryForAllEvents: Bool = false, hasher: ExecutableHasher = ExecutableHasher()) {
         self.sensor = sensor
         self.ancestryForAllEvents = ancestryForAllEvents
+        self.hasher = hasher
     }
 
     /// Runs `argv` as the root of a new session. `prepare` runs once the root exists and is

@@ -44,7 +44,11 @@ extension Vigil {
                 FileHandle.standardError.write(Data("vigil: degraded: \(mode)\n".utf8))
             }
             signal(SIGINT, SIG_IGN)  // the command gets the terminal's ^C; we end with its tree
-            let tracer = Tracer(sensor: sensor)
+            let hashCache = HashCacheFile(path: HashCacheFile.systemPath)
+            if let problem = hashCache.problem {
+                FileHandle.standardError.write(Data("vigil: degraded: executable hash cache not used (every binary is read): \(problem)\n".utf8))
+            }
+            let tracer = Tracer(sensor: sensor, hasher: ExecutableHasher(store: hashCache))
             let output = OutputBuffer()
             if !json { output.write("PID      KIND     DETAIL\n") }
             let json = self.json

@@ -30,11 +30,12 @@ struct RecordBuilder {
 
     func execRecord(flags: UInt16) -> [UInt8] {
         let path = "/usr/bin/cat", argv = "cat\0/etc/hostname\0"
-        var b = RecordBuilder.header(kind: 1, flags: flags, size: 104 + path.utf8.count + argv.utf8.count)
+        var b = RecordBuilder.header(kind: 1, flags: flags, size: 112 + path.utf8.count + argv.utf8.count)
         b.put(Int32(50)); b.put(UInt32(1000)); b.put(UInt32(1000)); b.put(UInt32(0))
         b.put(UInt64(82)); b.put(UInt64(8 << 20 | 1)); b.put(UInt64(4242))
         b.put(UInt16(path.utf8.count)); b.put(UInt16(argv.utf8.count)); b.put(UInt32(2))
-        b.put(Int64(35_664)); b.put(Int64(1_700_000_000)); b.put(UInt32(123_456_789)); b.put(UInt32(0))
+        b.put(Int64(35_664)); b.put(Int64(1_700_000_000)); b.put(Int64(1_700_000_100))
+        b.put(UInt32(123_456_789)); b.put(UInt32(987_654_321))
         b.put(path); b.put(argv)
         return b.bytes
     }
@@ -47,7 +48,8 @@ struct RecordBuilder {
         #expect(e.exeDevice == 0x801)  // major 8, minor 1 in glibc's encoding
         #expect(e.header.session == 7 && e.header.pid == 100)
         #expect(e.exeIdentity == FileIdentity(
-            device: 0x801, inode: 4242, size: 35_664, mtimeSeconds: 1_700_000_000, mtimeNanoseconds: 123_456_789))
+            device: 0x801, inode: 4242, size: 35_664, mtimeSeconds: 1_700_000_000, mtimeNanoseconds: 123_456_789,
+            ctimeSeconds: 1_700_000_100, ctimeNanoseconds: 987_654_321))
     }
 
     /// Without VIGIL_F_EXE_STAT (a kernel without the inode fields) the identity is unknown, not zero.

@@ -43,7 +43,7 @@ enum vigil_event_flag {
     VIGIL_F_EXE_UNLINKED = 1 << 7,    /* exec of an inode with no links (memfd, deleted file) */
     VIGIL_F_KILLED = 1 << 8,          /* SIGKILLed in the kernel before its first instruction / before the fd was used */
     VIGIL_F_SPARED = 1 << 9,          /* matched an in-kernel kill rule but is a session root: flagged only */
-    VIGIL_F_EXE_STAT = 1 << 10,       /* exec: exe_size and exe_mtime_* are filled (the kernel has the fields) */
+    VIGIL_F_EXE_STAT = 1 << 10,       /* exec: exe_size, exe_mtime_* and exe_ctime_* are filled */
 };
 
 /* Counters in the `vigil_counters` per-CPU array. Drops are indexed by event kind. */
@@ -83,12 +83,14 @@ struct vigil_exec_event {
     __u16 path_len;
     __u16 argv_len;
     __u32 argc;
-    /* The executed inode's size and mtime at exec (VIGIL_F_EXE_STAT): with dev and ino, the key
-     * of user space's hash cache, so a known binary is recognised without a syscall. */
+    /* The executed inode's size, mtime and ctime at exec (VIGIL_F_EXE_STAT): with dev and ino,
+     * the key of user space's hash cache, so a known binary is recognised without a syscall.
+     * ctime is in the key because no one can set it back (mtime can be, with utimensat). */
     __s64 exe_size;
     __s64 exe_mtime_sec;
+    __s64 exe_ctime_sec;
     __u32 exe_mtime_nsec;
-    __u32 pad;
+    __u32 exe_ctime_nsec;
 };
 
 /* VIGIL_EVENT_FORK. hdr.pid is the parent. */
@@ -129,7 +131,7 @@ struct vigil_net_event {
 
 #define VIGIL_ASSERT_SIZE(type, n) _Static_assert(sizeof(type) == (n), #type " size changed: update the Swift decoder")
 VIGIL_ASSERT_SIZE(struct vigil_event_header, 32);
-VIGIL_ASSERT_SIZE(struct vigil_exec_event, 104);
+VIGIL_ASSERT_SIZE(struct vigil_exec_event, 112);
 VIGIL_ASSERT_SIZE(struct vigil_fork_event, 40);
 VIGIL_ASSERT_SIZE(struct vigil_exit_event, 40);
 VIGIL_ASSERT_SIZE(struct vigil_open_event, 56);

@@ -19,7 +19,7 @@ public enum EventDecodingError: Error, Sendable, Hashable, CustomStringConvertib
 /// The ABI's layout, in one place.
 public enum EventLayout {
     public static let headerSize = 32
-    public static let execFixedSize = 104
+    public static let execFixedSize = 112
     public static let forkSize = 40
     public static let exitSize = 40
     public static let openFixedSize = 56
@@ -85,7 +85,9 @@ public enum EventDecoder {
                 exeIdentity: header.flags.contains(.exeStat) ? FileIdentity(
                     device: device, inode: inode, size: r.loadUnaligned(fromByteOffset: 80, as: Int64.self),
                     mtimeSeconds: r.loadUnaligned(fromByteOffset: 88, as: Int64.self),
-                    mtimeNanoseconds: Int64(r.loadUnaligned(fromByteOffset: 96, as: UInt32.self))) : nil))
+                    mtimeNanoseconds: Int64(r.loadUnaligned(fromByteOffset: 104, as: UInt32.self)),
+                    ctimeSeconds: r.loadUnaligned(fromByteOffset: 96, as: Int64.self),
+                    ctimeNanoseconds: Int64(r.loadUnaligned(fromByteOffset: 108, as: UInt32.self))) : nil))
         case 2:
             try need(EventLayout.forkSize)
             return .fork(ForkEvent(header: header, childPID: r.loadUnaligned(fromByteOffset: 32, as: Int32.self)))

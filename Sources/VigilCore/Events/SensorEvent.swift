@@ -41,6 +41,8 @@ public struct EventFlags: OptionSet, Sendable, Hashable {
 }
 
 /// What identifies an executable's content while it is unchanged: the key of the hash cache.
+/// ctime is part of it because it cannot be set back: a file rewritten with its old size and
+/// mtime restored (utimensat) still gets a new ctime.
 public struct FileIdentity: Sendable, Hashable {
     /// User-space `st_dev` encoding.
     public var device: UInt64
@@ -48,13 +50,20 @@ public struct FileIdentity: Sendable, Hashable {
     public var size: Int64
     public var mtimeSeconds: Int64
     public var mtimeNanoseconds: Int64
+    public var ctimeSeconds: Int64
+    public var ctimeNanoseconds: Int64
 
-    public init(device: UInt64, inode: UInt64, size: Int64, mtimeSeconds: Int64, mtimeNanoseconds: Int64) {
+    public init(
+        device: UInt64, inode: UInt64, size: Int64, mtimeSeconds: Int64, mtimeNanoseconds: Int64,
+        ctimeSeconds: Int64, ctimeNanoseconds: Int64
+    ) {
         self.device = device
         self.inode = inode
         self.size = size
         self.mtimeSeconds = mtimeSeconds
         self.mtimeNanoseconds = mtimeNanoseconds
+        self.ctimeSeconds = ctimeSeconds
+        self.ctimeNanoseconds = ctimeNanoseconds
     }
 }
 
