@@ -35,7 +35,8 @@
 #   bench sensor.bpf.session.per_open_event ns_per_event=… net_of_floor_ns=… (goal ≤ 250)
 #       the same over workload mode `opens` (opens only; descriptors closed 512 at a time): the
 #       cost of one open event, raw and net of the floor bpf_stats adds to every run
-#   bench sensor.overhead      <mode>_pct=…   vigil, (paired ratio − 1) × 100
+#   bench sensor.overhead      <mode>_pct=… <mode>_iqr=lo..hi   vigil, (paired ratio − 1) × 100,
+#                                             and the quartiles of the per-round paired overheads
 #   bench sensor.overhead_idle <mode>_pct=…   vigil-idle, same formula
 #   bench sensor.overhead_cpu, overhead_idle_cpu    the same from the CPU-time medians
 #   bench sensor.vs_auditd     <mode>_ratio=… auditd overhead ÷ vigil overhead (goal ≥ 10)
@@ -43,7 +44,7 @@
 #                                             i.e. vigil ≤ 1.5× a bare tracer)
 # A ratio is "na" when vigil's overhead is not measurably above zero.
 #
-# Environment: ROUNDS (7), N_OPEN (50000), N_EXEC (2000), N_MIXED (500), N_BUILD (20), MODES ("open exec
+# Environment: ROUNDS (7), N_OPEN (50000), N_EXEC (2000), N_MIXED (500), N_BUILD (40), MODES ("open exec
 # mixed build"), VARIANTS (all five), BENCH_OUT (.output/bench), BENCH_AUID (4242).
 #
 # Side effects, all undone on exit (trap): tracefs mounted if it was not, auditd started from a
@@ -62,7 +63,7 @@ ROUNDS=${ROUNDS:-7}
 N_OPEN=${N_OPEN:-50000}
 N_EXEC=${N_EXEC:-2000}
 N_MIXED=${N_MIXED:-500}
-N_BUILD=${N_BUILD:-20}
+N_BUILD=${N_BUILD:-40}
 MODES=${MODES:-open exec mixed build}
 VARIANTS=${VARIANTS:-baseline vigil vigil-idle bpftrace auditd}
 OUT=${BENCH_OUT:-$repo/.output/bench}
@@ -466,15 +467,17 @@ done
 # Paired: each run over the baseline run of the same round (the rounds are interleaved, so the
 # two ran seconds apart), then the median over the rounds. A slow drift of the shared machine
 # between rounds cancels out, which a ratio of the two medians would keep.
-ratio() {    # mode variant (or cpu.mode variant): median over rounds of run ÷ that round's baseline
+paired() {    # mode variant what: what = median | quartiles (of run ÷ that round's baseline)
     local b x
     if [[ $1 == cpu.* ]]; then b=${CPU_SAMPLES[${1#cpu.}.baseline]:-} x=${CPU_SAMPLES[${1#cpu.}.$2]:-}
     else b=${SAMPLES[$1.baseline]:-} x=${SAMPLES[$1.$2]:-}; fi
     [[ -z ${b// } || -z ${x// } ]] && { echo na; return; }
-    awk -v b="$b" -v x="$x" 'BEGIN { nb = split(b, bs, " "); nx = split(x, xs, " "); n = nb < nx ? nb : nx
+    awk -v b="$b" -v x="$x" -v what="$3" 'BEGIN { nb = split(b, bs, " "); nx = split(x, xs, " "); n = nb < nx ? nb : nx
         for (i = 1; i <= n; i++) r[i] = xs[i] / bs[i]
         for (i = 2; i <= n; i++) { v = r[i]; for (j = i - 1; j >= 1 && r[j] > v; j--) r[j + 1] = r[j]; r[j + 1] = v }
-        printf "%.3f", n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2 }'; }
+        if (what == "quartiles") printf "%.1f..%.1f", (r[int((n + 3) / 4)] - 1) * 100, (r[n + 1 - int((n + 3) / 4)] - 1) * 100
+        else printf "%.3f", n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2 }'; }
+ratio() { paired "$1" "$2" median; }    # mode variant (or cpu.mode variant)
 pct() { local r; r=$(ratio "$1" "$2"); [[ $r == na ]] && { echo na; return; }; calc "printf \"%.1f\", ($r - 1) * 100"; }
 for mode in $MODES; do
     n=$(n_for "$mode")
@@ -514,6 +517,9 @@ fi
 summary_line() {    # name variant [cpu.]: <mode>_pct for each mode
     local s="bench sensor.$1" mode
     for mode in $MODES; do s+=" ${mode}_pct=$(pct "${3:-}$mode" "$2")"; done
+    # The spread of the paired overheads (lower and upper quartile over the rounds): how much
+    # of the figure is this machine's noise.
+    for mode in $MODES; do s+=" ${mode}_iqr=$(paired "${3:-}$mode" "$2" quartiles)"; done
     echo "$s"
 }
 vs_line() {    # name peer: peer overhead ÷ vigil overhead, per mode
