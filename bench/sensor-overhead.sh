@@ -44,7 +44,7 @@
 #                                             i.e. vigil ≤ 1.5× a bare tracer)
 # A ratio is "na" when vigil's overhead is not measurably above zero.
 #
-# Environment: ROUNDS (7), N_OPEN (50000), N_EXEC (2000), N_MIXED (500), N_BUILD (40), MODES ("open exec
+# Environment: ROUNDS (7), N_OPEN (50000), N_EXEC (2000), N_MIXED (500), N_BUILD (40), SETTLE (0.5 s between runs), MODES ("open exec
 # mixed build"), VARIANTS (all five), BENCH_OUT (.output/bench), BENCH_AUID (4242).
 #
 # Side effects, all undone on exit (trap): tracefs mounted if it was not, auditd started from a
@@ -352,6 +352,10 @@ for ((r = 0; r < ROUNDS; r++)); do
         line="round $((r + 1))/$ROUNDS $mode:"
         for k in $(shuffled "$((r * 10 + mi))"); do
             v=${variants[$k]}
+            # Settle first: what the previous tool left for the kernel to do after it exited
+            # (freeing a 32 MiB ring, perf buffers, maps, via RCU and workqueues) must not be
+            # charged to whichever run comes next.
+            sleep "${SETTLE:-0.5}"
             run_variant "$mode" "$v"
             last=${SAMPLES[$mode.$v]##* }
             line+=" $v=$((last / 1000000))ms"
