@@ -4,17 +4,18 @@ import Testing
 import VigilCore
 @testable import VigilSensor
 
+/// What stat(2) says of `path`, as the hash cache keys it.
+func identity(of path: String) throws -> FileIdentity {
+    var info = stat()
+    try #require(stat(path, &info) == 0)
+    return FileIdentity(info)
+}
+
 @Suite struct ExecutableHasherTests {
     func scratchFile(_ contents: String) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-hash-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
         try contents.write(toFile: path, atomically: false, encoding: .utf8)
         return path
-    }
-
-    func identity(of path: String) throws -> FileIdentity {
-        var info = stat()
-        try #require(stat(path, &info) == 0)
-        return FileIdentity(info)
     }
 
     /// The kernel's identity of a known binary answers from the cache without touching the file:
@@ -79,12 +80,6 @@ import VigilCore
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-hashcache-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
         try #require(mkdir(dir, 0o700) == 0)
         return dir
-    }
-
-    func identity(of path: String) throws -> FileIdentity {
-        var info = stat()
-        try #require(stat(path, &info) == 0)
-        return FileIdentity(info)
     }
 
     /// What one run hashed, the next run knows without reading the file (here: it is gone).
