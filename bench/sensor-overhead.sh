@@ -11,7 +11,9 @@
 # baseline run of the same round (paired, so drift between rounds cancels).
 #
 #   baseline    the workload alone
-#   vigil       vigil trace --json -- workload (events to a tmpfs file, summary line kept)
+#   vigil       vigil trace --json --output /dev/null -- workload (every event rendered and
+#               written, to /dev/null as bpftrace's output; the summary read from stdout)
+#   vigil-file  the same with the stream kept in a tmpfs file (what storing it adds)
 #   vigil-idle  the workload outside any session while another vigil session is live, so the
 #               BPF programs are attached and filtering everyone else's syscalls
 #   bpftrace    the same tracepoints in bpftrace 0.17, following the same process tree
@@ -45,7 +47,7 @@
 # A ratio is "na" when vigil's overhead is not measurably above zero.
 #
 # Environment: ROUNDS (7), N_OPEN (50000), N_EXEC (2000), N_MIXED (500), N_BUILD (40), SETTLE (0.5 s between runs), MODES ("open exec
-# mixed build"), VARIANTS (all five), BENCH_OUT (.output/bench), BENCH_AUID (4242).
+# mixed build"), VARIANTS (all six), BENCH_OUT (.output/bench), BENCH_AUID (4242).
 #
 # Side effects, all undone on exit (trap): tracefs mounted if it was not, auditd started from a
 # private config with its log under BENCH_OUT, audit rules added, bpf_stats toggled. One is NOT
@@ -65,7 +67,7 @@ N_EXEC=${N_EXEC:-2000}
 N_MIXED=${N_MIXED:-500}
 N_BUILD=${N_BUILD:-40}
 MODES=${MODES:-open exec mixed build}
-VARIANTS=${VARIANTS:-baseline vigil vigil-idle bpftrace auditd}
+VARIANTS=${VARIANTS:-baseline vigil vigil-file vigil-idle bpftrace auditd}
 OUT=${BENCH_OUT:-$repo/.output/bench}
 AUID=${BENCH_AUID:-4242}
 OPENS_PER_CHILD=16        # must match workload.c (mixed mode)
@@ -111,7 +113,7 @@ exec "$OUT/workload" "\$@" > "\$out"
 EOF
 chmod +x "$OUT/run-workload"
 RUNWL=$OUT/run-workload
-# Scratch on tmpfs: vigil's JSON stream lands here, at about the cost of /dev/null.
+# Scratch on tmpfs (the vigil-file variant's stream, small result files).
 SCRATCH=$(mktemp -d /dev/shm/vigil-bench.XXXXXX)
 
 # --- cleanup ----------------------------------------------------------------------------------
@@ -299,14 +301,22 @@ run_variant() {    # mode variant → appends ns to SAMPLES[mode.variant]
     case $variant in
     baseline)
         /bin/sh "$RUNWL" "$res" "$mode" "$n" ;;
-    vigil)
-        "$VIGIL" trace --json -- /bin/sh "$RUNWL" "$res" "$mode" "$n" \
-            > "$SCRATCH/vigil.jsonl" 2> "$SCRATCH/vigil.err" || die "vigil trace failed: $(cat "$SCRATCH/vigil.err")"
-        local summary; summary=$(tail -n 1 "$SCRATCH/vigil.jsonl")
+    vigil|vigil-file)
+        # vigil: every event rendered and written to /dev/null, as bpftrace's are; vigil-file:
+        # the stream kept in a tmpfs file (what storing it costs the machine on top).
+        local sink=/dev/null
+        [[ $variant == vigil-file ]] && sink=$SCRATCH/vigil.jsonl
+        "$VIGIL" trace --json --output "$sink" -- /bin/sh "$RUNWL" "$res" "$mode" "$n" \
+            > "$SCRATCH/vigil.summary" 2> "$SCRATCH/vigil.err" || die "vigil trace failed: $(cat "$SCRATCH/vigil.err")"
+        local summary; summary=$(tail -n 1 "$SCRATCH/vigil.summary")
         [[ $summary == *'"kind":"summary"'* ]] || die "no vigil summary line"
-        EVENTS[$mode]+=" $(jq -r .events <<<"$summary")"
-        DROPPED[$mode]=$(( ${DROPPED[$mode]:-0} + $(jq -r .dropped <<<"$summary") ))
-        rm -f "$SCRATCH/vigil.jsonl" ;;
+        if [[ $variant == vigil ]]; then
+            EVENTS[$mode]+=" $(jq -r .events <<<"$summary")"
+            DROPPED[$mode]=$(( ${DROPPED[$mode]:-0} + $(jq -r .dropped <<<"$summary") ))
+        else
+            [[ $(jq -r .dropped <<<"$summary") == 0 ]] || log "vigil-file dropped events: $summary"
+        fi
+        rm -f "$SCRATCH/vigil.jsonl" "$SCRATCH/vigil.summary" ;;
     vigil-idle)
         start_idle_session
         /bin/sh "$RUNWL" "$res" "$mode" "$n"
@@ -375,7 +385,7 @@ consumer_e2e() {
     local n=${N_CONSUMER:-400000} startup total wl events dropped
     /usr/bin/time -f "%U %S" -o "$SCRATCH/time" "$VIGIL" trace --json -- /bin/true > /dev/null 2>&1
     startup=$(awk '{print ($1 + $2) * 1e9}' "$SCRATCH/time")
-    /usr/bin/time -f "%U %S" -o "$SCRATCH/time" "$VIGIL" trace --json -- "$OUT/workload" opens "$n" > "$SCRATCH/e2e.jsonl" 2>/dev/null
+    /usr/bin/time -f "%U %S" -o "$SCRATCH/time" "$VIGIL" trace --json --output /dev/null -- "$OUT/workload" opens "$n" > "$SCRATCH/e2e.jsonl" 2>/dev/null
     total=$(awk '{print ($1 + $2) * 1e9}' "$SCRATCH/time")
     wl=$(grep -v '^{' "$SCRATCH/e2e.jsonl" | head -n 1 | awk '{print $2}')
     events=$(tail -n 1 "$SCRATCH/e2e.jsonl" | jq -r .events)
@@ -537,6 +547,7 @@ vs_line() {    # name peer: peer overhead ÷ vigil overhead, per mode
 }
 has_variant vigil && summary_line overhead vigil
 has_variant vigil-idle && summary_line overhead_idle vigil-idle
+has_variant vigil-file && summary_line overhead_file vigil-file
 has_variant vigil && summary_line overhead_cpu vigil cpu.
 has_variant vigil-idle && summary_line overhead_idle_cpu vigil-idle cpu.
 has_variant vigil && has_variant auditd && vs_line auditd

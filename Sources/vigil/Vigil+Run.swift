@@ -92,7 +92,7 @@ extension Vigil {
                 monitor = PostureMonitor(prober: PostureProber(configuration: configuration))
             }
             signal(SIGINT, SIG_IGN)
-            let output = OutputBuffer()
+            let output = OutputBuffer(fd: 1)
             let json = self.json
             let runner = Runner(
                 sensor: sensor,

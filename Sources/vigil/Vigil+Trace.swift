@@ -18,6 +18,11 @@ extension Vigil {
         @Option(name: .long, help: "Trace the running process PID and its descendants instead of starting a command.")
         var pid: Int32?
 
+        @Option(name: [.customShort("o"), .long], help: ArgumentHelp(
+            "Write the events to FILE instead of standard output (created with mode 0600, replaced; a symlink is refused). The summary ends FILE and standard output.",
+            valueName: "FILE"))
+        var output: String?
+
         @Argument(parsing: .captureForPassthrough, help: "The command to run, after --.")
         var command: [String] = []
 
@@ -29,6 +34,15 @@ extension Vigil {
 
         func run() async throws {
             let argv = command.first == "--" ? Array(command.dropFirst()) : command
+            var outputFD: Int32 = 1
+            if let path = output {
+                // O_NOFOLLOW: run as root, a symlink planted at FILE must not redirect the write.
+                outputFD = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
+                guard outputFD >= 0 else {
+                    FileHandle.standardError.write(Data("vigil: --output \(path): \(String(cString: strerror(errno)))\n".utf8))
+                    throw ExitCode(73)  // EX_CANTCREAT
+                }
+            }
             let sensor: Sensor
             do {
                 // A trace follows one tree: exec events of the rest of the machine are not needed
@@ -49,7 +63,7 @@ extension Vigil {
                 FileHandle.standardError.write(Data("vigil: degraded: executable hash cache not used (every binary is read): \(problem)\n".utf8))
             }
             let tracer = Tracer(sensor: sensor, hasher: ExecutableHasher(store: hashCache))
-            let output = OutputBuffer()
+            let output = OutputBuffer(fd: outputFD)
             if !json { output.write("PID      KIND     DETAIL\n") }
             let json = self.json
             let onEvent: (SensorEvent, RenderedContext) -> Void = { event, context in
@@ -83,25 +97,34 @@ extension Vigil {
             s.int("argv_truncated", Int64(c.argvTruncated))
             s.int("track_failed", Int64(c.trackFailed))
             if summary.waitStatus != nil { s.int("exit_code", Int64(summary.exitCode)) }
-            if json {
-                output.write(s.finish() + "\n")
-            } else {
-                output.write("-- \(summary.events) events, \(summary.processes) processes, \(summary.dropped) dropped"
-                    + (summary.waitStatus != nil ? ", exit \(summary.exitCode)" : "") + "\n")
-            }
+            let summaryLine = json
+                ? s.finish()
+                : "-- \(summary.events) events, \(summary.processes) processes, \(summary.dropped) dropped"
+                    + (summary.waitStatus != nil ? ", exit \(summary.exitCode)" : "")
+            output.writeLine(summaryLine)
             output.flush()
+            if outputFD != 1 {
+                let console = OutputBuffer(fd: 1)
+                console.writeLine(summaryLine)
+                console.flush()
+                _ = console.reportLoss()
+                close(outputFD)
+            }
             if !output.reportLoss() { throw ExitCode(summary.exitCode != 0 ? summary.exitCode : 74) }  // EX_IOERR
             if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
         }
     }
 }
 
-/// Buffered stdout: one write per ~64 KiB instead of one per event. A failed write (a full disk,
+/// Buffered output (stdout or --output): one write per ~64 KiB instead of one per event. A failed write (a full disk,
 /// a closed pipe with SIGPIPE ignored) is remembered with the bytes it lost, and reported.
 final class OutputBuffer: @unchecked Sendable {
+    private let fd: Int32
     private var buffer: [UInt8] = []
     private(set) var lostBytes = 0
     private(set) var firstError: Int32?
+    init(fd: Int32) { self.fd = fd }
+
     func write(_ text: String) {
         buffer.append(contentsOf: text.utf8)
         if buffer.count > 1 << 16 { flush() }
@@ -115,7 +138,7 @@ final class OutputBuffer: @unchecked Sendable {
         buffer.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
-                let n = Glibc.write(1, raw.baseAddress! + offset, raw.count - offset)
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 {
                     if firstError == nil { firstError = n < 0 ? errno : EIO }

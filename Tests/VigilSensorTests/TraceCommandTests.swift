@@ -58,4 +58,27 @@ import VigilTestSupport
         #expect(run.status == 74)
         #expect(run.stderr.contains("bytes of events could not be written: No space left on device"), "\(run.stderr)")
     }
+
+    /// --output: the events go to the file (mode 0600) and end with the summary; standard output
+    /// gets the summary only. A symlink in the file's place is refused (exit 73), not followed.
+    @Test func outputGoesToTheFileAndTheSummaryToStdout() throws {
+        guard try Privileges.check() else { return }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-trace-out-\(getpid()).jsonl").path
+        defer { unlink(path) }
+        let run = try vigil(["trace", "--json", "--output", path, "--", "/bin/sh", "-c", "cat /etc/hostname > /dev/null"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.contains { $0.contains(#""kind":"exec""#) && $0.contains(#""path":"/usr/bin/cat""#) })
+        #expect(lines.last.map(String.init) == run.stdout.split(separator: "\n").last.map(String.init))
+        #expect(run.stdout.split(separator: "\n").count == 1 && run.stdout.contains(#""kind":"summary""#))
+        var info = stat()
+        #expect(stat(path, &info) == 0 && info.st_mode & 0o777 == 0o600)
+
+        let link = path + ".link"
+        defer { unlink(link) }
+        try #require(symlink("/etc/hostname", link) == 0)
+        let refused = try vigil(["trace", "--output", link, "--", "/bin/true"])
+        #expect(refused.status == 73)
+        #expect(refused.stderr.contains("Too many levels of symbolic links"), "\(refused.stderr)")
+    }
 }
