@@ -77,7 +77,10 @@ import Testing
             tree.startSession(1, root: pid, parent: 1)
             tree.markExited(pid)
         }
-        #expect(tree.nodes.count == 10)
+        // Pruned a quarter at a time: between the bound and a quarter over it, newest kept.
+        #expect((10...12).contains(tree.nodes.count))
+        #expect((140..<150).allSatisfy { tree[Int32($0)] != nil })
+        #expect(tree[100] == nil && tree[130] == nil)
         #expect(tree.liveCount(of: 1) == 0)
     }
 

@@ -114,7 +114,9 @@ public struct ProcessTree: Sendable {
             live[node.session]?.remove(pid)
         }
         exitedOrder.append(pid)
-        if exitedOrder.count > retainExited {
+        // Pruned a quarter at a time: removing the oldest one per exit would shift the whole
+        // array (16 k entries) at every exit of a busy session.
+        if exitedOrder.count > retainExited + max(1, retainExited / 4) {
             let drop = exitedOrder.count - retainExited
             for old in exitedOrder.prefix(drop) where nodes[old]?.exited == true {
                 nodes[old] = nil
