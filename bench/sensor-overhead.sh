@@ -46,7 +46,7 @@
 #                                             i.e. vigil ≤ 1.5× a bare tracer)
 # A ratio is "na" when vigil's overhead is not measurably above zero.
 #
-# Environment: ROUNDS (7), N_OPEN (50000), N_EXEC (2000), N_MIXED (500), N_BUILD (40), SETTLE (0.5 s between runs), MODES ("open exec
+# Environment: ROUNDS (7), EXEC_ROUNDS (2 × ROUNDS), N_OPEN (50000), N_EXEC (2000), N_MIXED (500), N_BUILD (40), SETTLE (0.5 s between runs), MODES ("open exec
 # mixed build"), VARIANTS (all six), BENCH_OUT (.output/bench), BENCH_AUID (4242).
 #
 # Side effects, all undone on exit (trap): tracefs mounted if it was not, auditd started from a
@@ -355,11 +355,14 @@ shuffled() { awk -v n="${#variants[@]}" -v seed="$1" 'BEGIN { srand(seed)
     for (i = n - 1; i > 0; i--) { j = int(rand() * (i + 1)); t = a[i]; a[i] = a[j]; a[j] = t }
     for (i = 0; i < n; i++) printf "%d ", a[i] }'; }
 log "vigil=$VIGIL rounds=$ROUNDS N: open=$N_OPEN exec=$N_EXEC mixed=$N_MIXED variants: ${variants[*]}"
-for ((r = 0; r < ROUNDS; r++)); do
+# exec gets twice the rounds: its overhead is the smallest against the noise of one run here.
+EXEC_ROUNDS=${EXEC_ROUNDS:-$((2 * ROUNDS))}
+for ((r = 0; r < ROUNDS || r < EXEC_ROUNDS; r++)); do
     mi=0
     for mode in $MODES; do
         mi=$((mi + 1))
-        line="round $((r + 1))/$ROUNDS $mode:"
+        if [[ $mode == exec ]]; then ((r < EXEC_ROUNDS)) || continue; else ((r < ROUNDS)) || continue; fi
+        line="round $((r + 1))/$([[ $mode == exec ]] && echo "$EXEC_ROUNDS" || echo "$ROUNDS") $mode:"
         for k in $(shuffled "$((r * 10 + mi))"); do
             v=${variants[$k]}
             # Settle first: what the previous tool left for the kernel to do after it exited
