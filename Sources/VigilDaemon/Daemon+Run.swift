@@ -21,6 +21,11 @@ import VigilTransport
 extension Daemon {
     /// Runs until SIGTERM or SIGINT.
     public func run(logger: Logger = Logger(label: "vigild")) async throws {
+        // SIGHUP is trapped before the servers come up: once the socket and the port file exist, a
+        // reload may be asked for at any moment, and SIGHUP's default action would kill the daemon
+        // (its clients then see their connections reset). One sent early is queued until the
+        // policy service reads it.
+        let reloadSignals = await UnixSignalsSequence(trapping: .sighup)
         let servers = try startServers()
         let stream = sensor.start()
         scanRunningAgents()
@@ -28,7 +33,7 @@ extension Daemon {
             services: [
                 KernelService(daemon: self, stream: stream),
                 ServersService(servers: servers),
-                PolicyService(daemon: self),
+                PolicyService(daemon: self, signals: reloadSignals),
                 PostureService(daemon: self),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -199,9 +204,10 @@ struct ServersService: Service {
 
 struct PolicyService: Service {
     let daemon: Daemon
+    /// SIGHUP, trapped by `Daemon.run` before the servers started.
+    let signals: UnixSignalsSequence
 
     func run() async throws {
-        let signals = await UnixSignalsSequence(trapping: .sighup)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await _ in signals.cancelOnGracefulShutdown() {

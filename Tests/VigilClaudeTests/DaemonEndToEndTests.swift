@@ -260,6 +260,22 @@ struct DaemonEndToEndTests {
         try daemon.verifyAudit()
     }
 
+    /// A reload asked for as soon as the daemon is reachable (its port file exists) is a reload: SIGHUP is
+    /// trapped before the servers come up, so it waits for the policy service instead of killing vigild
+    /// (which its API clients saw as "Connection reset by peer").
+    @Test func aSIGHUPRightAfterStartReloadsThePolicyAndDoesNotKillTheDaemon() throws {
+        guard try ClaudeE2E.check() else { return }
+        let world = try world("early-hup")
+        defer { world.remove() }
+        let daemon = try DaemonUnderTest.start(world: world)
+        defer { daemon.stop() }
+        kill(daemon.child.process.processIdentifier, SIGHUP)
+        try daemon.wait("the early SIGHUP to reload the policy") {
+            ((try daemon.status()["policy"] as? [String: Any])?["reloads"] as? Int ?? 0) >= 1
+        }
+        #expect(daemon.child.process.isRunning, "vigild log:\n\(daemon.log)")
+    }
+
     @Test func aPolicyThatDoesNotCompileIsRejectedAndTheLastGoodOneStaysInForce() throws {
         guard try ClaudeE2E.check() else { return }
         let world = try world("reload")

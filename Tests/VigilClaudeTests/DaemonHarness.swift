@@ -73,15 +73,6 @@ final class DaemonUnderTest: @unchecked Sendable {
         let response: HTTPResponse
         do {
             response = try client.request("GET", path)
-        } catch let error where error.code == .receive && error.errno == ECONNRESET {
-            // Seen twice in ~30 runs, only on the very first request after start and never with curl;
-            // not understood yet (see the notes). Said on stderr and retried once, so it stays visible.
-            FileHandle.standardError.write(Data("DaemonUnderTest: GET \(path) reset by vigild (\(error)); retrying once\n".utf8))
-            do {
-                response = try HTTPClient(.unix(path: socket), timeout: .seconds(10)).request("GET", path)
-            } catch {
-                throw ClaudeE2E.Missing(description: "GET \(path): \(error); vigild running: \(child.process.isRunning)\nvigild log:\n\(log)")
-            }
         } catch {
             throw ClaudeE2E.Missing(description: "GET \(path): \(error); vigild running: \(child.process.isRunning)\nvigild log:\n\(log)")
         }
