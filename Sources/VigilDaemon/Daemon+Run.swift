@@ -26,18 +26,22 @@ extension Daemon {
         // (its clients then see their connections reset). One sent early is queued until the
         // policy service reads it.
         let reloadSignals = await UnixSignalsSequence(trapping: .sighup)
+        // SIGTERM and SIGINT likewise: one that arrives while the servers start (before the group
+        // runs) is held and ends the daemon gracefully, with the audit log closed, instead of
+        // killing it.
+        let stopSignals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         let servers = try startServers()
         let stream = sensor.start()
         scanRunningAgents()
-        let group = ServiceGroup(
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [
-                KernelService(daemon: self, stream: stream),
-                ServersService(servers: servers),
-                PolicyService(daemon: self, signals: reloadSignals),
-                PostureService(daemon: self),
+                .init(service: KernelService(daemon: self, stream: stream)),
+                .init(service: ServersService(servers: servers)),
+                .init(service: PolicyService(daemon: self, signals: reloadSignals)),
+                .init(service: PostureService(daemon: self)),
+                .init(service: StopSignalService(signals: stopSignals), successTerminationBehavior: .gracefullyShutdownGroup),
             ],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger)
+            logger: logger))
         FileHandle.standardError.write(Data("vigild: running (pid \(getpid())); hooks at \(configuration.hookHost):\(hookPort), API at \(configuration.socketPath), mode \(enforcementMode)\n".utf8))
         try await group.run()
         try? audit.close()
@@ -199,6 +203,16 @@ struct ServersService: Service {
     func run() async throws {
         try? await gracefulShutdown()
         for server in servers { server.stop() }
+    }
+}
+
+/// Returns at the first SIGTERM or SIGINT (trapped before the servers started), which shuts the
+/// group down gracefully; returns too when the group shuts down for another reason.
+struct StopSignalService: Service {
+    let signals: UnixSignalsSequence
+
+    func run() async throws {
+        for await _ in signals.cancelOnGracefulShutdown() { return }
     }
 }
 

@@ -276,6 +276,21 @@ struct DaemonEndToEndTests {
         #expect(daemon.child.process.isRunning, "vigild log:\n\(daemon.log)")
     }
 
+    /// A SIGTERM as early as the socket exists (a service manager stopping a daemon it has just
+    /// started) is a graceful stop: exit 0 and a closed, verifying audit log, not death by signal.
+    @Test func aSIGTERMRightAfterStartStopsTheDaemonGracefully() throws {
+        guard try ClaudeE2E.check() else { return }
+        let world = try world("early-term")
+        defer { world.remove() }
+        let daemon = try DaemonUnderTest.start(world: world)
+        defer { daemon.stop() }
+        kill(daemon.child.process.processIdentifier, SIGTERM)
+        try daemon.wait("vigild to stop") { !daemon.child.process.isRunning }
+        #expect(daemon.child.process.terminationReason == .exit, "vigild log:\n\(daemon.log)")
+        #expect(daemon.child.process.terminationStatus == 0, "vigild log:\n\(daemon.log)")
+        try daemon.verifyAudit()
+    }
+
     @Test func aPolicyThatDoesNotCompileIsRejectedAndTheLastGoodOneStaysInForce() throws {
         guard try ClaudeE2E.check() else { return }
         let world = try world("reload")
