@@ -44,7 +44,7 @@ public final class HashCacheFile: Sendable {
             state.withLock { $0.problem = "\(directory): \(String(cString: strerror(errno)))" }
             return
         }
-        if let reason = Self.untrusted(directory, directory: true) {
+        if let reason = Self.untrustedDirectory(directory) {
             state.withLock { $0.problem = reason }
             return
         }
@@ -64,7 +64,7 @@ public final class HashCacheFile: Sendable {
 
     deinit { state.withLock { if $0.fd >= 0 { close($0.fd) } } }
 
-    private static func untrusted(_ path: String, directory: Bool) -> String? {
+    private static func untrustedDirectory(_ path: String) -> String? {
         var info = stat()
         guard lstat(path, &info) == 0 else { return "\(path): \(String(cString: strerror(errno)))" }
         guard (info.st_mode & S_IFMT) == S_IFDIR else { return "\(path): not a directory" }
