@@ -90,6 +90,8 @@ int BPF_PROG(vigil_fork, struct task_struct *parent, struct task_struct *child)
         return 0;
     __u32 child_tgid = child->tgid;
     __u32 parent_tgid = parent->tgid;
+    if (tracked_hint[parent_tgid & (VIGIL_HINT_SLOTS - 1)] == 0)
+        return 0;
     struct vigil_session_tag *tag = bpf_map_lookup_elem(&vigil_tracked, &parent_tgid);
     if (!tag)
         return 0;
@@ -102,7 +104,7 @@ int BPF_PROG(vigil_fork, struct task_struct *parent, struct task_struct *child)
     struct vigil_session_tag child_tag = *tag;
     /* Tagged here, in the parent, before the child is woken: double fork, setsid and
      * reparenting cannot escape. */
-    if (bpf_map_update_elem(&vigil_tracked, &child_tgid, &child_tag, BPF_ANY) != 0)
+    if (tag_tgid(child_tgid, &child_tag) != 0)
         count(VIGIL_CTR_TRACK_FAILED);
     tags_changed();
 
@@ -134,7 +136,7 @@ int BPF_PROG(vigil_exit, struct task_struct *task, bool group_dead)
     e.hdr.pid = tgid;
     e.exit_code = task->signal->group_exit_code ? task->signal->group_exit_code : task->exit_code;
     emit(&e, sizeof(e), VIGIL_EVENT_EXIT);
-    bpf_map_delete_elem(&vigil_tracked, &tgid);
+    untag_tgid(tgid);
     tags_changed();
     return 0;
 }

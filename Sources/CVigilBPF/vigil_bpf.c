@@ -202,13 +202,27 @@ int vigil_bpf_program_stats(const vigil_bpf *bpf, int index, uint64_t *run_count
  * the kernel's per-CPU session caches drop what they hold. */
 static void tags_changed(vigil_bpf *bpf)
 {
-    __atomic_add_fetch(&bpf->skel->bss->tag_generation, 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&bpf->skel->data_gen->tag_generation, 1, __ATOMIC_SEQ_CST);
+}
+
+/* The tracked-hint slot of `pid` (see VIGIL_HINT_SLOTS): raised before an entry is added, lowered
+ * after one is removed, as the BPF side does. */
+static void hint_add(vigil_bpf *bpf, uint32_t pid, int32_t delta)
+{
+    __atomic_add_fetch(&bpf->skel->data_hint->tracked_hint[pid & (VIGIL_HINT_SLOTS - 1)], (uint32_t)delta, __ATOMIC_SEQ_CST);
 }
 
 int vigil_bpf_track(vigil_bpf *bpf, uint32_t pid, uint64_t session)
 {
     struct vigil_session_tag tag = { .session = session };
-    int rc = bpf_map__update_elem(bpf->skel->maps.vigil_tracked, &pid, sizeof(pid), &tag, sizeof(tag), BPF_ANY);
+    struct bpf_map *map = bpf->skel->maps.vigil_tracked;
+    hint_add(bpf, pid, 1);
+    int rc = bpf_map__update_elem(map, &pid, sizeof(pid), &tag, sizeof(tag), BPF_NOEXIST);
+    if (rc != 0) {
+        hint_add(bpf, pid, -1); /* already there (and counted), or not added */
+        if (rc == -EEXIST)
+            rc = bpf_map__update_elem(map, &pid, sizeof(pid), &tag, sizeof(tag), BPF_EXIST);
+    }
     tags_changed(bpf);
     return rc;
 }
@@ -216,8 +230,31 @@ int vigil_bpf_track(vigil_bpf *bpf, uint32_t pid, uint64_t session)
 int vigil_bpf_untrack(vigil_bpf *bpf, uint32_t pid)
 {
     int rc = bpf_map__delete_elem(bpf->skel->maps.vigil_tracked, &pid, sizeof(pid), 0);
+    if (rc == 0)
+        hint_add(bpf, pid, -1);
     tags_changed(bpf);
     return rc;
+}
+
+int vigil_bpf_tag_accounting(vigil_bpf *bpf, uint64_t *entries, uint64_t *hinted)
+{
+    struct bpf_map *map = bpf->skel->maps.vigil_tracked;
+    uint32_t key, next;
+    uint64_t n = 0;
+    int rc = bpf_map__get_next_key(map, NULL, &next, sizeof(next));
+    while (rc == 0) {
+        n++;
+        key = next;
+        rc = bpf_map__get_next_key(map, &key, &next, sizeof(next));
+    }
+    if (rc != -ENOENT)
+        return rc;
+    uint64_t sum = 0;
+    for (int slot = 0; slot < VIGIL_HINT_SLOTS; slot++)
+        sum += __atomic_load_n(&bpf->skel->data_hint->tracked_hint[slot], __ATOMIC_SEQ_CST);
+    *entries = n;
+    *hinted = sum;
+    return 0;
 }
 
 uint64_t vigil_bpf_session_of(vigil_bpf *bpf, uint32_t pid)

@@ -167,6 +167,16 @@ public final class Sensor: @unchecked Sendable {
         return c
     }
 
+    /// Processes tagged in the kernel, and the sum of the kernel's tracked-hint slots (the
+    /// fast "not tagged" check every handler makes first). Equal whenever no tag is changing; a
+    /// hint below the entries would hide tagged processes from the sensor.
+    public func tagAccounting() -> (entries: UInt64, hinted: UInt64)? {
+        lock.withLock { _ in
+            var entries: UInt64 = 0, hinted: UInt64 = 0
+            return vigil_bpf_tag_accounting(handle, &entries, &hinted) == 0 ? (entries, hinted) : nil
+        }
+    }
+
     /// Run count and total run time of each program (needs `kernel.bpf_stats_enabled=1`).
     public func programStats() -> [String: (runs: UInt64, nanoseconds: UInt64)] {
         var stats: [String: (runs: UInt64, nanoseconds: UInt64)] = [:]

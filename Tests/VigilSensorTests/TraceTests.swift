@@ -124,6 +124,48 @@ func sha256(of path: String) throws -> String {
         #expect(catIndex > rootExit)
     }
 
+    /// The kernel checks a per-slot count of tagged processes before it looks a process up: a
+    /// count left low would hide a tagged process from the sensor. It must match the session map
+    /// after every way a tag is added or removed: user space (twice, colliding slots, missing
+    /// pids), and the kernel's own tagging at fork and untagging at exit, threads included.
+    @Test func theTrackedHintAccountsForEveryTag() async throws {
+        guard try Privileges.check() else { return }
+        let sensor = try sharedSensor.get()
+        let before = try #require(sensor.tagAccounting())
+        #expect(before.entries == before.hinted)
+        // Above any pid_max (4194304), so never a real process; 1024 apart share a slot.
+        let a: Int32 = 4_194_400, b: Int32 = 4_194_400 + 1024
+        try sensor.track(pid: a, session: 7)
+        try sensor.track(pid: a, session: 8)  // retagged: one entry
+        try sensor.track(pid: b, session: 7)
+        var now = try #require(sensor.tagAccounting())
+        #expect(now.entries == before.entries + 2 && now.hinted == now.entries)
+        #expect(sensor.session(of: a) == 8)
+        sensor.untrack(pid: a)
+        sensor.untrack(pid: a)  // not there any more: must not lower the count again
+        now = try #require(sensor.tagAccounting())
+        #expect(now.entries == before.entries + 1 && now.hinted == now.entries)
+        sensor.untrack(pid: b)
+
+        // Forks, a setsid double fork, threads, and a fork without exec, all ended.
+        let script = "import os, threading\n"
+            + "ts = [threading.Thread(target=lambda: open('/etc/hostname').read()) for _ in range(4)]\n"
+            + "[t.start() for t in ts]; [t.join() for t in ts]\n"
+            + "pid = os.fork()\nif pid == 0:\n    os._exit(0)\nos.waitpid(pid, 0)\n"
+            + "os.system(\"(setsid sh -c 'true' &); sh -c 'cat /etc/hostname >/dev/null'\")\n"
+        let t = try await trace(["/usr/bin/env", "python3", "-c", script])
+        #expect(t.summary.exitCode == 0)
+        #expect(t.forks.count >= 4)
+        // The last exits are untagged in the kernel as they happen; give the setsid one a moment.
+        var after = try #require(sensor.tagAccounting())
+        for _ in 0..<50 where after.entries != before.entries {
+            try await Task.sleep(for: .milliseconds(20))
+            after = try #require(sensor.tagAccounting())
+        }
+        #expect(after.entries == before.entries)
+        #expect(after.hinted == after.entries)
+    }
+
     @Test func forkWithoutExecIsAttributed() async throws {
         guard try Privileges.check() else { return }
         let script = "import os\npid = os.fork()\nif pid == 0:\n    open('/etc/hostname').read()\n    os._exit(0)\nos.waitpid(pid, 0)\n"

@@ -17,8 +17,12 @@ const volatile bool exec_all = true;          /* emit exec events for processes 
  * syscall-exit handler returns before any map lookup. */
 volatile __u32 tracked_sessions;
 /* Bumped after every change to `vigil_tracked` (by user space, and by the fork and exit
- * handlers): invalidates every CPU's `session_cache` entry. */
-volatile __u64 tag_generation;
+ * handlers): invalidates every CPU's `session_cache` entry. In a section (a map) of its own:
+ * the fork and exit of every tagged process write it, and on the line of `tracked_sessions`
+ * that would take the line away from every CPU's next syscall. */
+volatile __u64 tag_generation SEC(".data.gen");
+/* See VIGIL_HINT_SLOTS. Written at every tagged fork and exit, hence a section of its own too. */
+volatile __u32 tracked_hint[VIGIL_HINT_SLOTS] SEC(".data.hint");
 /* Entries in vigil_exec_kill / vigil_open_kill: 0 skips those lookups on every exec / open. */
 volatile __u32 exec_kill_rules;
 volatile __u32 open_kill_rules;
@@ -154,8 +158,33 @@ static __always_inline void tags_changed(void)
     __sync_fetch_and_add(&tag_generation, 1);
 }
 
+static __always_inline void hint_add(__u32 tgid, __s32 delta)
+{
+    __sync_fetch_and_add(&tracked_hint[tgid & (VIGIL_HINT_SLOTS - 1)], delta);
+}
+
+/* Tags `tgid` with `tag`: the hint is raised first, so no reader ever finds the entry with its
+ * hint at zero. Returns the map update's result. */
+static __always_inline long tag_tgid(__u32 tgid, struct vigil_session_tag *tag)
+{
+    hint_add(tgid, 1);
+    long rc = bpf_map_update_elem(&vigil_tracked, &tgid, tag, BPF_NOEXIST);
+    if (rc == 0)
+        return 0;
+    hint_add(tgid, -1); /* not a new entry: already counted, or not added at all */
+    return rc == -17 /* EEXIST */ ? bpf_map_update_elem(&vigil_tracked, &tgid, tag, BPF_EXIST) : rc;
+}
+
+static __always_inline void untag_tgid(__u32 tgid)
+{
+    if (bpf_map_delete_elem(&vigil_tracked, &tgid) == 0)
+        hint_add(tgid, -1);
+}
+
 static __always_inline __u64 session_of(__u32 tgid)
 {
+    if (tracked_hint[tgid & (VIGIL_HINT_SLOTS - 1)] == 0)
+        return 0;
     struct vigil_session_tag *tag = bpf_map_lookup_elem(&vigil_tracked, &tgid);
     return tag ? tag->session : 0;
 }

@@ -39,6 +39,9 @@ int vigil_bpf_track(vigil_bpf *bpf, uint32_t pid, uint64_t session);
 int vigil_bpf_untrack(vigil_bpf *bpf, uint32_t pid);
 /* Whether `pid` is in a session (0 if not). */
 uint64_t vigil_bpf_session_of(vigil_bpf *bpf, uint32_t pid);
+/* Entries in the session map, and the sum of the tracked-hint slots (equal when no tag is
+ * changing): for tests and health checks. */
+int vigil_bpf_tag_accounting(vigil_bpf *bpf, uint64_t *entries, uint64_t *hinted);
 void vigil_bpf_set_tracked_sessions(vigil_bpf *bpf, uint32_t count);
 
 /* Sums the per-CPU counters (enum vigil_counter) into `out[0..<count]`. */
