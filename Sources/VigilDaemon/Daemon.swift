@@ -192,6 +192,7 @@ struct LiveSession {
     /// Tool calls allowed and not finished, by id (for the timeline's result lines).
     var openToolCalls: [String: String] = [:]
     var transcriptOffset: UInt64 = 0
+    var end = SessionEndGate()
 
     static let timelineCap = 200_000
 
@@ -263,5 +264,26 @@ public enum PolicyFile {
 
     public static func digest(_ path: String) -> String? {
         FileManager.default.contents(atPath: path).map { SHA256.hexDigest(Array($0)) }
+    }
+}
+
+/// When a session whose processes are all gone may end. Not at once: what its last processes did
+/// just before they exited may still be in the ring or the queue, and an event that arrives after
+/// its session ended has nowhere to go (counted as an orphan, not audited). It ends once a batch
+/// read from the ring after its processes were found gone has been processed.
+struct SessionEndGate {
+    private var allGoneAt: UInt64?
+
+    /// `drainedBefore`: every record committed before this time has been processed.
+    mutating func ready(allGone: Bool, now: UInt64, drainedBefore: UInt64) -> Bool {
+        guard allGone else {
+            allGoneAt = nil
+            return false
+        }
+        guard let since = allGoneAt else {
+            allGoneAt = now
+            return drainedBefore == .max
+        }
+        return drainedBefore > since
     }
 }

@@ -35,6 +35,9 @@ public struct SensorBatch: Sendable {
     public var bytes: [UInt8]
     public var records: Int
     public var gaps: [GapEvent]
+    /// Monotonic time taken before the ring was read: every record committed before it is in
+    /// this batch or an earlier one. A consumer that has processed this batch has seen all of them.
+    public var drainedBefore: UInt64 = 0
 }
 
 public final class Sensor: @unchecked Sendable {
@@ -229,6 +232,7 @@ public final class Sensor: @unchecked Sendable {
             let stopping = stopFlag.load(ordering: .acquiring)
             var batchPointer: UnsafePointer<UInt8>?
             var length = 0
+            let pollStart = monotonicNow()
             let records = Int(vigil_bpf_poll(handle, stopping ? 0 : options.pollMilliseconds, &batchPointer, &length))
             let now = DispatchTime.now().uptimeNanoseconds
             if now - lastCounterRead > 100_000_000 || stopping {
@@ -245,7 +249,8 @@ public final class Sensor: @unchecked Sendable {
                 lastYield = now
                 let bytes = records > 0 && batchPointer != nil
                     ? Array(UnsafeBufferPointer(start: batchPointer, count: length)) : []
-                let batch = SensorBatch(bytes: bytes, records: max(records, 0), gaps: pendingGaps)
+                var batch = SensorBatch(bytes: bytes, records: max(records, 0), gaps: pendingGaps)
+                batch.drainedBefore = pollStart
                 if queuedBytes.load(ordering: .relaxed) + bytes.count > options.queueBytes {
                     consumerDroppedBatches.add(1, ordering: .relaxed)
                     consumerDroppedRecords.add(UInt64(max(records, 0)), ordering: .relaxed)

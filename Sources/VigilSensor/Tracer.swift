@@ -154,6 +154,7 @@ public final class Tracer: Sendable {
         let offset = realtimeOffset()
         var seenPIDs = Set<Int32>()
         var lastResync = monotonicNow()
+        var resync = ExitResync()
         var finishing = false
         func handle(_ event: SensorEvent) {
             if let h = event.header, h.session != session { return }
@@ -198,10 +199,12 @@ public final class Tracer: Sendable {
             sensor.acknowledge(batch)
             onBatch()
             let now = monotonicNow()
-            // After a loss, or every second, drop processes that are gone without an exit event.
-            if summary.gaps > 0 || now - lastResync > 1_000_000_000 {
+            // Processes gone without an exit event: after a loss, or every second.
+            let lost = batch.gaps.contains { $0.lost > 0 }
+            if lost || now - lastResync > 1_000_000_000 {
                 lastResync = now
-                for pid in tree.live[session] ?? [] where !ProcScanner.isAlive(pid) {
+                let gone = (tree.live[session] ?? []).filter { !ProcScanner.isAlive($0) }
+                for pid in resync.check(gone: gone, afterLoss: lost) {
                     tree.markExited(pid)
                     summary.resynced += 1
                 }

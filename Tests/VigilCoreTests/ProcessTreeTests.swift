@@ -84,6 +84,22 @@ import Testing
         #expect(tree.liveCount(of: 1) == 0)
     }
 
+    /// A process found gone is resynced only when seen gone twice (its exit event is usually
+    /// still on the way), or at once after a loss (its exit event may be the one lost).
+    @Test(arguments: [
+        // (gone at the first check, gone at the second, loss at the second, marked at the second)
+        ([Int32](), [Int32](), false, [Int32]()),
+        ([5], [5], false, [5]),            // gone twice: its exit never came
+        ([], [5], false, []),              // just gone: wait for its exit event
+        ([5, 6], [6, 7], false, [6]),      // 5's exit arrived meanwhile; 7 just went
+        ([], [5, 7], true, [5, 7]),        // a loss: all at once
+    ])
+    func exitResyncWaitsOneCheckUnlessEventsWereLost(first: [Int32], second: [Int32], loss: Bool, marked: [Int32]) {
+        var resync = ExitResync()
+        #expect(resync.check(gone: first, afterLoss: false).isEmpty)
+        #expect(resync.check(gone: second, afterLoss: loss).sorted() == marked)
+    }
+
     @Test func exitCodeDecoding() {
         #expect(ExitEvent(header: h(1), rawCode: 7 << 8).exitStatus == 7)
         #expect(ExitEvent(header: h(1), rawCode: 9).signal == 9)

@@ -93,3 +93,36 @@ struct TranscriptPathTests {
         #expect(failure(Daemon.readTranscript(path: "/dev/zero", owner: 0, from: 0))?.contains("not a regular file") == true)
     }
 }
+
+struct SessionEndGateTests {
+    /// A session whose processes are all gone ends only once a batch read after that moment has
+    /// been processed: what its last processes did may still be in the ring at the moment.
+    @Test func aSessionEndsOnlyAfterTheRingWasDrainedPastItsLastProcess() {
+        var gate = SessionEndGate()
+        let r1 = gate.ready(allGone: false, now: 100, drainedBefore: 90)
+        #expect(!r1)
+        let r2 = gate.ready(allGone: true, now: 200, drainedBefore: 190)
+        #expect(!r2, "found gone: its events may be in flight")
+        let r3 = gate.ready(allGone: true, now: 300, drainedBefore: 150)
+        #expect(!r3, "the consumer lags: still not past 200")
+        let r4 = gate.ready(allGone: true, now: 400, drainedBefore: 250)
+        #expect(r4)
+    }
+
+    @Test func aProcessBackInTheSessionStartsTheWaitAgain() {
+        var gate = SessionEndGate()
+        _ = gate.ready(allGone: true, now: 100, drainedBefore: 90)
+        let r5 = gate.ready(allGone: false, now: 200, drainedBefore: 190)
+        #expect(!r5)
+        let r6 = gate.ready(allGone: true, now: 300, drainedBefore: 290)
+        #expect(!r6)
+        let r7 = gate.ready(allGone: true, now: 400, drainedBefore: 390)
+        #expect(r7)
+    }
+
+    @Test func whenTheStreamHasEndedEverythingIsDrained() {
+        var gate = SessionEndGate()
+        let r8 = gate.ready(allGone: true, now: 100, drainedBefore: .max)
+        #expect(r8)
+    }
+}

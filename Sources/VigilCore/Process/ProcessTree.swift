@@ -161,3 +161,29 @@ public struct ProcessTree: Sendable {
         }
     }
 }
+
+/// Which live processes of a session to mark exited although no exit event said so. Without a
+/// loss, a process found gone is marked only if it was already gone at the previous check: one
+/// that exited since then usually has its exit event still on the way (in the ring or the
+/// queue), and counting it as resynced would report a repair that was not needed. After a loss
+/// its exit event may be the one lost, so every gone process is marked at once.
+public struct ExitResync: Sendable {
+    private var goneAtLastCheck = Set<Int32>()
+
+    public init() {}
+
+    /// `gone`: the session's live processes that no longer exist. Returns those to mark exited.
+    public mutating func check(gone: some Collection<Int32>, afterLoss: Bool) -> [Int32] {
+        var confirmed: [Int32] = []
+        var pending = Set<Int32>()
+        for pid in gone {
+            if afterLoss || goneAtLastCheck.contains(pid) {
+                confirmed.append(pid)
+            } else {
+                pending.insert(pid)
+            }
+        }
+        goneAtLastCheck = pending
+        return confirmed
+    }
+}

@@ -35,10 +35,10 @@ extension Daemon {
             let now = monotonicNanoseconds()
             if now - lastHousekeeping > 500_000_000 {
                 lastHousekeeping = now
-                housekeeping()
+                housekeeping(drainedBefore: batch.drainedBefore)
             }
         }
-        housekeeping()
+        housekeeping(drainedBefore: .max)  // the stream has ended: everything is drained
     }
 
     /// Decides and records one batch. Hashing happens before the lock (a first hash of a big
@@ -169,14 +169,19 @@ extension Daemon {
     }
 
     /// Every half second: processes gone without an exit event are marked exited (after a ring
-    /// loss), sessions whose every process is gone are ended, unmanaged agents that exited are
-    /// dropped from the list.
-    func housekeeping() {
+    /// loss), sessions whose every process is gone are ended once the events those processes
+    /// emitted have been consumed (`drainedBefore`: the read time of the last batch processed),
+    /// unmanaged agents that exited are dropped from the list.
+    func housekeeping(drainedBefore: UInt64) {
+        let now = monotonicNanoseconds()
         let ending: [SessionID] = state.withLock { state in
             var done: [SessionID] = []
-            for (session, live) in state.sessions {
+            for session in Array(state.sessions.keys) {
+                guard var live = state.sessions[session] else { continue }
                 for pid in state.tree.live[session] ?? [] where !ProcScanner.isAlive(pid) { state.tree.markExited(pid) }
-                if state.tree.liveCount(of: session) == 0 && !ProcScanner.isAlive(live.subject.root) { done.append(session) }
+                let allGone = state.tree.liveCount(of: session) == 0 && !ProcScanner.isAlive(live.subject.root)
+                if live.end.ready(allGone: allGone, now: now, drainedBefore: drainedBefore) { done.append(session) }
+                state.sessions[session] = live
             }
             for pid in state.unmanaged.keys where !ProcScanner.isAlive(pid) { state.unmanaged[pid] = nil }
             state.reportedAgents = state.reportedAgents.filter { ProcScanner.isAlive($0) }
