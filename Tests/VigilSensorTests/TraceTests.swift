@@ -124,6 +124,47 @@ func sha256(of path: String) throws -> String {
         #expect(catIndex > rootExit)
     }
 
+    /// Paths are walked in the kernel from the dentry up: the first components inline, the rest
+    /// in a loop, crossing mounts (/dev, then the tmpfs at /dev/shm) and copying long names
+    /// (over 40 bytes, not inside the dentry) with a helper. Every one must come out exact.
+    @Test func deepPathsAcrossMountsResolveExactly() async throws {
+        guard try Privileges.check() else { return }
+        let long = String(repeating: "n", count: 100)
+        let root = "/dev/shm/vigil-deep-\(getpid())"
+        let dir = root + "/a/b/c/d/e/f/g/h/\(long)/j/k/l"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        for depth in [root, root + "/a/b/c/d/e/f", root + "/a/b/c/d/e/f/g", dir] {
+            FileManager.default.createFile(atPath: depth + "/leaf", contents: Data("x".utf8))
+        }
+        let files = [root + "/leaf", root + "/a/b/c/d/e/f/leaf", root + "/a/b/c/d/e/f/g/leaf", dir + "/leaf"]
+        let t = try await trace(["/bin/sh", "-c", "cat \"$@\" >/dev/null", "sh"] + files)
+        #expect(t.summary.exitCode == 0)
+        for file in files {
+            let open = t.opens.first { $0.path == file }
+            #expect(open != nil, "no open of \(file): \(t.opens.map(\.path))")
+            #expect(open.map { !$0.header.flags.contains(.pathTruncated) } ?? false)
+        }
+    }
+
+    /// A path longer than VIGIL_PATH_MAX keeps its last components and says it was cut.
+    @Test func aPathLongerThanTheLimitKeepsItsTailAndIsFlagged() async throws {
+        guard try Privileges.check() else { return }
+        let name = String(repeating: "p", count: 200)
+        let root = "/dev/shm/vigil-long-\(getpid())"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { _ = try? Process.run(URL(fileURLWithPath: "/bin/rm"), arguments: ["-rf", root]).waitUntilExit() }
+        // 25 levels of 200 bytes: 5 KB, beyond PATH_MAX for a single syscall, so built by chdir.
+        let script = "import os\nos.chdir('\(root)')\nfor _ in range(25):\n    os.mkdir('\(name)')\n    os.chdir('\(name)')\n"
+            + "open('leaf', 'w').close()\n"
+        let t = try await trace(["/usr/bin/env", "python3", "-c", script])
+        #expect(t.summary.exitCode == 0)
+        let open = try #require(t.opens.first { $0.path.hasSuffix("/\(name)/leaf") && $0.result >= 0 })
+        #expect(open.header.flags.contains(.pathTruncated))
+        #expect(open.path.utf8.count <= 4096)
+        #expect(!open.path.hasPrefix(root), "the leading components are the ones cut")
+    }
+
     /// The kernel checks a per-slot count of tagged processes before it looks a process up: a
     /// count left low would hide a tagged process from the sensor. It must match the session map
     /// after every way a tag is added or removed: user space (twice, colliding slots, missing

