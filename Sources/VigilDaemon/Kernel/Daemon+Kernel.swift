@@ -177,11 +177,12 @@ extension Daemon {
         let ending: [SessionID] = state.withLock { state in
             var done: [SessionID] = []
             for session in Array(state.sessions.keys) {
-                guard var live = state.sessions[session] else { continue }
+                guard let root = state.sessions[session]?.subject.root else { continue }
                 for pid in state.tree.live[session] ?? [] where !ProcScanner.isAlive(pid) { state.tree.markExited(pid) }
-                let allGone = state.tree.liveCount(of: session) == 0 && !ProcScanner.isAlive(live.subject.root)
-                if live.end.ready(allGone: allGone, now: now, drainedBefore: drainedBefore) { done.append(session) }
-                state.sessions[session] = live
+                let allGone = state.tree.liveCount(of: session) == 0 && !ProcScanner.isAlive(root)
+                if state.sessions[session]?.end.ready(allGone: allGone, now: now, drainedBefore: drainedBefore) == true {
+                    done.append(session)
+                }
             }
             for pid in state.unmanaged.keys where !ProcScanner.isAlive(pid) { state.unmanaged[pid] = nil }
             state.reportedAgents = state.reportedAgents.filter { ProcScanner.isAlive($0) }
