@@ -47,7 +47,7 @@
 #                                             i.e. vigil ≤ 1.5× a bare tracer)
 # A ratio is "na" when vigil's overhead is not measurably above zero.
 #
-# Environment: ROUNDS (7), EXEC_ROUNDS (2 × ROUNDS), N_OPEN (50000), N_EXEC (2000), N_MIXED (500), N_BUILD (40), SETTLE (0.5 s between runs), PIN_CPU (unset: not pinned), MODES ("open exec
+# Environment: ROUNDS (7), EXEC_ROUNDS and BUILD_ROUNDS (2 × ROUNDS each), N_OPEN (50000), N_EXEC (2000), N_MIXED (500), N_BUILD (40), SETTLE (0.5 s between runs), PIN_CPU (unset: not pinned), MODES ("open exec
 # mixed build"), VARIANTS (all six), BENCH_OUT (.output/bench), BENCH_AUID (4242).
 #
 # Side effects, all undone on exit (trap): tracefs mounted if it was not, auditd started from a
@@ -364,14 +364,19 @@ shuffled() { awk -v n="${#variants[@]}" -v seed="$1" 'BEGIN { srand(seed)
     for (i = n - 1; i > 0; i--) { j = int(rand() * (i + 1)); t = a[i]; a[i] = a[j]; a[j] = t }
     for (i = 0; i < n; i++) printf "%d ", a[i] }'; }
 log "vigil=$VIGIL rounds=$ROUNDS N: open=$N_OPEN exec=$N_EXEC mixed=$N_MIXED variants: ${variants[*]}"
-# exec gets twice the rounds: its overhead is the smallest against the noise of one run here.
+# exec and build get twice the rounds: their overheads (a few %) are the smallest against the
+# noise of one run here (±3–5 %), and their targets (10× auditd, ≤ 3 %) sit closest to it.
 EXEC_ROUNDS=${EXEC_ROUNDS:-$((2 * ROUNDS))}
-for ((r = 0; r < ROUNDS || r < EXEC_ROUNDS; r++)); do
+BUILD_ROUNDS=${BUILD_ROUNDS:-$((2 * ROUNDS))}
+rounds_of() { case $1 in exec) echo "$EXEC_ROUNDS" ;; build) echo "$BUILD_ROUNDS" ;; *) echo "$ROUNDS" ;; esac; }
+MAX_ROUNDS=$ROUNDS
+for mode in $MODES; do ((MAX_ROUNDS >= $(rounds_of "$mode"))) || MAX_ROUNDS=$(rounds_of "$mode"); done
+for ((r = 0; r < MAX_ROUNDS; r++)); do
     mi=0
     for mode in $MODES; do
         mi=$((mi + 1))
-        if [[ $mode == exec ]]; then ((r < EXEC_ROUNDS)) || continue; else ((r < ROUNDS)) || continue; fi
-        line="round $((r + 1))/$([[ $mode == exec ]] && echo "$EXEC_ROUNDS" || echo "$ROUNDS") $mode:"
+        ((r < $(rounds_of "$mode"))) || continue
+        line="round $((r + 1))/$(rounds_of "$mode") $mode:"
         for k in $(shuffled "$((r * 10 + mi))"); do
             v=${variants[$k]}
             # Settle first: what the previous tool left for the kernel to do after it exited

@@ -453,22 +453,44 @@ int BPF_PROG(vigil_sys_exit, struct pt_regs *regs, long ret)
         }
     }
 
+    /* The four opens share one call of emit_open (it is inlined: one copy of the path walk
+     * instead of four to verify and to keep in the instruction cache). */
+    int dfd = AT_FDCWD;
+    const char *upath = NULL;
+    __u32 open_flags = 0, open_mode = 0;
     switch (nr) {
     case NR_OPEN:
-        emit_open(task, session, ret, AT_FDCWD, (const char *)a.a[0], a.a[1], a.a[2], flags);
+        upath = (const char *)a.a[0];
+        open_flags = a.a[1];
+        open_mode = a.a[2];
         break;
     case NR_CREAT:
-        emit_open(task, session, ret, AT_FDCWD, (const char *)a.a[0], O_CREAT | O_WRONLY | O_TRUNC, a.a[1], flags);
+        upath = (const char *)a.a[0];
+        open_flags = O_CREAT | O_WRONLY | O_TRUNC;
+        open_mode = a.a[1];
         break;
     case NR_OPENAT:
-        emit_open(task, session, ret, (int)a.a[0], (const char *)a.a[1], a.a[2], a.a[3], flags);
+        dfd = (int)a.a[0];
+        upath = (const char *)a.a[1];
+        open_flags = a.a[2];
+        open_mode = a.a[3];
         break;
     case NR_OPENAT2: {
         struct open_how how = {};
         bpf_probe_read_user(&how, sizeof(how), (void *)a.a[2]);
-        emit_open(task, session, ret, (int)a.a[0], (const char *)a.a[1], how.flags, how.mode, flags);
+        dfd = (int)a.a[0];
+        upath = (const char *)a.a[1];
+        open_flags = how.flags;
+        open_mode = how.mode;
         break;
     }
+    }
+    if (nr == NR_OPEN || nr == NR_CREAT || nr == NR_OPENAT || nr == NR_OPENAT2) {
+        emit_open(task, session, ret, dfd, upath, open_flags, open_mode, flags);
+        return 0;
+    }
+
+    switch (nr) {
     case NR_CONNECT:
         emit_net(VIGIL_EVENT_CONNECT, session, ret, (void *)a.a[1], true, flags);
         break;

@@ -67,7 +67,11 @@ extension Vigil {
             if !json { output.write("PID      KIND     DETAIL\n") }
             let json = self.json
             let onEvent: (SensorEvent, RenderedContext) -> Void = { event, context in
-                output.writeLine(json ? EventRenderer.json(event, context) : EventRenderer.tableRow(event, context))
+                if json {
+                    output.writeLine { EventRenderer.appendJSON(event, context, to: &$0) }
+                } else {
+                    output.writeLine(EventRenderer.tableRow(event, context))
+                }
             }
             let summary: TraceSummary
             do {
@@ -131,6 +135,12 @@ final class OutputBuffer: @unchecked Sendable {
     }
     func writeLine(_ text: String) {
         buffer.append(contentsOf: text.utf8)
+        buffer.append(UInt8(ascii: "\n"))
+        if buffer.count > 1 << 16 { flush() }
+    }
+    /// A line `render` appends to the buffer itself (no String in between).
+    func writeLine(_ render: (inout [UInt8]) -> Void) {
+        render(&buffer)
         buffer.append(UInt8(ascii: "\n"))
         if buffer.count > 1 << 16 { flush() }
     }

@@ -147,6 +147,13 @@ private func expectBytes(_ actual: String, _ expected: String, _ comment: Commen
     @Test(arguments: cases) func jsonLine(_ c: Case) {
         expectBytes(EventRenderer.json(c.event, c.context), c.expected)
     }
+
+    /// What `vigil trace --json` writes: the same bytes, appended after what the buffer holds.
+    @Test(arguments: cases) func jsonLineAppendedToABuffer(_ c: Case) {
+        var buffer = Array("previous line\n".utf8)
+        EventRenderer.appendJSON(c.event, c.context, to: &buffer)
+        expectBytes(String(decoding: buffer, as: UTF8.self), "previous line\n" + c.expected)
+    }
 }
 
 /// The writer's bytes are hashed (VigilPosture's canonical JSON goes through `quote`), so they are

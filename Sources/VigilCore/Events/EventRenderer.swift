@@ -21,6 +21,17 @@ public enum EventRenderer {
     /// per kernel event, and building it from small Strings was most of the consumer's time).
     public static func json(_ event: SensorEvent, _ context: RenderedContext) -> String {
         var o = JSONObjectWriter(capacity: estimatedJSONLength(event, context))
+        fields(of: event, context, to: &o)
+        return o.finish()
+    }
+
+    /// The same line's bytes (without a newline), appended to `out`: no String is made, for a
+    /// writer that has a byte buffer of its own.
+    public static func appendJSON(_ event: SensorEvent, _ context: RenderedContext, to out: inout [UInt8]) {
+        JSONObjectWriter.append(to: &out) { fields(of: event, context, to: &$0) }
+    }
+
+    private static func fields(of event: SensorEvent, _ context: RenderedContext, to o: inout JSONObjectWriter) {
         o.string("kind", event.kindName)
         let ktime: UInt64
         if case .gap(let g) = event { ktime = g.ktimeNanoseconds } else { ktime = event.header?.ktimeNanoseconds ?? 0 }
@@ -76,7 +87,6 @@ public enum EventRenderer {
             o.string("cause", g.cause.rawValue)
             o.uint("lost", g.lost)
         }
-        return o.finish()
     }
 
     /// Enough for the line without escapes, so the buffer is allocated once (utf8.count of a
@@ -229,6 +239,11 @@ public struct JSONObjectWriter: Sendable {
     mutating func value(_ key: String, _ write: (inout [UInt8]) -> Void) {
         self.key(key)
         write(&bytes)
+    }
+
+    /// Appends one object, written by `body`, to `buffer` in place.
+    public static func append(to buffer: inout [UInt8], _ body: (inout JSONObjectWriter) throws -> Void) rethrows {
+        try nestObject(in: &buffer, body)
     }
 
     /// The object's text. The writer stays usable: later fields extend it.
