@@ -28,7 +28,8 @@
 #       wall time (the headline) and the workload's own CPU time (see workload.c: steadier on a
 #       shared machine, but blind to work done by other tasks and to blocking); more = vigil's
 #       summary counts (events, drops), bpftrace's lost events, audit's lost records
-#   bench sensor.bpf.<idle|session>.<program> ns_per_run=… runs=…
+#   bench sensor.bpf.<idle|session>.<program> ns_per_run=… runs=… [net_of_floor_ns=… target_ns=40]
+#       idle: outside every session, net of an empty program on the same hook (goal ≤ 40)
 #   bench sensor.bpf.session.per_event.<mode> ns_per_event=… events=…
 #       all programs' run time while the mode ran in a session, over the session's events: an
 #       upper bound, as the syscalls that emit nothing (close, read…) are charged to the events
@@ -457,13 +458,21 @@ session_stats() {    # mode n [stats-context]
     SESS_EVENTS[$mode]=$(tail -n 1 "$SCRATCH/stats.jsonl" | jq -r .events)
     rm -f "$SCRATCH/go" "$SCRATCH/done" "$SCRATCH/stats.jsonl"
 }
+# bpf-floor prints "NAME RUNS NS" per empty program; floor_of NAME → "RUNS NS".
+floor_run() { "$OUT/bpf-floor" "$OUT/floor.bpf.o" "$1" > "$SCRATCH/floor" || die "bpf-floor failed"; }
+floor_of() { awk -v p="$1" '$1 == p { print $2, $3; found = 1 } END { if (!found) print 0, 0 }' "$SCRATCH/floor"; }
+declare -A FLOOR_RUNS_OF FLOOR_NS_OF
 if has_variant vigil || has_variant vigil-idle; then
     sysctl -q kernel.bpf_stats_enabled=1
     # The floor: an empty program on the same hook over an open run (see bench/floor.bpf.c).
     CLANG=${CLANG:-/opt/swift/usr/bin/clang}
     "$CLANG" -g -O2 -target bpf -D__TARGET_ARCH_x86 -I"$repo/bpf/include" -c "$repo/bench/floor.bpf.c" -o "$OUT/floor.bpf.o"
     gcc -O2 -o "$OUT/bpf-floor" "$repo/bench/bpf-floor.c" -lbpf
-    read -r FLOOR_RUNS FLOOR_NS < <("$OUT/bpf-floor" "$OUT/floor.bpf.o" "/bin/sh $RUNWL $SCRATCH/result open $N_OPEN")
+    # Over an open run for the syscall hook, over an exec run for exec, fork and exit.
+    floor_run "/bin/sh $RUNWL $SCRATCH/result open $N_OPEN"
+    read -r FLOOR_RUNS FLOOR_NS < <(floor_of floor_sys_exit)
+    floor_run "/bin/sh $RUNWL $SCRATCH/result exec $N_EXEC"
+    for hook in exec fork exit; do read -r FLOOR_RUNS_OF[$hook] FLOOR_NS_OF[$hook] < <(floor_of "floor_$hook"); done
     for mode in $MODES; do
         n=$(n_for "$mode")
         # (a) Outside any session: an idle session's programs over one workload run. They also
@@ -481,7 +490,8 @@ if has_variant vigil || has_variant vigil-idle; then
     # processes' syscalls filtered meanwhile: all charged to the opens, an upper bound again).
     # Five windows, and the floor measured again beside each: the median of five.
     for _ in 1 2 3 4 5; do
-        read -r fr fn < <("$OUT/bpf-floor" "$OUT/floor.bpf.o" "/bin/sh $RUNWL $SCRATCH/result open $N_OPEN")
+        floor_run "/bin/sh $RUNWL $SCRATCH/result open $N_OPEN"
+        read -r fr fn < <(floor_of floor_sys_exit)
         session_stats opens "$N_OPEN" opens
         OPEN_RAW+=" $(calc "printf \"%.1f\", ${SESS_WINDOW_NS[opens]} / ${SESS_EVENTS[opens]}")"
         OPEN_NET+=" $(calc "printf \"%.1f\", (${SESS_WINDOW_NS[opens]} - ${SESS_RUNS[opens]} * $fn / $fr) / ${SESS_EVENTS[opens]}")"
@@ -529,10 +539,23 @@ done
 per_run() { calc "printf \"%.1f\", $1 / ($2 > 0 ? $2 : 1)"; }
 for key in $(printf '%s\n' "${!STAT_CNT[@]}" | sort); do
     [[ ${STAT_CNT[$key]} -gt 0 ]] || continue
-    t=""; [[ $key == idle.vigil_sys_exit ]] && t=" net_of_floor_ns=$(calc "printf \"%.1f\", ${STAT_NS[$key]} / ${STAT_CNT[$key]} - $FLOOR_NS / $FLOOR_RUNS") target_ns=40"
+    # Outside sessions (idle), each program net of an empty one on its own hook: the ≤ 40 ns goal.
+    t=""
+    case $key in
+    idle.vigil_sys_exit) t=" net_of_floor_ns=$(calc "printf \"%.1f\", ${STAT_NS[$key]} / ${STAT_CNT[$key]} - $FLOOR_NS / $FLOOR_RUNS") target_ns=40" ;;
+    idle.vigil_exec|idle.vigil_fork|idle.vigil_exit)
+        hook=${key#idle.vigil_}
+        if ((${FLOOR_RUNS_OF[$hook]:-0} > 0)); then
+            t=" net_of_floor_ns=$(calc "printf \"%.1f\", ${STAT_NS[$key]} / ${STAT_CNT[$key]} - ${FLOOR_NS_OF[$hook]} / ${FLOOR_RUNS_OF[$hook]}") target_ns=40"
+        fi ;;
+    esac
     echo "bench sensor.bpf.$key ns_per_run=$(per_run "${STAT_NS[$key]}" "${STAT_CNT[$key]}") runs=${STAT_CNT[$key]}$t"
 done
 [[ -n ${FLOOR_RUNS:-} ]] && echo "bench sensor.bpf.floor ns_per_run=$(per_run "$FLOOR_NS" "$FLOOR_RUNS") runs=$FLOOR_RUNS"
+for hook in exec fork exit; do
+    ((${FLOOR_RUNS_OF[$hook]:-0} > 0)) || continue
+    echo "bench sensor.bpf.floor.$hook ns_per_run=$(per_run "${FLOOR_NS_OF[$hook]}" "${FLOOR_RUNS_OF[$hook]}") runs=${FLOOR_RUNS_OF[$hook]}"
+done
 for mode in $MODES; do
     [[ -n ${SESS_EVENTS[$mode]:-} && $mode != opens ]] || continue
     # All vigil programs' run time in the window (session events plus the filtering of every

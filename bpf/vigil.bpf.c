@@ -88,13 +88,13 @@ int BPF_PROG(vigil_fork, struct task_struct *parent, struct task_struct *child)
 {
     if (tracked_sessions == 0)
         return 0;
-    __u32 child_tgid = child->tgid;
     __u32 parent_tgid = parent->tgid;
     if (tracked_hint[parent_tgid & (VIGIL_HINT_SLOTS - 1)] == 0)
-        return 0;
+        return 0; /* before touching the child's task_struct: new, so not in any cache */
     struct vigil_session_tag *tag = bpf_map_lookup_elem(&vigil_tracked, &parent_tgid);
     if (!tag)
         return 0;
+    __u32 child_tgid = child->tgid;
     if (child->pid != child_tgid) {
         /* A new thread of a tagged process: same tgid, so nothing to tag, but its task may reuse
          * the address of one some CPU's session cache still holds. */
