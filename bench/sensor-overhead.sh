@@ -30,6 +30,8 @@
 #       summary counts (events, drops), bpftrace's lost events, audit's lost records
 #   bench sensor.bpf.<idle|session>.<program> ns_per_run=… runs=… [net_of_floor_ns=… target_ns=40]
 #       idle: outside every session, net of an empty program on the same hook (goal ≤ 40)
+#   bench sensor.bpf.idle.per_event net_of_floor_ns=… (goal ≤ 40)
+#       the same over every event turned away outside sessions, all hooks weighted by their runs
 #   bench sensor.bpf.session.per_event.<mode> ns_per_event=… events=…
 #       all programs' run time while the mode ran in a session, over the session's events: an
 #       upper bound, as the syscalls that emit nothing (close, read…) are charged to the events
@@ -542,15 +544,23 @@ for key in $(printf '%s\n' "${!STAT_CNT[@]}" | sort); do
     # Outside sessions (idle), each program net of an empty one on its own hook: the ≤ 40 ns goal.
     t=""
     case $key in
-    idle.vigil_sys_exit) t=" net_of_floor_ns=$(calc "printf \"%.1f\", ${STAT_NS[$key]} / ${STAT_CNT[$key]} - $FLOOR_NS / $FLOOR_RUNS") target_ns=40" ;;
+    idle.vigil_sys_exit)
+        net=$(calc "printf \"%.1f\", ${STAT_NS[$key]} / ${STAT_CNT[$key]} - $FLOOR_NS / $FLOOR_RUNS")
+        t=" net_of_floor_ns=$net target_ns=40"
+        IDLE_NET_NS=$(calc "print ${IDLE_NET_NS:-0} + $net * ${STAT_CNT[$key]}"); IDLE_RUNS=$((${IDLE_RUNS:-0} + STAT_CNT[$key])) ;;
     idle.vigil_exec|idle.vigil_fork|idle.vigil_exit)
         hook=${key#idle.vigil_}
         if ((${FLOOR_RUNS_OF[$hook]:-0} > 0)); then
-            t=" net_of_floor_ns=$(calc "printf \"%.1f\", ${STAT_NS[$key]} / ${STAT_CNT[$key]} - ${FLOOR_NS_OF[$hook]} / ${FLOOR_RUNS_OF[$hook]}") target_ns=40"
+            net=$(calc "printf \"%.1f\", ${STAT_NS[$key]} / ${STAT_CNT[$key]} - ${FLOOR_NS_OF[$hook]} / ${FLOOR_RUNS_OF[$hook]}")
+            t=" net_of_floor_ns=$net target_ns=40"
+            IDLE_NET_NS=$(calc "print ${IDLE_NET_NS:-0} + $net * ${STAT_CNT[$key]}"); IDLE_RUNS=$((${IDLE_RUNS:-0} + STAT_CNT[$key]))
         fi ;;
     esac
     echo "bench sensor.bpf.$key ns_per_run=$(per_run "${STAT_NS[$key]}" "${STAT_CNT[$key]}") runs=${STAT_CNT[$key]}$t"
 done
+# Per event outside sessions, all hooks together (every run is one event turned away): each
+# program's net cost weighted by how often it ran over the workloads.
+((${IDLE_RUNS:-0} > 0)) && echo "bench sensor.bpf.idle.per_event net_of_floor_ns=$(calc "printf \"%.1f\", $IDLE_NET_NS / $IDLE_RUNS") runs=$IDLE_RUNS target_ns=40"
 [[ -n ${FLOOR_RUNS:-} ]] && echo "bench sensor.bpf.floor ns_per_run=$(per_run "$FLOOR_NS" "$FLOOR_RUNS") runs=$FLOOR_RUNS"
 for hook in exec fork exit; do
     ((${FLOOR_RUNS_OF[$hook]:-0} > 0)) || continue
