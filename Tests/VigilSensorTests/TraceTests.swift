@@ -135,7 +135,7 @@ func sha256(of path: String) throws -> String {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
         for depth in [root, root + "/a/b/c/d/e/f", root + "/a/b/c/d/e/f/g", dir] {
-            FileManager.default.createFile(atPath: depth + "/leaf", contents: Data("x".utf8))
+            _ = FileManager.default.createFile(atPath: depth + "/leaf", contents: Data("x".utf8))
         }
         let files = [root + "/leaf", root + "/a/b/c/d/e/f/leaf", root + "/a/b/c/d/e/f/g/leaf", dir + "/leaf"]
         let t = try await trace(["/bin/sh", "-c", "cat \"$@\" >/dev/null", "sh"] + files)
