@@ -61,6 +61,9 @@ $(OUT)/helpers/int80_open: Tests/helpers/int80_open.c | $(OUT)/.deps
 test: $(SKELS) test-helpers claude
 	swift build --build-tests
 	swift test --skip-build
+	# The benchmarks' synthetic ring records must still decode and render (they broke silently
+	# once when the ABI changed): a tiny run, its figures ignored.
+	VIGIL_BENCH_SCALE=0.01 .build/debug/vigil-bench consumer render > /dev/null
 
 # The real Claude Code CLI (2.1.330), shipped inside the pinned PyPI package claude-agent-sdk, in a
 # venv of its own. Idempotent (a stamp per version); prints the binary's path, also kept in

@@ -6,7 +6,7 @@ import VigilCore
 import VigilPolicy
 
 @Sendable func benchConsumer() async throws {
-    let batch = syntheticBatch(records: 100_000)
+    let batch = syntheticBatch(records: scaled(100_000))
     let rounds = 20
     var tree = ProcessTree()
     tree.startSession(1, root: 1000, parent: 1)

@@ -23,10 +23,10 @@ import VigilCore
     let otherContext = RenderedContext(ppid: 4000, realtimeOffsetNanoseconds: offset)
 
     for (kind, name, context, count) in [
-        ("exec", "render.exec_json", execContext, 200_000),
-        ("open", "render.open_json", otherContext, 1_000_000),
-        ("fork", "render.fork_json", otherContext, 1_000_000),
-        ("exit", "render.exit_json", otherContext, 1_000_000),
+        ("exec", "render.exec_json", execContext, scaled(200_000)),
+        ("open", "render.open_json", otherContext, scaled(1_000_000)),
+        ("fork", "render.fork_json", otherContext, scaled(1_000_000)),
+        ("exit", "render.exit_json", otherContext, scaled(1_000_000)),
     ] {
         guard let events = byKind[kind], !events.isEmpty else { throw BenchRenderError(description: "no \(kind) record in the synthetic batch") }
         let (ns, bytes) = timeRendering(events, context, count: count)

@@ -1,4 +1,6 @@
 // The registry of benchmarks. Each area adds one line and a `Bench+Area.swift` file.
+import Foundation
+
 struct Benchmark: Sendable {
     let name: String
     let run: @Sendable () async throws -> Void
@@ -12,6 +14,13 @@ let allBenchmarks: [Benchmark] = [
     Benchmark(name: "enforce", run: benchEnforce),
     Benchmark(name: "hook", run: benchHook),
 ]
+
+/// `VIGIL_BENCH_SCALE` (default 1) scales the amount of work of the consumer and render
+/// benchmarks: `make test` runs them at 0.01 in a debug build, only to check that the synthetic
+/// records still decode and render (the figures of such a run mean nothing).
+let benchScale = Double(ProcessInfo.processInfo.environment["VIGIL_BENCH_SCALE"] ?? "") ?? 1
+
+func scaled(_ n: Int) -> Int { max(1, Int((Double(n) * benchScale).rounded())) }
 
 /// Prints one measurement line in the format `make bench` collects.
 func report(_ name: String, _ fields: KeyValuePairs<String, String>) {
