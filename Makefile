@@ -58,11 +58,11 @@ $(OUT)/helpers/int80_open: Tests/helpers/int80_open.c | $(OUT)/.deps
 
 # Unit tests everywhere; privileged tests (BPF, cgroups) where root — and with
 # VIGIL_REQUIRE_PRIVILEGED=1 a missing privilege fails instead of skipping.
+# The last step: the benchmarks' synthetic ring records must still decode and render (they broke
+# silently once when the ABI changed), so vigil-bench runs them at 1% scale, its figures ignored.
 test: $(SKELS) test-helpers claude
 	swift build --build-tests
 	swift test --skip-build
-	# The benchmarks' synthetic ring records must still decode and render (they broke silently
-	# once when the ABI changed): a tiny run, its figures ignored.
 	VIGIL_BENCH_SCALE=0.01 .build/debug/vigil-bench consumer render > /dev/null
 
 # The real Claude Code CLI (2.1.330), shipped inside the pinned PyPI package claude-agent-sdk, in a

@@ -272,9 +272,29 @@ void vigil_bpf_set_tracked_sessions(vigil_bpf *bpf, uint32_t count)
 
 int vigil_bpf_read_counters(vigil_bpf *bpf, uint64_t *out, size_t count)
 {
-    uint64_t *values = calloc(bpf->cpus, sizeof(uint64_t));
+    /* One BPF_MAP_LOOKUP_BATCH for every counter and CPU (the reader calls this every 100 ms);
+     * one lookup per counter where the kernel has no batch lookup for arrays. */
+    uint32_t n = VIGIL_CTR_MAX;
+    uint32_t keys[VIGIL_CTR_MAX];
+    uint64_t *values = calloc((size_t)n * bpf->cpus, sizeof(uint64_t));
     if (!values)
         return -ENOMEM;
+    int fd = bpf_map__fd(bpf->skel->maps.vigil_counters);
+    uint32_t out_batch = 0;
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    int rc = bpf_map_lookup_batch(fd, NULL, &out_batch, keys, values, &n, &opts);
+    if (rc == 0 || (rc < 0 && errno == ENOENT)) { /* ENOENT: the last batch, n filled */
+        for (size_t key = 0; key < count; key++)
+            out[key] = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            if (keys[i] >= count)
+                continue;
+            for (int cpu = 0; cpu < bpf->cpus; cpu++)
+                out[keys[i]] += values[(size_t)i * bpf->cpus + cpu];
+        }
+        free(values);
+        return 0;
+    }
     for (uint32_t key = 0; key < count && key < VIGIL_CTR_MAX; key++) {
         out[key] = 0;
         if (bpf_map__lookup_elem(bpf->skel->maps.vigil_counters, &key, sizeof(key), values,
