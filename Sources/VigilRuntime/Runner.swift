@@ -48,8 +48,8 @@ public struct RunSummary: Sendable {
     public var userSpaceRules: [String] = []
     /// How exec/open rules were put in place (marks, or why not).
     public var markReport: [String] = []
-    /// Why the on-disk executable hash cache was not used (every binary read again), if it was not.
-    public var hashCacheProblem: String?
+    /// The warning to print when the on-disk executable hash cache was not used, if it was not.
+    public var hashCacheWarning: String?
     public var networkDenied: UInt64 = 0
     public var fanotify: FanotifyCounters?
     /// For every non-allow decision: nanoseconds from the syscall (its kernel timestamp) to its
@@ -104,7 +104,7 @@ public final class Runner: @unchecked Sendable {
         result.userSpaceRules = plan.userSpace.map { "\($0.ruleID): \($0.reason)" }
         let deniedBefore = sensor.counters().networkDenied
         let hashCache = HashCacheFile(path: HashCacheFile.systemPath)
-        result.hashCacheProblem = hashCache.problem
+        result.hashCacheWarning = hashCache.degradedWarning
         let tracer = Tracer(sensor: sensor, ancestryForAllEvents: true, hasher: ExecutableHasher(store: hashCache))
 
         let trace = try await tracer.run(command: argv, prepare: { (start: SessionStart) throws(SensorError) in

@@ -31,6 +31,10 @@ public final class HashCacheFile: Sendable {
 
     /// Why the file is not used (nil when it is).
     public var problem: String? { state.withLock { $0.problem } }
+    /// What a command prints on stderr when the file is not used (nil when it is).
+    public var degradedWarning: String? {
+        problem.map { "vigil: degraded: executable hash cache not used (every binary is read): \($0)" }
+    }
     /// Lines that did not parse (a torn last line after a crash, say): ignored.
     public var skippedLines: Int { state.withLock { $0.skippedLines } }
     public var appendFailures: Int { state.withLock { $0.appendFailures } }

@@ -135,9 +135,7 @@ extension Vigil {
             if summary.trace.waitStatus != nil { s.int("exit_code", Int64(summary.trace.exitCode)) }
             output.write(s.finish() + "\n")
             output.flush()
-            if let problem = summary.hashCacheProblem {
-                FileHandle.standardError.write(Data("vigil: degraded: executable hash cache not used (every binary was read): \(problem)\n".utf8))
-            }
+            if let warning = summary.hashCacheWarning { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
             if !summary.auditErrors.isEmpty { throw ExitCode(3) }
             if summary.trace.exitCode != 0 { throw ExitCode(summary.trace.exitCode) }
         }

@@ -59,9 +59,7 @@ extension Vigil {
             }
             signal(SIGINT, SIG_IGN)  // the command gets the terminal's ^C; we end with its tree
             let hashCache = HashCacheFile(path: HashCacheFile.systemPath)
-            if let problem = hashCache.problem {
-                FileHandle.standardError.write(Data("vigil: degraded: executable hash cache not used (every binary is read): \(problem)\n".utf8))
-            }
+            if let warning = hashCache.degradedWarning { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
             let tracer = Tracer(sensor: sensor, hasher: ExecutableHasher(store: hashCache))
             let output = OutputBuffer(fd: outputFD)
             if !json { output.write("PID      KIND     DETAIL\n") }
@@ -134,9 +132,7 @@ final class OutputBuffer: @unchecked Sendable {
         if buffer.count > 1 << 16 { flush() }
     }
     func writeLine(_ text: String) {
-        buffer.append(contentsOf: text.utf8)
-        buffer.append(UInt8(ascii: "\n"))
-        if buffer.count > 1 << 16 { flush() }
+        writeLine { $0.append(contentsOf: text.utf8) }
     }
     /// A line `render` appends to the buffer itself (no String in between).
     func writeLine(_ render: (inout [UInt8]) -> Void) {

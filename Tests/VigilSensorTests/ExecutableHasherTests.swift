@@ -93,7 +93,7 @@ func identity(of path: String) throws -> FileIdentity {
         #expect(first.hash(pid: nil, path: binary, identity: id) != nil)
         unlink(binary)
         let store = HashCacheFile(path: dir + "/cache/exe-sha256")
-        #expect(store.problem == nil)
+        #expect(store.problem == nil && store.degradedWarning == nil)
         let second = ExecutableHasher(store: store)
         #expect(second.hash(pid: nil, path: binary, identity: id) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         var info = stat()
@@ -123,7 +123,10 @@ func identity(of path: String) throws -> FileIdentity {
         let dir = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try #require(mkdir(dir + "/open", 0o777) == 0 && chmod(dir + "/open", 0o777) == 0)
-        #expect(HashCacheFile(path: dir + "/open/h").problem?.contains("writable by others") == true)
+        let open = HashCacheFile(path: dir + "/open/h")
+        #expect(open.problem?.contains("writable by others") == true)
+        #expect(open.degradedWarning?.hasPrefix("vigil: degraded: executable hash cache not used") == true)
+        #expect(open.degradedWarning?.contains(dir + "/open") == true, "the warning names the directory")
 
         try #require(mkdir(dir + "/c", 0o700) == 0)
         try "".write(toFile: dir + "/c/h", atomically: false, encoding: .utf8)
