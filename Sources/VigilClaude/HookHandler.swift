@@ -115,7 +115,15 @@ public struct HookHandler: Sendable {
         let call = ToolCall(
             name: tool.name, input: tool.input, cwd: payload.cwd ?? "/", home: context.home(for: payload),
             projectDir: context.projectDir(for: payload))
-        let decision = policy.decide(call, identity: context.identity, posture: context.posture)
+        var decision = policy.decide(call, identity: context.identity, posture: context.posture)
+        if decision.action != .deny {
+            let effects = Policy.kernelEffects(of: call, aliases: ResolvedPath.aliases)
+            if let kernelDeny = policy.decideKernelEffects(
+                effects, identity: context.identity, posture: context.posture,
+                context: KernelContext(home: context.home(for: payload))) {
+                decision = kernelDeny
+            }
+        }
         let reason = HookReason.text(for: decision, tool: tool.name)
         guard let audit else {
             return HookOutcome(response: .preToolUse(decision.action, reason: reason), payload: payload, decision: decision, recorded: nil, failure: nil)
@@ -265,5 +273,25 @@ public struct HookHandler: Sendable {
             entry.extra["mcpServer"] = name
             if let source = server["source"]?.stringValue { entry.extra["mcpServerSource"] = source }
         }
+    }
+}
+
+/// The other names of a path a tool is about to open: its real path (symlinks, `..`, `/proc/self/root`
+/// resolved), or for a file that does not exist yet, its resolved directory plus its name.
+enum ResolvedPath {
+    static func aliases(_ path: String) -> [String] {
+        if let real = realPath(path), real != path { return [real] }
+        let slash = path.lastIndex(of: "/") ?? path.startIndex
+        let directory = slash == path.startIndex ? "/" : String(path[..<slash])
+        let name = path[path.index(after: slash)...]
+        guard !name.isEmpty, let real = realPath(directory) else { return [] }
+        let joined = (real == "/" ? "" : real) + "/" + name
+        return joined == path ? [] : [joined]
+    }
+
+    private static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 }

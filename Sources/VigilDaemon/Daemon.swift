@@ -172,6 +172,9 @@ struct DaemonState: ~Copyable {
     var recentErrors: [String] = []
     var hookLatencies = LatencyWindow()
     var endedSessions: [SessionRecord] = []
+    /// The subjects of the last 256 ended sessions: events read after an end are still decided as theirs.
+    var endedSubjects: [SessionID: SessionSubject] = [:]
+    var endedOrder: [SessionID] = []
 
     init(policyInfo: PolicyInfo) {
         self.policyInfo = policyInfo
@@ -193,6 +196,8 @@ struct LiveSession {
     var openToolCalls: [String: String] = [:]
     var transcriptOffset: UInt64 = 0
     var end = SessionEndGate()
+    /// A wrapped session's root until its exec shows what it runs (see `Daemon.rootExecuted`).
+    var pendingRoot: Int32?
 
     static let timelineCap = 200_000
 
@@ -253,6 +258,10 @@ final class DaemonCounters: Sendable {
     let errors = Atomic<Int>(0)
     let sessionsStarted = Atomic<Int>(0)
     let sessionsAdopted = Atomic<Int>(0)
+    /// Session requests from a process already inside a session (refused, audited).
+    let nestedSessionsRefused = Atomic<Int>(0)
+    /// Opens and execs of a process tagged for a session the daemon does not know (denied, audited).
+    let unknownSessionDenials = Atomic<Int>(0)
 }
 
 /// The policy file, read and compiled (the same reader as `vigil hook`); failures name the file

@@ -12,7 +12,8 @@ import VigilPolicy
 /// Who a session's events are decided for.
 public struct SessionSubject: Sendable {
     public var session: SessionID
-    /// The agent itself: flagged for opens, never killed.
+    /// The agent itself (a trusted Claude Code), 0 when no process is spared: it is refused (EPERM)
+    /// like every process of its session, but never killed; where only a kill would hold, it is flagged.
     public var root: Int32
     public var identity: Identity
     /// `~` of `~/` rules.
@@ -149,7 +150,10 @@ public final class KernelDecider: Sendable {
                 entry.decision = .deny
                 tally.decisions["deny", default: 0] += 1
             } else {
-                enforce(&entry, decision: decision, pid: e.header.pid, root: subject.root, prevented: e.result < 0, tally: &tally)
+                // -EINPROGRESS / -EALREADY: a non-blocking connect under way has not failed by itself.
+                let underWay = e.result == -Int64(EINPROGRESS) || e.result == -Int64(EALREADY)
+                enforce(&entry, decision: decision, pid: e.header.pid, root: subject.root, prevented: e.result < 0 && !underWay,
+                        tally: &tally)
             }
         }
         entry.postureRef = inForce.hash
@@ -169,9 +173,10 @@ public final class KernelDecider: Sendable {
             if prevented {
                 entry.decision = .deny
                 entry.enforcement = .init(action: "none-needed", succeeded: true, detail: "the syscall failed by itself")
-            } else if pid == root {
+            } else if root != 0 && pid == root {
                 entry.decision = .flag
-                entry.enforcement = .init(action: "flag", succeeded: true, detail: "the session root is flagged, never killed")
+                entry.enforcement = .init(action: "flag", succeeded: true,
+                                          detail: "not prevented: only a kill would hold this rule, and the session root (Claude Code) is never killed")
             } else {
                 let outcome = ProcessKiller.kill(pid: pid)
                 entry.decision = .kill

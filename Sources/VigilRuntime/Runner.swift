@@ -5,8 +5,8 @@
 //   exec/open     fanotify permission events on the files the policy names: EPERM, never runs/reads
 //   the rest      (rules no kernel mechanism can hold: host names, unmarkable globs, renamed
 //                 binaries) the event is decided when it arrives and the process is killed
-//                 through a pidfd — except the session's root (the agent itself), which is
-//                 flagged for opens, never killed.
+//                 through a pidfd. No process is spared: CMD is not a pinned Claude Code, so
+//                 it is no session root (vigild spares only those, and only from kills).
 import Foundation
 import Glibc
 import Synchronization
@@ -108,7 +108,7 @@ public final class Runner: @unchecked Sendable {
         let tracer = Tracer(sensor: sensor, ancestryForAllEvents: true, hasher: ExecutableHasher(store: hashCache))
 
         let trace = try await tracer.run(command: argv, prepare: { (start: SessionStart) throws(SensorError) in
-            subject.root = start.rootPID
+            // No root is spared here: CMD is whatever the caller named, not a pinned Claude Code.
             subject.session = start.session
             hooks = try sensor.attachNetworkHooks(to: start.cgroup)
             try sensor.setNetworkDenials(plan.network.map {
@@ -116,9 +116,8 @@ public final class Runner: @unchecked Sendable {
             }, session: start.session)
             try sensor.setExecKills(KernelDecider.execNames(plan), session: start.session)
             try sensor.setOpenKills(KernelDecider.openNames(plan), session: start.session)
-            sensor.setSessionRoot(start.rootPID, true)
             if !plan.paths.isEmpty || configuration.posture != nil {
-                guardian = try startGuard(plan: plan, session: start.session, root: start.rootPID, report: &result)
+                guardian = try startGuard(plan: plan, session: start.session, report: &result)
             }
             if let monitor = configuration.posture {
                 let guardRef = guardian
@@ -140,7 +139,6 @@ public final class Runner: @unchecked Sendable {
         sensor.clearNetworkDenials(session: subject.session)
         sensor.clearExecKills(session: subject.session)
         sensor.clearOpenKills(session: subject.session)
-        if subject.root != 0 { sensor.setSessionRoot(subject.root, false) }
         withExtendedLifetime(hooks) {}
         result.trace = trace
         result.decisions = tally.decisions
@@ -183,7 +181,7 @@ public final class Runner: @unchecked Sendable {
     }
 
     private func startGuard(
-        plan: KernelPlan, session: SessionID, root: Int32, report: inout RunSummary
+        plan: KernelPlan, session: SessionID, report: inout RunSummary
     ) throws(SensorError) -> FanotifyGuard {
         let policy = configuration.policy, identity = configuration.identity
         let context = KernelContext(home: configuration.home)
@@ -195,7 +193,7 @@ public final class Runner: @unchecked Sendable {
             guardian = try FanotifyGuard(options: options) { [self] (event: FanotifyEvent) -> Verdict in
                 guard sensor.session(of: event.pid) == session else { return .allow }
                 guard let entry = GuardDecision.decide(event, policy: policy, identity: identity, posture: posture.current.facts,
-                                                       context: context, root: root, session: session, decider: decider)
+                                                       context: context, session: session, decider: decider)
                 else { return .allow }
                 pendingFromGuard.withLock { $0.append(entry) }
                 return .deny
@@ -241,7 +239,7 @@ public final class Runner: @unchecked Sendable {
 public enum GuardDecision {
     public static func decide(
         _ event: FanotifyEvent, policy: Policy, identity: Identity, posture: [String: VigilPolicy.PostureFact],
-        context: KernelContext, root: Int32, session: SessionID, decider: KernelDecider
+        context: KernelContext, session: SessionID, decider: KernelDecider
     ) -> AuditEntry? {
         let write = event.access == .write
         let action: KernelAction = event.isExec
@@ -255,9 +253,9 @@ public enum GuardDecision {
             }
         }
         guard decision.action == .deny, decision.enforcement >= .deny else { return nil }
-        // The session root is flagged, not stopped, for opens: the sensor's open event
-        // records that (with the full ancestry), so nothing is recorded twice here.
-        if event.pid == root && !event.isExec { return nil }
+        // Every process of the session is refused, the root included: EPERM is no kill, and the
+        // root's own reads (Claude Code's Read tool, @-mentions, CLAUDE.md imports) are how a
+        // protected file would otherwise reach the model.
         var entry = decider.makeEntry(
             kind: event.isExec ? .exec : .open, pid: event.pid, uid: KernelDecider.uid(of: event.pid), session: session,
             action: event.isExec
@@ -276,7 +274,7 @@ public enum GuardDecision {
             + KernelDecider.openNames(plan).flatMap { ["Open(\($0))", "Open(**/\($0))"] })
         return marks.rules.filter { $0.targets.isEmpty }.map { rule in
             inKernel.contains(rule.rule)
-                ? "\(rule.rule): not markable by fanotify; SIGKILLed in the kernel by name (a session root is flagged)"
+                ? "\(rule.rule): not markable by fanotify; SIGKILLed in the kernel by name (a Claude Code session root is flagged)"
                 : "\(rule.rule): not markable by fanotify; the process is killed when seen"
         }
     }

@@ -145,7 +145,26 @@ func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " +
         #expect(report.isValid, "\(report)")
     }
 
-    @Test func aDeniedFileNameAnywhereKillsTheOpenerInTheKernelButSparesTheRoot() async throws {
+    @Test func theRootOfTheSessionGetsEPERMLikeEveryProcess() async throws {
+        guard try Privileges.check() else { return }
+        let w = try Workspace(); defer { w.cleanup() }
+        let secret = w.dir + "/vault/token"
+        try FileManager.default.createDirectory(atPath: w.dir + "/vault", withIntermediateDirectories: true)
+        try "TOKEN-\(getpid())".write(toFile: secret, atomically: false, encoding: .utf8)
+        let policy = "vigil: 1\nrules:\n  - {id: no-vault, match: 'Open(\(w.dir)/vault/**)', action: deny}\n"
+        let out = w.dir + "/out"
+        // The root (sh) itself, by a redirect: refused, not flagged, and it lives on to say so.
+        let script = "read x < \(secret); echo root-read=$? x=$x; echo alive"
+        let (_, entries, report) = try await w.run(policy: policy, shell(script, out: out))
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(!text.contains("TOKEN-"), "\(text)")
+        #expect(text.contains("alive") && !text.contains("root-read=0"), "\(text)")
+        #expect(entries.contains { $0.kind == .open && $0.decision == .deny && $0.enforcement?.action == "fanotify-deny" && $0.winningRule == "no-vault" })
+        #expect(!entries.contains { $0.decision == .flag })
+        #expect(report.isValid, "\(report)")
+    }
+
+    @Test func aDeniedFileNameAnywhereKillsTheOpenerInTheKernelTheRootIncluded() async throws {
         guard try Privileges.check() else { return }
         let w = try Workspace(); defer { w.cleanup() }
         // Created after any mark could be placed, in a directory no rule names.
@@ -154,19 +173,21 @@ func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " +
         try "PRIVATE-KEY-\(getpid())".write(toFile: key, atomically: false, encoding: .utf8)
         let policy = "vigil: 1\nrules:\n  - {id: no-keys, match: 'Open(**/id_vigiltest)', action: deny}\n"
         let out = w.dir + "/out"
-        // The root (sh) reads it itself (flagged), then a child cat tries (killed before it reads).
-        let script = "read x < \(key); echo root-read=$?; cat \(key); echo cat=$?"
+        // A child cat tries (killed before it reads), then the root (sh) itself: `vigil run`'s command is
+        // no pinned Claude Code, so it is spared nothing and is killed as well.
+        let script = "cat \(key); echo cat=$?; read x < \(key); echo root-read=$?"
         let (summary, entries, report) = try await w.run(policy: policy, shell(script, out: out))
         let text = try String(contentsOfFile: out, encoding: .utf8)
-        #expect(text.contains("root-read=") && text.contains("cat=137"), "\(text)")
+        #expect(text.contains("cat=137") && !text.contains("root-read="), "\(text)")
         #expect(!text.contains("PRIVATE-KEY"), "\(text)")
-        #expect(entries.contains { $0.kind == .open && $0.decision == .kill && $0.enforcement?.action == "bpf-sigkill" && $0.winningRule == "no-keys" })
-        #expect(entries.contains { $0.kind == .open && $0.decision == .flag && $0.winningRule == "no-keys" })
+        let kills = entries.filter { $0.kind == .open && $0.decision == .kill && $0.enforcement?.action == "bpf-sigkill" && $0.winningRule == "no-keys" }
+        #expect(kills.count == 2, "\(entries.map { "\($0.kind) \($0.decision.map(\.rawValue) ?? "-") \($0.enforcement?.action ?? "-")" })")
+        #expect(!entries.contains { $0.decision == .flag })
         #expect(summary.userSpaceRules.contains { $0.contains("SIGKILLed in the kernel") })
         #expect(report.isValid, "\(report)")
     }
 
-    @Test func whatNoKernelMechanismHoldsIsKilledButTheRootIsOnlyFlagged() async throws {
+    @Test func whatNoKernelMechanismHoldsIsKilledTheRootIncluded() async throws {
         guard try Privileges.check() else { return }
         let w = try Workspace(); defer { w.cleanup() }
         let pem = w.dir + "/server.pem"
@@ -174,14 +195,14 @@ func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " +
         // No fixed directory: fanotify cannot mark it; the open is seen, then the opener killed.
         let policy = "vigil: 1\nrules:\n  - {id: no-pem, match: 'Open(**/*.pem)', action: deny}\n"
         let out = w.dir + "/out"
-        // The root (sh) opens it itself via a redirect (flagged), then a child cat opens it (killed).
-        let script = "read x < \(pem); sh -c 'exec 3< \(pem); sleep 2; echo survived'; echo child=$?"
+        // A child opens it (killed), then the root (sh) itself: no process of `vigil run` is spared.
+        let script = "sh -c 'exec 3< \(pem); sleep 5; echo survived'; echo child=$?; exec 4< \(pem); sleep 5; echo root-survived"
         let (summary, entries, _) = try await w.run(policy: policy, shell(script, out: out))
         let text = try String(contentsOfFile: out, encoding: .utf8)
         #expect(!text.contains("survived"), "\(text)")
         #expect(text.contains("child=137") || text.contains("child=143") || text.contains("Killed"), "\(text)")
-        #expect(entries.contains { $0.kind == .open && $0.decision == .kill && $0.enforcement?.succeeded == true })
-        #expect(entries.contains { $0.kind == .open && $0.decision == .flag })
+        #expect(entries.filter { $0.kind == .open && $0.decision == .kill && $0.enforcement?.succeeded == true }.count == 2)
+        #expect(!entries.contains { $0.decision == .flag })
         #expect(summary.userSpaceRules.contains { $0.contains("no-pem") || $0.contains("*.pem") })
     }
 

@@ -71,7 +71,7 @@ extension Daemon {
                 return Self.json(SessionGrant(session: record.id, cgroup: record.cgroup))
             } catch {
                 noteError("session for pid \(caller.pid) (uid \(caller.uid)) not started: \(error)")
-                return .text(status: 500, "vigild: \(error)\n")
+                return .text(status: error.kind == .refused ? 403 : 500, "vigild: \(error)\n")
             }
         case ("GET", "/v1/sessions"):
             let live = state.withLock { state in state.sessions.values.map(\.record) + state.endedSessions }

@@ -63,6 +63,9 @@ public struct DaemonStatus: Codable, Sendable {
     public var attribution: [String: Int]
     public var timelineFailures: Int
     public var orphanEvents: Int
+    /// What the session boundary refused: session requests from inside a session, opens and execs
+    /// of processes tagged for a session vigild does not know. Optional: older daemons lack it.
+    public var refused: [String: Int]?
     public var errors: Int
     public var recentErrors: [String]
     /// The caller sees only their own sessions and agents unless root.
@@ -106,6 +109,8 @@ extension Daemon {
                               "pendingDropped": state.attributor.counters.pendingDropped],
                 timelineFailures: counters.timelineFailures.load(ordering: .relaxed),
                 orphanEvents: counters.orphanEvents.load(ordering: .relaxed),
+                refused: ["nestedSessions": counters.nestedSessionsRefused.load(ordering: .relaxed),
+                          "unknownSession": counters.unknownSessionDenials.load(ordering: .relaxed)],
                 errors: counters.errors.load(ordering: .relaxed),
                 recentErrors: isRoot ? state.recentErrors : [],
                 scope: isRoot ? "all" : "uid \(uid)")

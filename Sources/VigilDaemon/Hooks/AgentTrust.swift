@@ -44,8 +44,10 @@ final class AgentTrust: Sendable {
 
     var configuredPaths: [String] { Array(pinned.keys).sorted() }
 
-    func check(pid: Int32) -> Verdict {
-        let key = "\(pid):\(Self.startTime(pid) ?? "?")"
+    /// `exe`: the executable the caller is known to run now (an exec event's path): part of the
+    /// cache key, since an exec keeps the pid and the start time.
+    func check(pid: Int32, exe: String? = nil) -> Verdict {
+        let key = "\(pid):\(Self.startTime(pid) ?? "?"):\(exe ?? Self.exeLink(pid) ?? "?")"
         if let cached = cache.withLock({ $0[key] }) { return cached }
         let verdict = evaluate(pid: pid)
         cache.withLock { cache in
@@ -103,6 +105,14 @@ final class AgentTrust: Sendable {
         guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }
         return String(cString: resolved)
+    }
+
+    /// /proc/PID/exe, one readlink.
+    static func exeLink(_ pid: Int32) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink("/proc/\(pid)/exe", &buffer, buffer.count - 1)
+        guard count > 0 else { return nil }
+        return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Field 22 of /proc/PID/stat: tells a recycled pid from the process that was checked.

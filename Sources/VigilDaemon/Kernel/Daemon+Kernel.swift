@@ -112,8 +112,15 @@ extension Daemon {
             return
         }
         guard state.sessions[header.session] != nil else {
-            counters.orphanEvents.add(1, ordering: .relaxed)  // a session that has just ended
+            // A session that has just ended (its kernel state is cleared at the end, so only events
+            // already in the ring get here): still decided under its last subject and audited.
+            counters.orphanEvents.add(1, ordering: .relaxed)
+            if let entry = decideOrphan(event, header: header, state: &state, policy: policy) { entries.append(entry) }
             return
+        }
+        if case .exec(let e) = event, state.sessions[header.session]?.pendingRoot == header.pid,
+           let flagged = rootExecuted(session: header.session, pid: header.pid, path: e.path, state: &state) {
+            entries.append(flagged)
         }
         state.tree.apply(event)
         if let sha = hashes[header.pid], case .exec = event { state.tree.setHash(sha, for: header.pid) }
@@ -140,6 +147,22 @@ extension Daemon {
         live.record.decisions = live.tally.decisions
         live.record.enforcementFailures = live.tally.enforcementFailures
         state.sessions[header.session] = live
+    }
+
+    /// An event of a session that is no longer live: decided under the subject it ended with (or,
+    /// for a session never known, as an unknown session's: any deny rule of the policy applies) and
+    /// recorded, never dropped. Not in any timeline: the session's is closed.
+    private func decideOrphan(_ event: SensorEvent, header: EventHeader, state: inout DaemonState, policy: Policy) -> AuditEntry? {
+        let subject = state.endedSubjects[header.session]
+            ?? SessionSubject(session: header.session, root: 0, identity: Identity(user: "?", device: configuration.deviceID), home: "/")
+        var tally = DecisionTally()
+        var context = RenderedContext()
+        context.ancestry = state.tree.ancestry(of: header.pid)
+        guard var entry = decider.decide(event, context, policy: policy, subject: subject, tally: &tally) else { return nil }
+        entry.extra["vigilSession"] = EventRenderer.hex(header.session)
+        entry.extra["orphan"] = state.endedSubjects[header.session] == nil
+            ? "an event of a session vigild never knew" : "an event read after its session ended"
+        return entry
     }
 
     /// One line for the timeline: the kind, then what the trace table shows, bounded (argv can be long).

@@ -16,69 +16,69 @@ import VigilTransport
 extension Daemon {
     /// A new session rooted at `pid` (the `vigil claude` process about to exec Claude Code, or a
     /// running Claude Code being adopted with its descendants). Everything that enforces is in
-    /// place before this returns; if any of it fails, the session is not started.
+    /// place before the first process is tagged: the session's kernel rules, its cgroup hooks, its
+    /// fanotify marks and the daemon's own record of it, so no event of the session is ever seen by
+    /// a kernel or a daemon that does not know it yet. If any of it fails, the session is not started.
+    ///
+    /// A process that is already inside a session can never start or become the root of a new one:
+    /// a session root is spared from kills, and a tool call that made itself one would escape its own
+    /// session's rules.
     func startSession(root pid: Int32, uid: UInt32, origin: SessionRecord.Origin, cwd: String?) throws(DaemonError) -> SessionRecord {
         let session = Tracer.newSessionID()
         let id = EventRenderer.hex(session)
         let account = Accounts.lookup(uid: uid)
         let identity = Identity(user: account.name, teams: account.groups, device: configuration.deviceID)
-        let subject = SessionSubject(session: session, root: pid, identity: identity, home: account.home)
+        var subject = SessionSubject(session: session, root: pid, identity: identity, home: account.home)
 
-        // Membership first: from here on the kernel tags everything the root forks.
         let nodes = ProcScanner.scan()
         guard let rootNode = nodes.first(where: { $0.pid == pid && !$0.exited }) else {
             throw DaemonError("no running process \(pid) to start a session for")
         }
         let members = origin == .adopted ? ProcScanner.descendants(of: pid, in: nodes).filter { !$0.exited } : [rootNode]
-        var problems: [String] = []
+        if let inside = members.first(where: { sensor.session(of: $0.pid) != 0 }) {
+            let owner = EventRenderer.hex(sensor.session(of: inside.pid))
+            refuseNestedSession(pid: pid, uid: uid, member: inside.pid, owner: owner)
+            throw DaemonError(.refused, "pid \(inside.pid) is inside session \(owner): a process of a session cannot start a new one")
+        }
+        // A wrapped root becomes Claude Code by exec; until that exec proves it (see `rootExecuted`),
+        // and for good if it executes anything else, it is spared nothing.
+        if origin == .wrapped { subject.root = 0 }
         let cgroup: SessionCgroup
         do {
             cgroup = try SessionCgroup.create(name: id)
         } catch {
             throw DaemonError("cannot create the session cgroup: \(error)")
         }
-        for member in members {
-            if let failure = cgroup.move(member.pid) {
-                if member.pid == pid {
-                    cgroup.remove()
-                    throw DaemonError("cannot move pid \(pid) into \(cgroup.path): \(failure)")
-                }
-                problems.append("pid \(member.pid) stays outside the session cgroup (\(failure)): its connects are decided after the fact")
-            }
-            do {
-                try sensor.track(pid: member.pid, session: session)
-            } catch {
-                if member.pid == pid {
-                    cgroup.remove()
-                    throw DaemonError("cannot tag pid \(pid) for session \(id): \(error)")
-                }
-                problems.append("pid \(member.pid) could not be tagged: \(error)")
-            }
-        }
         var record = SessionRecord(
             id: id, origin: origin, agent: "claude-code", uid: uid, user: account.name, rootPID: pid, cgroup: cgroup.path,
-            cwd: cwd, startedAt: TimelineRecord.now(), problems: problems)
+            cwd: cwd, startedAt: TimelineRecord.now(), problems: [])
         var live = LiveSession(record: record, subject: subject, cgroup: cgroup)
+        live.pendingRoot = origin == .wrapped ? pid : nil
+
+        // 1. The session's rules, keyed by its id, and the cgroup hooks that read them.
         do {
             live.networkHooks = try sensor.attachNetworkHooks(to: cgroup)
         } catch {
-            sensor.endSession(session)
             cgroup.remove()
             throw DaemonError("cannot attach the network hooks to \(cgroup.path): \(error)")
         }
-        sensor.setSessionRoot(pid, true)
-        subjects.withLock { $0[session] = subject }
-        do {
-            try applyKernelPlan(for: subject)
-        } catch {
+        let undo = { [self] in
             subjects.withLock { $0[session] = nil }
-            sensor.setSessionRoot(pid, false)
+            state.withLock { state in
+                state.sessions[session] = nil
+                state.attributor.forget(session: session)
+            }
+            for member in members { sensor.untrack(pid: member.pid) }
             sensor.endSession(session)
+            sensor.clearNetworkDenials(session: session)
+            sensor.clearExecKills(session: session)
+            sensor.clearOpenKills(session: session)
+            sensor.setSessionRoot(pid, false)
             cgroup.remove()
-            throw error
+            try? refreshMarks()
         }
-        live.add(TimelineRecord(kind: .sessionStart, text: "\(origin.rawValue) session of \(account.name) (uid \(uid)), root pid \(pid)"
-                                + (problems.isEmpty ? "" : "; " + problems.joined(separator: "; ")), pid: pid))
+        // 2. The daemon knows the session before the kernel does: its events are decided, never orphans.
+        subjects.withLock { $0[session] = subject }
         state.withLock { state in
             for node in nodes where state.tree[node.pid] == nil { state.tree.seed(node) }
             for member in members { state.tree.startSession(session, root: member.pid, parent: member.ppid) }
@@ -86,7 +86,42 @@ extension Daemon {
             state.attributor.registerAgent(session: session, agentPID: pid)
             state.unmanaged[pid] = nil
         }
-        record = live.record
+        do {
+            try applyKernelPlan(for: subject)
+        } catch {
+            undo()
+            throw error
+        }
+        if subject.root != 0 { sensor.setSessionRoot(pid, true) }
+
+        // 3. Membership: tagged first (from here on the kernel tags everything it forks, and every
+        //    rule above applies to it), then moved into the cgroup whose hooks are already attached.
+        var problems: [String] = []
+        for member in members {
+            do {
+                try sensor.track(pid: member.pid, session: session)
+            } catch {
+                if member.pid == pid {
+                    undo()
+                    throw DaemonError("cannot tag pid \(pid) for session \(id): \(error)")
+                }
+                problems.append("pid \(member.pid) could not be tagged: \(error)")
+            }
+            if let failure = cgroup.move(member.pid) {
+                if member.pid == pid {
+                    undo()
+                    throw DaemonError("cannot move pid \(pid) into \(cgroup.path): \(failure)")
+                }
+                problems.append("pid \(member.pid) stays outside the session cgroup (\(failure)): its connects are decided after the fact")
+            }
+        }
+        let startLine = TimelineRecord(kind: .sessionStart, text: "\(origin.rawValue) session of \(account.name) (uid \(uid)), root pid \(pid)"
+                                       + (problems.isEmpty ? "" : "; " + problems.joined(separator: "; ")), pid: pid)
+        record = state.withLock { state in
+            state.sessions[session]?.record.problems = problems
+            state.sessions[session]?.add(startLine)
+            return state.sessions[session]?.record ?? record
+        }
         if origin == .adopted { counters.sessionsAdopted.add(1, ordering: .relaxed) } else { counters.sessionsStarted.add(1, ordering: .relaxed) }
         var entry = AuditEntry(kind: .session, subject: AuditEntry.Subject(uid: uid, userName: account.name),
                                deviceId: configuration.deviceID, sessionId: id, postureRef: decider.posture.current.hash)
@@ -103,6 +138,50 @@ extension Daemon {
         flushTimelines()
         try? store.save(record)
         return record
+    }
+
+    /// A refused attempt to start a session from inside one: audited, with who asked.
+    private func refuseNestedSession(pid: Int32, uid: UInt32, member: Int32, owner: String) {
+        counters.nestedSessionsRefused.add(1, ordering: .relaxed)
+        var entry = AuditEntry(kind: .session, subject: AuditEntry.Subject(uid: uid, userName: Accounts.lookup(uid: uid).name),
+                               deviceId: configuration.deviceID, sessionId: owner, postureRef: decider.posture.current.hash)
+        entry.decision = .deny
+        entry.extra["event"] = "vigilSessionRefused"
+        entry.extra["pid"] = String(pid)
+        entry.extra["exe"] = ProcScanner.read(pid: pid)?.exePath ?? "?"
+        entry.extra["reason"] = "pid \(member) is inside session \(owner): a process of a session cannot start or become the root of another"
+        entry.enforcement = .init(action: "refused", succeeded: true, detail: "vigild refused the session request")
+        record([entry])
+    }
+
+    /// The exec of a wrapped session's root: it is spared from kills only once it runs a Claude Code
+    /// binary the daemon trusts (a configured, pinned one, or a root-owned system install). Executing
+    /// anything else leaves it an ordinary member of its session, and says so.
+    func rootExecuted(session: SessionID, pid: Int32, path: String, state: inout DaemonState) -> AuditEntry? {
+        guard var live = state.sessions[session], live.pendingRoot == pid else { return nil }
+        live.pendingRoot = nil
+        let verdict = trust.check(pid: pid, exe: path)
+        var entry: AuditEntry?
+        if verdict.trusted {
+            live.subject.root = pid
+            subjects.withLock { $0[session]?.root = pid }
+            sensor.setSessionRoot(pid, true)
+            live.add(TimelineRecord(kind: .sessionStart, text: "root pid \(pid) runs \(path): \(verdict.reason)", pid: pid))
+        } else {
+            var refused = AuditEntry(kind: .session, subject: AuditEntry.Subject(uid: live.record.uid, userName: live.record.user),
+                                     deviceId: configuration.deviceID, sessionId: live.record.id,
+                                     postureRef: decider.posture.current.hash)
+            refused.decision = .flag
+            refused.extra["event"] = "vigilSessionRootUntrusted"
+            refused.extra["pid"] = String(pid)
+            refused.extra["exe"] = path
+            refused.extra["reason"] = "the session root executed \(path), not a trusted Claude Code (\(verdict.reason)): "
+                + "it is not spared from kills"
+            entry = refused
+            live.add(TimelineRecord(kind: .kernel, text: refused.extra["reason"]!, decision: "flag", pid: pid))
+        }
+        state.sessions[session] = live
+        return entry
     }
 
     /// The kernel's share of the policy for one session, for its identity and the posture now.
@@ -174,15 +253,40 @@ extension Daemon {
         options.isSessionProcess = { pid in sensor.session(of: pid) != 0 }
         return try FanotifyGuard(options: options) { [self] (event: FanotifyEvent) -> Verdict in
             let session = sensor.session(of: event.pid)
-            guard session != 0, let subject = subjects.withLock({ $0[session] }) else { return .allow }
+            guard session != 0 else { return .allow }
+            guard let subject = subjects.withLock({ $0[session] }) else {
+                // Tagged for a session this daemon does not know (one that has just ended, or a tag
+                // it never made): no rule set can be chosen, so the marked file is refused.
+                counters.unknownSessionDenials.add(1, ordering: .relaxed)
+                pendingAudit.withLock { $0.append(unknownSessionDenial(event, session: session)) }
+                return .deny
+            }
             guard var entry = GuardDecision.decide(
                 event, policy: policy.current, identity: subject.identity, posture: decider.posture.current.facts,
-                context: KernelContext(home: subject.home), root: subject.root, session: session, decider: decider)
+                context: KernelContext(home: subject.home), session: session, decider: decider)
             else { return .allow }
             entry.extra["vigilSession"] = EventRenderer.hex(session)
             pendingAudit.withLock { $0.append(entry) }
             return .deny
         }
+    }
+
+    /// The entry of a marked open or exec refused because its process's session is unknown.
+    private func unknownSessionDenial(_ event: FanotifyEvent, session: SessionID) -> AuditEntry {
+        let uid = KernelDecider.uid(of: event.pid)
+        var entry = AuditEntry(kind: event.isExec ? .exec : .open,
+                               subject: uid.map { AuditEntry.Subject(uid: $0, userName: decider.userName(of: $0)) },
+                               deviceId: configuration.deviceID, sessionId: EventRenderer.hex(session),
+                               action: event.isExec ? AuditEntry.Action(argv: event.argv, path: event.execPath ?? event.path)
+                                                    : AuditEntry.Action(path: event.path, mode: event.access == .write ? "write" : "read"),
+                               postureRef: decider.posture.current.hash)
+        entry.decision = .deny
+        entry.monotonicNs = monotonicNanoseconds()
+        entry.extra["pid"] = String(event.pid)
+        entry.extra["reason"] = "the process is tagged for session \(EventRenderer.hex(session)), which vigild does not know: "
+            + "a marked file is refused until the session is known"
+        entry.enforcement = .init(action: "fanotify-deny", succeeded: true, detail: "EPERM before the \(event.isExec ? "exec" : "open") completed")
+        return entry
     }
 
     /// Ends a session: its kernel state is cleared, its record closed and audited.
@@ -215,6 +319,12 @@ extension Daemon {
         record([entry])
         let ended = live.record
         state.withLock { state in
+            state.endedSubjects[session] = live.subject
+            if state.endedSubjects.count > 256, let oldest = state.endedOrder.first {
+                state.endedSubjects[oldest] = nil
+                state.endedOrder.removeFirst()
+            }
+            state.endedOrder.append(session)
             state.attributor.forget(session: session)
             for id in ended.claudeSessionIDs where state.byClaudeSession[id] == session { state.byClaudeSession[id] = nil }
             state.endedSessions.append(ended)

@@ -77,8 +77,18 @@ public struct SessionStore: Sendable {
 
 /// A daemon failure, in words that name what and where.
 public struct DaemonError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable { case failed, refused }
     public var description: String
-    public init(_ description: String) { self.description = description }
+    /// `.refused`: the request is not allowed (an HTTP 403), not a failure of the daemon.
+    public var kind: Kind
+    public init(_ description: String) {
+        self.description = description
+        kind = .failed
+    }
+    public init(_ kind: Kind, _ description: String) {
+        self.description = description
+        self.kind = kind
+    }
 }
 
 enum DaemonFiles {
