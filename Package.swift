@@ -112,7 +112,7 @@ let package = Package(
         .testTarget(name: "VigilEnforcementTests", dependencies: ["VigilEnforcement"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VigilRuntimeTests",
-            dependencies: ["VigilRuntime", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilCore", "VigilPosture", "VigilTestSupport"],
+            dependencies: ["VigilRuntime", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilCore", "VigilPosture", "VigilEnforcement", "VigilTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

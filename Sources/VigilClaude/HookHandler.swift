@@ -79,11 +79,18 @@ public struct HookHandler: Sendable {
     public var context: HookContext
     public var loadPolicy: PolicyLoader
     public var audit: (any HookAuditSink)?
+    /// The other names of a path a file tool is about to open (its real path; in vigild also the
+    /// protected names of the same inode), decided by the kernel rules like the path itself.
+    public var pathAliases: @Sendable (String) -> [String]
 
-    public init(context: HookContext, loadPolicy: @escaping PolicyLoader, audit: (any HookAuditSink)?) {
+    public init(
+        context: HookContext, loadPolicy: @escaping PolicyLoader, audit: (any HookAuditSink)?,
+        pathAliases: @escaping @Sendable (String) -> [String] = ResolvedPath.aliases
+    ) {
         self.context = context
         self.loadPolicy = loadPolicy
         self.audit = audit
+        self.pathAliases = pathAliases
     }
 
     public func handle(_ input: [UInt8]) -> HookOutcome {
@@ -117,7 +124,7 @@ public struct HookHandler: Sendable {
             projectDir: context.projectDir(for: payload))
         var decision = policy.decide(call, identity: context.identity, posture: context.posture)
         if decision.action != .deny {
-            let effects = Policy.kernelEffects(of: call, aliases: ResolvedPath.aliases)
+            let effects = Policy.kernelEffects(of: call, aliases: pathAliases)
             if let kernelDeny = policy.decideKernelEffects(
                 effects, identity: context.identity, posture: context.posture,
                 context: KernelContext(home: context.home(for: payload))) {
@@ -278,8 +285,8 @@ public struct HookHandler: Sendable {
 
 /// The other names of a path a tool is about to open: its real path (symlinks, `..`, `/proc/self/root`
 /// resolved), or for a file that does not exist yet, its resolved directory plus its name.
-enum ResolvedPath {
-    static func aliases(_ path: String) -> [String] {
+public enum ResolvedPath {
+    public static func aliases(_ path: String) -> [String] {
         if let real = realPath(path), real != path { return [real] }
         let slash = path.lastIndex(of: "/") ?? path.startIndex
         let directory = slash == path.startIndex ? "/" : String(path[..<slash])

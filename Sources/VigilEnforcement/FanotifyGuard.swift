@@ -45,8 +45,10 @@ public struct FanotifyEvent: Sendable, Hashable {
     public var execPath: String?
     /// Exec only: argv, read from the caller's memory while it waits; nil when it could not be read.
     public var argv: [String]?
-    /// Exec only: the paths under which the plan marked this inode (e.g. `/usr/bin/nc` for
-    /// `/usr/bin/nc.openbsd`), so that a name rule still matches when the kernel resolved a symlink.
+    /// The paths under which the plan marked this inode: for an exec, e.g. `/usr/bin/nc` for
+    /// `/usr/bin/nc.openbsd`, so that a name rule still matches when the kernel resolved a symlink; for an
+    /// open, the protected name of a file reached by another one (a hard link, a rename out of the tree,
+    /// a bind mount), so that the file is decided by what it is, not by the name it was opened under.
     public var markedAs: [String]
 }
 
@@ -59,6 +61,10 @@ public struct FanotifyGuardOptions: Sendable {
     /// Tree marks: levels below the root, and directories per tree.
     public var maxTreeDepth = 16
     public var maxTreeDirectories = 4096
+    /// Files marked by their inode inside tree and directory targets (beyond it, only by name).
+    public var maxMarkedFiles = 65536
+    /// Watch tree and directory targets for new entries and mark them as they appear.
+    public var watchForNewEntries = true
     /// Mark directories themselves with FAN_ONDIR, so listing a guarded directory is decided too.
     public var markDirectoryOpens = true
 
@@ -79,10 +85,13 @@ public struct FanotifyCounters: Sendable, Hashable, CustomStringConvertible {
     public var slowAnswers = 0
     /// Opens whose access (read/write) could not be determined.
     public var accessUnknown = 0
+    /// Re-plans after a guarded directory got a new entry, and marks that failed in them.
+    public var replans = 0
+    public var markFailures = 0
 
     public var description: String {
         "events \(events) allowed \(allowed) denied \(denied) own \(ownProcess) errors \(errors) "
-            + "fail-mode \(failModeAnswers) slow \(slowAnswers) access-unknown \(accessUnknown)"
+            + "fail-mode \(failModeAnswers) slow \(slowAnswers) access-unknown \(accessUnknown) replans \(replans) mark-failures \(markFailures)"
     }
 }
 
@@ -94,6 +103,17 @@ public struct MarkReport: Sendable, Hashable {
     public var skippedDirectories = 0
     /// Marks the kernel refused: path and errno.
     public var failures: [MarkFailure] = []
+    /// Marks removed because the plan no longer names them, and marks left in place because their
+    /// path now names another inode (harmless: the inode's events are decided, and allowed, by the policy).
+    public var removed = 0
+    public var stale = 0
+    /// Files inside guarded directories marked by inode (every name of them is refused).
+    public var files = 0
+    /// Files left unmarked by `maxMarkedFiles` (protected by name only).
+    public var skippedFiles = 0
+    /// Why new entries of guarded directories are not watched, if they are not (they are then marked
+    /// on the next re-plan only).
+    public var watchProblem: String?
     /// Tree targets that hit a bound (their rule is only partly enforced).
     public var truncatedTrees: [String] = []
 }
@@ -153,16 +173,22 @@ public final class FanotifyGuard: Sendable {
     /// Counters since start.
     public var counters: FanotifyCounters { core.counters }
 
-    /// Replaces every mark with the plan's: FAN_MARK_FLUSH, then each target anew.
+    /// Puts the plan's marks in force, by difference (see `GuardCore.apply`).
     @discardableResult
     public func apply(_ plan: MarkPlan, fileSystem: some MarkFileSystem = LiveFileSystem()) -> MarkReport {
         core.apply(targets: plan.targets, fileSystem: fileSystem)
     }
 
-    /// Replaces every mark with these targets.
+    /// Puts these targets' marks in force, by difference.
     @discardableResult
     public func apply(targets: [MarkTarget], fileSystem: some MarkFileSystem = LiveFileSystem()) -> MarkReport {
         core.apply(targets: targets, fileSystem: fileSystem)
+    }
+
+    /// The names under which the plan marked the inode at `path`: a tool call about to open it is
+    /// decided under them too (hard links, renames and bind mounts reach one inode by other names).
+    public func markedNames(of path: String) -> [String] {
+        core.markedNames(of: path)
     }
 
     /// Removes every mark (the group stays; no open waits for us any more).
@@ -190,11 +216,29 @@ final class GuardCore: Sendable {
     private let state = Mutex(GuardState())
     private let stopped = Mutex(false)
     private let finished = DispatchSemaphore(value: 0)
+    /// The notification group that reports new entries of guarded directories (-1 when unavailable).
+    private let watchFD: Int32
+    private let watchProblem: String?
+    /// Applies (first, and after new entries appear) one at a time.
+    private let applyLock = Mutex<Void>(())
+    private let replanQueue = DispatchQueue(label: "vigil-fanotify-replan")
 
     private struct GuardState {
         var counters = FanotifyCounters()
-        /// (device, inode) of exec-marked files → the paths they were marked under.
-        var execAliases: [FileID: [String]] = [:]
+        /// (device, inode) of marked files → the paths they were marked under.
+        var aliases: [FileID: [String]] = [:]
+        /// Every mark in force, by inode: marks change by difference, never by flush.
+        var applied: [FileID: AppliedMark] = [:]
+        /// Directories watched for new entries, by inode.
+        var watched: [FileID: String] = [:]
+        var targets: [MarkTarget] = []
+        var replanScheduled = false
+    }
+
+    struct AppliedMark {
+        var path: String
+        var mask: UInt64
+        var directory: Bool
     }
 
     struct FileID: Hashable {
@@ -220,6 +264,17 @@ final class GuardCore: Sendable {
         }
         for end in pipeFDs { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         fanotifyFD = fd
+        if options.watchForNewEntries {
+            let watch = LinuxCalls.fanotifyInit(
+                flags: Fanotify.classNotify | Fanotify.reportDirFIDName | Fanotify.cloexec | Fanotify.nonblock | Fanotify.unlimitedQueue
+                    | Fanotify.unlimitedMarks,
+                eventFlags: UInt32(O_RDONLY | O_CLOEXEC))
+            watchFD = watch
+            watchProblem = watch < 0 ? "fanotify_init(FAN_REPORT_DIR_FID) failed: \(String(cString: strerror(errno)))" : nil
+        } else {
+            watchFD = -1
+            watchProblem = "disabled"
+        }
         wakeRead = pipeFDs[0]
         wakeWrite = pipeFDs[1]
         self.options = options
@@ -236,54 +291,189 @@ final class GuardCore: Sendable {
 
     // MARK: - Marks
 
+    /// Puts `targets` in force by difference: what is new is marked first, then what the plan no longer
+    /// names is removed, so a file that stays protected is never unmarked for an instant. Files inside
+    /// directory and tree targets are marked by inode too, so every name of them (a hard link, a rename
+    /// out of the tree, a bind mount) is refused; new entries of those directories are watched and marked
+    /// as they appear.
     func apply(targets: [MarkTarget], fileSystem: some MarkFileSystem = LiveFileSystem()) -> MarkReport {
         var report = MarkReport()
+        report.watchProblem = watchProblem
         guard !stopped.withLock({ $0 }) else { return report }
-        clearMarks()
-        var aliases: [FileID: [String]] = [:]
-        for target in targets {
-            let perm = target.exec ? Fanotify.openExecPerm : Fanotify.openPerm
-            let directoryBits = Fanotify.eventOnChild | (options.markDirectoryOpens && !target.exec ? Fanotify.onDirectory : 0)
-            switch target.scope {
-            case .file:
-                mark(target.path, mask: perm, report: &report)
-                if target.exec, let id = GuardCore.fileID(path: target.path) { aliases[id, default: []].append(target.path) }
-            case .children:
-                mark(target.path, mask: perm | directoryBits, onlyDirectory: true, report: &report)
-            case .tree:
-                let walk = MarkPlanner.expand(tree: target.path, fileSystem: fileSystem,
-                                              maxDepth: options.maxTreeDepth, maxDirectories: options.maxTreeDirectories)
-                for directory in walk.directories {
-                    mark(directory, mask: perm | directoryBits, onlyDirectory: true, report: &report)
+        return applyLock.withLock { _ in
+            var desired: [FileID: AppliedMark] = [:]
+            var aliases: [FileID: [String]] = [:]
+            var watch: [FileID: String] = [:]
+            var files = 0
+            func want(_ path: String, _ mask: UInt64, directory: Bool, alias: Bool) {
+                guard let id = directory ? GuardCore.fileID(lpath: path) : GuardCore.fileID(path: path) else {
+                    report.failures.append(MarkFailure(path: path, errorCode: ENOENT))
+                    return
                 }
-                if walk.skipped > 0 {
-                    report.skippedDirectories += walk.skipped
-                    report.truncatedTrees.append(target.path)
+                desired[id, default: AppliedMark(path: path, mask: 0, directory: directory)].mask |= mask
+                if alias, !(aliases[id]?.contains(path) ?? false) { aliases[id, default: []].append(path) }
+            }
+            func wantFiles(in directory: String, _ perm: UInt64) {
+                for name in fileSystem.regularFiles(in: directory) ?? [] {
+                    guard files < options.maxMarkedFiles else {
+                        report.skippedFiles += 1
+                        continue
+                    }
+                    files += 1
+                    want(MarkPlanner.join(directory, name), perm, directory: false, alias: true)
+                }
+                if watchFD >= 0, let id = GuardCore.fileID(lpath: directory) { watch[id] = directory }
+            }
+            for target in targets {
+                let perm = target.exec ? Fanotify.openExecPerm : Fanotify.openPerm
+                let directoryBits = Fanotify.eventOnChild | (options.markDirectoryOpens && !target.exec ? Fanotify.onDirectory : 0)
+                switch target.scope {
+                case .file:
+                    want(target.path, perm, directory: false, alias: true)
+                case .children:
+                    want(target.path, perm | directoryBits, directory: true, alias: false)
+                    wantFiles(in: target.path, perm)
+                case .tree:
+                    let walk = MarkPlanner.expand(tree: target.path, fileSystem: fileSystem,
+                                                  maxDepth: options.maxTreeDepth, maxDirectories: options.maxTreeDirectories)
+                    for directory in walk.directories {
+                        want(directory, perm | directoryBits, directory: true, alias: false)
+                        wantFiles(in: directory, perm)
+                    }
+                    if walk.skipped > 0 {
+                        report.skippedDirectories += walk.skipped
+                        report.truncatedTrees.append(target.path)
+                    }
                 }
             }
+            report.files = files
+            let applied = state.withLock { $0.applied }
+            var inForce: [FileID: AppliedMark] = [:]
+            // 1. Add: new inodes, and new bits on inodes already marked.
+            for (id, mark) in desired {
+                let missing = mark.mask & ~(applied[id]?.mask ?? 0)
+                if missing == 0 {
+                    inForce[id] = mark
+                    continue
+                }
+                if self.mark(mark.path, mask: missing, flags: Fanotify.markAdd, directory: mark.directory, report: &report) {
+                    inForce[id] = mark
+                    report.marked += 1
+                } else if var old = applied[id] {
+                    old.path = mark.path
+                    inForce[id] = old
+                }
+            }
+            // 2. Remove what is no longer named, by a path that still names the same inode.
+            for (id, mark) in applied {
+                let extra = mark.mask & ~(desired[id]?.mask ?? 0)
+                guard extra != 0 else { continue }
+                let current = mark.directory ? GuardCore.fileID(lpath: mark.path) : GuardCore.fileID(path: mark.path)
+                guard current == id else {
+                    report.stale += 1
+                    continue
+                }
+                if LinuxCalls.fanotifyMark(fanotifyFD, flags: Fanotify.markRemove | (mark.directory ? Fanotify.markDontFollow : 0),
+                                           mask: extra, path: mark.path) == 0 {
+                    report.removed += 1
+                } else if desired[id] == nil {
+                    inForce[id] = mark  // still in the kernel: remembered, so a later plan can remove it
+                }
+            }
+            updateWatches(watch, report: &report)
+            state.withLock { state in
+                state.applied = inForce
+                state.aliases = aliases
+                state.targets = targets
+            }
+            return report
         }
-        state.withLock { $0.execAliases = aliases }
-        return report
+    }
+
+    /// The directories watched for new entries, by difference like the permission marks.
+    private func updateWatches(_ wanted: [FileID: String], report: inout MarkReport) {
+        guard watchFD >= 0 else { return }
+        let mask = Fanotify.create | Fanotify.movedTo | Fanotify.onDirectory
+        let current = state.withLock { $0.watched }
+        var now: [FileID: String] = [:]
+        for (id, path) in wanted {
+            if current[id] != nil {
+                now[id] = path
+            } else if LinuxCalls.fanotifyMark(watchFD, flags: Fanotify.markAdd | Fanotify.markOnlyDirectory | Fanotify.markDontFollow,
+                                              mask: mask, path: path) == 0 {
+                now[id] = path
+            } else if report.watchProblem == nil {
+                report.watchProblem = "\(path) cannot be watched for new entries: \(String(cString: strerror(errno)))"
+            }
+        }
+        for (id, path) in current where wanted[id] == nil {
+            if GuardCore.fileID(lpath: path) == id {
+                _ = LinuxCalls.fanotifyMark(watchFD, flags: Fanotify.markRemove | Fanotify.markDontFollow, mask: mask, path: path)
+            }
+        }
+        state.withLock { $0.watched = now }
+    }
+
+    /// A guarded directory has a new entry: the plan in force is applied again (by difference, so only
+    /// the new entry is marked), shortly, once for a burst.
+    private func scheduleReplan() {
+        let first = state.withLock { state in
+            defer { state.replanScheduled = true }
+            return !state.replanScheduled
+        }
+        guard first else { return }
+        replanQueue.asyncAfter(deadline: .now() + .milliseconds(2)) { [self] in
+            let targets = state.withLock { state in
+                state.replanScheduled = false
+                return state.targets
+            }
+            guard !stopped.withLock({ $0 }) else { return }
+            let report = apply(targets: targets)
+            state.withLock { state in
+                state.counters.replans += 1
+                state.counters.markFailures += report.failures.count
+            }
+        }
+    }
+
+    /// The marked names of the inode at `path` (symlinks followed): what a tool call about to open it
+    /// must be decided under as well.
+    func markedNames(of path: String) -> [String] {
+        guard let id = GuardCore.fileID(path: path) else { return [] }
+        return state.withLock { $0.aliases[id] ?? [] }
     }
 
     /// Removes every inode mark (the group stays).
     func clearMarks() {
-        _ = LinuxCalls.fanotifyMark(fanotifyFD, flags: Fanotify.markFlush, mask: 0, path: nil)
-        state.withLock { $0.execAliases = [:] }
+        applyLock.withLock { _ in
+            _ = LinuxCalls.fanotifyMark(fanotifyFD, flags: Fanotify.markFlush, mask: 0, path: nil)
+            if watchFD >= 0 { _ = LinuxCalls.fanotifyMark(watchFD, flags: Fanotify.markFlush, mask: 0, path: nil) }
+            state.withLock { state in
+                state.aliases = [:]
+                state.applied = [:]
+                state.watched = [:]
+                state.targets = []
+            }
+        }
     }
 
-    private func mark(_ path: String, mask: UInt64, onlyDirectory: Bool = false, report: inout MarkReport) {
-        let flags = Fanotify.markAdd | (onlyDirectory ? Fanotify.markOnlyDirectory | Fanotify.markDontFollow : 0)
-        if LinuxCalls.fanotifyMark(fanotifyFD, flags: flags, mask: mask, path: path) == 0 {
-            report.marked += 1
-        } else {
-            report.failures.append(MarkFailure(path: path, errorCode: errno))
-        }
+    private func mark(_ path: String, mask: UInt64, flags: UInt32, directory: Bool, report: inout MarkReport) -> Bool {
+        let flags = flags | (directory ? Fanotify.markOnlyDirectory | Fanotify.markDontFollow : 0)
+        if LinuxCalls.fanotifyMark(fanotifyFD, flags: flags, mask: mask, path: path) == 0 { return true }
+        report.failures.append(MarkFailure(path: path, errorCode: errno))
+        return false
     }
 
     private static func fileID(path: String) -> FileID? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
+        return FileID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }
+
+    /// The inode of `path` itself (a symlink is not followed).
+    private static func fileID(lpath path: String) -> FileID? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
         return FileID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
     }
 
@@ -307,6 +497,7 @@ final class GuardCore: Sendable {
         _ = write(wakeWrite, &byte, 1)
         finished.wait()
         close(fanotifyFD)
+        if watchFD >= 0 { close(watchFD) }
         close(wakeRead)
         close(wakeWrite)
     }
@@ -321,11 +512,13 @@ final class GuardCore: Sendable {
             finished.signal()
         }
         var fds = [pollfd(fd: fanotifyFD, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+                   pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: watchFD, events: Int16(POLLIN), revents: 0)]
         while true {
             fds[0].revents = 0
             fds[1].revents = 0
-            let ready = poll(&fds, 2, -1)
+            fds[2].revents = 0
+            let ready = poll(&fds, watchFD >= 0 ? 3 : 2, -1)
             if ready < 0 {
                 if errno == EINTR { continue }
                 state.withLock { $0.counters.errors += 1 }
@@ -334,6 +527,7 @@ final class GuardCore: Sendable {
             }
             // Drain first, so that what was queued before shutdown is answered by us.
             drain(buffer)
+            if watchFD >= 0, fds[2].revents != 0, drainWatch(buffer) { scheduleReplan() }
             if fds[1].revents != 0 { return }
         }
     }
@@ -359,6 +553,21 @@ final class GuardCore: Sendable {
                 handle(event, readAt: readAt)
                 offset += Int(event.eventLength)
             }
+        }
+    }
+
+    /// Reads the new-entry notifications (their content does not matter: any of them re-applies the
+    /// plan); true when there was at least one.
+    private func drainWatch(_ buffer: UnsafeMutableRawBufferPointer) -> Bool {
+        var any = false
+        while true {
+            let count = read(watchFD, buffer.baseAddress, buffer.count)
+            if count > 0 {
+                any = true
+                continue
+            }
+            if count < 0, errno == EINTR { continue }
+            return any
         }
     }
 
@@ -395,13 +604,13 @@ final class GuardCore: Sendable {
             let call = BlockedCall.read(tid: tid)
             var request = FanotifyEvent(pid: pid, tid: tid, path: path, isExec: isExec, access: call.access,
                                         execPath: nil, argv: nil, markedAs: [])
+            if let id = GuardCore.fileID(fd: event.fd) {
+                request.markedAs = state.withLock { $0.aliases[id] ?? [] }
+            }
             if isExec {
                 request.access = .read
                 request.execPath = call.execPath
                 request.argv = call.argv
-                if let id = GuardCore.fileID(fd: event.fd) {
-                    request.markedAs = state.withLock { $0.execAliases[id] ?? [] }
-                }
             } else if call.access == .unknown {
                 accessUnknown = true
             }

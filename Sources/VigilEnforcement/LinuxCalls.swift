@@ -12,12 +12,17 @@ enum Fanotify {
     static let unlimitedQueue: UInt32 = 0x0000_0010
     static let unlimitedMarks: UInt32 = 0x0000_0020
     static let reportTID: UInt32 = 0x0000_0100
+    static let classNotify: UInt32 = 0x0000_0000
+    /// FAN_REPORT_DIR_FID | FAN_REPORT_NAME: what directory-entry events (FAN_CREATE…) require.
+    static let reportDirFIDName: UInt32 = 0x0000_0400 | 0x0000_0800
 
     // Event bits.
     static let openPerm: UInt64 = 0x0001_0000
     static let accessPerm: UInt64 = 0x0002_0000
     static let openExecPerm: UInt64 = 0x0004_0000
     static let queueOverflow: UInt64 = 0x0000_4000
+    static let movedTo: UInt64 = 0x0000_0080
+    static let create: UInt64 = 0x0000_0100
     static let eventOnChild: UInt64 = 0x0800_0000
     static let onDirectory: UInt64 = 0x4000_0000
     static let permissionEvents: UInt64 = openPerm | accessPerm | openExecPerm

@@ -70,6 +70,17 @@ public protocol MarkFileSystem: Sendable {
     func names(in directory: String) -> [String]?
     /// The names of the real subdirectories (not symlinks) of a directory, nil when unreadable.
     func subdirectories(of directory: String) -> [String]?
+    /// The names of the regular files (not symlinks) in a directory, nil when unreadable.
+    func regularFiles(in directory: String) -> [String]?
+}
+
+extension MarkFileSystem {
+    public func regularFiles(in directory: String) -> [String]? {
+        names(in: directory)?.filter { name in
+            let kind = self.kind(of: MarkPlanner.join(directory, name))
+            return kind == .file || kind == .executable
+        }
+    }
 }
 
 public enum FileKind: Sendable, Hashable {
@@ -332,6 +343,15 @@ public struct LiveFileSystem: MarkFileSystem {
             var info = stat()
             let path = MarkPlanner.join(directory, entry.name)
             return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR ? entry.name : nil
+        }
+    }
+
+    public func regularFiles(in directory: String) -> [String]? {
+        entries(of: directory)?.compactMap { entry in
+            if entry.type == UInt8(DT_REG) { return entry.name }
+            guard entry.type == UInt8(DT_UNKNOWN) else { return nil }
+            var info = stat()
+            return lstat(MarkPlanner.join(directory, entry.name), &info) == 0 && info.st_mode & S_IFMT == S_IFREG ? entry.name : nil
         }
     }
 

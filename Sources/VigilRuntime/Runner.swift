@@ -246,11 +246,14 @@ public enum GuardDecision {
             ? .exec(path: event.execPath ?? event.path, argv: event.argv ?? [])
             : .open(path: event.path, write: write)
         var decision = policy.decide(action, identity: identity, posture: posture, context: context)
-        if decision.action != .deny, event.isExec {
-            // A symlinked name the rule was written for (`nc` → nc.openbsd).
-            for name in event.markedAs where decision.action != .deny {
-                decision = policy.decide(.exec(path: name, argv: event.argv ?? []), identity: identity, posture: posture, context: context)
-            }
+        // The names the plan marked this inode under: a symlinked name an exec rule was written for
+        // (`nc` → nc.openbsd), or the protected name of a file opened by another (a hard link, a
+        // rename out of its tree, a bind mount): a file is decided by what it is, not what it is called.
+        var protectedName: String?
+        for name in event.markedAs where decision.action != .deny && name != event.path {
+            decision = policy.decide(event.isExec ? .exec(path: name, argv: event.argv ?? []) : .open(path: name, write: write),
+                                     identity: identity, posture: posture, context: context)
+            if decision.action == .deny { protectedName = name }
         }
         guard decision.action == .deny, decision.enforcement >= .deny else { return nil }
         // Every process of the session is refused, the root included: EPERM is no kill, and the
@@ -264,7 +267,9 @@ public enum GuardDecision {
             decision: decision, ancestry: [])
         entry.decision = .deny
         entry.enforcement = .init(action: "fanotify-deny", succeeded: true,
-                                  detail: "EPERM before the \(event.isExec ? "exec" : "open") completed")
+                                  detail: "EPERM before the \(event.isExec ? "exec" : "open") completed"
+                                      + (protectedName.map { " (the same file as \($0))" } ?? ""))
+        if let protectedName { entry.extra["protectedName"] = protectedName }
         return entry
     }
 

@@ -145,13 +145,15 @@ final class Seen: Sendable {
         let seen = Seen()
         let guardian = try FanotifyGuard { event in
             seen.add(event)
-            return event.path.hasPrefix(dir.path + "/home/.aws") ? .deny : .allow
+            let protected = dir.path + "/home/.aws"
+            return event.path.hasPrefix(protected) || event.markedAs.contains { $0.hasPrefix(protected) } ? .deny : .allow
         }
         defer { guardian.shutdown() }
         let plan = MarkPlanner.plan(rules: ["Open(~/.aws/**)"], home: dir.path + "/home")
         #expect(plan.targets == [MarkTarget(dir.path + "/home/.aws", .tree, exec: false)])
         let report = guardian.apply(plan)
-        #expect(report.marked == 3 && report.skippedDirectories == 0)  // .aws, sso, cache
+        // .aws, sso, cache, and token.json by its inode.
+        #expect(report.marked == 4 && report.files == 1 && report.skippedDirectories == 0, "\(report)")
 
         #expect(try run(["/bin/cat", deep]).status != 0)
         #expect(try run(["/bin/cat", outside]).status == 0)
@@ -161,6 +163,19 @@ final class Seen: Sendable {
         #expect(denied.status != 0 && !denied.stdout.contains("KEY"))
         // Listing a guarded directory is decided too (FAN_ONDIR).
         #expect(try run(["/bin/ls", dir.path + "/home/.aws"]).status != 0)
+        // Applying the same plan again changes nothing: marks change by difference, never by flush.
+        let again = guardian.apply(plan)
+        #expect(again.marked == 0 && again.removed == 0, "\(again)")
+        // A hard link outside the tree reaches the same inode: refused, and the event names the protected path.
+        let link = dir.path + "/home/innocent"
+        #expect(Glibc.link(deep, link) == 0)
+        #expect(try run(["/bin/cat", link]).status != 0)
+        #expect(seen.all.contains { $0.path == link && $0.markedAs == [deep] })
+        #expect(guardian.markedNames(of: link) == [deep])
+        // A plan without the rule removes the marks: the file opens again.
+        let removed = guardian.apply(MarkPlan(rules: []))
+        #expect(removed.removed >= 4, "\(removed)")
+        #expect(try run(["/bin/cat", link]).status == 0)
     }
 
     @Test func remarkingAndShutdownLeaveNoStaleMarks() throws {

@@ -90,7 +90,11 @@ extension Daemon {
         let sink = DaemonHookSink(log: audit, vigilSession: vigilID, postureRef: posture.hash, callerPID: pid,
                                   adoptionFailure: adoptionFailure, deferred: { [self] entry in pendingAudit.withLock { $0.append(entry) } })
         let currentPolicy = policy.current
-        let handler = HookHandler(context: context, loadPolicy: { .success(currentPolicy) }, audit: sink)
+        let guardRef = guardian.withLock { $0 }
+        let handler = HookHandler(context: context, loadPolicy: { .success(currentPolicy) }, audit: sink, pathAliases: { path in
+            let resolved = ResolvedPath.aliases(path)
+            return resolved + (guardRef?.markedNames(of: resolved.first ?? path) ?? [])
+        })
         let tHandle0 = monotonicNanoseconds()
         let outcome = handler.handle(body)
         let tHandle1 = monotonicNanoseconds()
