@@ -1,0 +1,161 @@
+// Deny means deny, end to end with the real vigild and the real Claude Code 2.1.330: a process inside a
+// session cannot start (or become the root of) another one; Claude Code's own Read tool never returns a
+// file a kernel rule protects — by its name, through a symlink, or through a hard link to a protected
+// inode; and hundreds of session starts and ends never open a moment in which a reader gets through.
+import Foundation
+import Glibc
+import Testing
+import VigilAudit
+
+@Suite(.serialized)
+struct SessionBoundaryEndToEndTests {
+    private func world(_ name: String, vault: Bool = true) throws -> (ClaudeWorld, token: String) {
+        let world = try ClaudeWorld.make(name)
+        let token = "VAULT-TOKEN-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: world.work + "/vault", withIntermediateDirectories: true)
+        try (token + "\n").write(toFile: world.work + "/vault/token", atomically: false, encoding: .utf8)
+        try "API_KEY=\(token)\n".write(toFile: world.work + "/.env", atomically: false, encoding: .utf8)
+        try "hello from the project\n".write(toFile: world.work + "/README.md", atomically: false, encoding: .utf8)
+        try world.writePolicy("""
+            vigil: 1
+            version: "boundary-1"
+            defaults:
+              tool: allow
+            rules:
+              - id: no-env-files
+                match: Open(**/.env)
+                action: deny
+                reason: Secrets belong in the vault.
+              - id: no-vault
+                match: Open(\(world.work)/vault/**)
+                action: deny
+                reason: The vault is not the agent's.
+            """)
+        return (world, token)
+    }
+
+    /// `go STEPS:[[call], …]`: one tool call per turn, any tool.
+    private static func prompt(_ calls: [(String, [String: String])]) -> String {
+        let steps = calls.map { [["name": $0.0, "input": $0.1]] }
+        let data = try! JSONSerialization.data(withJSONObject: steps, options: [.withoutEscapingSlashes])
+        return "go STEPS:" + String(decoding: data, as: UTF8.self)
+    }
+
+    /// Every request the model received, as text: what reached the model.
+    private static func modelSaw(_ world: ClaudeWorld) throws -> String {
+        try FileManager.default.contentsOfDirectory(atPath: world.requests).sorted()
+            .map { (try? String(contentsOfFile: world.requests + "/" + $0, encoding: .utf8)) ?? "" }.joined(separator: "\n")
+    }
+
+    private static func entries(_ world: ClaudeWorld) throws -> [AuditEntry] {
+        try AuditVerifier.readEntries(directory: world.audit).leaves.map(\.entry)
+    }
+
+    @Test func aProcessInsideASessionCannotStartAnother() throws {
+        guard try ClaudeE2E.check() else { return }
+        let vigil = try ClaudeE2E.vigilBinary()
+        let (world, _) = try world("nested")
+        defer { world.remove() }
+        let daemon = try DaemonUnderTest.start(world: world)
+        defer { daemon.stop() }
+        let model = try MockModel.start(dumpDirectory: world.requests)
+        defer { model.child.stop() }
+        // A tool call asks vigild for a session of its own, rooted at itself (it would be spared from kills).
+        let run = try world.claude(
+            Self.prompt([("Bash", ["command": "\(vigil) claude --version; echo nested=$?", "description": "nest"])]),
+            model: model, wrapper: vigil, socket: daemon.socket)
+        #expect(run.status == 0, "claude: \(run.stderr)")
+        let result = try #require(try model.toolResults()["toolu_00_0"])
+        #expect(result.text.contains("nested=77") && result.text.contains("inside session"), "\(result.text)")
+        #expect(!result.text.contains("(Claude Code)"), "the nested claude must not have run: \(result.text)")
+        try daemon.wait("the session to end") { try daemon.sessions(origin: "wrapped").contains { $0["endedAt"] != nil } }
+        #expect(try daemon.sessions(origin: "wrapped").count == 1, "no second session was started")
+        daemon.stop()
+        let refused = try Self.entries(world).filter { $0.extra["event"] == "vigilSessionRefused" }
+        #expect(refused.count == 1 && refused.first?.decision == .deny, "\(refused)")
+        try daemon.verifyAudit()
+    }
+
+    @Test func claudeCodesOwnReadNeverReturnsAProtectedFile() throws {
+        guard try ClaudeE2E.check() else { return }
+        let vigil = try ClaudeE2E.vigilBinary()
+        let (world, token) = try world("read")
+        defer { world.remove() }
+        symlink(world.work + "/.env", world.work + "/settings.txt")
+        #expect(Glibc.link(world.work + "/vault/token", world.work + "/notes.txt") == 0)
+        let daemon = try DaemonUnderTest.start(world: world)
+        defer { daemon.stop() }
+        let model = try MockModel.start(dumpDirectory: world.requests)
+        defer { model.child.stop() }
+        let run = try world.claude(Self.prompt([
+            ("Read", ["file_path": world.work + "/.env"]),
+            ("Read", ["file_path": world.work + "/settings.txt"]),
+            ("Read", ["file_path": world.work + "/notes.txt"]),
+            ("Read", ["file_path": "/proc/self/root" + world.work + "/vault/token"]),
+            ("Bash", ["command": "python3 -c \"print(open('notes.txt').read())\"; echo py=$?", "description": "py"]),
+            ("Read", ["file_path": world.work + "/README.md"]),
+        ]), model: model, wrapper: vigil, socket: daemon.socket)
+        #expect(run.status == 0, "claude: \(run.stderr)")
+        let results = try model.toolResults()
+        for id in ["toolu_00_0", "toolu_01_0", "toolu_02_0", "toolu_03_0"] {
+            let result = results[id]
+            #expect(result?.isError == true && result?.text.contains("kernel rule") == true, "\(id): \(String(describing: result))")
+        }
+        #expect(results["toolu_00_0"]?.text.contains("Secrets belong in the vault.") == true)
+        #expect(results["toolu_04_0"]?.text.contains("py=0") == false, "\(String(describing: results["toolu_04_0"]))")
+        #expect(results["toolu_05_0"]?.text.contains("hello from the project") == true, "the neighbour still works")
+        #expect(!(try Self.modelSaw(world)).contains(token), "the secret reached the model")
+        daemon.stop()
+        let denials = try Self.entries(world).filter { $0.decision == .deny || $0.decision == .kill }
+        #expect(denials.contains { $0.kind == .toolCall && $0.winningRule == "no-env-files" })
+        // The hard link (decided by its inode's protected name) and the /proc/self/root path (by its real path).
+        #expect(denials.filter { $0.kind == .toolCall && $0.winningRule == "no-vault" }.count == 2,
+                "\(denials.map { "\($0.kind) \($0.winningRule ?? "") \($0.action.path ?? "")" })")
+        #expect(denials.contains { $0.kind == .open && $0.extra["protectedName"] == world.work + "/vault/token" })
+        try daemon.verifyAudit()
+    }
+
+    /// The session boundary holds at every moment: while a reader inside one session opens a protected
+    /// file in a tight loop, 200 other sessions start and end (each start and end re-plans the marks).
+    /// Each start's own root, reading the file at once, is refused too: its rules are in force before it is tagged.
+    @Test func hundredsOfSessionStartsNeverLetAReaderThrough() throws {
+        guard try ClaudeE2E.check() else { return }
+        let vigil = try ClaudeE2E.vigilBinary()
+        let (world, token) = try world("race")
+        defer { world.remove() }
+        let daemon = try DaemonUnderTest.start(world: world)
+        defer { daemon.stop() }
+        var environment = ProcessInfo.processInfo.environment
+        environment["VIGIL_SOCKET"] = daemon.socket
+        let vaultToken = world.work + "/vault/token"
+        // The reader: a session whose root is a shell looping over the protected file.
+        let readerOut = world.base + "/reader.out"
+        FileManager.default.createFile(atPath: readerOut, contents: nil)
+        let reader = Process()
+        reader.executableURL = URL(fileURLWithPath: vigil)
+        reader.arguments = ["claude", "-c", "n=0; while [ ! -e \(world.base)/stop ]; do cat \(vaultToken) 2>/dev/null; n=$((n+1)); done; echo reads=$n"]
+        var readerEnvironment = environment
+        readerEnvironment["VIGIL_CLAUDE_BIN"] = "/bin/sh"
+        reader.environment = readerEnvironment
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: readerOut))
+        reader.standardOutput = handle
+        reader.standardError = handle
+        try reader.run()
+        var startsRefused = 0
+        environment["VIGIL_CLAUDE_BIN"] = "/bin/cat"
+        for _ in 0..<200 {
+            let start = try world.run([vigil, "claude", vaultToken], environment: environment)
+            #expect(!start.output.contains(token), "a new session's root read the token: \(start.output)")
+            if start.status != 0 && start.output.contains("not permitted") { startsRefused += 1 }
+        }
+        FileManager.default.createFile(atPath: world.base + "/stop", contents: nil)
+        reader.waitUntilExit()
+        try handle.close()
+        let readerText = try String(contentsOfFile: readerOut, encoding: .utf8)
+        #expect(!readerText.contains(token), "the looping reader got through")
+        #expect(readerText.contains("reads="), "\(readerText)")
+        #expect(startsRefused == 200, "every new root got EPERM: \(startsRefused)")
+        daemon.stop()
+        try daemon.verifyAudit()
+    }
+}
