@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"], swiftSettings: swiftSettings),
         .testTarget(name: "VigilPolicyTests", dependencies: ["VigilPolicy", "VigilCore"], swiftSettings: swiftSettings),
         .testTarget(name: "VigilPostureTests", dependencies: ["VigilPosture", "VigilCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "VigilEnforcementTests", dependencies: ["VigilEnforcement"], swiftSettings: swiftSettings),
+        .testTarget(name: "VigilEnforcementTests", dependencies: ["VigilEnforcement", "VigilPolicy"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VigilRuntimeTests",
             dependencies: ["VigilRuntime", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilCore", "VigilPosture", "VigilEnforcement", "VigilTestSupport"],

@@ -99,18 +99,23 @@ public enum MarkPlanner {
     ///   - rules: kernel rules as written: `Open(…)` (mode suffix allowed), `Exec(…)`.
     ///   - home: what `~` means; nil makes `~/…` rules not enforceable.
     ///   - path: the PATH whose directories `Exec(name)` also searches.
+    ///   - matching: whether a file name matches one glob segment of a rule: the policy's own semantics
+    ///     (`Policy.segmentMatches`), so that a rule means here what it means when a path is decided.
     public static func plan(
-        rules: [String], home: String?, path: String? = nil, fileSystem: some MarkFileSystem = LiveFileSystem()
+        rules: [String], home: String?, path: String? = nil, fileSystem: some MarkFileSystem = LiveFileSystem(),
+        matching: @escaping (String, String) -> Bool
     ) -> MarkPlan {
         var directories = standardBinDirectories
         for entry in (path ?? "").split(separator: ":") where entry.hasPrefix("/") {
             let directory = normalise(String(entry))
             if !directories.contains(directory) { directories.append(directory) }
         }
-        return MarkPlan(rules: rules.map { plan(rule: $0, home: home, binDirectories: directories, fs: fileSystem) })
+        return MarkPlan(rules: rules.map { plan(rule: $0, home: home, binDirectories: directories, fs: fileSystem, matching: matching) })
     }
 
-    static func plan(rule: String, home: String?, binDirectories: [String], fs: some MarkFileSystem) -> RuleMarks {
+    static func plan(
+        rule: String, home: String?, binDirectories: [String], fs: some MarkFileSystem, matching: (String, String) -> Bool
+    ) -> RuleMarks {
         var result = RuleMarks(rule: rule, targets: [])
         let text = rule.trimmingSet(" \t")
         guard text.hasSuffix(")"), let open = text.firstIndex(of: "(") else {
@@ -125,7 +130,7 @@ public enum MarkPlanner {
                ["read", "write", "any"].contains(body[body.index(after: comma)...].trimmingSet(" \t")) {
                 body = String(body[..<comma]).trimmingSet(" \t")
             }
-            planPath(body, exec: false, home: home, fs: fs, into: &result)
+            planPath(body, exec: false, home: home, fs: fs, matching: matching, into: &result)
         case "Exec":
             let binary = String(body.prefix { $0 != " " })
             let arguments = body.dropFirst(binary.count).trimmingSet(" \t")
@@ -134,9 +139,9 @@ public enum MarkPlanner {
                 return result
             }
             if binary.contains("/") {
-                planPath(binary, exec: true, home: home, fs: fs, into: &result)
+                planPath(binary, exec: true, home: home, fs: fs, matching: matching, into: &result)
             } else {
-                planName(binary, directories: binDirectories, fs: fs, into: &result)
+                planName(binary, directories: binDirectories, fs: fs, matching: matching, into: &result)
             }
             if result.notEnforceable == nil, !arguments.isEmpty, arguments != "*" {
                 result.note = "argument pattern: decided from the argv read from /proc/<tid>/mem at exec time; "
@@ -150,12 +155,13 @@ public enum MarkPlanner {
 
     /// `Exec(curl)`, `Exec(nc*)`: every matching executable in the search directories, as file inodes.
     private static func planName(
-        _ name: String, directories: [String], fs: some MarkFileSystem, into result: inout RuleMarks
+        _ name: String, directories: [String], fs: some MarkFileSystem, matching: (String, String) -> Bool,
+        into result: inout RuleMarks
     ) {
         var seen = Set<String>()
         for directory in directories {
             guard let names = fs.names(in: directory) else { continue }
-            for entry in names.sorted() where globMatches(name, entry) {
+            for entry in names.sorted() where matching(name, entry) {
                 let path = join(directory, entry)
                 if fs.kind(of: path) == .executable, seen.insert(path).inserted {
                     result.targets.append(MarkTarget(path, .file, exec: true))
@@ -169,7 +175,8 @@ public enum MarkPlanner {
 
     /// `Open(/etc/shadow)`, `Open(~/.aws/**)`, `Open(~/.ssh/id_*)`, `Exec(/usr/bin/nc*)`, `Exec(/tmp/**)`.
     private static func planPath(
-        _ pattern: String, exec: Bool, home: String?, fs: some MarkFileSystem, into result: inout RuleMarks
+        _ pattern: String, exec: Bool, home: String?, fs: some MarkFileSystem, matching: (String, String) -> Bool,
+        into result: inout RuleMarks
     ) {
         var body = Substring(pattern)
         var base = ""
@@ -222,7 +229,7 @@ public enum MarkPlanner {
         }
         if rest.count == 1, rest[0] != "**" {
             // One wildcard segment: the matching entries of one directory.
-            let matches = (fs.names(in: fixed) ?? []).sorted().filter { globMatches(rest[0], $0) }
+            let matches = (fs.names(in: fixed) ?? []).sorted().filter { matching(rest[0], $0) }
             if exec {
                 // Marking /usr/bin's children would route every exec on the machine: mark the files found.
                 for name in matches where fs.kind(of: join(fixed, name)) == .executable {
@@ -296,11 +303,6 @@ public enum MarkPlanner {
             result.append(character)
         }
         return result
-    }
-
-    /// Shell-style match of one name (the policy's Glob semantics on one segment: `*`, `?`, `[…]`, `\x`).
-    static func globMatches(_ pattern: String, _ name: String) -> Bool {
-        fnmatch(pattern, name, 0) == 0
     }
 
     static func normalise(_ path: String) -> String {

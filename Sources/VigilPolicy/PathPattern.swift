@@ -160,3 +160,14 @@ func pathSegments(_ path: String, cwd: [Substring], home: [Substring]) -> [Subst
     }
     return pathSegments(path[...], relativeTo: cwd)
 }
+
+extension PathPattern {
+    /// `**/NAME` or `NAME` anchored anywhere, NAME without wildcards: the file name alone decides.
+    var anywhereName: String? {
+        guard anchor == .anywhere else { return nil }
+        var rest = segments[...]
+        if rest.first == .any { rest = rest.dropFirst() }
+        guard rest.count == 1, case .glob(let glob) = rest.first!, let literal = glob.literal else { return nil }
+        return String(decoding: literal, as: UTF8.self)
+    }
+}

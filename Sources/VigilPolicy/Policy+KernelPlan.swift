@@ -17,12 +17,19 @@ public struct KernelPlan: Sendable, Hashable {
         public var enforcement: KernelEnforcement
     }
 
-    /// An `Exec(…)`/`Open(…)` deny rule, as written (or derived), for the exec/open guard.
+    /// An `Exec(…)`/`Open(…)` deny rule, as written (or derived), for the exec/open guard. What the
+    /// kernel holds by itself is read off the compiled pattern here, once, so that the marks, the
+    /// in-kernel name checks and `Policy.decide` give the rule one meaning.
     public struct PathDenial: Sendable, Hashable {
         public var ruleID: String
         /// `Exec(curl)`, `Open(~/.aws/**)`, `Open(/etc/shadow, write)`.
         public var rule: String
         public var enforcement: KernelEnforcement
+        public var isExec: Bool
+        /// The plain file name the kernel can match by itself (the last path component of an open, the
+        /// binary name of an exec): `Open(**/.env)` and `Open(.env)` → `.env`, `Exec(nc)` → `nc`. nil when
+        /// the rule has a directory, a wildcard, a mode or arguments.
+        public var inKernelName: String?
     }
 
     public var network: [NetworkDenial] = []
@@ -41,7 +48,20 @@ public struct KernelPlan: Sendable, Hashable {
     }
 }
 
+extension KernelPlan {
+    /// A name the BPF maps can hold (their key is 48 bytes with the NUL).
+    static func kernelMatchable(_ name: String) -> String? {
+        !name.isEmpty && name.utf8.count < 48 && !name.contains("/") ? name : nil
+    }
+}
+
 extension Policy {
+    /// Whether one path segment or file name matches one glob of a rule, with the policy's own
+    /// wildcard semantics: what the fanotify mark planner uses to find the files a rule names.
+    public static func segmentMatches(_ pattern: String, _ name: String) -> Bool {
+        Glob(pattern).matches(name)
+    }
+
     /// The deny rules on kernel actions (written and derived) that apply to `identity` under
     /// `posture`, split by the mechanism that can hold them.
     public func kernelPlan(identity: Identity, posture: [String: PostureFact] = [:]) -> KernelPlan {
@@ -66,8 +86,13 @@ extension Policy {
                 case .unixPath:
                     plan.userSpace.append((rule.id, "\(rule.match) is an AF_UNIX path: decided per event"))
                 }
-            case .exec, .open:
-                plan.paths.append(.init(ruleID: rule.id, rule: rule.match, enforcement: rule.enforcement))
+            case .exec(let exec):
+                let name = !exec.matchesPath && exec.arguments == nil ? exec.binary.literal.map { String(decoding: $0, as: UTF8.self) } : nil
+                plan.paths.append(.init(ruleID: rule.id, rule: rule.match, enforcement: rule.enforcement, isExec: true,
+                                        inKernelName: name.flatMap(KernelPlan.kernelMatchable)))
+            case .open(let open):
+                plan.paths.append(.init(ruleID: rule.id, rule: rule.match, enforcement: rule.enforcement, isExec: false,
+                                        inKernelName: open.mode == .any ? open.path.anywhereName.flatMap(KernelPlan.kernelMatchable) : nil))
             default:
                 continue
             }

@@ -233,23 +233,17 @@ public final class KernelDecider: Sendable {
     /// `Open(**/NAME)` / `Open(NAME)` deny rules (any mode) with a plain file name: the kernel
     /// can match the last path component by itself.
     public static func openNames(_ plan: KernelPlan) -> [String] {
-        plan.paths.compactMap { denial -> String? in
-            guard denial.rule.hasPrefix("Open("), denial.rule.hasSuffix(")") else { return nil }
-            var name = denial.rule.dropFirst(5).dropLast()
-            if name.hasPrefix("**/") { name = name.dropFirst(3) }
-            guard !name.isEmpty, name.count < 48, !name.contains(where: { "/*?[ ,~".contains($0) }) else { return nil }
-            return String(name)
-        }
+        plan.paths.compactMap { $0.isExec ? nil : $0.inKernelName }
     }
 
     /// `Exec(name)` deny rules with a plain name (no path, glob or arguments): the kernel can
     /// match those by itself.
     public static func execNames(_ plan: KernelPlan) -> [String] {
-        plan.paths.compactMap { denial -> String? in
-            guard denial.rule.hasPrefix("Exec("), denial.rule.hasSuffix(")") else { return nil }
-            let name = denial.rule.dropFirst(5).dropLast()
-            guard !name.isEmpty, name.count < 48, !name.contains(where: { "/*?[ ".contains($0) }) else { return nil }
-            return String(name)
-        }
+        plan.paths.compactMap { $0.isExec ? $0.inKernelName : nil }
+    }
+
+    /// The fanotify marks for a plan's exec/open rules, found with the policy's own wildcard semantics.
+    public static func marks(_ plan: KernelPlan, home: String?, path: String?) -> MarkPlan {
+        MarkPlanner.plan(rules: plan.paths.map(\.rule), home: home, path: path, matching: Policy.segmentMatches)
     }
 }

@@ -171,8 +171,7 @@ public final class Runner: @unchecked Sendable {
             applied = "kernel rules could not be re-planned (\(error)); decisions still follow the new posture"
         }
         if let guardian {
-            _ = guardian.apply(MarkPlanner.plan(rules: plan.paths.map(\.rule), home: configuration.home,
-                                                path: ProcessInfo.processInfo.environment["PATH"]))
+            _ = guardian.apply(KernelDecider.marks(plan, home: configuration.home, path: ProcessInfo.processInfo.environment["PATH"]))
         }
         pendingFromGuard.withLock {
             $0.append(PostureChangeEntry.make(before: before, after: after, changes: changes, deviceID: configuration.deviceID,
@@ -201,8 +200,7 @@ public final class Runner: @unchecked Sendable {
         } catch {
             throw SensorError(.loadFailed, "vigil: exec/open enforcement (fanotify) could not start: \(error)")
         }
-        let marks = MarkPlanner.plan(rules: plan.paths.map(\.rule), home: configuration.home,
-                                     path: ProcessInfo.processInfo.environment["PATH"])
+        let marks = KernelDecider.marks(plan, home: configuration.home, path: ProcessInfo.processInfo.environment["PATH"])
         let applied = guardian.apply(marks)
         report.markReport = marks.rules.map { "\($0)" } + ["\(applied)"]
         report.userSpaceRules += GuardDecision.unmarkableRules(marks, plan: plan)

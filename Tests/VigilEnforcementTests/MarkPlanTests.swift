@@ -1,5 +1,6 @@
 import Testing
 @testable import VigilEnforcement
+import VigilPolicy
 
 /// A filesystem as a table: path → kind; directories list what the table holds below them.
 struct FakeFileSystem: MarkFileSystem {
@@ -212,5 +213,14 @@ let fs = FakeFileSystem([
         let unreadable = BlockedCall.parse(syscallLine: "59 0x1000 0x3000 0x4000 0x0 0x0 0x0 0x0 0x0",
                                            memory: { _, _ in nil })
         #expect(unreadable.argv == nil && unreadable.execPath == nil)
+    }
+}
+
+/// The planner as the runtime calls it: with the policy's own wildcard semantics.
+extension MarkPlanner {
+    static func plan(
+        rules: [String], home: String?, path: String? = nil, fileSystem: some MarkFileSystem = LiveFileSystem()
+    ) -> MarkPlan {
+        plan(rules: rules, home: home, path: path, fileSystem: fileSystem, matching: Policy.segmentMatches)
     }
 }

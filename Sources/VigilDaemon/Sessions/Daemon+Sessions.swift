@@ -242,7 +242,7 @@ extension Daemon {
         let path = ProcessInfo.processInfo.environment["PATH"]
         var targets: [RuleMarks] = []
         for home in homes.isEmpty ? ["/root"] : Array(homes) {
-            targets += MarkPlanner.plan(rules: rules.sorted(), home: home, path: path).rules
+            targets += MarkPlanner.plan(rules: rules.sorted(), home: home, path: path, matching: Policy.segmentMatches).rules
         }
         _ = guardRef.apply(MarkPlan(rules: targets))
     }
