@@ -115,6 +115,31 @@ struct SessionBoundaryEndToEndTests {
         try daemon.verifyAudit()
     }
 
+    /// The starter policy on an ordinary session: Claude Code's own start (its config, its shell
+    /// snapshot) is not reported as a flag, and a project file reads as usual.
+    @Test func theStarterPolicyFlagsNothingOnAnOrdinarySession() throws {
+        guard try ClaudeE2E.check() else { return }
+        let vigil = try ClaudeE2E.vigilBinary()
+        let (world, _) = try world("starter")
+        defer { world.remove() }
+        try world.writePolicy(try String(contentsOfFile: ClaudeE2E.packageRoot + "/packaging/policy.example.yaml", encoding: .utf8))
+        let daemon = try DaemonUnderTest.start(world: world)
+        defer { daemon.stop() }
+        let model = try MockModel.start(dumpDirectory: world.requests)
+        defer { model.child.stop() }
+        let run = try world.claude(Self.prompt([
+            ("Bash", ["command": "ls; cat README.md", "description": "look"]),
+            ("Read", ["file_path": world.work + "/README.md"]),
+        ]), model: model, wrapper: vigil, socket: daemon.socket)
+        #expect(run.status == 0, "claude: \(run.stderr)")
+        #expect(try model.toolResults()["toolu_01_0"]?.text.contains("hello from the project") == true)
+        try daemon.wait("the session to end") { try daemon.sessions(origin: "wrapped").contains { $0["endedAt"] != nil } }
+        daemon.stop()
+        let flagged = try Self.entries(world).filter { $0.decision == .flag || $0.decision == .kill || $0.decision == .deny }
+        #expect(flagged.isEmpty, "\(flagged.map { "\($0.kind) \($0.decision.map(\.rawValue) ?? "") \($0.winningRule ?? "") \($0.action.path ?? "") \($0.extra)" })")
+        try daemon.verifyAudit()
+    }
+
     /// The session boundary holds at every moment: while a reader inside one session opens a protected
     /// file in a tight loop, 200 other sessions start and end (each start and end re-plans the marks).
     /// Each start's own root, reading the file at once, is refused too: its rules are in force before it is tagged.
