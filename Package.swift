@@ -29,6 +29,9 @@ let package = Package(
 
         // Pure Swift, no I/O beyond what each names: table-testable.
         .target(name: "VigilCore", swiftSettings: swiftSettings),
+        // The local API's wire types (status, sessions, timelines, grants): no dependencies, so that
+        // clients (`vigil`, later the console) decode what vigild answers without linking it.
+        .target(name: "VigilAPI", swiftSettings: swiftSettings),
         .target(name: "VigilPolicy", dependencies: ["Yams", "VigilCore"], swiftSettings: swiftSettings),
         .target(name: "VigilPosture", dependencies: ["VigilCore"], exclude: ["Documentation.md"], swiftSettings: swiftSettings),
         .target(
@@ -58,7 +61,7 @@ let package = Package(
         // The Claude Code adapter: hook payload codecs and answers, the managed-settings drop-in, `vigil hook`.
         .target(
             name: "VigilClaude",
-            dependencies: ["VigilCore", "VigilPolicy", "VigilAudit"],
+            dependencies: ["VigilAPI", "VigilCore", "VigilPolicy", "VigilAudit"],
             exclude: ["Documentation.md"],
             swiftSettings: swiftSettings
         ),
@@ -71,8 +74,8 @@ let package = Package(
         .target(
             name: "VigilDaemon",
             dependencies: [
-                "VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilEnforcement", "VigilRuntime",
-                "VigilClaude", "VigilTransport",
+                "VigilAPI", "VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilEnforcement",
+                "VigilRuntime", "VigilClaude", "VigilTransport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -91,8 +94,8 @@ let package = Package(
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilEnforcement", "VigilRuntime", "VigilClaude",
-                "VigilDaemon", "VigilTransport",
+                "VigilAPI", "VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilEnforcement", "VigilRuntime",
+                "VigilClaude", "VigilTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -117,7 +120,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilClaudeTests",
-            dependencies: ["VigilClaude", "VigilPolicy", "VigilAudit", "VigilCore", "VigilTransport"],
+            dependencies: ["VigilClaude", "VigilAPI", "VigilPolicy", "VigilAudit", "VigilCore", "VigilTransport"],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
@@ -125,7 +128,7 @@ let package = Package(
         .testTarget(name: "VigilTransportTests", dependencies: ["VigilTransport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VigilDaemonTests",
-            dependencies: ["VigilDaemon", "VigilClaude", "VigilAudit", "VigilCore", "VigilTransport", "VigilTestSupport"],
+            dependencies: ["VigilDaemon", "VigilAPI", "VigilClaude", "VigilAudit", "VigilCore", "VigilTransport", "VigilTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

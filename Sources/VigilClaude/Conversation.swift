@@ -2,6 +2,7 @@
 // opened and connected in the kernel (each with its decision) → the result the model saw.
 // Pure: the conversation comes from the transcript, the rest from the daemon, joined by tool_use_id.
 import Foundation
+import VigilAPI
 
 /// One kernel event tied to a tool call, as the timeline shows it.
 public struct KernelActivity: Codable, Sendable, Hashable {

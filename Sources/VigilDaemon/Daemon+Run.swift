@@ -8,6 +8,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
+import VigilAPI
 import VigilAudit
 import VigilClaude
 import VigilCore

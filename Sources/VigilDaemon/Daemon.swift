@@ -9,6 +9,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import VigilAPI
 import VigilAudit
 import VigilClaude
 import VigilCore
@@ -209,17 +210,6 @@ struct LiveSession {
         timelineLines += 1
         pendingTimeline.append(line)
     }
-}
-
-public struct PolicyInfo: Codable, Sendable, Hashable {
-    public var path: String
-    public var version: String
-    public var loadedAt: Int64
-    public var sha256: String?
-    public var reloads = 0
-    public var rejected = 0
-    /// Why the last change to the file was not applied (the previous policy stays in force).
-    public var lastError: String?
 }
 
 /// The last hook latencies, for p50/p99 in `vigil status`.

@@ -4,7 +4,7 @@
 // (execv keeps the pid, the terminal and the cgroup), so nothing escapes between the two.
 import ArgumentParser
 import Foundation
-import VigilDaemon
+import VigilAPI
 import VigilTransport
 #if canImport(Glibc)
 import Glibc

@@ -2,8 +2,8 @@
 // ran, opened and connected → result — from vigild (users see their own sessions, root all).
 import ArgumentParser
 import Foundation
+import VigilAPI
 import VigilClaude
-import VigilDaemon
 import VigilTransport
 
 extension Vigil {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import VigilDaemon
+import VigilAPI
 import VigilTransport
 import Foundation
 import VigilCore

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigilAPI
 import VigilClaude
 
 /// `Fixtures/transcript-2.1.330.jsonl` is a real transcript: Claude Code 2.1.330 driven by

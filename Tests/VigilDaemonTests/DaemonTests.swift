@@ -1,6 +1,7 @@
 // Unit tests of the daemon's pure parts: hook answers in HTTP terms, who may call the hooks.
 import Foundation
 import Testing
+import VigilAPI
 import VigilClaude
 @testable import VigilDaemon
 

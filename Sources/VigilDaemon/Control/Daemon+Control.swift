@@ -10,6 +10,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import VigilAPI
 import VigilAudit
 import VigilClaude
 import VigilCore
@@ -19,31 +20,6 @@ import VigilPosture
 import VigilRuntime
 import VigilSensor
 import VigilTransport
-
-/// Body of POST /v1/sessions.
-public struct SessionRequest: Codable, Sendable {
-    public var cwd: String?
-    public var argv: [String]
-    public init(cwd: String?, argv: [String]) {
-        self.cwd = cwd
-        self.argv = argv
-    }
-}
-
-/// Answer to POST /v1/sessions.
-public struct SessionGrant: Codable, Sendable {
-    public var session: String
-    public var cgroup: String?
-}
-
-/// GET /v1/sessions/ID.
-public struct SessionDetail: Codable, Sendable {
-    public var record: SessionRecord
-    public var timeline: [TimelineRecord]
-    public var unreadableTimelineLines: Int
-    /// From Claude Code's transcript.
-    public var conversation: [ConversationItem]
-}
 
 extension Daemon {
     func control(_ request: HTTPRequest, credentials: PeerCredentials?) -> HTTPResponse {

@@ -1,8 +1,8 @@
-// What `vigil status` shows: the enforcement mode, every session the caller may see, every drop,
-// failure and degraded mode — counted, never silent.
+// `DaemonStatus` (VigilAPI) as vigild fills it in for one caller.
 import Foundation
 import Glibc
 import Synchronization
+import VigilAPI
 import VigilAudit
 import VigilClaude
 import VigilCore
@@ -12,65 +12,6 @@ import VigilPosture
 import VigilRuntime
 import VigilSensor
 import VigilTransport
-
-public struct DaemonStatus: Codable, Sendable {
-    public struct Sensor: Codable, Sendable {
-        public var programs: [String: String]
-        public var degraded: [String]
-        public var emitted: UInt64
-        public var kernelDropped: UInt64
-        public var consumerDropped: UInt64
-        public var decodeErrors: Int
-        public var gaps: Int
-        public var networkDenied: UInt64
-        public var execKilled: UInt64
-        public var openKilled: UInt64
-    }
-
-    public struct Hooks: Codable, Sendable {
-        public var url: String
-        public var dropIn: String?
-        public var failClosed: Bool
-        public var calls: Int
-        public var denied: Int
-        public var rejectedCallers: Int
-        public var failures: Int
-        public var p50Microseconds: UInt64?
-        public var p99Microseconds: UInt64?
-        public var trustedBinaries: [String]
-    }
-
-    public struct Audit: Codable, Sendable {
-        public var directory: String
-        public var entries: Int
-        public var appended: Int
-        public var failures: Int
-    }
-
-    public var version = 1
-    public var pid: Int32
-    public var startedAt: Int64
-    public var enforcementMode: String
-    public var device: String
-    public var policy: PolicyInfo
-    public var posture: String?
-    public var sensor: Sensor
-    public var hooks: Hooks
-    public var audit: Audit
-    public var sessions: [SessionRecord]
-    public var recentlyEnded: [SessionRecord]
-    public var unmanagedAgents: [UnmanagedAgent]
-    public var attribution: [String: Int]
-    public var timelineFailures: Int
-    public var orphanEvents: Int
-    /// What the session boundary refused: session requests from inside a session, opens and execs
-    /// of processes tagged for a session vigild does not know. Optional: older daemons lack it.
-    public var refused: [String: Int]?
-    public var errors: Int
-    public var recentErrors: [String]
-    /// The caller sees only their own sessions and agents unless root.
-    public var scope: String
-}
 
 extension Daemon {
     /// Status as `uid` may see it.

@@ -5,6 +5,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import VigilAPI
 import VigilClaude
 import VigilCore
 

@@ -3,6 +3,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import VigilAPI
 import VigilAudit
 import VigilClaude
 import VigilCore

@@ -1,17 +1,7 @@
 // What the daemon keeps about a session: its summary (rewritten as it changes) and its timeline
 // (appended: prompts, tool calls, what each tool call ran, opened and connected, results).
-import Foundation
+// GET /v1/sessions answers [SessionRecord]; GET /v1/sessions/ID a SessionDetail.
 import Glibc
-import Synchronization
-import VigilAudit
-import VigilClaude
-import VigilCore
-import VigilEnforcement
-import VigilPolicy
-import VigilPosture
-import VigilRuntime
-import VigilSensor
-import VigilTransport
 
 /// One agent session as the daemon knows it.
 public struct SessionRecord: Codable, Sendable, Hashable {
@@ -55,6 +45,36 @@ public struct SessionRecord: Codable, Sendable, Hashable {
     public var problems: [String] = []
 
     public var isLive: Bool { endedAt == nil }
+
+    public init(id: String, origin: Origin, agent: String, uid: UInt32, user: String, rootPID: Int32,
+                cgroup: String? = nil, claudeSessionIDs: [String] = [], transcriptPath: String? = nil,
+                cwd: String? = nil, startedAt: Int64, endedAt: Int64? = nil, kernelEvents: UInt64 = 0,
+                attributedEvents: UInt64 = 0, toolCalls: Int = 0, deniedToolCalls: Int = 0, prompts: Int = 0,
+                conversationItems: Int = 0, transcriptSkipped: Int = 0, decisions: [String: Int] = [:],
+                enforcementFailures: Int = 0, problems: [String] = []) {
+        self.id = id
+        self.origin = origin
+        self.agent = agent
+        self.uid = uid
+        self.user = user
+        self.rootPID = rootPID
+        self.cgroup = cgroup
+        self.claudeSessionIDs = claudeSessionIDs
+        self.transcriptPath = transcriptPath
+        self.cwd = cwd
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.kernelEvents = kernelEvents
+        self.attributedEvents = attributedEvents
+        self.toolCalls = toolCalls
+        self.deniedToolCalls = deniedToolCalls
+        self.prompts = prompts
+        self.conversationItems = conversationItems
+        self.transcriptSkipped = transcriptSkipped
+        self.decisions = decisions
+        self.enforcementFailures = enforcementFailures
+        self.problems = problems
+    }
 }
 
 /// One line of a session's timeline.
@@ -92,23 +112,6 @@ public struct TimelineRecord: Codable, Sendable, Hashable {
         self.event = event
     }
 
-    /// The line as the timeline file holds it (the Codable form, written by hand: one line per
-    /// kernel event, so JSONEncoder's cost showed).
-    public func jsonLine() -> String {
-        var o = JSONObjectWriter()
-        if let decision { o.string("decision", decision) }
-        if let event { o.string("event", event) }
-        o.string("kind", kind.rawValue)
-        if let pid { o.int("pid", Int64(pid)) }
-        if let reason { o.string("reason", reason) }
-        if let rule { o.string("rule", rule) }
-        if let text { o.string("text", text) }
-        o.int("time", time)
-        if let tool { o.string("tool", tool) }
-        if let toolUseID { o.string("toolUseID", toolUseID) }
-        return o.finish()
-    }
-
     public static func now() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
@@ -126,4 +129,14 @@ public struct UnmanagedAgent: Codable, Sendable, Hashable {
     /// Why it is outside: started before the daemon, in another mount namespace, never called the hooks…
     public var note: String
     public var firstSeen: Int64
+
+    public init(pid: Int32, uid: UInt32, agent: String, exe: String, evidence: String, note: String, firstSeen: Int64) {
+        self.pid = pid
+        self.uid = uid
+        self.agent = agent
+        self.exe = exe
+        self.evidence = evidence
+        self.note = note
+        self.firstSeen = firstSeen
+    }
 }

@@ -1,11 +1,10 @@
 // `vigil status` as text: the mode, then what needs attention (drops, failures, agents outside
 // Vigil), then the sessions.
-import Foundation
 
 public enum DaemonStatusText {
     public static func render(_ s: DaemonStatus) -> String {
         var lines: [String] = []
-        func line(_ label: String, _ value: String) { lines.append(label.padding(toLength: 22, withPad: " ", startingAt: 0) + value) }
+        func line(_ label: String, _ value: String) { lines.append(pad(label, to: 22) + value) }
         line("vigild", "running (pid \(s.pid)), device \(s.device)")
         line("enforcement mode", s.enforcementMode)
         line("policy", "\(s.policy.version) (\(s.policy.path)), \(s.policy.reloads) reloads, \(s.policy.rejected) rejected")
@@ -37,5 +36,11 @@ public enum DaemonStatusText {
             lines.append("  pid \(a.pid)  uid \(a.uid)  \(a.agent)  \(a.exe)  — \(a.note)")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// `label` cut or padded with spaces to `width` characters (what Foundation's
+    /// `padding(toLength:withPad:startingAt:)` does for the ASCII labels above).
+    static func pad(_ label: String, to width: Int) -> String {
+        label.count >= width ? String(label.prefix(width)) : label + String(repeating: " ", count: width - label.count)
     }
 }

@@ -1,0 +1,147 @@
+// What `vigil status` shows (GET /v1/status): the enforcement mode, every session the caller may
+// see, every drop, failure and degraded mode — counted, never silent.
+
+public struct DaemonStatus: Codable, Sendable {
+    public struct Sensor: Codable, Sendable {
+        public var programs: [String: String]
+        public var degraded: [String]
+        public var emitted: UInt64
+        public var kernelDropped: UInt64
+        public var consumerDropped: UInt64
+        public var decodeErrors: Int
+        public var gaps: Int
+        public var networkDenied: UInt64
+        public var execKilled: UInt64
+        public var openKilled: UInt64
+
+        public init(programs: [String: String], degraded: [String], emitted: UInt64, kernelDropped: UInt64,
+                    consumerDropped: UInt64, decodeErrors: Int, gaps: Int, networkDenied: UInt64, execKilled: UInt64,
+                    openKilled: UInt64) {
+            self.programs = programs
+            self.degraded = degraded
+            self.emitted = emitted
+            self.kernelDropped = kernelDropped
+            self.consumerDropped = consumerDropped
+            self.decodeErrors = decodeErrors
+            self.gaps = gaps
+            self.networkDenied = networkDenied
+            self.execKilled = execKilled
+            self.openKilled = openKilled
+        }
+    }
+
+    public struct Hooks: Codable, Sendable {
+        public var url: String
+        public var dropIn: String?
+        public var failClosed: Bool
+        public var calls: Int
+        public var denied: Int
+        public var rejectedCallers: Int
+        public var failures: Int
+        public var p50Microseconds: UInt64?
+        public var p99Microseconds: UInt64?
+        public var trustedBinaries: [String]
+
+        public init(url: String, dropIn: String? = nil, failClosed: Bool, calls: Int, denied: Int,
+                    rejectedCallers: Int, failures: Int, p50Microseconds: UInt64? = nil,
+                    p99Microseconds: UInt64? = nil, trustedBinaries: [String]) {
+            self.url = url
+            self.dropIn = dropIn
+            self.failClosed = failClosed
+            self.calls = calls
+            self.denied = denied
+            self.rejectedCallers = rejectedCallers
+            self.failures = failures
+            self.p50Microseconds = p50Microseconds
+            self.p99Microseconds = p99Microseconds
+            self.trustedBinaries = trustedBinaries
+        }
+    }
+
+    public struct Audit: Codable, Sendable {
+        public var directory: String
+        public var entries: Int
+        public var appended: Int
+        public var failures: Int
+
+        public init(directory: String, entries: Int, appended: Int, failures: Int) {
+            self.directory = directory
+            self.entries = entries
+            self.appended = appended
+            self.failures = failures
+        }
+    }
+
+    public var version = 1
+    public var pid: Int32
+    public var startedAt: Int64
+    public var enforcementMode: String
+    public var device: String
+    public var policy: PolicyInfo
+    public var posture: String?
+    public var sensor: Sensor
+    public var hooks: Hooks
+    public var audit: Audit
+    public var sessions: [SessionRecord]
+    public var recentlyEnded: [SessionRecord]
+    public var unmanagedAgents: [UnmanagedAgent]
+    public var attribution: [String: Int]
+    public var timelineFailures: Int
+    public var orphanEvents: Int
+    /// What the session boundary refused: session requests from inside a session, opens and execs
+    /// of processes tagged for a session vigild does not know. Optional: older daemons lack it.
+    public var refused: [String: Int]?
+    public var errors: Int
+    public var recentErrors: [String]
+    /// The caller sees only their own sessions and agents unless root.
+    public var scope: String
+
+    public init(version: Int = 1, pid: Int32, startedAt: Int64, enforcementMode: String, device: String,
+                policy: PolicyInfo, posture: String? = nil, sensor: Sensor, hooks: Hooks, audit: Audit,
+                sessions: [SessionRecord], recentlyEnded: [SessionRecord], unmanagedAgents: [UnmanagedAgent],
+                attribution: [String: Int], timelineFailures: Int, orphanEvents: Int, refused: [String: Int]? = nil, errors: Int,
+                recentErrors: [String], scope: String) {
+        self.version = version
+        self.pid = pid
+        self.startedAt = startedAt
+        self.enforcementMode = enforcementMode
+        self.device = device
+        self.policy = policy
+        self.posture = posture
+        self.sensor = sensor
+        self.hooks = hooks
+        self.audit = audit
+        self.sessions = sessions
+        self.recentlyEnded = recentlyEnded
+        self.unmanagedAgents = unmanagedAgents
+        self.attribution = attribution
+        self.timelineFailures = timelineFailures
+        self.orphanEvents = orphanEvents
+        self.refused = refused
+        self.errors = errors
+        self.recentErrors = recentErrors
+        self.scope = scope
+    }
+}
+
+public struct PolicyInfo: Codable, Sendable, Hashable {
+    public var path: String
+    public var version: String
+    public var loadedAt: Int64
+    public var sha256: String?
+    public var reloads = 0
+    public var rejected = 0
+    /// Why the last change to the file was not applied (the previous policy stays in force).
+    public var lastError: String?
+
+    public init(path: String, version: String, loadedAt: Int64, sha256: String? = nil, reloads: Int = 0,
+                rejected: Int = 0, lastError: String? = nil) {
+        self.path = path
+        self.version = version
+        self.loadedAt = loadedAt
+        self.sha256 = sha256
+        self.reloads = reloads
+        self.rejected = rejected
+        self.lastError = lastError
+    }
+}
