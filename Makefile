@@ -8,10 +8,13 @@ export PATH := $(SWIFT_BIN):$(PATH)
 CLANG ?= $(SWIFT_BIN)/clang
 BPFTOOL ?= bpftool
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+# Each architecture the BPF programs build for has its own kernel types (bpf/include/$(ARCH)/vmlinux.h)
+# and syscall table (bpf/lib/syscalls_$(ARCH).bpf.h); another one is refused, never given x86's.
+BPF_ARCHS := $(patsubst bpf/include/%/vmlinux.h,%,$(wildcard bpf/include/*/vmlinux.h))
 OUT := .output
 GEN := Sources/CVigilBPF/generated
 BPF_SRC := $(wildcard bpf/*.bpf.c)
-BPF_HDR := $(wildcard bpf/include/*.h bpf/lib/*.h)
+BPF_HDR := $(wildcard bpf/include/*.h bpf/include/$(ARCH)/*.h bpf/lib/*.h)
 SKELS := $(GEN)/vigil.skel.h $(GEN)/probe.skel.h
 CONFIG ?= debug
 SWIFT_FLAGS := -c $(CONFIG)
@@ -35,12 +38,20 @@ $(OUT)/.deps:
 
 bpf: $(SKELS)
 
-$(OUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDR) | $(OUT)/.deps
+# Checked on every build, also when the skeletons are up to date (they were built for some ARCH).
+.PHONY: bpf-arch
+bpf-arch:
+	@if [ ! -f bpf/include/$(ARCH)/vmlinux.h ]; then \
+	  echo "error: ARCH=$(ARCH) is not supported by the BPF programs (supported: $(BPF_ARCHS)): add bpf/include/$(ARCH)/vmlinux.h (bpftool btf dump file /sys/kernel/btf/vmlinux format c) and bpf/lib/syscalls_$(ARCH).bpf.h" >&2; \
+	  exit 1; \
+	fi
+
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDR) | $(OUT)/.deps bpf-arch
 	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-default-const-init-var-unsafe \
-	  -Ibpf/include -Ibpf -c $< -o $@.tmp
+	  -Ibpf/include/$(ARCH) -Ibpf/include -Ibpf -c $< -o $@.tmp
 	$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
 
-$(GEN)/%.skel.h: $(OUT)/%.bpf.o
+$(GEN)/%.skel.h: $(OUT)/%.bpf.o | bpf-arch
 	$(BPFTOOL) gen skeleton $< name $*_skel > $@
 
 build: $(SKELS)

@@ -468,7 +468,10 @@ if has_variant vigil || has_variant vigil-idle; then
     sysctl -q kernel.bpf_stats_enabled=1
     # The floor: an empty program on the same hook over an open run (see bench/floor.bpf.c).
     CLANG=${CLANG:-/opt/swift/usr/bin/clang}
-    "$CLANG" -g -O2 -target bpf -D__TARGET_ARCH_x86 -I"$repo/bpf/include" -c "$repo/bench/floor.bpf.c" -o "$OUT/floor.bpf.o"
+    BPF_ARCH=$(uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+    [ -f "$repo/bpf/include/$BPF_ARCH/vmlinux.h" ] || die "no bpf/include/$BPF_ARCH/vmlinux.h: the BPF programs are not built for $(uname -m)"
+    "$CLANG" -g -O2 -target bpf -D__TARGET_ARCH_$BPF_ARCH -I"$repo/bpf/include/$BPF_ARCH" -I"$repo/bpf/include" \
+        -c "$repo/bench/floor.bpf.c" -o "$OUT/floor.bpf.o"
     gcc -O2 -o "$OUT/bpf-floor" "$repo/bench/bpf-floor.c" -lbpf
     # Over an open run for the syscall hook, over an exec run for exec, fork and exit.
     floor_run "/bin/sh $RUNWL $SCRATCH/result open $N_OPEN"

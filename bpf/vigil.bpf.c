@@ -14,6 +14,7 @@
  */
 #include "lib/common.bpf.h"
 #include "lib/path.bpf.h"
+#include "lib/syscalls.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -24,7 +25,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define AF_UNIX 1
 #define AF_INET 2
 #define AF_INET6 10
-#define TS_COMPAT 0x0002
 
 /* ---------------------------------------------------------------- process lifecycle */
 
@@ -166,7 +166,7 @@ int BPF_PROG(vigil_exec, struct task_struct *task, pid_t old_pid, struct linux_b
     struct file *file = bprm->file;
     if (session && exec_kill_rules && exec_denied(session, bprm)) {
         /* Delivered before the return to user space: the new image never runs. */
-        bpf_send_signal(9);
+        bpf_send_signal(SIGKILL);
         h.hdr.flags |= VIGIL_F_KILLED;
         count(VIGIL_CTR_EXEC_KILLED);
     }
@@ -226,24 +226,7 @@ int BPF_PROG(vigil_exec, struct task_struct *task, pid_t old_pid, struct linux_b
 
 /* ---------------------------------------------------------------- syscalls, decided at exit */
 
-/* Syscall numbers (x86_64, then i386 for compat). */
-#define NR_OPEN 2
-#define NR_CREAT 85
-#define NR_OPENAT 257
-#define NR_OPENAT2 437
-#define NR_CONNECT 42
-#define NR_SENDTO 44
-#define NR_SENDMSG 46
-#define NR32_OPEN 5
-#define NR32_CREAT 8
-#define NR32_OPENAT 295
-#define NR32_OPENAT2 437
-#define NR32_CONNECT 362
-#define NR32_SENDTO 369
-
-struct syscall_args {
-    unsigned long a[5];
-};
+/* Syscall numbers, argument registers and compat detection: lib/syscalls.bpf.h, per architecture. */
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -272,7 +255,7 @@ static __always_inline __u16 open_kill_check(__u64 session, struct file *file)
     if (bpf_map_lookup_elem(&vigil_roots, &tgid))
         return VIGIL_F_SPARED;
     /* Delivered before the return to user space: the descriptor is never used. */
-    bpf_send_signal(9);
+    bpf_send_signal(SIGKILL);
     count(VIGIL_CTR_OPEN_KILLED);
     return VIGIL_F_KILLED;
 }
@@ -417,9 +400,9 @@ int BPF_PROG(vigil_sys_exit, struct pt_regs *regs, long ret)
 {
     if (tracked_sessions == 0)
         return 0;
-    long nr = regs->orig_ax;
+    long nr = syscall_nr(regs);
     struct task_struct *task = bpf_get_current_task_btf();
-    bool compat = task->thread_info.status & TS_COMPAT;
+    bool compat = syscall_is_compat(task);
     /* Filter on the syscall number before the (costlier) session lookup. */
     if (!compat) {
         if (nr != NR_OPENAT && nr != NR_OPEN && nr != NR_CREAT && nr != NR_OPENAT2 && nr != NR_CONNECT &&
@@ -433,25 +416,11 @@ int BPF_PROG(vigil_sys_exit, struct pt_regs *regs, long ret)
     if (!session)
         return 0;
 
-    /* Arguments as the caller passed them (x86_64: di si dx r10 r8; i386: bx cx dx si di). */
     struct syscall_args a;
-    if (!compat) {
-        a.a[0] = regs->di; a.a[1] = regs->si; a.a[2] = regs->dx; a.a[3] = regs->r10; a.a[4] = regs->r8;
-    } else {
-        a.a[0] = (__u32)regs->bx; a.a[1] = (__u32)regs->cx; a.a[2] = (__u32)regs->dx;
-        a.a[3] = (__u32)regs->si; a.a[4] = (__u32)regs->di;
-    }
+    syscall_args_of(regs, compat, &a);
     __u16 flags = compat ? VIGIL_F_COMPAT : 0;
-    if (compat) {
-        switch (nr) {
-        case NR32_OPEN: nr = NR_OPEN; break;
-        case NR32_CREAT: nr = NR_CREAT; break;
-        case NR32_OPENAT: nr = NR_OPENAT; break;
-        case NR32_CONNECT: nr = NR_CONNECT; break;
-        case NR32_SENDTO: nr = NR_SENDTO; break;
-        default: break; /* openat2 has the same number */
-        }
-    }
+    if (compat)
+        nr = syscall_native_nr(nr);
 
     /* The four opens share one call of emit_open (it is inlined: one copy of the path walk
      * instead of four to verify and to keep in the instruction cache). */

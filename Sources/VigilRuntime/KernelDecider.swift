@@ -122,7 +122,7 @@ public final class KernelDecider: Sendable {
                               action: .init(path: e.path, mode: e.isWrite ? "write" : "read"), decision: decision, ancestry: ancestry)
             entry.extra["result"] = String(e.result)
             entry.monotonicNs = e.header.ktimeNanoseconds
-            if decision.action == .deny, e.result == -1 {
+            if decision.action == .deny, e.result == -Int64(EPERM) {
                 // EPERM: the fanotify guard refused it and has recorded it already.
                 return nil
             }
@@ -144,7 +144,7 @@ public final class KernelDecider: Sendable {
                               decision: decision, ancestry: ancestry)
             entry.extra["result"] = String(e.result)
             entry.monotonicNs = e.header.ktimeNanoseconds
-            let refused = e.result == -1  // EPERM from the cgroup hook
+            let refused = e.result == -Int64(EPERM)  // from the cgroup hook
             if decision.action == .deny, refused {
                 entry.enforcement = .init(action: "cgroup-deny", succeeded: true, detail: "EPERM from the cgroup \(isSend ? "sendmsg" : "connect") hook; no packet sent")
                 entry.decision = .deny

@@ -149,16 +149,13 @@ public final class Sensor: @unchecked Sendable {
         public var totalEmitted: UInt64 { emitted.values.reduce(0, +) }
     }
 
-    static let kindNames = [1: "exec", 2: "fork", 3: "exit", 4: "open", 5: "connect", 6: "send"]
-
     public func counters() -> Counters {
-        let kinds = Int(VIGIL_EVENT_KIND_MAX.rawValue)
         var raw = [UInt64](repeating: 0, count: Int(VIGIL_CTR_MAX.rawValue))
         _ = vigil_bpf_read_counters(handle, &raw, raw.count)
         var c = Counters()
-        for (kind, name) in Self.kindNames {
-            c.emitted[name] = raw[kind]
-            c.dropped[name] = raw[kinds + kind]
+        for kind in EventKind.allCases {
+            c.emitted[kind.name] = raw[Int(VIGIL_CTR_EMITTED_BASE.rawValue) + Int(kind.rawValue)]
+            c.dropped[kind.name] = raw[Int(VIGIL_CTR_DROPPED_BASE.rawValue) + Int(kind.rawValue)]
         }
         c.trackFailed = raw[Int(VIGIL_CTR_TRACK_FAILED.rawValue)]
         c.pathTruncated = raw[Int(VIGIL_CTR_PATH_TRUNCATED.rawValue)]

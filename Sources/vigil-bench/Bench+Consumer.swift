@@ -68,29 +68,29 @@ func syntheticBatch(records: Int) -> (bytes: [UInt8], records: Int) {
     var bytes: [UInt8] = []
     bytes.reserveCapacity(records * 120)
     func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
-    func header(_ kind: UInt16, _ size: Int, _ pid: Int32, flags: EventFlags = []) {
-        put(kind); put(flags.rawValue); put(UInt32(size)); put(UInt64(1)); put(pid); put(pid); put(UInt64(1))
+    func header(_ kind: EventKind, _ size: Int, _ pid: Int32, flags: EventFlags = []) {
+        put(kind.rawValue); put(flags.rawValue); put(UInt32(size)); put(UInt64(1)); put(pid); put(pid); put(UInt64(1))
     }
     var pid: Int32 = 1000
     for i in 0..<records {
         switch i % 50 {
         case 0..<4:
-            header(2, 40, pid); put(pid + 1); put(UInt32(0))
+            header(.fork, EventLayout.forkSize, pid); put(pid + 1); put(UInt32(0))
             pid += 1
         case 4..<7:
             let path = "/usr/bin/cc", argv = "cc\0-c\0src/module.c\0-o\0build/module.o\0"
             let size = EventLayout.execFixedSize + path.utf8.count + argv.utf8.count
-            header(1, size, pid, flags: .exeStat)
+            header(.exec, size, pid, flags: .exeStat)
             put(pid - 1); put(UInt32(1000)); put(UInt32(1000)); put(UInt32(0))
             put(UInt64(82)); put(UInt64(0x800001)); put(UInt64(4242))
             put(UInt16(path.utf8.count)); put(UInt16(argv.utf8.count)); put(UInt32(5))
             put(Int64(1_301_496)); put(Int64(1_744_000_000)); put(Int64(1_744_000_000)); put(UInt32(0)); put(UInt32(0))
             bytes.append(contentsOf: path.utf8); bytes.append(contentsOf: argv.utf8)
         case 7..<10:
-            header(3, 40, pid); put(UInt32(0)); put(UInt32(0))
+            header(.exit, EventLayout.exitSize, pid); put(UInt32(0)); put(UInt32(0))
         default:
             let path = "/work/project/src/components/module\(i % 97).swift"
-            header(4, 56 + path.utf8.count, pid)
+            header(.open, EventLayout.openFixedSize + path.utf8.count, pid)
             put(Int64(3)); put(UInt32(0o100000)); put(UInt32(0)); put(UInt16(path.utf8.count)); put(UInt16(0)); put(UInt32(0))
             bytes.append(contentsOf: path.utf8)
         }

@@ -127,15 +127,69 @@ struct vigil_net_event {
     __u32 pad;
     __u8 addr[16];   /* IPv4 in the first 4 bytes, network order */
     char unix_path[VIGIL_UNIX_PATH_MAX];
+    __u32 pad_end;   /* the padding to 8-byte alignment, named so it is never implicit */
 };
 
+/* Every size and every field's offset, as the Swift decoder reads them (VigilCore's EventLayout):
+ * a change here fails the build of the BPF object and of the C glue until both sides agree. */
 #define VIGIL_ASSERT_SIZE(type, n) _Static_assert(sizeof(type) == (n), #type " size changed: update the Swift decoder")
+#define VIGIL_ASSERT_OFFSET(type, field, n) \
+    _Static_assert(__builtin_offsetof(type, field) == (n), #type "." #field " moved: update the Swift decoder")
 VIGIL_ASSERT_SIZE(struct vigil_event_header, 32);
+VIGIL_ASSERT_OFFSET(struct vigil_event_header, kind, 0);
+VIGIL_ASSERT_OFFSET(struct vigil_event_header, flags, 2);
+VIGIL_ASSERT_OFFSET(struct vigil_event_header, size, 4);
+VIGIL_ASSERT_OFFSET(struct vigil_event_header, ktime_ns, 8);
+VIGIL_ASSERT_OFFSET(struct vigil_event_header, pid, 16);
+VIGIL_ASSERT_OFFSET(struct vigil_event_header, tid, 20);
+VIGIL_ASSERT_OFFSET(struct vigil_event_header, session, 24);
+
 VIGIL_ASSERT_SIZE(struct vigil_exec_event, 112);
+VIGIL_ASSERT_OFFSET(struct vigil_exec_event, hdr, 0);
+VIGIL_ASSERT_OFFSET(struct vigil_exec_event, ppid, 32);
+VIGIL_ASSERT_OFFSET(struct vigil_exec_event, uid, 36);
+VIGIL_ASSERT_OFFSET(struct vigil_exec_event, gid, 40);
+VIGIL_ASSERT_OFFSET(struct vigil_exec_event, old_tid, 44);
+VIGIL_ASSERT_OFFSET(struct vigil_exec_event, cgroup_id, 48);
+VIGIL_ASSERT_OFFSET(struct vigil_exec_event, exe_dev, 56);
+VIGIL_ASSERT_OFFSET(struct vigil_exec_event, exe_ino, 64);
+VIGIL_ASSERT_OFFSET(struct vigil_exec_event, path_len, 72);
+VIGIL_ASSERT_OFFSET(struct vigil_exec_event, argv_len, 74);
+VIGIL_ASSERT_OFFSET(struct vigil_exec_event, argc, 76);
+VIGIL_ASSERT_OFFSET(struct vigil_exec_event, exe_size, 80);
+VIGIL_ASSERT_OFFSET(struct vigil_exec_event, exe_mtime_sec, 88);
+VIGIL_ASSERT_OFFSET(struct vigil_exec_event, exe_ctime_sec, 96);
+VIGIL_ASSERT_OFFSET(struct vigil_exec_event, exe_mtime_nsec, 104);
+VIGIL_ASSERT_OFFSET(struct vigil_exec_event, exe_ctime_nsec, 108);
+
 VIGIL_ASSERT_SIZE(struct vigil_fork_event, 40);
+VIGIL_ASSERT_OFFSET(struct vigil_fork_event, hdr, 0);
+VIGIL_ASSERT_OFFSET(struct vigil_fork_event, child_pid, 32);
+VIGIL_ASSERT_OFFSET(struct vigil_fork_event, pad, 36);
+
 VIGIL_ASSERT_SIZE(struct vigil_exit_event, 40);
+VIGIL_ASSERT_OFFSET(struct vigil_exit_event, hdr, 0);
+VIGIL_ASSERT_OFFSET(struct vigil_exit_event, exit_code, 32);
+VIGIL_ASSERT_OFFSET(struct vigil_exit_event, pad, 36);
+
 VIGIL_ASSERT_SIZE(struct vigil_open_event, 56);
+VIGIL_ASSERT_OFFSET(struct vigil_open_event, hdr, 0);
+VIGIL_ASSERT_OFFSET(struct vigil_open_event, result, 32);
+VIGIL_ASSERT_OFFSET(struct vigil_open_event, flags, 40);
+VIGIL_ASSERT_OFFSET(struct vigil_open_event, mode, 44);
+VIGIL_ASSERT_OFFSET(struct vigil_open_event, path_len, 48);
+VIGIL_ASSERT_OFFSET(struct vigil_open_event, base_len, 50);
+VIGIL_ASSERT_OFFSET(struct vigil_open_event, pad, 52);
+
 VIGIL_ASSERT_SIZE(struct vigil_net_event, 176);
+VIGIL_ASSERT_OFFSET(struct vigil_net_event, hdr, 0);
+VIGIL_ASSERT_OFFSET(struct vigil_net_event, result, 32);
+VIGIL_ASSERT_OFFSET(struct vigil_net_event, family, 40);
+VIGIL_ASSERT_OFFSET(struct vigil_net_event, port, 42);
+VIGIL_ASSERT_OFFSET(struct vigil_net_event, pad, 44);
+VIGIL_ASSERT_OFFSET(struct vigil_net_event, addr, 48);
+VIGIL_ASSERT_OFFSET(struct vigil_net_event, unix_path, 64);
+VIGIL_ASSERT_OFFSET(struct vigil_net_event, pad_end, 172);
 
 /* `vigil_net_rules`: an LPM trie keyed by session then address (IPv4 as ::ffff:a.b.c.d), so
  * prefixlen = 64 + the address prefix over 128 bits. The entry found (the longest prefix) holds
@@ -158,7 +212,15 @@ struct vigil_net_rule {
 };
 
 VIGIL_ASSERT_SIZE(struct vigil_net_key, 28);
+VIGIL_ASSERT_OFFSET(struct vigil_net_key, prefixlen, 0);
+VIGIL_ASSERT_OFFSET(struct vigil_net_key, session, 4);
+VIGIL_ASSERT_OFFSET(struct vigil_net_key, addr, 12);
+VIGIL_ASSERT_SIZE(struct vigil_port_range, 4);
+VIGIL_ASSERT_OFFSET(struct vigil_port_range, low, 0);
+VIGIL_ASSERT_OFFSET(struct vigil_port_range, high, 2);
 VIGIL_ASSERT_SIZE(struct vigil_net_rule, 68);
+VIGIL_ASSERT_OFFSET(struct vigil_net_rule, count, 0);
+VIGIL_ASSERT_OFFSET(struct vigil_net_rule, ranges, 4);
 
 /* `tracked_hint`: for each slot (tgid % VIGIL_HINT_SLOTS), how many tgids in `vigil_tracked`
  * fall in it. Zero means "no process of that slot is tagged", which every handler checks before
@@ -177,6 +239,8 @@ struct vigil_exec_key {
     char name[VIGIL_EXEC_NAME_MAX];
 };
 VIGIL_ASSERT_SIZE(struct vigil_exec_key, 56);
+VIGIL_ASSERT_OFFSET(struct vigil_exec_key, session, 0);
+VIGIL_ASSERT_OFFSET(struct vigil_exec_key, name, 8);
 
 /* `vigil_open_kill` uses the same key: file names (the last path component) a session may not
  * open, from Open(**\/NAME) rules. The opener is SIGKILLed at syscall exit, before it returns to
@@ -186,5 +250,7 @@ VIGIL_ASSERT_SIZE(struct vigil_exec_key, 56);
 struct vigil_session_tag {
     __u64 session;
 };
+VIGIL_ASSERT_SIZE(struct vigil_session_tag, 8);
+VIGIL_ASSERT_OFFSET(struct vigil_session_tag, session, 0);
 
 #endif /* VIGIL_ABI_H */

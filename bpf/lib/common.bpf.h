@@ -10,6 +10,10 @@
 #include <bpf/bpf_endian.h>
 #include "vigil_abi.h"
 
+/* Signal and errno numbers (macros, so not in vmlinux.h): the generic values, which x86 and arm64 share. */
+#define SIGKILL 9
+#define EEXIST 17
+
 /* Set by user space before load. */
 const volatile bool exec_all = true;          /* emit exec events for processes outside sessions */
 
@@ -172,7 +176,7 @@ static __always_inline long tag_tgid(__u32 tgid, struct vigil_session_tag *tag)
     if (rc == 0)
         return 0;
     hint_add(tgid, -1); /* not a new entry: already counted, or not added at all */
-    return rc == -17 /* EEXIST */ ? bpf_map_update_elem(&vigil_tracked, &tgid, tag, BPF_EXIST) : rc;
+    return rc == -EEXIST ? bpf_map_update_elem(&vigil_tracked, &tgid, tag, BPF_EXIST) : rc;
 }
 
 static __always_inline void untag_tgid(__u32 tgid)

@@ -76,6 +76,17 @@ int vigil_bpf_set_open_kill(vigil_bpf *bpf, uint64_t session, const char *name);
 int vigil_bpf_clear_open_kills(vigil_bpf *bpf, uint64_t session);
 int vigil_bpf_set_root(vigil_bpf *bpf, uint32_t pid, bool root);
 
+/* The ring records' fields as this compiler lays them out (abi_check.c): for the layout test
+ * that checks the Swift decoder's offsets field by field. */
+struct vigil_abi_field {
+    const char *record; /* struct name, e.g. "vigil_exec_event" */
+    const char *field;
+    uint32_t offset;
+    uint32_t size;
+    uint32_t record_size;
+};
+const struct vigil_abi_field *vigil_abi_fields(size_t *count);
+
 /* Feature probes, each run on its own: 0 when the program type loads and attaches here. */
 struct vigil_bpf_features {
     int tp_btf;

@@ -1,5 +1,5 @@
-// Ring-buffer records → typed events. Offsets mirror bpf/include/vigil_abi.h; the sensor's tests
-// check them against the C layout, so a change on either side fails the build or the tests.
+// Ring-buffer records → typed events. Kinds and offsets are EventABI.swift's, which mirror
+// bpf/include/vigil_abi.h; the sensor's tests check them against the C layout.
 
 public enum EventDecodingError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A record whose size is smaller than its kind's fixed part or runs past the batch.
@@ -16,18 +16,6 @@ public enum EventDecodingError: Error, Sendable, Hashable, CustomStringConvertib
     }
 }
 
-/// The ABI's layout, in one place.
-public enum EventLayout {
-    public static let headerSize = 32
-    public static let execFixedSize = 112
-    public static let forkSize = 40
-    public static let exitSize = 40
-    public static let openFixedSize = 56
-    public static let netSize = 176
-    public static let unixPathOffset = 64
-    public static let unixPathMax = 108
-}
-
 public enum EventDecoder {
     /// Decodes every record of a batch (records back to back, each `size` bytes, 8-byte aligned
     /// as the ring buffer delivers them), calling `body` for each.
@@ -38,8 +26,8 @@ public enum EventDecoder {
     ) throws {
         var offset = 0
         while offset + EventLayout.headerSize <= bytes.count {
-            let kind = bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self)
-            let size = Int(bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))
+            let kind = bytes.loadUnaligned(fromByteOffset: offset + EventLayout.Header.kind, as: UInt16.self)
+            let size = Int(bytes.loadUnaligned(fromByteOffset: offset + EventLayout.Header.recordSize, as: UInt32.self))
             guard size >= EventLayout.headerSize, offset + size <= bytes.count else {
                 throw EventDecodingError.malformedRecord(
                     kind: kind, size: size, offset: offset, available: bytes.count - offset)
@@ -52,80 +40,85 @@ public enum EventDecoder {
 
     /// Decodes one record.
     public static func decode(_ r: UnsafeRawBufferPointer, offset: Int = 0) throws(EventDecodingError) -> SensorEvent {
-        let kind = r.loadUnaligned(fromByteOffset: 0, as: UInt16.self)
+        typealias H = EventLayout.Header
+        let rawKind = r.loadUnaligned(fromByteOffset: H.kind, as: UInt16.self)
         func need(_ n: Int) throws(EventDecodingError) {
             if r.count < n {
-                throw .malformedRecord(kind: kind, size: r.count, offset: offset, available: r.count)
+                throw .malformedRecord(kind: rawKind, size: r.count, offset: offset, available: r.count)
             }
         }
         let header = EventHeader(
-            ktimeNanoseconds: r.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
-            pid: r.loadUnaligned(fromByteOffset: 16, as: Int32.self),
-            tid: r.loadUnaligned(fromByteOffset: 20, as: Int32.self),
-            session: r.loadUnaligned(fromByteOffset: 24, as: UInt64.self),
-            flags: EventFlags(rawValue: r.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
+            ktimeNanoseconds: r.loadUnaligned(fromByteOffset: H.ktimeNs, as: UInt64.self),
+            pid: r.loadUnaligned(fromByteOffset: H.pid, as: Int32.self),
+            tid: r.loadUnaligned(fromByteOffset: H.tid, as: Int32.self),
+            session: r.loadUnaligned(fromByteOffset: H.session, as: UInt64.self),
+            flags: EventFlags(rawValue: r.loadUnaligned(fromByteOffset: H.flags, as: UInt16.self))
         )
+        guard let kind = EventKind(rawValue: rawKind) else {
+            throw .unknownKind(rawKind, offset: offset)
+        }
         switch kind {
-        case 1:
-            try need(EventLayout.execFixedSize)
-            let pathLength = Int(r.loadUnaligned(fromByteOffset: 72, as: UInt16.self))
-            let argvLength = Int(r.loadUnaligned(fromByteOffset: 74, as: UInt16.self))
-            try need(EventLayout.execFixedSize + pathLength + argvLength)
-            let path = string(r, EventLayout.execFixedSize, pathLength)
-            let argv = splitNUL(r, EventLayout.execFixedSize + pathLength, argvLength)
-            let device = userDevice(r.loadUnaligned(fromByteOffset: 56, as: UInt64.self))
-            let inode = r.loadUnaligned(fromByteOffset: 64, as: UInt64.self)
+        case .exec:
+            typealias X = EventLayout.Exec
+            try need(X.size)
+            let pathLength = Int(r.loadUnaligned(fromByteOffset: X.pathLength, as: UInt16.self))
+            let argvLength = Int(r.loadUnaligned(fromByteOffset: X.argvLength, as: UInt16.self))
+            try need(X.size + pathLength + argvLength)
+            let path = string(r, X.size, pathLength)
+            let argv = splitNUL(r, X.size + pathLength, argvLength)
+            let device = userDevice(r.loadUnaligned(fromByteOffset: X.exeDevice, as: UInt64.self))
+            let inode = r.loadUnaligned(fromByteOffset: X.exeInode, as: UInt64.self)
             return .exec(ExecEvent(
                 header: header,
-                ppid: r.loadUnaligned(fromByteOffset: 32, as: Int32.self),
-                uid: r.loadUnaligned(fromByteOffset: 36, as: UInt32.self),
-                gid: r.loadUnaligned(fromByteOffset: 40, as: UInt32.self),
-                cgroupID: r.loadUnaligned(fromByteOffset: 48, as: UInt64.self),
+                ppid: r.loadUnaligned(fromByteOffset: X.ppid, as: Int32.self),
+                uid: r.loadUnaligned(fromByteOffset: X.uid, as: UInt32.self),
+                gid: r.loadUnaligned(fromByteOffset: X.gid, as: UInt32.self),
+                cgroupID: r.loadUnaligned(fromByteOffset: X.cgroupID, as: UInt64.self),
                 exeDevice: device, exeInode: inode, path: path, argv: argv,
                 exeIdentity: header.flags.contains(.exeStat) ? FileIdentity(
-                    device: device, inode: inode, size: r.loadUnaligned(fromByteOffset: 80, as: Int64.self),
-                    mtimeSeconds: r.loadUnaligned(fromByteOffset: 88, as: Int64.self),
-                    mtimeNanoseconds: Int64(r.loadUnaligned(fromByteOffset: 104, as: UInt32.self)),
-                    ctimeSeconds: r.loadUnaligned(fromByteOffset: 96, as: Int64.self),
-                    ctimeNanoseconds: Int64(r.loadUnaligned(fromByteOffset: 108, as: UInt32.self))) : nil))
-        case 2:
-            try need(EventLayout.forkSize)
-            return .fork(ForkEvent(header: header, childPID: r.loadUnaligned(fromByteOffset: 32, as: Int32.self)))
-        case 3:
-            try need(EventLayout.exitSize)
-            return .exit(ExitEvent(header: header, rawCode: r.loadUnaligned(fromByteOffset: 32, as: UInt32.self)))
-        case 4:
-            try need(EventLayout.openFixedSize)
-            let pathLength = Int(r.loadUnaligned(fromByteOffset: 48, as: UInt16.self))
-            let baseLength = Int(r.loadUnaligned(fromByteOffset: 50, as: UInt16.self))
-            try need(EventLayout.openFixedSize + pathLength + baseLength)
-            var path = string(r, EventLayout.openFixedSize, pathLength)
+                    device: device, inode: inode, size: r.loadUnaligned(fromByteOffset: X.exeSize, as: Int64.self),
+                    mtimeSeconds: r.loadUnaligned(fromByteOffset: X.exeMtimeSec, as: Int64.self),
+                    mtimeNanoseconds: Int64(r.loadUnaligned(fromByteOffset: X.exeMtimeNsec, as: UInt32.self)),
+                    ctimeSeconds: r.loadUnaligned(fromByteOffset: X.exeCtimeSec, as: Int64.self),
+                    ctimeNanoseconds: Int64(r.loadUnaligned(fromByteOffset: X.exeCtimeNsec, as: UInt32.self))) : nil))
+        case .fork:
+            try need(EventLayout.Fork.size)
+            return .fork(ForkEvent(header: header, childPID: r.loadUnaligned(fromByteOffset: EventLayout.Fork.childPID, as: Int32.self)))
+        case .exit:
+            try need(EventLayout.Exit.size)
+            return .exit(ExitEvent(header: header, rawCode: r.loadUnaligned(fromByteOffset: EventLayout.Exit.exitCode, as: UInt32.self)))
+        case .open:
+            typealias O = EventLayout.Open
+            try need(O.size)
+            let pathLength = Int(r.loadUnaligned(fromByteOffset: O.pathLength, as: UInt16.self))
+            let baseLength = Int(r.loadUnaligned(fromByteOffset: O.baseLength, as: UInt16.self))
+            try need(O.size + pathLength + baseLength)
+            var path = string(r, O.size, pathLength)
             if header.flags.contains(.pathUnresolved) && !path.hasPrefix("/") && baseLength > 0 {
-                path = PathNormalizer.join(string(r, EventLayout.openFixedSize + pathLength, baseLength), path)
+                path = PathNormalizer.join(string(r, O.size + pathLength, baseLength), path)
             }
             return .open(OpenEvent(
                 header: header, path: path,
-                flags: r.loadUnaligned(fromByteOffset: 40, as: UInt32.self),
-                mode: r.loadUnaligned(fromByteOffset: 44, as: UInt32.self),
-                result: r.loadUnaligned(fromByteOffset: 32, as: Int64.self)))
-        case 5, 6:
-            try need(EventLayout.netSize)
-            let familyRaw = r.loadUnaligned(fromByteOffset: 40, as: UInt16.self)
+                flags: r.loadUnaligned(fromByteOffset: O.flags, as: UInt32.self),
+                mode: r.loadUnaligned(fromByteOffset: O.mode, as: UInt32.self),
+                result: r.loadUnaligned(fromByteOffset: O.result, as: Int64.self)))
+        case .connect, .send:
+            typealias N = EventLayout.Net
+            try need(N.size)
+            let familyRaw = r.loadUnaligned(fromByteOffset: N.family, as: UInt16.self)
             let family = AddressFamily(rawValue: familyRaw)
             let address: String
             switch family {
-            case .inet: address = IPAddressFormatter.ipv4(r, at: 48)
-            case .inet6: address = IPAddressFormatter.ipv6(r, at: 48)
+            case .inet: address = IPAddressFormatter.ipv4(r, at: N.address)
+            case .inet6: address = IPAddressFormatter.ipv6(r, at: N.address)
             case .unix: address = unixPath(r)
             case nil: address = "family:\(familyRaw)"
             }
             let event = NetworkEvent(
                 header: header, family: family, address: address,
-                port: r.loadUnaligned(fromByteOffset: 42, as: UInt16.self),
-                result: r.loadUnaligned(fromByteOffset: 32, as: Int64.self))
-            return kind == 5 ? .connect(event) : .send(event)
-        default:
-            throw .unknownKind(kind, offset: offset)
+                port: r.loadUnaligned(fromByteOffset: N.port, as: UInt16.self),
+                result: r.loadUnaligned(fromByteOffset: N.result, as: Int64.self))
+            return kind == .connect ? .connect(event) : .send(event)
         }
     }
 
@@ -157,8 +150,8 @@ public enum EventDecoder {
     }
 
     private static func unixPath(_ r: UnsafeRawBufferPointer) -> String {
-        let start = EventLayout.unixPathOffset
-        let bytes = UnsafeRawBufferPointer(rebasing: r[start..<(start + EventLayout.unixPathMax)])
+        let start = EventLayout.Net.unixPath
+        let bytes = UnsafeRawBufferPointer(rebasing: r[start..<(start + EventLayout.Net.unixPathMax)])
         if bytes.first == 0 {  // abstract namespace: "@name"
             let name = bytes.dropFirst().prefix { $0 != 0 }
             return name.isEmpty ? "" : "@" + String(decoding: name, as: UTF8.self)

@@ -1,1 +1,0 @@
-vmlinux_x86.h

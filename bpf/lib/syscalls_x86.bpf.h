@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* x86_64: syscall numbers (64-bit, then i386 for int 0x80 and other compat entries), the
+ * registers the arguments arrive in, and how a compat syscall is recognised. Included through
+ * syscalls.bpf.h only. */
+#ifndef VIGIL_SYSCALLS_X86_BPF_H
+#define VIGIL_SYSCALLS_X86_BPF_H
+
+#define NR_OPEN 2
+#define NR_CREAT 85
+#define NR_OPENAT 257
+#define NR_OPENAT2 437
+#define NR_CONNECT 42
+#define NR_SENDTO 44
+#define NR_SENDMSG 46
+#define NR32_OPEN 5
+#define NR32_CREAT 8
+#define NR32_OPENAT 295
+#define NR32_OPENAT2 437
+#define NR32_CONNECT 362
+#define NR32_SENDTO 369
+
+/* thread_info.status: the task is in a 32-bit syscall (arch/x86/include/asm/thread_info.h). */
+#define TS_COMPAT 0x0002
+
+struct syscall_args {
+    unsigned long a[5];
+};
+
+static __always_inline long syscall_nr(struct pt_regs *regs)
+{
+    return regs->orig_ax;
+}
+
+static __always_inline bool syscall_is_compat(struct task_struct *task)
+{
+    return task->thread_info.status & TS_COMPAT;
+}
+
+/* The first five arguments as the caller passed them (x86_64: di si dx r10 r8; i386: bx cx dx si di). */
+static __always_inline void syscall_args_of(struct pt_regs *regs, bool compat, struct syscall_args *a)
+{
+    if (!compat) {
+        a->a[0] = regs->di; a->a[1] = regs->si; a->a[2] = regs->dx; a->a[3] = regs->r10; a->a[4] = regs->r8;
+    } else {
+        a->a[0] = (__u32)regs->bx; a->a[1] = (__u32)regs->cx; a->a[2] = (__u32)regs->dx;
+        a->a[3] = (__u32)regs->si; a->a[4] = (__u32)regs->di;
+    }
+}
+
+/* The 64-bit number of a compat syscall this file names (openat2 has the same number in both). */
+static __always_inline long syscall_native_nr(long nr)
+{
+    switch (nr) {
+    case NR32_OPEN: return NR_OPEN;
+    case NR32_CREAT: return NR_CREAT;
+    case NR32_OPENAT: return NR_OPENAT;
+    case NR32_CONNECT: return NR_CONNECT;
+    case NR32_SENDTO: return NR_SENDTO;
+    default: return nr;
+    }
+}
+
+#endif
