@@ -97,9 +97,13 @@ public struct TimelineRecord: Codable, Sendable, Hashable {
     public var pid: Int32?
     /// exec, open, connect, send (kernel records).
     public var event: String?
+    /// How a refusal was carried out: `hookDeny`, `fanotify-deny` (EPERM), `cgroup-deny` (EPERM),
+    /// `bpf-sigkill`, `pidfd-kill`, `flag`, with its detail. nil for allows.
+    public var mechanism: String?
 
     public init(kind: Kind, time: Int64 = TimelineRecord.now(), toolUseID: String? = nil, tool: String? = nil, text: String? = nil,
-                decision: String? = nil, rule: String? = nil, reason: String? = nil, pid: Int32? = nil, event: String? = nil) {
+                decision: String? = nil, rule: String? = nil, reason: String? = nil, pid: Int32? = nil, event: String? = nil,
+                mechanism: String? = nil) {
         self.kind = kind
         self.time = time
         self.toolUseID = toolUseID
@@ -110,6 +114,7 @@ public struct TimelineRecord: Codable, Sendable, Hashable {
         self.reason = reason
         self.pid = pid
         self.event = event
+        self.mechanism = mechanism
     }
 
     public static func now() -> Int64 {

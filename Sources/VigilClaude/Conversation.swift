@@ -15,13 +15,16 @@ public struct KernelActivity: Codable, Sendable, Hashable {
     public var detail: String
     public var decision: Decision
     public var ruleID: String?
+    /// How a refusal was carried out (EPERM from fanotify or a cgroup hook, an in-kernel SIGKILL, a flag…).
+    public var mechanism: String?
 
-    public init(kind: Kind, pid: Int32, detail: String, decision: Decision, ruleID: String? = nil) {
+    public init(kind: Kind, pid: Int32, detail: String, decision: Decision, ruleID: String? = nil, mechanism: String? = nil) {
         self.kind = kind
         self.pid = pid
         self.detail = detail
         self.decision = decision
         self.ruleID = ruleID
+        self.mechanism = mechanism
     }
 }
 
@@ -169,6 +172,7 @@ public struct SessionTimeline: Sendable {
                     var line = "    \(a.kind.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) pid \(a.pid)  \(short(a.detail))"
                     line += "  \(a.decision.rawValue)"
                     if let rule = a.ruleID { line += " [\(rule)]" }
+                    if let mechanism = a.mechanism, a.decision != .allow { line += " (\(short(mechanism)))" }
                     out += line + "\n"
                 }
                 if let omitted = entry.activityOmitted { out += "    … \(omitted) more kernel events\n" }

@@ -75,7 +75,8 @@ extension Vigil {
                     if line.kind == .kernel, let kind = KernelActivity.Kind(rawValue: line.event ?? ""),
                        let decision = KernelActivity.Decision(rawValue: line.decision ?? "allow") {
                         activity[call, default: []].append(KernelActivity(kind: kind, pid: line.pid ?? 0, detail: line.text ?? "",
-                                                                          decision: decision, ruleID: line.rule))
+                                                                          decision: decision, ruleID: line.rule,
+                                                                          mechanism: line.mechanism))
                     } else if line.kind == .toolCall, let verdict = ToolCallDecision.Verdict(rawValue: line.decision ?? "") {
                         decisions[call] = ToolCallDecision(verdict: verdict, ruleID: line.rule, reason: line.reason)
                     }
@@ -85,7 +86,7 @@ extension Vigil {
                 }
                 return head + detail.timeline.filter { $0.kind != .kernel || $0.toolUseID != nil }.map { line in
                     "\(line.kind.rawValue)\(line.toolUseID.map { " [\($0)]" } ?? "")\(line.decision.map { " \($0)" } ?? "")"
-                        + "\(line.rule.map { " rule \($0)" } ?? ""): \(line.text ?? "")"
+                        + "\(line.rule.map { " rule \($0)" } ?? "")\(line.mechanism.map { " by \($0)" } ?? ""): \(line.text ?? "")"
                 }.joined(separator: "\n")
             }
         }

@@ -158,7 +158,10 @@ extension Daemon {
                 let summary = outcome.recorded?.action.toolInput ?? InputSummary.of(toolInput: tool.input)
                 live.add(TimelineRecord(kind: .toolCall, toolUseID: tool.id, tool: tool.name, text: summary,
                                         decision: outcome.failure == nil ? action : "deny", rule: decision?.winningRuleID,
-                                        reason: outcome.failure ?? (decision?.action == .allow ? nil : decision?.reason), pid: agentPID))
+                                        reason: outcome.failure ?? (decision?.action == .allow ? nil : decision?.reason), pid: agentPID,
+                                        mechanism: decision?.action == .allow && outcome.failure == nil ? nil
+                                            : "PreToolUse hook " + (decision?.action == .ask ? "ask" : "deny")
+                                                + (outcome.failure != nil ? " (fail closed)" : "")))
                 if let id = tool.id, decision?.action != .deny, outcome.failure == nil {
                     live.openToolCalls[id] = tool.name
                     state.attributor.begin(

@@ -142,7 +142,7 @@ extension Daemon {
             live.add(TimelineRecord(
                 kind: .kernel, time: Int64(bitPattern: header.ktimeNanoseconds) &+ offset, toolUseID: attribution?.toolUseID,
                 text: Self.summary(event), decision: entry.decision?.rawValue, rule: entry.winningRule,
-                reason: entry.extra["reason"], pid: header.pid, event: entry.kind.rawValue))
+                reason: entry.extra["reason"], pid: header.pid, event: entry.kind.rawValue, mechanism: Self.mechanism(entry)))
             entries.append(entry)
         }
         live.record.decisions = live.tally.decisions
@@ -164,6 +164,12 @@ extension Daemon {
         entry.extra["orphan"] = state.endedSubjects[header.session] == nil
             ? "an event of a session vigild never knew" : "an event read after its session ended"
         return entry
+    }
+
+    /// How a refusal was carried out, in one phrase: the enforcement action and its detail.
+    static func mechanism(_ entry: AuditEntry) -> String? {
+        guard let decision = entry.decision, decision != .allow, let enforcement = entry.enforcement else { return nil }
+        return enforcement.action + (enforcement.detail.map { ": \($0)" } ?? "") + (enforcement.succeeded ? "" : " (FAILED)")
     }
 
     /// One line for the timeline: the kind, then what the trace table shows, bounded (argv can be long).
