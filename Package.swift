@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // C, fenced: libbpf itself, and the one glue target that owns the BPF skeleton.
@@ -32,36 +33,42 @@ let package = Package(
         // The local API's wire types (status, sessions, timelines, grants): no dependencies, so that
         // clients (`vigil`, later the console) decode what vigild answers without linking it.
         .target(name: "VigilAPI", swiftSettings: swiftSettings),
+        // The host: device identity, OS accounts, the monotonic clock, durable file writes.
+        .target(
+            name: "VigilHost",
+            dependencies: [.product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "VigilPolicy", dependencies: ["Yams", "VigilCore"], swiftSettings: swiftSettings),
         .target(name: "VigilPosture", dependencies: ["VigilCore"], exclude: ["Documentation.md"], swiftSettings: swiftSettings),
         .target(
             name: "VigilAudit",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["VigilHost", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Documentation.md"],
             swiftSettings: swiftSettings
         ),
 
         // Real denial of exec and open (fanotify permission events on targeted marks), pidfd kill.
-        .target(name: "VigilEnforcement", swiftSettings: swiftSettings),
+        .target(name: "VigilEnforcement", dependencies: ["VigilHost"], swiftSettings: swiftSettings),
 
         // The kernel sensor: loads the BPF programs and turns ring-buffer records into VigilCore events.
         .target(
             name: "VigilSensor",
-            dependencies: ["CVigilBPF", "VigilCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CVigilBPF", "VigilCore", "VigilHost", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
 
         // `vigil run` and (later) the daemon: sensor + policy + enforcement + audit, joined.
         .target(
             name: "VigilRuntime",
-            dependencies: ["VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilEnforcement", "VigilPosture"],
+            dependencies: ["VigilCore", "VigilHost", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilEnforcement", "VigilPosture"],
             swiftSettings: swiftSettings
         ),
 
         // The Claude Code adapter: hook payload codecs and answers, the managed-settings drop-in, `vigil hook`.
         .target(
             name: "VigilClaude",
-            dependencies: ["VigilAPI", "VigilCore", "VigilPolicy", "VigilAudit"],
+            dependencies: ["VigilAPI", "VigilCore", "VigilHost", "VigilPolicy", "VigilAudit"],
             exclude: ["Documentation.md"],
             swiftSettings: swiftSettings
         ),
@@ -74,8 +81,8 @@ let package = Package(
         .target(
             name: "VigilDaemon",
             dependencies: [
-                "VigilAPI", "VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilEnforcement",
-                "VigilRuntime", "VigilClaude", "VigilTransport",
+                "VigilAPI", "VigilCore", "VigilHost", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture",
+                "VigilEnforcement", "VigilRuntime", "VigilClaude", "VigilTransport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -85,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "vigild",
             dependencies: [
-                "VigilDaemon", "VigilClaude", "VigilCore",
+                "VigilDaemon", "VigilClaude", "VigilCore", "VigilHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -110,6 +117,7 @@ let package = Package(
         .target(name: "VigilTestSupport", dependencies: ["VigilSensor"], path: "Tests/VigilTestSupport", swiftSettings: swiftSettings),
 
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "VigilHostTests", dependencies: ["VigilHost"], swiftSettings: swiftSettings),
         .testTarget(name: "VigilPolicyTests", dependencies: ["VigilPolicy", "VigilCore"], swiftSettings: swiftSettings),
         .testTarget(name: "VigilPostureTests", dependencies: ["VigilPosture", "VigilCore"], swiftSettings: swiftSettings),
         .testTarget(name: "VigilEnforcementTests", dependencies: ["VigilEnforcement", "VigilPolicy"], swiftSettings: swiftSettings),

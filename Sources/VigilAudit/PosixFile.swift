@@ -1,5 +1,6 @@
 // Every system call VigilAudit makes, in one place: open, write-all, fsync, rename, flock, read.
 import Foundation
+import VigilHost
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -89,23 +90,13 @@ enum PosixFile {
         return bytes
     }
 
-    /// Writes `bytes` to `path` so that a crash leaves either the old or the new content:
-    /// temp file, `fsync`, `rename(2)`, `fsync` of the directory.
+    /// Replaces `path` durably (`DurableFile.replace`: temporary file, fsync, rename, fsync the directory).
     static func replaceAtomically(_ path: String, with bytes: [UInt8], mode: mode_t = 0o600) throws(AuditError) {
-        let directory = (path as NSString).deletingLastPathComponent
-        let temp = path + ".tmp"
-        let fd = retrying { Glibc.open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
-        guard fd >= 0 else { throw fail("open", temp) }
         do {
-            try writeAll(fd, bytes, path: temp)
-            try sync(fd, path: temp)
+            try DurableFile.replace(path, with: bytes, mode: mode)
         } catch {
-            Glibc.close(fd)
-            throw error
+            throw fail(error.operation, error.path, error.code)
         }
-        Glibc.close(fd)
-        guard Glibc.rename(temp, path) == 0 else { throw fail("rename", path) }
-        try syncDirectory(directory.isEmpty ? "." : directory)
     }
 
     /// Writes a new file that must not exist yet (`O_EXCL`), with `mode`, and makes it durable.

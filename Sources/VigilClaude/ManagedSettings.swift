@@ -13,6 +13,7 @@
 // record of what was there is written (durably) before anything in /etc changes.
 import Foundation
 import VigilCore
+import VigilHost
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -293,34 +294,15 @@ enum FileIO {
         _ = chmod(path, mode)
     }
 
-    /// temp file in the same directory, fsync, chmod/chown, rename, fsync the directory.
+    /// temp file in the same directory, chmod/chown, fsync, rename, fsync the directory (`DurableFile.replace`).
     static func replaceAtomically(
         _ path: String, with bytes: [UInt8], mode: UInt32, owner: (UInt32, UInt32)? = nil
     ) throws(ManagedSettingsError) {
-        let directory = (path as NSString).deletingLastPathComponent
-        let temp = directory + "/." + (path as NSString).lastPathComponent + ".vigil-tmp-\(getpid())"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw failure(temp, "create") }
-        var ok = false
-        defer {
-            close(fd)
-            if !ok { unlink(temp) }
+        do {
+            try DurableFile.replace(path, with: bytes, mode: mode, owner: owner.map { (uid: $0.0, gid: $0.1) })
+        } catch {
+            throw ManagedSettingsError(path: error.path, reason: "\(error.operation) failed: \(error.reason)")
         }
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw failure(temp, "write")
-            }
-            offset += n
-        }
-        if let owner, fchown(fd, owner.0, owner.1) != 0 { throw failure(temp, "chown") }
-        guard fchmod(fd, mode_t(mode)) == 0 else { throw failure(temp, "chmod") }
-        guard fsync(fd) == 0 else { throw failure(temp, "fsync") }
-        guard rename(temp, path) == 0 else { throw failure(path, "rename") }
-        ok = true
-        syncDirectory(directory)
     }
 
     static func remove(_ path: String) throws(ManagedSettingsError) {
@@ -329,11 +311,7 @@ enum FileIO {
     }
 
     static func syncDirectory(_ path: String) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 {
-            fsync(fd)
-            close(fd)
-        }
+        try? DurableFile.syncDirectory(path)
     }
 
     private static func failure(_ path: String, _ what: String) -> ManagedSettingsError {

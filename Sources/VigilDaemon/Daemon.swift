@@ -14,6 +14,7 @@ import VigilAudit
 import VigilClaude
 import VigilCore
 import VigilEnforcement
+import VigilHost
 import VigilPolicy
 import VigilPosture
 import VigilRuntime
@@ -284,5 +285,13 @@ struct SessionEndGate {
             return drainedBefore == .max
         }
         return drainedBefore > since
+    }
+}
+
+extension Accounts {
+    /// The account of `uid` (cached, see `Accounts.shared`), or one named by the number, with home
+    /// `/` and no groups, when it has no passwd entry.
+    static func lookup(uid: UInt32) -> Account {
+        shared.account(uid: uid) ?? Account(uid: uid, gid: UInt32.max, name: String(uid), home: "/", groups: [])
     }
 }

@@ -5,6 +5,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import VigilHost
 
 /// The answer to one permission event.
 public enum Verdict: Sendable, Hashable {

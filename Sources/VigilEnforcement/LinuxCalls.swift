@@ -110,13 +110,6 @@ enum LinuxCalls {
     static let pidfdOpen = 434
 }
 
-/// The monotonic clock in nanoseconds.
-func monotonicNanoseconds() -> UInt64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-}
-
 /// The text of a small file (procfs), or nil. One read: procfs files of interest fit in the buffer.
 func readSmallFile(_ path: String, limit: Int = 4096) -> String? {
     let fd = open(path, O_RDONLY | O_CLOEXEC)

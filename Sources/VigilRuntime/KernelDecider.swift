@@ -7,6 +7,7 @@ import Synchronization
 import VigilAudit
 import VigilCore
 import VigilEnforcement
+import VigilHost
 import VigilPolicy
 
 /// Who a session's events are decided for.
@@ -72,7 +73,6 @@ public struct DecisionTally: Sendable {
 public final class KernelDecider: Sendable {
     public let deviceID: String
     public let posture: PostureTimeline
-    private let userNames = Mutex<[UInt32: String]>([:])
 
     public init(deviceID: String, posture: PostureTimeline) {
         self.deviceID = deviceID
@@ -207,19 +207,8 @@ public final class KernelDecider: Sendable {
         return entry
     }
 
-    /// The OS account name of `uid` (cached; nil when the account has no name).
-    public func userName(of uid: UInt32) -> String? {
-        if let name = userNames.withLock({ $0[uid] }) { return name }
-        var pwd = passwd()
-        var result: UnsafeMutablePointer<passwd>?
-        var buffer = [CChar](repeating: 0, count: 4096)
-        guard getpwuid_r(uid, &pwd, &buffer, buffer.count, &result) == 0, let found = result, let name = found.pointee.pw_name else {
-            return nil
-        }
-        let text = String(cString: name)
-        userNames.withLock { $0[uid] = text }
-        return text
-    }
+    /// The OS account name of `uid` (cached by `Accounts.shared`; nil when the account has no name).
+    public func userName(of uid: UInt32) -> String? { Accounts.shared.name(of: uid) }
 
     /// The real uid of a live process, from /proc (for decisions made before any event of it).
     public static func uid(of pid: Int32) -> UInt32? {

@@ -13,6 +13,7 @@ import Synchronization
 import VigilAudit
 import VigilCore
 import VigilEnforcement
+import VigilHost
 import VigilPolicy
 import VigilPosture
 import VigilSensor
@@ -298,11 +299,4 @@ public enum PostureChangeEntry {
         entry.extra["applied"] = applied
         return entry
     }
-}
-
-/// CLOCK_MONOTONIC, the clock of the kernel's event timestamps.
-public func monotonicNanoseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }

@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import Synchronization
 import VigilCore
+import VigilHost
 
 /// Options that shape what the kernel side emits.
 public struct SensorOptions: Sendable {
@@ -229,7 +230,7 @@ public final class Sensor: @unchecked Sendable {
             let stopping = stopFlag.load(ordering: .acquiring)
             var batchPointer: UnsafePointer<UInt8>?
             var length = 0
-            let pollStart = monotonicNow()
+            let pollStart = monotonicNanoseconds()
             let records = Int(vigil_bpf_poll(handle, stopping ? 0 : options.pollMilliseconds, &batchPointer, &length))
             let now = DispatchTime.now().uptimeNanoseconds
             if now - lastCounterRead > 100_000_000 || stopping {
@@ -237,7 +238,7 @@ public final class Sensor: @unchecked Sendable {
                 let dropped = counters().totalDropped
                 if dropped > lastDropped {
                     kernelDroppedRecords.add(dropped - lastDropped, ordering: .relaxed)
-                    pendingGaps.append(GapEvent(cause: .kernelRingFull, lost: dropped - lastDropped, ktimeNanoseconds: monotonicNow()))
+                    pendingGaps.append(GapEvent(cause: .kernelRingFull, lost: dropped - lastDropped, ktimeNanoseconds: monotonicNanoseconds()))
                     lastDropped = dropped
                 }
             }
@@ -252,7 +253,7 @@ public final class Sensor: @unchecked Sendable {
                     consumerDroppedBatches.add(1, ordering: .relaxed)
                     consumerDroppedRecords.add(UInt64(max(records, 0)), ordering: .relaxed)
                     // The loss itself must reach the consumer: it rides on the next batch.
-                    pendingGaps = batch.gaps + [GapEvent(cause: .consumerQueueFull, lost: UInt64(max(records, 0)), ktimeNanoseconds: monotonicNow())]
+                    pendingGaps = batch.gaps + [GapEvent(cause: .consumerQueueFull, lost: UInt64(max(records, 0)), ktimeNanoseconds: monotonicNanoseconds())]
                     if records > 0 { continue }
                 } else {
                     queuedBytes.add(bytes.count, ordering: .relaxed)
@@ -267,12 +268,6 @@ public final class Sensor: @unchecked Sendable {
             }
         }
     }
-}
-
-func monotonicNow() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
 /// CLOCK_REALTIME - CLOCK_MONOTONIC, to turn ktime into wall time.

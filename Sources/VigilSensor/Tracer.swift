@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import Synchronization
 import VigilCore
+import VigilHost
 
 public struct TraceSummary: Sendable {
     public var session: SessionID
@@ -153,7 +154,7 @@ public final class Tracer: Sendable {
     ) async {
         let offset = realtimeOffset()
         var seenPIDs = Set<Int32>()
-        var lastResync = monotonicNow()
+        var lastResync = monotonicNanoseconds()
         var resync = ExitResync()
         var finishing = false
         func handle(_ event: SensorEvent) {
@@ -198,7 +199,7 @@ public final class Tracer: Sendable {
             }
             sensor.acknowledge(batch)
             onBatch()
-            let now = monotonicNow()
+            let now = monotonicNanoseconds()
             // Processes gone without an exit event: after a loss, or every second.
             let lost = batch.gaps.contains { $0.lost > 0 }
             if lost || now - lastResync > 1_000_000_000 {

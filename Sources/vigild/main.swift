@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import VigilClaude
 import VigilDaemon
+import VigilHost
 
 @main
 struct VigilD: AsyncParsableCommand {
@@ -40,7 +41,7 @@ struct VigilD: AsyncParsableCommand {
         var none = sigset_t()
         sigemptyset(&none)
         pthread_sigmask(SIG_SETMASK, &none, nil)
-        var configuration = DaemonConfiguration(deviceID: HookHost.deviceID())
+        var configuration = DaemonConfiguration(deviceID: HostIdentity.deviceID())
         configuration.policyPath = policy
         configuration.stateDirectory = stateDir
         configuration.auditDirectory = auditDir

@@ -11,6 +11,7 @@ import VigilAudit
 import VigilClaude
 import VigilCore
 import VigilEnforcement
+import VigilHost
 import VigilPolicy
 import VigilPosture
 import VigilRuntime

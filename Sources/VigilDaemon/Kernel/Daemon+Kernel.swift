@@ -10,6 +10,7 @@ import VigilAudit
 import VigilClaude
 import VigilCore
 import VigilEnforcement
+import VigilHost
 import VigilPolicy
 import VigilPosture
 import VigilRuntime

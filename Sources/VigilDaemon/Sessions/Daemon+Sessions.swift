@@ -8,6 +8,7 @@ import VigilAudit
 import VigilClaude
 import VigilCore
 import VigilEnforcement
+import VigilHost
 import VigilPolicy
 import VigilPosture
 import VigilRuntime
@@ -363,52 +364,3 @@ extension Daemon {
 }
 
 /// OS accounts: the name, home and group names (teams) of a uid.
-enum Accounts {
-    struct Account: Sendable {
-        var name: String
-        var home: String
-        var groups: [String]
-    }
-
-    /// Looked up at most once a minute per uid: every hook call needs it, and NSS reads
-    /// /etc/passwd and /etc/group each time.
-    private static let cache = Mutex<[UInt32: (account: Account, at: ContinuousClock.Instant)]>([:])
-
-    static func lookup(uid: UInt32) -> Account {
-        let now = ContinuousClock.now
-        if let hit = cache.withLock({ $0[uid] }), now - hit.at < .seconds(60) { return hit.account }
-        let account = read(uid: uid)
-        cache.withLock { cache in
-            if cache.count > 1024 { cache.removeAll() }
-            cache[uid] = (account, now)
-        }
-        return account
-    }
-
-    private static func read(uid: UInt32) -> Account {
-        var pwd = passwd()
-        var result: UnsafeMutablePointer<passwd>?
-        var buffer = [CChar](repeating: 0, count: 8192)
-        guard getpwuid_r(uid, &pwd, &buffer, buffer.count, &result) == 0, let entry = result else {
-            return Account(name: String(uid), home: "/", groups: [])
-        }
-        let name = String(cString: entry.pointee.pw_name)
-        let home = String(cString: entry.pointee.pw_dir)
-        var count: Int32 = 64
-        var gids = [gid_t](repeating: 0, count: Int(count))
-        if getgrouplist(entry.pointee.pw_name, entry.pointee.pw_gid, &gids, &count) < 0 {
-            gids = [gid_t](repeating: 0, count: Int(count))
-            _ = getgrouplist(entry.pointee.pw_name, entry.pointee.pw_gid, &gids, &count)
-        }
-        var groups: [String] = []
-        for gid in gids.prefix(Int(max(count, 0))) {
-            var group = Glibc.group()
-            var found: UnsafeMutablePointer<Glibc.group>?
-            var groupBuffer = [CChar](repeating: 0, count: 8192)
-            if getgrgid_r(gid, &group, &groupBuffer, groupBuffer.count, &found) == 0, let g = found {
-                groups.append(String(cString: g.pointee.gr_name))
-            }
-        }
-        return Account(name: name, home: home, groups: groups)
-    }
-}

@@ -8,6 +8,7 @@ import VigilAudit
 import VigilClaude
 import VigilCore
 import VigilEnforcement
+import VigilHost
 import VigilPolicy
 import VigilPosture
 import VigilRuntime
@@ -109,15 +110,13 @@ enum DaemonFiles {
         }
     }
 
-    /// Write to a temporary file, fsync, rename: readers see the old or the new file, never half.
+    /// Readers see the old or the new file, never half (`DurableFile.replace`).
     static func replace(_ path: String, with bytes: [UInt8], mode: mode_t) throws(DaemonError) {
-        let temporary = path + ".tmp.\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw errno("cannot write", temporary) }
-        defer { close(fd) }
-        try writeAll(fd, bytes, path: temporary)
-        guard fsync(fd) == 0 else { throw errno("cannot sync", temporary) }
-        guard rename(temporary, path) == 0 else { throw errno("cannot rename into", path) }
+        do {
+            try DurableFile.replace(path, with: bytes, mode: mode)
+        } catch {
+            throw DaemonError("cannot \(error.operation) \(error.path): \(error.reason)")
+        }
     }
 
     static func append(_ path: String, _ bytes: [UInt8], mode: mode_t) throws(DaemonError) {
