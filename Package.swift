@@ -103,13 +103,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Test support shared by the privileged suites: privilege gating, helpers, a listener.
-        .target(name: "VigilTestSupport", dependencies: ["VigilSensor"], path: "Tests/VigilTestSupport", swiftSettings: swiftSettings),
+        // Test support shared by the test targets: the privilege gate (a trait), the built binaries, a listener.
+        .target(
+            name: "VigilTestSupport", dependencies: ["VigilSensor", "VigilEnforcement"], path: "Tests/VigilTestSupport",
+            swiftSettings: swiftSettings
+        ),
 
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"], swiftSettings: swiftSettings),
         .testTarget(name: "VigilPolicyTests", dependencies: ["VigilPolicy", "VigilCore"], swiftSettings: swiftSettings),
         .testTarget(name: "VigilPostureTests", dependencies: ["VigilPosture", "VigilCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "VigilEnforcementTests", dependencies: ["VigilEnforcement"], swiftSettings: swiftSettings),
+        .testTarget(name: "VigilEnforcementTests", dependencies: ["VigilEnforcement", "VigilTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VigilRuntimeTests",
             dependencies: ["VigilRuntime", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilCore", "VigilPosture", "VigilTestSupport"],
@@ -117,8 +120,14 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilClaudeTests",
-            dependencies: ["VigilClaude", "VigilPolicy", "VigilAudit", "VigilCore", "VigilTransport"],
+            dependencies: ["VigilClaude", "VigilPolicy", "VigilAudit", "VigilCore", "VigilTestSupport"],
             exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        // The real Claude Code and the real vigild, driven by the scripted model (Tests/e2e): root, `make claude`.
+        .testTarget(
+            name: "VigilEndToEndTests",
+            dependencies: ["VigilClaude", "VigilAudit", "VigilTransport", "VigilTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "VigilAuditTests", dependencies: ["VigilAudit"], swiftSettings: swiftSettings),
