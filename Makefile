@@ -21,7 +21,7 @@ SWIFT_FLAGS := -c $(CONFIG)
 
 DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libssl-dev bpftool pkg-config liburing-dev gcc-multilib
 
-.PHONY: all deps bpf build test test-helpers bench run demo install clean
+.PHONY: all deps bpf build test test-unit test-helpers bench run demo install clean
 all: build
 
 # Installs missing Debian packages (the only step that needs the network).
@@ -67,8 +67,15 @@ $(OUT)/helpers/int80_open: Tests/helpers/int80_open.c | $(OUT)/.deps
 	@mkdir -p $(@D)
 	gcc -O2 -Wall -static -no-pie -o $@ $<
 
-# Unit tests everywhere; privileged tests (BPF, cgroups) where root — and with
-# VIGIL_REQUIRE_PRIVILEGED=1 a missing privilege fails instead of skipping.
+# Unit tests only: no root, no network, no Claude Code. The end-to-end target (Tests/VigilEndToEndTests)
+# is left out, and every test gated on a privilege is reported as skipped, with its reason, even as root.
+test-unit: $(SKELS)
+	swift build --build-tests
+	VIGIL_SKIP_PRIVILEGED=1 swift test --skip-build --skip VigilEndToEndTests
+
+# Everything, as CI runs it (.ci/run): unit tests, the privileged tests (BPF, cgroups, fanotify) and the
+# end-to-end suites (the real vigild and Claude Code). A privileged test the machine cannot run is
+# reported as skipped with its reason; with VIGIL_REQUIRE_PRIVILEGED=1 (CI) it fails instead.
 # The last step: the benchmarks' synthetic ring records must still decode and render (they broke
 # silently once when the ABI changed), so vigil-bench runs them at 1% scale, its figures ignored.
 test: $(SKELS) test-helpers claude
@@ -78,7 +85,7 @@ test: $(SKELS) test-helpers claude
 
 # The real Claude Code CLI (2.1.330), shipped inside the pinned PyPI package claude-agent-sdk, in a
 # venv of its own. Idempotent (a stamp per version); prints the binary's path, also kept in
-# $(CLAUDE_VENV)/claude-path, where the end-to-end tests (Tests/VigilClaudeTests) look for it.
+# $(CLAUDE_VENV)/claude-path, where the end-to-end tests (Tests/VigilEndToEndTests) look for it.
 CLAUDE_SDK_VERSION := 0.2.187
 CLAUDE_VENV := $(OUT)/claude-venv
 CLAUDE_STAMP := $(CLAUDE_VENV)/.installed-$(CLAUDE_SDK_VERSION)

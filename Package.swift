@@ -113,14 +113,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Test support shared by the privileged suites: privilege gating, helpers, a listener.
-        .target(name: "VigilTestSupport", dependencies: ["VigilSensor"], path: "Tests/VigilTestSupport", swiftSettings: swiftSettings),
+        // Test support shared by the test targets: the privilege gate (a trait), the built binaries, a listener.
+        .target(
+            name: "VigilTestSupport", dependencies: ["VigilSensor", "VigilEnforcement"], path: "Tests/VigilTestSupport",
+            swiftSettings: swiftSettings
+        ),
 
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"], swiftSettings: swiftSettings),
         .testTarget(name: "VigilHostTests", dependencies: ["VigilHost"], swiftSettings: swiftSettings),
         .testTarget(name: "VigilPolicyTests", dependencies: ["VigilPolicy", "VigilCore"], swiftSettings: swiftSettings),
         .testTarget(name: "VigilPostureTests", dependencies: ["VigilPosture", "VigilCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "VigilEnforcementTests", dependencies: ["VigilEnforcement", "VigilPolicy"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VigilEnforcementTests", dependencies: ["VigilEnforcement", "VigilPolicy", "VigilTestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "VigilRuntimeTests",
             dependencies: ["VigilRuntime", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilCore", "VigilPosture", "VigilEnforcement", "VigilTestSupport"],
@@ -128,8 +134,14 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilClaudeTests",
-            dependencies: ["VigilClaude", "VigilAPI", "VigilPolicy", "VigilAudit", "VigilCore", "VigilTransport"],
+            dependencies: ["VigilClaude", "VigilAPI", "VigilPolicy", "VigilAudit", "VigilCore", "VigilTestSupport"],
             exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        // The real Claude Code and the real vigild, driven by the scripted model (Tests/e2e): root, `make claude`.
+        .testTarget(
+            name: "VigilEndToEndTests",
+            dependencies: ["VigilClaude", "VigilAudit", "VigilTransport", "VigilTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "VigilAuditTests", dependencies: ["VigilAudit"], swiftSettings: swiftSettings),

@@ -13,6 +13,7 @@ let allBenchmarks: [Benchmark] = [
     Benchmark(name: "audit", run: benchAudit),
     Benchmark(name: "enforce", run: benchEnforce),
     Benchmark(name: "hook", run: benchHook),
+    Benchmark(name: "transport", run: benchTransport),
 ]
 
 /// `VIGIL_BENCH_SCALE` (default 1) scales the amount of work of the consumer and render

@@ -2,6 +2,7 @@
 import Foundation
 import Testing
 import VigilAudit
+import VigilTestSupport
 
 struct HookCommandTests {
     func hook(_ vigil: String, _ arguments: [String], stdin: String) throws -> (status: Int32, stdout: String, stderr: String) {
@@ -22,7 +23,7 @@ struct HookCommandTests {
     }
 
     @Test func decidesRecordsAndFailsClosed() throws {
-        let vigil = try ClaudeE2E.vigilBinary()
+        let vigil = try Privileges.product("vigil")
         let scratch = try Scratch("cli")
         defer { scratch.remove() }
         let policy = scratch.path + "/policy.yaml"

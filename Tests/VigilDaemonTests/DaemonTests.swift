@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import VigilAPI
 import VigilClaude
+import VigilTestSupport
 @testable import VigilDaemon
 
 struct HookAnswerTests {
@@ -22,7 +23,8 @@ struct HookAnswerTests {
 }
 
 struct AgentTrustTests {
-    @Test func aFileAUserCanReplaceIsNotASystemInstall() throws {
+    /// Root: the file must start out root-owned, and is then given to uid 1000.
+    @Test(.requires(.root)) func aFileAUserCanReplaceIsNotASystemInstall() throws {
         let directory = NSTemporaryDirectory() + "vigil-trust-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
+import VigilTestSupport
 @testable import VigilEnforcement
 
 /// What the decision closure saw.
@@ -21,8 +22,7 @@ final class Seen: Sendable {
         }
     }
 
-    @Test func aDeniedOpenGetsEPERMAndNoData() throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.fanotify)) func aDeniedOpenGetsEPERMAndNoData() throws {
         let dir = try TempDirectory()
         defer { dir.remove() }
         let secret = try dir.file("secret.txt", "TOPSECRET-1\n")
@@ -64,8 +64,7 @@ final class Seen: Sendable {
         #expect(seen.all.contains { $0.path == secret && $0.access == .read && !$0.isExec })
     }
 
-    @Test func writesAreToldFromReads() throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.fanotify)) func writesAreToldFromReads() throws {
         let dir = try TempDirectory()
         defer { dir.remove() }
         let target = try dir.file("notes.txt", "original\n")
@@ -91,8 +90,7 @@ final class Seen: Sendable {
         #expect(seen.all.contains { $0.access == .write } && seen.all.contains { $0.access == .read })
     }
 
-    @Test func aDeniedExecFailsAndNeverRuns() throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.fanotify)) func aDeniedExecFailsAndNeverRuns() throws {
         let dir = try TempDirectory()
         defer { dir.remove() }
         let marker = dir.path + "/ran"
@@ -136,8 +134,7 @@ final class Seen: Sendable {
         #expect(counters.events == counters.allowed + counters.denied && counters.denied >= 3)
     }
 
-    @Test func aTreeMarkCoversFilesBelowAndLaterCreatedOnes() throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.fanotify)) func aTreeMarkCoversFilesBelowAndLaterCreatedOnes() throws {
         let dir = try TempDirectory()
         defer { dir.remove() }
         let deep = try dir.file("home/.aws/sso/cache/token.json", "TOKEN\n")
@@ -178,8 +175,7 @@ final class Seen: Sendable {
         #expect(try run(["/bin/cat", link]).status == 0)
     }
 
-    @Test func remarkingAndShutdownLeaveNoStaleMarks() throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.fanotify)) func remarkingAndShutdownLeaveNoStaleMarks() throws {
         let dir = try TempDirectory()
         defer { dir.remove() }
         let first = try dir.file("a.txt", "A\n")
@@ -205,8 +201,7 @@ final class Seen: Sendable {
         #expect(counters.denied == 2)
     }
 
-    @Test func slowAnswersAreCounted() throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.fanotify)) func slowAnswersAreCounted() throws {
         let dir = try TempDirectory()
         defer { dir.remove() }
         let file = try dir.file("slow.txt", "slow\n")

@@ -50,8 +50,7 @@ final class Entries: @unchecked Sendable {
 func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " + script + "; } > \(out) 2>&1"] }
 
 @Suite(.serialized) struct EnforcementTests {
-    @Test func deniedConnectGetsEPERMAndNoPacket() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func deniedConnectGetsEPERMAndNoPacket() async throws {
         let w = try Workspace(); defer { w.cleanup() }
         let listener = try TCPListener()
         let policy = "vigil: 1\nrules:\n  - {id: no-port, match: 'Connect(127.0.0.1:\(listener.port))', action: deny}\n"
@@ -70,8 +69,7 @@ func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " +
         #expect(report.isValid, "\(report)")
     }
 
-    @Test func ioUringConnectAndOpenAreDeniedToo() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func ioUringConnectAndOpenAreDeniedToo() async throws {
         let w = try Workspace(); defer { w.cleanup() }
         let listener = try TCPListener()
         let helper = try Privileges.helper("uring_probe")
@@ -92,8 +90,7 @@ func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " +
         #expect(report.isValid, "\(report)")
     }
 
-    @Test func deniedOpenNeverReturnsDataEvenThroughAnInterpreter() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func deniedOpenNeverReturnsDataEvenThroughAnInterpreter() async throws {
         let w = try Workspace(); defer { w.cleanup() }
         let policy = "vigil: 1\nrules:\n  - {id: no-secret, match: 'Open(\(w.dir)/secret/**)', action: deny}\n"
         let out = w.dir + "/out"
@@ -108,8 +105,7 @@ func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " +
         #expect(report.isValid, "\(report)")
     }
 
-    @Test func deniedExecNeverRuns() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func deniedExecNeverRuns() async throws {
         let w = try Workspace(); defer { w.cleanup() }
         let tool = w.dir + "/dropper"
         let marker = w.dir + "/ran"
@@ -124,8 +120,7 @@ func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " +
         #expect(entries.contains { $0.kind == .exec && $0.decision == .deny && $0.winningRule == "no-dropper" })
     }
 
-    @Test func aDeniedNameThatFanotifyCannotMarkIsKilledInTheKernelBeforeItRuns() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func aDeniedNameThatFanotifyCannotMarkIsKilledInTheKernelBeforeItRuns() async throws {
         let w = try Workspace(); defer { w.cleanup() }
         // Made after the marks could be placed, outside every bin directory: a binary and a script.
         let binary = w.dir + "/fetcher", script = w.dir + "/fetcher.sh", marker = w.dir + "/ran"
@@ -145,8 +140,7 @@ func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " +
         #expect(report.isValid, "\(report)")
     }
 
-    @Test func theRootOfTheSessionGetsEPERMLikeEveryProcess() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func theRootOfTheSessionGetsEPERMLikeEveryProcess() async throws {
         let w = try Workspace(); defer { w.cleanup() }
         let secret = w.dir + "/vault/token"
         try FileManager.default.createDirectory(atPath: w.dir + "/vault", withIntermediateDirectories: true)
@@ -164,8 +158,7 @@ func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " +
         #expect(report.isValid, "\(report)")
     }
 
-    @Test func aDeniedFileNameAnywhereKillsTheOpenerInTheKernelTheRootIncluded() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func aDeniedFileNameAnywhereKillsTheOpenerInTheKernelTheRootIncluded() async throws {
         let w = try Workspace(); defer { w.cleanup() }
         // Created after any mark could be placed, in a directory no rule names.
         let key = w.dir + "/deep/er/id_vigiltest"
@@ -187,8 +180,7 @@ func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " +
         #expect(report.isValid, "\(report)")
     }
 
-    @Test func whatNoKernelMechanismHoldsIsKilledTheRootIncluded() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func whatNoKernelMechanismHoldsIsKilledTheRootIncluded() async throws {
         let w = try Workspace(); defer { w.cleanup() }
         let pem = w.dir + "/server.pem"
         try "KEY".write(toFile: pem, atomically: false, encoding: .utf8)
@@ -207,15 +199,13 @@ func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " +
     }
 
     @Test func aPolicyThatDoesNotCompileRunsNothing() async throws {
-        guard try Privileges.check() else { return }
         #expect(throws: PolicyError.self) { _ = try Policy(yaml: "vigil: 1\nrules:\n  - {id: x, match: 'Connect(', action: deny}\n", file: "bad.yaml") }
     }
 }
 
 /// In the same serialized suite: the tests share one sensor, which runs one session at a time.
 extension EnforcementTests {
-    @Test func aRuleConditionedOnEDRStartsApplyingWithinASecondOfTheEDRDying() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func aRuleConditionedOnEDRStartsApplyingWithinASecondOfTheEDRDying() async throws {
         let w = try Workspace(); defer { w.cleanup() }
         let listener = try TCPListener()
         // A stand-in endpoint-protection process: a copy of sleep under a configured EDR name.

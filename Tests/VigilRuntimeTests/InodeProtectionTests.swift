@@ -18,8 +18,7 @@ extension EnforcementTests {
         return (dir, token, "vigil: 1\nrules:\n  - {id: no-vault, match: 'Open(\(dir)/**)', action: deny}\n")
     }
 
-    @Test func aHardLinkMadeBeforeTheSessionIsRefused() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func aHardLinkMadeBeforeTheSessionIsRefused() async throws {
         let w = try Workspace(); defer { w.cleanup() }
         let (_, token, policy) = try Self.vault(w)
         let link = w.dir + "/innocent.txt"
@@ -34,8 +33,7 @@ extension EnforcementTests {
         #expect(report.isValid)
     }
 
-    @Test func renamesAndLinksDuringTheSessionAndABindMountAreRefused() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func renamesAndLinksDuringTheSessionAndABindMountAreRefused() async throws {
         let w = try Workspace(); defer { w.cleanup() }
         let (dir, _, policy) = try Self.vault(w)
         try FileManager.default.createDirectory(atPath: w.dir + "/b", withIntermediateDirectories: true)
@@ -57,8 +55,7 @@ extension EnforcementTests {
                 "\(entries.map { "\($0.action.path ?? "") \($0.extra)" })")
     }
 
-    @Test func aFileCreatedInTheProtectedTreeAfterTheMarksIsProtectedByInodeToo() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func aFileCreatedInTheProtectedTreeAfterTheMarksIsProtectedByInodeToo() async throws {
         let w = try Workspace(); defer { w.cleanup() }
         let (dir, _, policy) = try Self.vault(w)
         let out = w.dir + "/out"

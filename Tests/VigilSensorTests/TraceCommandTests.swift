@@ -28,8 +28,7 @@ import VigilTestSupport
 
     /// Every line is a JSON object; the summary names the same 16-digit session as the events,
     /// and every exec's executable was hashed.
-    @Test func jsonStreamEndsWithASummaryOfTheSameSession() throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func jsonStreamEndsWithASummaryOfTheSameSession() throws {
         let run = try vigil(["trace", "--json", "--", "/bin/sh", "-c", "cat /etc/hostname > /dev/null"])
         #expect(run.status == 0, "\(run.stderr)")
         let lines = run.stdout.split(separator: "\n")
@@ -51,8 +50,7 @@ import VigilTestSupport
 
     /// Events that cannot be written are not lost silently: the count and the reason go to
     /// stderr and the exit status is EX_IOERR (74) although the command succeeded.
-    @Test func anUnwritableOutputIsReported() throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func anUnwritableOutputIsReported() throws {
         let full = try #require(FileHandle(forWritingAtPath: "/dev/full"))
         let run = try vigil(["trace", "--json", "--", "/bin/true"], stdout: full)
         #expect(run.status == 74)
@@ -61,8 +59,7 @@ import VigilTestSupport
 
     /// --output: the events go to the file (mode 0600) and end with the summary; standard output
     /// gets the summary only. A symlink in the file's place is refused (exit 73), not followed.
-    @Test func outputGoesToTheFileAndTheSummaryToStdout() throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func outputGoesToTheFileAndTheSummaryToStdout() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-trace-out-\(getpid()).jsonl").path
         defer { unlink(path) }
         let run = try vigil(["trace", "--json", "--output", path, "--", "/bin/sh", "-c", "cat /etc/hostname > /dev/null"])

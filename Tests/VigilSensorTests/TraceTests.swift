@@ -37,8 +37,7 @@ func sha256(of path: String) throws -> String {
 }
 
 @Suite(.serialized) struct TraceTests {
-    @Test func readingAFileIsSeenWithItsResolvedPath() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func readingAFileIsSeenWithItsResolvedPath() async throws {
         let t = try await trace(["/bin/cat", "/etc/hostname"])
         #expect(t.summary.exitCode == 0)
         #expect(t.summary.dropped == 0)
@@ -60,8 +59,7 @@ func sha256(of path: String) throws -> String {
         #expect(ancestry.contains { $0.pid == getpid() })
     }
 
-    @Test func symlinkAndRelativePathsResolveToTheRealFile() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func symlinkAndRelativePathsResolveToTheRealFile() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-symlink-\(getpid())")
         try? FileManager.default.removeItem(at: dir)
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("real"), withIntermediateDirectories: true)
@@ -76,8 +74,7 @@ func sha256(of path: String) throws -> String {
         #expect(t.opens.contains { $0.path == URL(fileURLWithPath: dir.path).resolvingSymlinksInPath().path + "/real/missing-file" && $0.result == -2 })
     }
 
-    @Test func loopbackTCPConnect() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func loopbackTCPConnect() async throws {
         let listener = try TCPListener()
         let t = try await trace(["/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/\(listener.port)"])
         let c = try #require(t.connects.first { $0.port == listener.port })
@@ -86,8 +83,7 @@ func sha256(of path: String) throws -> String {
         #expect(c.result == 0)
     }
 
-    @Test func ioUringOpenAndConnectAreSeen() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func ioUringOpenAndConnectAreSeen() async throws {
         let helper = try Privileges.helper("uring_probe")
         let listener = try TCPListener()
         let t = try await trace([helper, "/etc/hostname", String(listener.port)])
@@ -99,8 +95,7 @@ func sha256(of path: String) throws -> String {
         #expect(connect.address == "127.0.0.1" && connect.port == listener.port && connect.result == 0)
     }
 
-    @Test func compat32BitOpenIsSeen() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func compat32BitOpenIsSeen() async throws {
         let helper = try Privileges.helper("int80_open")
         let t = try await trace([helper])
         #expect(t.summary.exitCode == 0)
@@ -109,8 +104,7 @@ func sha256(of path: String) throws -> String {
         #expect(open.result >= 0)
     }
 
-    @Test func doubleForkAndSetsidChildrenStayInTheSessionAndAreWaitedFor() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func doubleForkAndSetsidChildrenStayInTheSessionAndAreWaitedFor() async throws {
         let t = try await trace(["/bin/sh", "-c", "(setsid sh -c 'sleep 0.3; cat /etc/hostname >/dev/null' &) ; exit 3"])
         #expect(t.summary.exitCode == 3)
         // The grandchild ran after the root exited, and its events were still attributed.
@@ -127,8 +121,7 @@ func sha256(of path: String) throws -> String {
     /// Paths are walked in the kernel from the dentry up: the first components inline, the rest
     /// in a loop, crossing mounts (/dev, then the tmpfs at /dev/shm) and copying long names
     /// (over 40 bytes, not inside the dentry) with a helper. Every one must come out exact.
-    @Test func deepPathsAcrossMountsResolveExactly() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func deepPathsAcrossMountsResolveExactly() async throws {
         let long = String(repeating: "n", count: 100)
         let root = "/dev/shm/vigil-deep-\(getpid())"
         let dir = root + "/a/b/c/d/e/f/g/h/\(long)/j/k/l"
@@ -148,8 +141,7 @@ func sha256(of path: String) throws -> String {
     }
 
     /// A path longer than VIGIL_PATH_MAX keeps its last components and says it was cut.
-    @Test func aPathLongerThanTheLimitKeepsItsTailAndIsFlagged() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func aPathLongerThanTheLimitKeepsItsTailAndIsFlagged() async throws {
         let name = String(repeating: "p", count: 200)
         let root = "/dev/shm/vigil-long-\(getpid())"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
@@ -169,8 +161,7 @@ func sha256(of path: String) throws -> String {
     /// count left low would hide a tagged process from the sensor. It must match the session map
     /// after every way a tag is added or removed: user space (twice, colliding slots, missing
     /// pids), and the kernel's own tagging at fork and untagging at exit, threads included.
-    @Test func theTrackedHintAccountsForEveryTag() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func theTrackedHintAccountsForEveryTag() async throws {
         let sensor = try sharedSensor.get()
         let before = try #require(sensor.tagAccounting())
         #expect(before.entries == before.hinted)
@@ -207,8 +198,7 @@ func sha256(of path: String) throws -> String {
         #expect(after.hinted == after.entries)
     }
 
-    @Test func forkWithoutExecIsAttributed() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func forkWithoutExecIsAttributed() async throws {
         let script = "import os\npid = os.fork()\nif pid == 0:\n    open('/etc/hostname').read()\n    os._exit(0)\nos.waitpid(pid, 0)\n"
         let t = try await trace(["/usr/bin/env", "python3", "-c", script])
         let children = Set(t.forks.map(\.childPID))
@@ -217,8 +207,7 @@ func sha256(of path: String) throws -> String {
         #expect(!t.execs.contains { $0.header.pid == open.header.pid })
     }
 
-    @Test func renamedBinaryIsIdentifiedByContent() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func renamedBinaryIsIdentifiedByContent() async throws {
         let copy = FileManager.default.temporaryDirectory.appendingPathComponent("innocent-\(getpid())").path
         try? FileManager.default.removeItem(atPath: copy)
         try FileManager.default.copyItem(atPath: "/usr/bin/cat", toPath: copy)
@@ -228,8 +217,7 @@ func sha256(of path: String) throws -> String {
         #expect(t.contexts[index].ancestry.first?.exeSHA256 == (try sha256(of: "/usr/bin/cat")))
     }
 
-    @Test func ldSoLaunchedBinaryIsSeen() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func ldSoLaunchedBinaryIsSeen() async throws {
         let loader = "/lib64/ld-linux-x86-64.so.2"
         let t = try await trace([loader, "/usr/bin/cat", "/etc/hostname"])
         let exec = try #require(t.execs.first)
@@ -240,8 +228,7 @@ func sha256(of path: String) throws -> String {
         #expect(t.opens.contains { $0.path == "/etc/hostname" })
     }
 
-    @Test func attachToARunningTree() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func attachToARunningTree() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", "sleep 0.5; cat /etc/hostname >/dev/null"]
@@ -252,15 +239,13 @@ func sha256(of path: String) throws -> String {
         #expect(collected.events.contains { if case .exec(let e) = $0 { e.path == "/usr/bin/cat" && e.header.session == summary.session } else { false } })
     }
 
-    @Test func missingCommandIsAClearError() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func missingCommandIsAClearError() async throws {
         await #expect { try await trace(["/nonexistent/tool"]) } throws: { error in
             (error as? SensorError)?.code == .spawnFailed && "\(error)".contains("/nonexistent/tool")
         }
     }
 
-    @Test func featureProbeReportsEveryProgramType() throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func featureProbeReportsEveryProgramType() throws {
         let features = Environment.probeFeatures()
         #expect(features.btf)
         #expect(features.tpBTF.available)  // the sensor itself depends on it
@@ -273,8 +258,7 @@ func sha256(of path: String) throws -> String {
 }
 
 @Suite(.serialized) struct RingFullTests {
-    @Test func aFullRingIsCountedAndReportedAsAGap() async throws {
-        guard try Privileges.check() else { return }
+    @Test(.requires(.bpf)) func aFullRingIsCountedAndReportedAsAGap() async throws {
         var options = SensorOptions()
         options.ringBytes = 64 << 10       // tiny ring
         options.wakeupEvery = .max         // never wake the reader early

@@ -1,23 +1,68 @@
 import Foundation
 import Glibc
+import Testing
+import VigilEnforcement
 import VigilSensor
 
-// Shared by the test targets: privilege gating and a loopback listener.
+// Shared by the test targets: the one privilege gate, the package's binaries, a loopback listener.
 
-/// Privileged tests run where BPF can be loaded. With VIGIL_REQUIRE_PRIVILEGED=1 (CI) a missing
-/// privilege is a failure, never a skip.
+/// What a privileged test needs, checked once: `missing` is nil when the machine has it, else why not.
+public struct Requirement: Sendable {
+    public let name: String
+    public let missing: String?
+
+    public init(name: String, missing: String?) {
+        self.name = name
+        self.missing = missing
+    }
+
+    /// uid 0: mount namespaces, chown to other users, cgroups.
+    public static let root = Requirement(name: "root", missing: geteuid() == 0 ? nil : "not root (uid \(geteuid()))")
+
+    /// The sensor's BPF programs can be loaded: CAP_BPF or root, and kernel BTF.
+    public static let bpf: Requirement = {
+        var missing: [String] = []
+        if !Environment.isPrivileged { missing.append("neither root nor CAP_BPF (uid \(geteuid()))") }
+        if !FileManager.default.fileExists(atPath: "/sys/kernel/btf/vmlinux") { missing.append("no kernel BTF (/sys/kernel/btf/vmlinux)") }
+        return Requirement(name: "BPF", missing: missing.isEmpty ? nil : missing.joined(separator: "; "))
+    }()
+
+    /// fanotify permission events (CAP_SYS_ADMIN): a FanotifyGuard starts.
+    public static let fanotify: Requirement = {
+        guard geteuid() == 0 else { return Requirement(name: "fanotify", missing: "not root (uid \(geteuid()))") }
+        do {
+            _ = try FanotifyGuard { _ in .allow }
+            return Requirement(name: "fanotify", missing: nil)
+        } catch {
+            return Requirement(name: "fanotify", missing: "fanotify permission events are unavailable: \(error)")
+        }
+    }()
+}
+
+/// The gate. A test that needs a privilege says so with a trait, `@Test(.requires(.bpf))`: where the
+/// machine lacks it the test is reported as skipped, with the reason. With
+/// VIGIL_REQUIRE_PRIVILEGED=1 (CI, `make test`) a missing privilege fails the test instead; with
+/// VIGIL_SKIP_PRIVILEGED=1 (`make test-unit`) every privileged test is skipped, even as root.
 public enum Privileges {
     public struct Missing: Error, CustomStringConvertible {
         public var description: String
         public init(description: String) { self.description = description }
     }
 
-    /// true: run the test; false: skip it (only when privileges are not required).
-    public static func check() throws -> Bool {
-        if Environment.isPrivileged && FileManager.default.fileExists(atPath: "/sys/kernel/btf/vmlinux") { return true }
-        if ProcessInfo.processInfo.environment["VIGIL_REQUIRE_PRIVILEGED"] == "1" {
-            throw Missing(description: "VIGIL_REQUIRE_PRIVILEGED=1 but this test cannot load BPF (uid \(geteuid()), BTF present: \(FileManager.default.fileExists(atPath: "/sys/kernel/btf/vmlinux")))")
-        }
+    public static var required: Bool { ProcessInfo.processInfo.environment["VIGIL_REQUIRE_PRIVILEGED"] == "1" }
+    public static var unitOnly: Bool { ProcessInfo.processInfo.environment["VIGIL_SKIP_PRIVILEGED"] == "1" }
+
+    /// Why these requirements are not met, or nil when they are.
+    public static func missing(_ requirements: [Requirement]) -> String? {
+        if unitOnly { return "VIGIL_SKIP_PRIVILEGED=1: a unit run (make test-unit) runs no privileged test" }
+        let reasons = requirements.compactMap { requirement in requirement.missing.map { "\(requirement.name): \($0)" } }
+        return reasons.isEmpty ? nil : reasons.joined(separator: "; ")
+    }
+
+    /// true: run; false: skip. Throws (the test fails) when privileges are required and missing.
+    public static func decide(_ missing: String?) throws -> Bool {
+        guard let missing else { return true }
+        if required { throw Missing(description: "VIGIL_REQUIRE_PRIVILEGED=1 but this test cannot run: \(missing)") }
         return false
     }
 
@@ -41,6 +86,16 @@ public enum Privileges {
             throw Missing(description: "test helper \(path) is missing: run 'make test-helpers'")
         }
         return path
+    }
+}
+
+extension Trait where Self == ConditionTrait {
+    /// Runs the test or suite only where every requirement is met; otherwise a visible skip with the
+    /// reason, or a failure under VIGIL_REQUIRE_PRIVILEGED=1.
+    public static func requires(_ requirements: Requirement...) -> Self {
+        let missing = Privileges.missing(requirements)
+        let names = requirements.map(\.name).joined(separator: ", ")
+        return .enabled(if: try Privileges.decide(missing), Comment(rawValue: missing ?? "\(names): available"))
     }
 }
 
@@ -71,4 +126,3 @@ public final class TCPListener: @unchecked Sendable {
 
     deinit { close(fd) }
 }
-

@@ -1,14 +1,15 @@
 // The real Claude Code 2.1.330 with Vigil's managed hooks: allowed calls run, denied calls are
 // refused with the rule id reaching the model, `--bare` and the other hook kill-switches do not get
 // around them, a failing hook blocks, and the audit log holds every event and verifies.
-// Root + the claude binary (`make claude`); skipped without them unless VIGIL_REQUIRE_PRIVILEGED=1.
+// Root + the claude binary (`make claude`): a visible skip without them, a failure under VIGIL_REQUIRE_PRIVILEGED=1.
 import Foundation
 import Glibc
 import Testing
 import VigilAudit
 import VigilClaude
+import VigilTestSupport
 
-@Suite(.serialized)
+@Suite(.serialized, .requires(.root, .claudeCode))
 struct ClaudeEndToEndTests {
     /// Sets up a world with the drop-in installed under its ROOT by the real `vigil hooks install`.
     private func installedWorld(_ name: String, vigil: String, hookBinary: String? = nil) throws -> ClaudeWorld {
@@ -25,7 +26,6 @@ struct ClaudeEndToEndTests {
     }
 
     @Test func allowedCallRunsDeniedCallIsRefusedWithTheRuleAndEverythingIsAudited() throws {
-        guard try ClaudeE2E.check() else { return }
         let vigil = try ClaudeE2E.vigilBinary()
         let world = try installedWorld("deny", vigil: vigil)
         defer { world.remove() }
@@ -95,7 +95,6 @@ struct ClaudeEndToEndTests {
         ["--dangerously-skip-permissions"],
     ])
     func killSwitchesDoNotBypassTheManagedHook(_ arguments: [String]) throws {
-        guard try ClaudeE2E.check() else { return }
         let vigil = try ClaudeE2E.vigilBinary()
         let world = try installedWorld("bypass", vigil: vigil)
         defer { world.remove() }
@@ -119,7 +118,6 @@ struct ClaudeEndToEndTests {
 
     /// The policy file becomes unreadable after the install: every call is denied, with the reason.
     @Test func anEDRKilledMidSessionTightensTheVeryNextToolCall() throws {
-        guard try ClaudeE2E.check() else { return }
         let vigil = try ClaudeE2E.vigilBinary()
         let world = try installedWorld("posture", vigil: vigil)
         defer { world.remove() }
@@ -168,7 +166,6 @@ struct ClaudeEndToEndTests {
     }
 
     @Test func unreadablePolicyFailsClosed() throws {
-        guard try ClaudeE2E.check() else { return }
         let vigil = try ClaudeE2E.vigilBinary()
         let world = try installedWorld("nopolicy", vigil: vigil)
         defer { world.remove() }
@@ -192,7 +189,6 @@ struct ClaudeEndToEndTests {
 
     /// The hook itself cannot run (its binary is gone): `onFailure:"block"` blocks the call.
     @Test func missingHookBinaryBlocks() throws {
-        guard try ClaudeE2E.check() else { return }
         let vigil = try ClaudeE2E.vigilBinary()
         let scratch = try ClaudeWorld.make("nobinary-bin")
         defer { scratch.remove() }
@@ -217,7 +213,6 @@ struct ClaudeEndToEndTests {
 
     /// Uninstall puts back the managed file that was there before, and the Vigil hooks are gone.
     @Test func uninstallRestoresThePreviousManagedFileAndRemovesTheHooks() throws {
-        guard try ClaudeE2E.check() else { return }
         let vigil = try ClaudeE2E.vigilBinary()
         let world = try ClaudeWorld.make("uninstall")
         defer { world.remove() }

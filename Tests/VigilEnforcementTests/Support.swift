@@ -1,32 +1,7 @@
+// Helpers of the fanotify tests: run a command, a scratch directory, a process's comm, posix_spawn.
 import Foundation
 import Glibc
-import Testing
-import VigilEnforcement
-
-/// Privileged tests need root (CAP_SYS_ADMIN for fanotify permission events). With VIGIL_REQUIRE_PRIVILEGED=1
-/// (CI) a missing privilege is a failure, never a skip.
-enum Privileges {
-    struct Missing: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    /// true: run the test; false: skip it (only when privileges are not required).
-    static func check() throws -> Bool {
-        var refusal = "not root (uid \(geteuid()))"
-        if geteuid() == 0 {
-            do {
-                _ = try FanotifyGuard { _ in .allow }
-                return true
-            } catch {
-                refusal = error.description
-            }
-        }
-        if ProcessInfo.processInfo.environment["VIGIL_REQUIRE_PRIVILEGED"] == "1" {
-            throw Missing(description: "VIGIL_REQUIRE_PRIVILEGED=1 but fanotify permission events are unavailable: \(refusal)")
-        }
-        return false
-    }
-}
+import VigilTestSupport
 
 /// A command's outcome.
 struct Run {

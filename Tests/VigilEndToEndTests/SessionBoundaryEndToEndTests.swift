@@ -6,8 +6,9 @@ import Foundation
 import Glibc
 import Testing
 import VigilAudit
+import VigilTestSupport
 
-@Suite(.serialized)
+@Suite(.serialized, .requires(.root, .bpf, .fanotify, .claudeCode))
 struct SessionBoundaryEndToEndTests {
     private func world(_ name: String, vault: Bool = true) throws -> (ClaudeWorld, token: String) {
         let world = try ClaudeWorld.make(name)
@@ -52,7 +53,6 @@ struct SessionBoundaryEndToEndTests {
     }
 
     @Test func aProcessInsideASessionCannotStartAnother() throws {
-        guard try ClaudeE2E.check() else { return }
         let vigil = try ClaudeE2E.vigilBinary()
         let (world, _) = try world("nested")
         defer { world.remove() }
@@ -77,7 +77,6 @@ struct SessionBoundaryEndToEndTests {
     }
 
     @Test func claudeCodesOwnReadNeverReturnsAProtectedFile() throws {
-        guard try ClaudeE2E.check() else { return }
         let vigil = try ClaudeE2E.vigilBinary()
         let (world, token) = try world("read")
         defer { world.remove() }
@@ -118,7 +117,6 @@ struct SessionBoundaryEndToEndTests {
     /// The starter policy on an ordinary session: Claude Code's own start (its config, its shell
     /// snapshot) is not reported as a flag, and a project file reads as usual.
     @Test func theStarterPolicyFlagsNothingOnAnOrdinarySession() throws {
-        guard try ClaudeE2E.check() else { return }
         let vigil = try ClaudeE2E.vigilBinary()
         let (world, _) = try world("starter")
         defer { world.remove() }
@@ -147,7 +145,6 @@ struct SessionBoundaryEndToEndTests {
     /// file in a tight loop, 200 other sessions start and end (each start and end re-plans the marks).
     /// Each start's own root, reading the file at once, is refused too: its rules are in force before it is tagged.
     @Test func hundredsOfSessionStartsNeverLetAReaderThrough() throws {
-        guard try ClaudeE2E.check() else { return }
         let vigil = try ClaudeE2E.vigilBinary()
         let (world, token) = try world("race")
         defer { world.remove() }

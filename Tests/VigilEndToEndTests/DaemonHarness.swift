@@ -3,6 +3,7 @@
 // so that only the claude processes inside the test's /etc overlay see it.
 import Foundation
 import Testing
+import VigilTestSupport
 import VigilTransport
 #if canImport(Glibc)
 import Glibc
@@ -18,14 +19,14 @@ final class DaemonUnderTest: @unchecked Sendable {
     static func binary() throws -> String {
         let path = ProcessInfo.processInfo.environment["VIGIL_DAEMON_BINARY"] ?? ClaudeE2E.packageRoot + "/.build/debug/vigild"
         guard access(path, X_OK) == 0 else {
-            throw ClaudeE2E.Missing(description: "\(path) is missing: build it first ('swift build' or 'make build')")
+            throw Privileges.Missing(description: "\(path) is missing: build it first ('swift build' or 'make build')")
         }
         return path
     }
 
     /// Starts vigild and waits until it listens (its port file appears).
     static func start(world: ClaudeWorld, extraArguments: [String] = []) throws -> DaemonUnderTest {
-        guard let claude = ClaudeE2E.claudeBinary() else { throw ClaudeE2E.Missing(description: "no claude binary") }
+        guard let claude = ClaudeE2E.claudeBinary() else { throw Privileges.Missing(description: "no claude binary") }
         let socket = world.base + "/vigild.sock"
         let portFile = world.base + "/hook.port"
         let logPath = world.base + "/vigild.log"
@@ -53,7 +54,7 @@ final class DaemonUnderTest: @unchecked Sendable {
         }
         child.stop()
         let output = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-        throw ClaudeE2E.Missing(description: "vigild did not start: \(output)")
+        throw Privileges.Missing(description: "vigild did not start: \(output)")
     }
 
     private init(child: Child, world: ClaudeWorld, socket: String, port: Int, logPath: String) {
@@ -74,10 +75,10 @@ final class DaemonUnderTest: @unchecked Sendable {
         do {
             response = try client.request("GET", path)
         } catch {
-            throw ClaudeE2E.Missing(description: "GET \(path): \(error); vigild running: \(child.process.isRunning)\nvigild log:\n\(log)")
+            throw Privileges.Missing(description: "GET \(path): \(error); vigild running: \(child.process.isRunning)\nvigild log:\n\(log)")
         }
         guard response.status == 200 else {
-            throw ClaudeE2E.Missing(description: "GET \(path): HTTP \(response.status) \(response.bodyText)")
+            throw Privileges.Missing(description: "GET \(path): HTTP \(response.status) \(response.bodyText)")
         }
         return try JSONSerialization.jsonObject(with: Data(response.body))
     }
@@ -102,7 +103,7 @@ final class DaemonUnderTest: @unchecked Sendable {
             if try condition() { return }
             usleep(100_000)
         }
-        throw ClaudeE2E.Missing(description: "timed out waiting for \(what)\nvigild log:\n\(log)")
+        throw Privileges.Missing(description: "timed out waiting for \(what)\nvigild log:\n\(log)")
     }
 
     /// SIGTERM and wait: the graceful shutdown closes the audit log with a checkpoint.

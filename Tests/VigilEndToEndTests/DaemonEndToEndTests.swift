@@ -2,14 +2,15 @@
 // tied to the tool call that caused them, kernel enforcement recorded against that call, a forged
 // hook call refused, the daemon down failing closed, agents outside every session reported, policy
 // reloads that keep the last good policy. Each case ends with `vigil audit verify` passing.
-// Root + the claude binary (`make claude`); skipped without them unless VIGIL_REQUIRE_PRIVILEGED=1.
+// Root, BPF + the claude binary (`make claude`): a visible skip without them, a failure under VIGIL_REQUIRE_PRIVILEGED=1.
 import Foundation
 import Glibc
 import Testing
 import VigilAudit
+import VigilTestSupport
 import VigilTransport
 
-@Suite(.serialized)
+@Suite(.serialized, .requires(.root, .bpf, .claudeCode))
 struct DaemonEndToEndTests {
     static let policy = """
         vigil: 1
@@ -43,7 +44,6 @@ struct DaemonEndToEndTests {
     }
 
     @Test func aWrappedSessionTiesWhatEachToolCallRanToItAndADeniedCallReachesTheModelWithTheRule() throws {
-        guard try ClaudeE2E.check() else { return }
         let vigil = try ClaudeE2E.vigilBinary()
         let world = try world("wrapped")
         defer { world.remove() }
@@ -99,7 +99,6 @@ struct DaemonEndToEndTests {
     }
 
     @Test func vigilClaudeKeepsTheTerminalTheArgumentsAndTheExitStatus() throws {
-        guard try ClaudeE2E.check() else { return }
         let vigil = try ClaudeE2E.vigilBinary()
         let claude = try #require(ClaudeE2E.claudeBinary())
         let world = try world("terminal")
@@ -127,7 +126,6 @@ struct DaemonEndToEndTests {
     }
 
     @Test func aProtectedFileOrAddressReachedByASubprocessIsStoppedInTheKernelAndRecordedAgainstItsToolCall() throws {
-        guard try ClaudeE2E.check() else { return }
         let vigil = try ClaudeE2E.vigilBinary()
         let world = try world("kernel")
         defer { world.remove() }
@@ -167,7 +165,6 @@ struct DaemonEndToEndTests {
     }
 
     @Test func anUnwrappedClaudeIsAdoptedBareDoesNotEscapeAForgedCallIsRefusedAndOtherAgentsAreReported() throws {
-        guard try ClaudeE2E.check() else { return }
         let world = try world("adopt")
         defer { world.remove() }
         // Another agent CLI, running outside every session: a binary named `codex`.
@@ -238,7 +235,6 @@ struct DaemonEndToEndTests {
     }
 
     @Test func withTheDaemonDownToolCallsAreBlocked() throws {
-        guard try ClaudeE2E.check() else { return }
         let world = try world("down")
         defer { world.remove() }
         let daemon = try DaemonUnderTest.start(world: world)
@@ -264,7 +260,6 @@ struct DaemonEndToEndTests {
     /// trapped before the servers come up, so it waits for the policy service instead of killing vigild
     /// (which its API clients saw as "Connection reset by peer").
     @Test func aSIGHUPRightAfterStartReloadsThePolicyAndDoesNotKillTheDaemon() throws {
-        guard try ClaudeE2E.check() else { return }
         let world = try world("early-hup")
         defer { world.remove() }
         let daemon = try DaemonUnderTest.start(world: world)
@@ -279,7 +274,6 @@ struct DaemonEndToEndTests {
     /// A SIGTERM as early as the socket exists (a service manager stopping a daemon it has just
     /// started) is a graceful stop: exit 0 and a closed, verifying audit log, not death by signal.
     @Test func aSIGTERMRightAfterStartStopsTheDaemonGracefully() throws {
-        guard try ClaudeE2E.check() else { return }
         let world = try world("early-term")
         defer { world.remove() }
         let daemon = try DaemonUnderTest.start(world: world)
@@ -292,7 +286,6 @@ struct DaemonEndToEndTests {
     }
 
     @Test func aPolicyThatDoesNotCompileIsRejectedAndTheLastGoodOneStaysInForce() throws {
-        guard try ClaudeE2E.check() else { return }
         let world = try world("reload")
         defer { world.remove() }
         let daemon = try DaemonUnderTest.start(world: world)

@@ -4,19 +4,14 @@
 import Foundation
 import Testing
 import VigilAudit
+import VigilTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
 enum ClaudeE2E {
-    struct Missing: Error, CustomStringConvertible {
-        var description: String
-    }
-
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
-
-    static var required: Bool { ProcessInfo.processInfo.environment["VIGIL_REQUIRE_PRIVILEGED"] == "1" }
 
     /// The claude binary: `VIGIL_CLAUDE_BIN`, else what `make claude` recorded, else the venv glob.
     static func claudeBinary() -> String? {
@@ -40,23 +35,20 @@ enum ClaudeE2E {
     static func vigilBinary() throws -> String {
         let path = ProcessInfo.processInfo.environment["VIGIL_BINARY"] ?? packageRoot + "/.build/debug/vigil"
         guard access(path, X_OK) == 0 else {
-            throw Missing(description: "\(path) is missing: build it first ('swift build' or 'make build')")
+            throw Privileges.Missing(description: "\(path) is missing: build it first ('swift build' or 'make build')")
         }
         return path
     }
+}
 
-    /// true: run; false: skip (only when VIGIL_REQUIRE_PRIVILEGED is not 1). Throws when required and missing.
-    static func check() throws -> Bool {
+extension Requirement {
+    /// The Claude Code end-to-end tests: the pinned claude binary and the tools the harness runs it with.
+    static let claudeCode: Requirement = {
         var missing: [String] = []
-        if geteuid() != 0 { missing.append("not root (uid \(geteuid())): mount namespaces and overlays need it") }
-        if claudeBinary() == nil { missing.append("no claude binary: run 'make claude' (claude-agent-sdk==0.2.187 in .output/claude-venv)") }
+        if ClaudeE2E.claudeBinary() == nil { missing.append("no claude binary: run 'make claude' (claude-agent-sdk==0.2.187 in .output/claude-venv)") }
         for tool in ["/usr/bin/unshare", "/usr/bin/timeout"] where access(tool, X_OK) != 0 { missing.append("\(tool) is missing") }
-        if missing.isEmpty { return true }
-        if required {
-            throw Missing(description: "VIGIL_REQUIRE_PRIVILEGED=1 but the Claude Code end-to-end tests cannot run: " + missing.joined(separator: "; "))
-        }
-        return false
-    }
+        return Requirement(name: "Claude Code", missing: missing.isEmpty ? nil : missing.joined(separator: "; "))
+    }()
 }
 
 /// A process the test started; stopped by its pid.
@@ -98,7 +90,7 @@ struct MockModel {
         let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5)) else {
             child.stop()
-            throw ClaudeE2E.Missing(description: "mock_model.py did not print its port (got '\(text)')")
+            throw Privileges.Missing(description: "mock_model.py did not print its port (got '\(text)')")
         }
         return MockModel(child: child, port: port, dumpDirectory: dumpDirectory)
     }
@@ -173,7 +165,7 @@ struct ClaudeWorld {
     /// `vigil audit keygen DIR` with the real binary.
     func makeAuditKey(vigil: String) throws {
         let result = try run([vigil, "audit", "keygen", audit])
-        guard result.status == 0 else { throw ClaudeE2E.Missing(description: "vigil audit keygen failed: \(result.output)") }
+        guard result.status == 0 else { throw Privileges.Missing(description: "vigil audit keygen failed: \(result.output)") }
     }
 
     /// Runs a command to completion; output is stdout+stderr.
@@ -213,7 +205,7 @@ struct ClaudeWorld {
     /// VIGIL_CLAUDE_BIN) instead of the claude binary itself; `socket`: the daemon's API for it.
     func claude(_ prompt: String, model: MockModel, extraArguments: [String] = [], timeout: Int = 120,
                 wrapper: String? = nil, socket: String? = nil) throws -> ClaudeRun {
-        guard let claude = ClaudeE2E.claudeBinary() else { throw ClaudeE2E.Missing(description: "no claude binary") }
+        guard let claude = ClaudeE2E.claudeBinary() else { throw Privileges.Missing(description: "no claude binary") }
         let overlayWork = base + "/overlay-work-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: overlayWork, withIntermediateDirectories: true)
         let script = base + "/run-claude.sh"
