@@ -25,6 +25,8 @@ public struct DaemonStatus: Codable, Sendable {
         public var networkDenied: UInt64
         public var execKilled: UInt64
         public var openKilled: UInt64
+        /// ptrace, process_vm_* and pidfd_getfd callers killed for reaching outside their session.
+        public var processAccessKilled: UInt64?
     }
 
     public struct Hooks: Codable, Sendable {
@@ -54,6 +56,8 @@ public struct DaemonStatus: Codable, Sendable {
     public var device: String
     public var policy: PolicyInfo
     public var posture: String?
+    /// The posture's `ptrace_restricted` (false: no Yama, or scope 0); nil when unknown.
+    public var ptraceRestricted: Bool?
     public var sensor: Sensor
     public var hooks: Hooks
     public var audit: Audit
@@ -80,6 +84,7 @@ extension Daemon {
             return DaemonStatus(
                 pid: getpid(), startedAt: startedAt, enforcementMode: enforcementMode, device: configuration.deviceID,
                 policy: state.policyInfo, posture: decider.posture.current.hash,
+                ptraceRestricted: { if case .bool(let b) = decider.posture.current.facts["ptrace_restricted"] { b } else { nil } }(),
                 sensor: .init(
                     programs: Dictionary(uniqueKeysWithValues: sensor.programs.map {
                         ($0.name, $0.attached ? "attached" : "not attached: \(String(cString: strerror($0.errorCode ?? 0)))")
@@ -87,7 +92,8 @@ extension Daemon {
                     degraded: sensor.degradedModes, emitted: c.totalEmitted, kernelDropped: c.totalDropped,
                     consumerDropped: sensor.consumerDroppedRecords.load(ordering: .relaxed),
                     decodeErrors: counters.decodeErrors.load(ordering: .relaxed), gaps: counters.gaps.load(ordering: .relaxed),
-                    networkDenied: c.networkDenied, execKilled: c.execKilled, openKilled: c.openKilled),
+                    networkDenied: c.networkDenied, execKilled: c.execKilled, openKilled: c.openKilled,
+                    processAccessKilled: c.processAccessKilled),
                 hooks: .init(
                     url: hookURL, dropIn: installedDropIn.withLock { $0 }, failClosed: configuration.failClosed,
                     calls: counters.hookCalls.load(ordering: .relaxed), denied: counters.hookDenied.load(ordering: .relaxed),
