@@ -57,8 +57,8 @@ $(GEN)/%.skel.h: $(OUT)/%.bpf.o | bpf-arch
 build: $(SKELS)
 	swift build $(SWIFT_FLAGS)
 
-# Small C programs the privileged tests run: io_uring-only and int 0x80 opens, and so on.
-HELPERS := $(OUT)/helpers/uring_probe $(OUT)/helpers/int80_open
+# Small C programs the privileged tests run: io_uring-only and int 0x80 opens, ptrace and friends, and so on.
+HELPERS := $(OUT)/helpers/uring_probe $(OUT)/helpers/int80_open $(OUT)/helpers/proc_reach
 test-helpers: $(HELPERS)
 $(OUT)/helpers/uring_probe: Tests/helpers/uring_probe.c | $(OUT)/.deps
 	@mkdir -p $(@D)
@@ -66,6 +66,9 @@ $(OUT)/helpers/uring_probe: Tests/helpers/uring_probe.c | $(OUT)/.deps
 $(OUT)/helpers/int80_open: Tests/helpers/int80_open.c | $(OUT)/.deps
 	@mkdir -p $(@D)
 	gcc -O2 -Wall -static -no-pie -o $@ $<
+$(OUT)/helpers/proc_reach: Tests/helpers/proc_reach.c | $(OUT)/.deps
+	@mkdir -p $(@D)
+	gcc -O2 -Wall -o $@ $<
 
 # Unit tests only: no root, no network, no Claude Code. The end-to-end target (Tests/VigilEndToEndTests)
 # is left out, and every test gated on a privilege is reported as skipped, with its reason, even as root.

@@ -14,6 +14,12 @@ int BPF_PROG(floor_sys_exit, struct pt_regs *regs, long ret)
     return 0;
 }
 
+SEC("tp_btf/sys_enter")
+int BPF_PROG(floor_sys_enter, struct pt_regs *regs, long id)
+{
+    return 0;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(floor_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {

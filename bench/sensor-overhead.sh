@@ -476,6 +476,7 @@ if has_variant vigil || has_variant vigil-idle; then
     # Over an open run for the syscall hook, over an exec run for exec, fork and exit.
     floor_run "/bin/sh $RUNWL $SCRATCH/result open $N_OPEN"
     read -r FLOOR_RUNS FLOOR_NS < <(floor_of floor_sys_exit)
+    read -r FLOOR_RUNS_OF[sys_enter] FLOOR_NS_OF[sys_enter] < <(floor_of floor_sys_enter)
     floor_run "/bin/sh $RUNWL $SCRATCH/result exec $N_EXEC"
     for hook in exec fork exit; do read -r FLOOR_RUNS_OF[$hook] FLOOR_NS_OF[$hook] < <(floor_of "floor_$hook"); done
     for mode in $MODES; do
@@ -551,7 +552,7 @@ for key in $(printf '%s\n' "${!STAT_CNT[@]}" | sort); do
         net=$(calc "printf \"%.1f\", ${STAT_NS[$key]} / ${STAT_CNT[$key]} - $FLOOR_NS / $FLOOR_RUNS")
         t=" net_of_floor_ns=$net target_ns=40"
         IDLE_NET_NS=$(calc "print ${IDLE_NET_NS:-0} + $net * ${STAT_CNT[$key]}"); IDLE_RUNS=$((${IDLE_RUNS:-0} + STAT_CNT[$key])) ;;
-    idle.vigil_exec|idle.vigil_fork|idle.vigil_exit)
+    idle.vigil_exec|idle.vigil_fork|idle.vigil_exit|idle.vigil_sys_enter)
         hook=${key#idle.vigil_}
         if ((${FLOOR_RUNS_OF[$hook]:-0} > 0)); then
             net=$(calc "printf \"%.1f\", ${STAT_NS[$key]} / ${STAT_CNT[$key]} - ${FLOOR_NS_OF[$hook]} / ${FLOOR_RUNS_OF[$hook]}")
@@ -565,7 +566,7 @@ done
 # program's net cost weighted by how often it ran over the workloads.
 ((${IDLE_RUNS:-0} > 0)) && echo "bench sensor.bpf.idle.per_event net_of_floor_ns=$(calc "printf \"%.1f\", $IDLE_NET_NS / $IDLE_RUNS") runs=$IDLE_RUNS target_ns=40"
 [[ -n ${FLOOR_RUNS:-} ]] && echo "bench sensor.bpf.floor ns_per_run=$(per_run "$FLOOR_NS" "$FLOOR_RUNS") runs=$FLOOR_RUNS"
-for hook in exec fork exit; do
+for hook in sys_enter exec fork exit; do
     ((${FLOOR_RUNS_OF[$hook]:-0} > 0)) || continue
     echo "bench sensor.bpf.floor.$hook ns_per_run=$(per_run "${FLOOR_NS_OF[$hook]}" "${FLOOR_RUNS_OF[$hook]}") runs=${FLOOR_RUNS_OF[$hook]}"
 done

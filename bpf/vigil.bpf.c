@@ -6,6 +6,8 @@
  *   tp_btf/sched_process_exit   exit of a whole thread group
  *   tp_btf/sys_exit             open/openat/openat2/creat, connect, sendto/sendmsg — 64-bit and
  *                               compat (int 0x80) syscalls, decided at exit with the result
+ *   tp_btf/sys_enter            ptrace, process_vm_readv/writev, pidfd_getfd on a process outside
+ *                               the session: the caller is SIGKILLed before the call completes
  *   tp_btf/io_uring_submit_req  io_uring OPENAT/OPENAT2/CONNECT (they bypass syscall tracepoints)
  *   tp_btf/io_uring_complete    ... and their results
  *   cgroup/connect4|6, sendmsg4|6   on each session's cgroup: EPERM for denied destinations
@@ -25,6 +27,74 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define AF_UNIX 1
 #define AF_INET 2
 #define AF_INET6 10
+
+/* ---------------------------------------------------------------- kfuncs and ptrace, used by the
+ * lifecycle handlers and by sys_enter (below) */
+
+#define PTRACE_TRACEME 0
+#define PTRACE_ATTACH 16
+#define PTRACE_SEIZE 0x4206
+#define PIDFS_MAGIC 0x50494446
+
+#ifndef bpf_ksym_exists /* libbpf before 1.2 */
+#define bpf_ksym_exists(sym) (!!&(sym))
+#endif
+
+/* Weak: on a kernel without them (bpf_task_from_vpid is 6.13's) the target stays unresolved —
+ * taken as outside — instead of the whole object failing to load. */
+extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym __weak;
+extern struct task_struct *bpf_task_from_vpid(s32 vpid) __ksym __weak;
+extern void bpf_task_release(struct task_struct *p) __ksym __weak;
+extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type, u64 value) __ksym __weak;
+
+#define SIGCONT 18
+#define SIGNAL_STOP_STOPPED 0x00000001 /* signal_struct.flags: the group is stopped */
+
+/* A PTRACE_ATTACH refused by a kill still happened (the kill is delivered on the way out), and
+ * queued a SIGSTOP for its target. When the killed tracer's thread exits (tracees are detached
+ * after sched_process_exit), the target gets a SIGCONT — which also discards a SIGSTOP still queued
+ * or dequeued but not acted on — unless it was stopped already before the attach. Keyed by the
+ * tracer's tid; `attach_stops` counts the entries, so the exit handler looks only when one exists. */
+struct attach_stop {
+    __u32 target;
+};
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 1024);
+    __type(key, __u32);
+    __type(value, struct attach_stop);
+} vigil_attach_stops SEC(".maps");
+volatile __u32 attach_stops;
+
+static __always_inline void undo_attach_stop(__u32 tid)
+{
+    struct attach_stop *stop = bpf_map_lookup_elem(&vigil_attach_stops, &tid);
+    if (!stop)
+        return;
+    if (bpf_ksym_exists(bpf_task_from_pid) && bpf_ksym_exists(bpf_send_signal_task) &&
+        bpf_ksym_exists(bpf_task_release)) {
+        struct task_struct *t = bpf_task_from_pid(stop->target);
+        if (t) {
+            bpf_send_signal_task(t, SIGCONT, PIDTYPE_TGID, 0);
+            bpf_task_release(t);
+        }
+    }
+    if (bpf_map_delete_elem(&vigil_attach_stops, &tid) == 0)
+        __sync_fetch_and_add(&attach_stops, -1);
+}
+
+/* Whether the process `tgid` is a stopped group (SIGSTOP, ^Z) now. */
+static __always_inline bool group_stopped(__u32 tgid)
+{
+    if (!bpf_ksym_exists(bpf_task_from_pid) || !bpf_ksym_exists(bpf_task_release))
+        return true; /* cannot tell: never continue it */
+    struct task_struct *t = bpf_task_from_pid(tgid);
+    if (!t)
+        return true;
+    bool stopped = t->signal->flags & SIGNAL_STOP_STOPPED;
+    bpf_task_release(t);
+    return stopped;
+}
 
 /* ---------------------------------------------------------------- process lifecycle */
 
@@ -126,6 +196,8 @@ int BPF_PROG(vigil_exit, struct task_struct *task, bool group_dead)
     __u64 session = session_of(tgid);
     if (!session)
         return 0;
+    if (attach_stops)
+        undo_attach_stop(task->pid);
     if (!group_dead) {
         tags_changed(); /* a thread of a tagged process: its task may be reused by anyone */
         return 0;
@@ -475,6 +547,126 @@ int BPF_PROG(vigil_sys_exit, struct pt_regs *regs, long ret)
         break;
     }
     }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- reaching into other processes */
+
+/* The thread-group id of the task `pid` names, in the caller's pid namespace (`vpid`) or the
+ * initial one; 0 when there is none. */
+static __always_inline __u32 tgid_of_pid(s32 pid, bool vpid)
+{
+    if (pid <= 0 || !bpf_ksym_exists(bpf_task_release))
+        return 0;
+    struct task_struct *t;
+    if (vpid) {
+        if (!bpf_ksym_exists(bpf_task_from_vpid))
+            return 0;
+        t = bpf_task_from_vpid(pid);
+    } else {
+        if (!bpf_ksym_exists(bpf_task_from_pid))
+            return 0;
+        t = bpf_task_from_pid(pid);
+    }
+    if (!t)
+        return 0;
+    __u32 tgid = t->tgid;
+    bpf_task_release(t);
+    return tgid;
+}
+
+/* The process a pidfd of the caller refers to: fd → struct file → (pidfs) struct pid → its pid
+ * number in the initial namespace → thread-group id. 0 when `fd` is not a pidfd. */
+static __always_inline __u32 tgid_of_pidfd(struct task_struct *task, long fd)
+{
+    struct file *file = file_of_fd(task, fd);
+    if (!file)
+        return 0;
+    struct inode *inode = BPF_CORE_READ(file, f_inode);
+    if (!inode || BPF_CORE_READ(inode, i_sb, s_magic) != PIDFS_MAGIC)
+        return 0;
+    /* pidfs keeps the struct pid in the inode; kernels before it (anon inodes), in the file. */
+    struct pid *pid = BPF_CORE_READ(inode, i_private);
+    if (!pid)
+        pid = BPF_CORE_READ(file, private_data);
+    if (!pid)
+        return 0;
+    int nr = 0;
+    bpf_core_read(&nr, sizeof(nr), &pid->numbers[0].nr);
+    return tgid_of_pid(nr, false);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(vigil_sys_enter, struct pt_regs *regs, long nr)
+{
+    if (tracked_sessions == 0)
+        return 0;
+    /* The syscall number first: everything below runs only for these four calls. */
+    if (!syscall_may_reach_process(nr))
+        return 0;
+    struct task_struct *task = bpf_get_current_task_btf();
+    __u16 call = syscall_proc_call(nr, task);
+    if (!call)
+        return 0;
+    __u32 tgid = task->tgid;
+    __u64 session = session_of(tgid);
+    if (!session)
+        return 0;
+    struct syscall_args a;
+    syscall_args_of(regs, syscall_is_compat(task), &a);
+
+    struct vigil_proc_access_event e = {};
+    fill_header_of(&e.hdr, VIGIL_EVENT_PROC_ACCESS, session, task);
+    e.hdr.size = sizeof(e);
+    e.call = call;
+    __u32 target = 0;
+    bool attach = false;
+    switch (call) {
+    case VIGIL_PROC_PTRACE:
+        e.request = (long)a.a[0];
+        e.arg = (int)a.a[1];
+        if (e.request == PTRACE_TRACEME) {
+            target = task->real_parent->tgid; /* the tracer-to-be */
+            attach = true;
+        } else {
+            target = tgid_of_pid((int)a.a[1], true);
+            attach = e.request == PTRACE_ATTACH || e.request == PTRACE_SEIZE;
+        }
+        break;
+    case VIGIL_PROC_VM_READV:
+    case VIGIL_PROC_VM_WRITEV:
+        e.arg = (int)a.a[0];
+        target = tgid_of_pid((int)a.a[0], true);
+        break;
+    case VIGIL_PROC_PIDFD_GETFD:
+        e.request = (int)a.a[0];
+        e.arg = (int)a.a[1];
+        target = tgid_of_pidfd(task, (int)a.a[0]);
+        break;
+    }
+    e.target_pid = target;
+    if (target)
+        e.target_session = session_of(target);
+    else
+        e.hdr.flags |= VIGIL_F_TARGET_UNRESOLVED;
+    if (target && e.target_session == session) {
+        if (attach)
+            emit(&e, sizeof(e), VIGIL_EVENT_PROC_ACCESS); /* allowed: a debugger on its own child */
+        return 0;
+    }
+    /* Outside the session (or unknown): delivered before the return to user space, and pending
+     * while the call runs, so the memory copies of process_vm_* and PEEK/POKE stop at their
+     * first page (get_user_pages gives up on a fatal signal). */
+    bpf_send_signal(SIGKILL);
+    e.hdr.flags |= VIGIL_F_KILLED;
+    count(VIGIL_CTR_PROC_ACCESS_KILLED);
+    if (call == VIGIL_PROC_PTRACE && e.request == PTRACE_ATTACH && target && !group_stopped(target)) {
+        __u32 tid = task->pid;
+        struct attach_stop stop = { .target = target };
+        if (bpf_map_update_elem(&vigil_attach_stops, &tid, &stop, BPF_NOEXIST) == 0)
+            __sync_fetch_and_add(&attach_stops, 1);
+    }
+    emit(&e, sizeof(e), VIGIL_EVENT_PROC_ACCESS);
     return 0;
 }
 

@@ -61,6 +61,14 @@ static const struct vigil_abi_field fields[] = {
     FIELD(vigil_net_event, addr),
     FIELD(vigil_net_event, unix_path),
     FIELD(vigil_net_event, pad_end),
+
+    FIELD(vigil_proc_access_event, hdr),
+    FIELD(vigil_proc_access_event, call),
+    FIELD(vigil_proc_access_event, pad),
+    FIELD(vigil_proc_access_event, target_pid),
+    FIELD(vigil_proc_access_event, request),
+    FIELD(vigil_proc_access_event, arg),
+    FIELD(vigil_proc_access_event, target_session),
 };
 
 const struct vigil_abi_field *vigil_abi_fields(size_t *count)

@@ -13,10 +13,12 @@ public struct DaemonStatus: Codable, Sendable {
         public var networkDenied: UInt64
         public var execKilled: UInt64
         public var openKilled: UInt64
+        /// ptrace, process_vm_* and pidfd_getfd callers killed for reaching outside their session.
+        public var processAccessKilled: UInt64?
 
         public init(programs: [String: String], degraded: [String], emitted: UInt64, kernelDropped: UInt64,
                     consumerDropped: UInt64, decodeErrors: Int, gaps: Int, networkDenied: UInt64, execKilled: UInt64,
-                    openKilled: UInt64) {
+                    openKilled: UInt64, processAccessKilled: UInt64? = nil) {
             self.programs = programs
             self.degraded = degraded
             self.emitted = emitted
@@ -27,6 +29,7 @@ public struct DaemonStatus: Codable, Sendable {
             self.networkDenied = networkDenied
             self.execKilled = execKilled
             self.openKilled = openKilled
+            self.processAccessKilled = processAccessKilled
         }
     }
 
@@ -79,6 +82,8 @@ public struct DaemonStatus: Codable, Sendable {
     public var device: String
     public var policy: PolicyInfo
     public var posture: String?
+    /// The posture's `ptrace_restricted` (false: no Yama, or scope 0); nil when unknown.
+    public var ptraceRestricted: Bool?
     public var sensor: Sensor
     public var hooks: Hooks
     public var audit: Audit
@@ -97,7 +102,7 @@ public struct DaemonStatus: Codable, Sendable {
     public var scope: String
 
     public init(version: Int = 1, pid: Int32, startedAt: Int64, enforcementMode: String, device: String,
-                policy: PolicyInfo, posture: String? = nil, sensor: Sensor, hooks: Hooks, audit: Audit,
+                policy: PolicyInfo, posture: String? = nil, ptraceRestricted: Bool? = nil, sensor: Sensor, hooks: Hooks, audit: Audit,
                 sessions: [SessionRecord], recentlyEnded: [SessionRecord], unmanagedAgents: [UnmanagedAgent],
                 attribution: [String: Int], timelineFailures: Int, orphanEvents: Int, refused: [String: Int]? = nil, errors: Int,
                 recentErrors: [String], scope: String) {
@@ -108,6 +113,7 @@ public struct DaemonStatus: Codable, Sendable {
         self.device = device
         self.policy = policy
         self.posture = posture
+        self.ptraceRestricted = ptraceRestricted
         self.sensor = sensor
         self.hooks = hooks
         self.audit = audit

@@ -10,11 +10,14 @@ public enum DaemonStatusText {
         line("policy", "\(s.policy.version) (\(s.policy.path)), \(s.policy.reloads) reloads, \(s.policy.rejected) rejected")
         if let error = s.policy.lastError { line("  LAST REJECTED", error + " — the previous policy stays in force") }
         line("posture", s.posture ?? "unknown")
+        if s.ptraceRestricted == false {
+            line("  PTRACE UNRESTRICTED", "no Yama ptrace_scope (or 0): only Vigil's in-kernel kill stops a session reaching into other processes")
+        }
         line("hooks", "\(s.hooks.url) (\(s.hooks.failClosed ? "fail closed" : "FAIL OPEN")), drop-in \(s.hooks.dropIn ?? "NOT INSTALLED")")
         line("  calls", "\(s.hooks.calls), denied \(s.hooks.denied), refused callers \(s.hooks.rejectedCallers), failures \(s.hooks.failures)"
              + (s.hooks.p99Microseconds.map { ", p50 \(s.hooks.p50Microseconds ?? 0) µs, p99 \($0) µs" } ?? ""))
         line("sensor", "\(s.sensor.emitted) events; dropped: kernel \(s.sensor.kernelDropped), queue \(s.sensor.consumerDropped); gaps \(s.sensor.gaps); decode errors \(s.sensor.decodeErrors)")
-        line("  enforced", "connects refused \(s.sensor.networkDenied), execs killed \(s.sensor.execKilled), opens killed \(s.sensor.openKilled)")
+        line("  enforced", "connects refused \(s.sensor.networkDenied), execs killed \(s.sensor.execKilled), opens killed \(s.sensor.openKilled), process reaches killed \(s.sensor.processAccessKilled ?? 0)")
         for degraded in s.sensor.degraded { line("  DEGRADED", degraded) }
         line("audit", "\(s.audit.directory): \(s.audit.entries) entries, \(s.audit.failures) failed appends")
         line("attribution", "\(s.attribution["attributed"] ?? 0) events tied to tool calls, \(s.attribution["unattributed"] ?? 0) not")

@@ -118,6 +118,8 @@ extension AuditEntry {
         public static let connect: Kind = "connect"
         public static let send: Kind = "send"
         public static let toolCall: Kind = "toolCall"
+        /// A session process reaching into another one (ptrace, process_vm_*, pidfd_getfd).
+        public static let processAccess: Kind = "processAccess"
         /// Lost events: sensor drops, ring-buffer overruns, or a torn tail excluded by the log.
         public static let gap: Kind = "gap"
         public static let posture: Kind = "posture"

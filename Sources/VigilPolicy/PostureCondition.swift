@@ -33,7 +33,7 @@ public struct PostureCondition: Sendable, Hashable, CustomStringConvertible {
         "disk_encrypted": "bool", "secure_boot": "bool", "firewall_active": "bool", "edr_running": "bool",
         "os_patch_age_days": "int", "kernel_version": "string", "os_release": "string", "screen_locked": "bool",
         "kernel_lockdown": "string", "io_uring_disabled": "int", "unprivileged_bpf_disabled": "int",
-        "yama_ptrace_scope": "int", "vigil_sensor_attached": "bool", "vigil_enforcement_mode": "string",
+        "yama_ptrace_scope": "int", "ptrace_restricted": "bool", "vigil_sensor_attached": "bool", "vigil_enforcement_mode": "string",
         "vigil_drops": "int",
     ]
 

@@ -155,9 +155,61 @@ public final class KernelDecider: Sendable {
                 enforce(&entry, decision: decision, pid: e.header.pid, root: subject.root, prevented: e.result < 0 && !underWay,
                         tally: &tally)
             }
+        case .procAccess(let e):
+            entry = processAccessEntry(e, uid: uid, subject: subject, policy: policy, ancestry: ancestry, tally: &tally)
         }
         entry.postureRef = inForce.hash
         return entry
+    }
+
+    /// The mechanism a killed process-access call names in its entry.
+    public static let processAccessMechanism = "in-kernel SIGKILL before ptrace/process_vm_*/pidfd_getfd completed"
+
+    /// ptrace, process_vm_* or pidfd_getfd: no rule decides it — reaching a process outside the
+    /// session is always refused (the kernel killed the caller at syscall entry), an attach inside
+    /// it is allowed and recorded.
+    private func processAccessEntry(
+        _ e: ProcessAccessEvent, uid: UInt32?, subject: SessionSubject, policy: Policy,
+        ancestry: [AuditEntry.ProcessLink], tally: inout DecisionTally
+    ) -> AuditEntry {
+        let outside = e.targetSession != subject.session || e.header.flags.contains(.targetUnresolved)
+        let reason = outside
+            ? "a session process may not reach into a process outside its session"
+            : "a process of the session on another one of the same session"
+        let decision = VigilPolicy.Decision(
+            action: e.killed ? .deny : .allow, enforcement: e.killed ? .kill : .none, reason: reason,
+            policyVersion: policy.version)
+        let targetExe = e.targetPID > 0 ? Self.executable(of: e.targetPID) : nil
+        var entry = makeEntry(kind: .processAccess, pid: e.header.pid, uid: uid, session: subject.session,
+                              action: .init(path: targetExe, mode: e.callName), decision: decision, ancestry: ancestry)
+        entry.monotonicNs = e.header.ktimeNanoseconds
+        entry.extra["call"] = e.callName
+        if let request = e.requestName { entry.extra["request"] = request }
+        entry.extra["target_pid"] = e.header.flags.contains(.targetUnresolved) ? "unresolved" : String(e.targetPID)
+        entry.extra["target_exe"] = targetExe ?? "unknown"
+        entry.extra["target_in_session"] = outside ? "false" : "true"
+        entry.extra["reason"] = reason
+        if e.killed {
+            entry.decision = .kill
+            let target = e.header.flags.contains(.targetUnresolved)
+                ? "an unresolved target (taken as outside the session)"
+                : "pid \(e.targetPID) (\(targetExe ?? "executable unknown"))"
+            entry.enforcement = .init(action: "bpf-sigkill", succeeded: true,
+                                      detail: "\(Self.processAccessMechanism): \(e.requestName.map { e.callName + " " + $0 } ?? e.callName) of \(target)")
+            tally.decisions["kill", default: 0] += 1
+        } else {
+            entry.decision = .allow
+            tally.decisions["allow", default: 0] += 1
+        }
+        return entry
+    }
+
+    /// /proc/PID/exe of a live process, or nil.
+    static func executable(of pid: Int32) -> String? {
+        var buffer = [CChar](repeating: 0, count: 4097)
+        let n = readlink("/proc/\(pid)/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// After the fact: the kernel let it happen (no mechanism held the rule). Kill the process

@@ -146,6 +146,8 @@ public final class Sensor: @unchecked Sendable {
         public var execKilled: UInt64 = 0
         /// Openers SIGKILLed in the kernel (Open(**/NAME) rules).
         public var openKilled: UInt64 = 0
+        /// Callers of ptrace, process_vm_* or pidfd_getfd on a process outside their session, SIGKILLed at entry.
+        public var processAccessKilled: UInt64 = 0
         public var totalDropped: UInt64 { dropped.values.reduce(0, +) }
         public var totalEmitted: UInt64 { emitted.values.reduce(0, +) }
     }
@@ -165,6 +167,7 @@ public final class Sensor: @unchecked Sendable {
         c.networkDenied = raw[Int(VIGIL_CTR_NET_DENIED.rawValue)]
         c.execKilled = raw[Int(VIGIL_CTR_EXEC_KILLED.rawValue)]
         c.openKilled = raw[Int(VIGIL_CTR_OPEN_KILLED.rawValue)]
+        c.processAccessKilled = raw[Int(VIGIL_CTR_PROC_ACCESS_KILLED.rawValue)]
         return c
     }
 

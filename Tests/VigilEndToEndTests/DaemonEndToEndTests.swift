@@ -220,6 +220,12 @@ struct DaemonEndToEndTests {
         // (Other tests' Claude Code processes, running meanwhile, may be listed too: the daemon sees the machine.)
         #expect(text.status == 0 && text.output.contains("agents outside Vigil: ") && text.output.contains(bin + "/codex"), "\(text.output)")
         #expect(text.output.contains("refused callers 1"), "\(text.output)")
+        // A kernel without Yama's ptrace restriction (or scope 0) is reported in posture and status.
+        let scope = (try? String(contentsOfFile: "/proc/sys/kernel/yama/ptrace_scope", encoding: .utf8))
+            .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        let restricted = (scope ?? 0) > 0
+        #expect(status["ptraceRestricted"] as? Bool == restricted, "\(status["ptraceRestricted"] ?? "absent")")
+        #expect(text.output.contains("PTRACE UNRESTRICTED") == !restricted, "\(text.output)")
         daemon.stop()
         let leaves = try AuditVerifier.readEntries(directory: world.audit).leaves.map(\.entry)
         #expect(leaves.contains { $0.kind.rawValue == "hookRejected" })

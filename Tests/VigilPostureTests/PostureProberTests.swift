@@ -45,7 +45,7 @@ import VigilPosture
             .osPatchAgeDays: .int(2), .kernelVersion: .string("6.1.0-18-amd64"),
             .osRelease: .string("Debian GNU/Linux 12 (bookworm)"), .screenLocked: .bool(true),
             .kernelLockdown: .string("integrity"), .ioUringDisabled: .int(2), .unprivilegedBPFDisabled: .int(1),
-            .yamaPtraceScope: .int(1), .vigilSensorAttached: .bool(true), .vigilEnforcementMode: .string("enforce"),
+            .yamaPtraceScope: .int(1), .ptraceRestricted: .bool(true), .vigilSensorAttached: .bool(true), .vigilEnforcementMode: .string("enforce"),
             .vigilDrops: .int(3),
         ]
         #expect(Set(snapshot.observations.keys) == Set(PostureKey.allCases))

@@ -108,7 +108,7 @@ import VigilPosture
         #expect(PostureKey.allCases.map(\.rawValue) == [
             "disk_encrypted", "secure_boot", "firewall_active", "edr_running", "os_patch_age_days", "kernel_version",
             "os_release", "screen_locked", "kernel_lockdown", "io_uring_disabled", "unprivileged_bpf_disabled",
-            "yama_ptrace_scope", "vigil_sensor_attached", "vigil_enforcement_mode", "vigil_drops",
+            "yama_ptrace_scope", "ptrace_restricted", "vigil_sensor_attached", "vigil_enforcement_mode", "vigil_drops",
         ])
     }
 }

@@ -61,12 +61,14 @@ extension EnforcementTests {
         let out = w.dir + "/out"
         // Outside the session (as a developer's own `aws configure` would), once the session runs:
         // a new directory with a new secret. The session then links it out of the tree and reads it.
-        let later = dir + "/new/creds"
-        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(300)) {
+        // The session says when it runs (its marks are in place before its first instruction).
+        let later = dir + "/new/creds", ready = w.dir + "/ready"
+        DispatchQueue.global().async {
+            for _ in 0..<600 where !FileManager.default.fileExists(atPath: ready) { usleep(10_000) }
             try? FileManager.default.createDirectory(atPath: dir + "/new", withIntermediateDirectories: true)
             try? "LATER-SECRET".write(toFile: later, atomically: false, encoding: .utf8)
         }
-        let script = "while [ ! -s \(later) ]; do sleep 0.05; done; sleep 0.2; ln \(later) \(w.dir)/out-link; cat \(w.dir)/out-link; echo rc=$?"
+        let script = "touch \(ready); while [ ! -s \(later) ]; do sleep 0.05; done; sleep 0.2; ln \(later) \(w.dir)/out-link; cat \(w.dir)/out-link; echo rc=$?"
         let (summary, entries, _) = try await w.run(policy: policy, shell(script, out: out))
         let text = try String(contentsOfFile: out, encoding: .utf8)
         #expect(!text.contains("LATER-SECRET") && text.contains("rc=1"), "\(text)")

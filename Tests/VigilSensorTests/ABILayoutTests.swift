@@ -84,12 +84,21 @@ import VigilCore
         "vigil_net_event.addr": EventLayout.Net.address,
         "vigil_net_event.unix_path": EventLayout.Net.unixPath,
         "vigil_net_event.pad_end": EventLayout.Net.padEnd,
+
+        "vigil_proc_access_event.hdr": 0,
+        "vigil_proc_access_event.call": EventLayout.ProcAccess.call,
+        "vigil_proc_access_event.pad": EventLayout.ProcAccess.pad,
+        "vigil_proc_access_event.target_pid": EventLayout.ProcAccess.targetPID,
+        "vigil_proc_access_event.request": EventLayout.ProcAccess.request,
+        "vigil_proc_access_event.arg": EventLayout.ProcAccess.arg,
+        "vigil_proc_access_event.target_session": EventLayout.ProcAccess.targetSession,
     ]
 
     static let swiftSizes: [String: Int] = [
         "vigil_event_header": EventLayout.Header.size, "vigil_exec_event": EventLayout.Exec.size,
         "vigil_fork_event": EventLayout.Fork.size, "vigil_exit_event": EventLayout.Exit.size,
         "vigil_open_event": EventLayout.Open.size, "vigil_net_event": EventLayout.Net.size,
+        "vigil_proc_access_event": EventLayout.ProcAccess.size,
     ]
 
     struct CField {
@@ -140,7 +149,7 @@ import VigilCore
     @Test func kindNumbersAndFlagsMatchTheCHeader() {
         let c: [EventKind: vigil_event_kind] = [
             .exec: VIGIL_EVENT_EXEC, .fork: VIGIL_EVENT_FORK, .exit: VIGIL_EVENT_EXIT, .open: VIGIL_EVENT_OPEN,
-            .connect: VIGIL_EVENT_CONNECT, .send: VIGIL_EVENT_SEND,
+            .connect: VIGIL_EVENT_CONNECT, .send: VIGIL_EVENT_SEND, .procAccess: VIGIL_EVENT_PROC_ACCESS,
         ]
         #expect(c.count == EventKind.allCases.count)
         for kind in EventKind.allCases {
@@ -153,10 +162,19 @@ import VigilCore
             (.pathTruncated, VIGIL_F_PATH_TRUNCATED), (.argvTruncated, VIGIL_F_ARGV_TRUNCATED), (.ioUring, VIGIL_F_IO_URING),
             (.compat, VIGIL_F_COMPAT), (.pathFromFile, VIGIL_F_PATH_FROM_FILE), (.pathUnresolved, VIGIL_F_PATH_UNRESOLVED),
             (.untracked, VIGIL_F_UNTRACKED), (.exeUnlinked, VIGIL_F_EXE_UNLINKED), (.killed, VIGIL_F_KILLED),
-            (.spared, VIGIL_F_SPARED), (.exeStat, VIGIL_F_EXE_STAT),
+            (.spared, VIGIL_F_SPARED), (.exeStat, VIGIL_F_EXE_STAT), (.targetUnresolved, VIGIL_F_TARGET_UNRESOLVED),
         ]
         for (swift, c) in flags {
             #expect(UInt32(swift.rawValue) == c.rawValue, "flag \(c.rawValue)")
+        }
+
+        let calls: [ProcessAccessCall: vigil_proc_call] = [
+            .ptrace: VIGIL_PROC_PTRACE, .processVMReadv: VIGIL_PROC_VM_READV, .processVMWritev: VIGIL_PROC_VM_WRITEV,
+            .pidfdGetfd: VIGIL_PROC_PIDFD_GETFD,
+        ]
+        #expect(calls.count == ProcessAccessCall.allCases.count)
+        for call in ProcessAccessCall.allCases {
+            #expect(calls[call]?.rawValue == UInt32(call.rawValue), "\(call)")
         }
     }
 }

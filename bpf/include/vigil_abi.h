@@ -28,7 +28,16 @@ enum vigil_event_kind {
     VIGIL_EVENT_OPEN = 4,
     VIGIL_EVENT_CONNECT = 5,
     VIGIL_EVENT_SEND = 6,
-    VIGIL_EVENT_KIND_MAX = 7,
+    VIGIL_EVENT_PROC_ACCESS = 7,
+    VIGIL_EVENT_KIND_MAX = 8,
+};
+
+/* The calls of VIGIL_EVENT_PROC_ACCESS (vigil_proc_access_event.call). Stable numbers. */
+enum vigil_proc_call {
+    VIGIL_PROC_PTRACE = 1,
+    VIGIL_PROC_VM_READV = 2,
+    VIGIL_PROC_VM_WRITEV = 3,
+    VIGIL_PROC_PIDFD_GETFD = 4,
 };
 
 /* Header flags (bit set in vigil_event_header.flags). */
@@ -44,6 +53,7 @@ enum vigil_event_flag {
     VIGIL_F_KILLED = 1 << 8,          /* SIGKILLed in the kernel before its first instruction / before the fd was used */
     VIGIL_F_SPARED = 1 << 9,          /* matched an in-kernel kill rule but is a session root: flagged only */
     VIGIL_F_EXE_STAT = 1 << 10,       /* exec: exe_size, exe_mtime_* and exe_ctime_* are filled */
+    VIGIL_F_TARGET_UNRESOLVED = 1 << 11, /* proc access: the target could not be resolved (taken as outside) */
 };
 
 /* Counters in the `vigil_counters` per-CPU array. Drops are indexed by event kind. */
@@ -57,6 +67,7 @@ enum vigil_counter {
     VIGIL_CTR_NET_DENIED,         /* connects/sends refused (EPERM) by the cgroup hooks */
     VIGIL_CTR_EXEC_KILLED,        /* execs SIGKILLed in the kernel */
     VIGIL_CTR_OPEN_KILLED,        /* openers SIGKILLed in the kernel at syscall exit */
+    VIGIL_CTR_PROC_ACCESS_KILLED, /* ptrace, process_vm_* and pidfd_getfd callers SIGKILLed at entry */
     VIGIL_CTR_MAX,
 };
 
@@ -130,6 +141,19 @@ struct vigil_net_event {
     __u32 pad_end;   /* the padding to 8-byte alignment, named so it is never implicit */
 };
 
+/* VIGIL_EVENT_PROC_ACCESS: a session process calls ptrace, process_vm_readv/writev or pidfd_getfd.
+ * Reported at syscall entry when the target is outside the caller's session (the caller is then
+ * SIGKILLed: VIGIL_F_KILLED), and for attaches (PTRACE_ATTACH, SEIZE, TRACEME) inside it (allowed). */
+struct vigil_proc_access_event {
+    struct vigil_event_header hdr;
+    __u16 call;           /* enum vigil_proc_call */
+    __u16 pad;
+    __s32 target_pid;     /* the target's thread-group id (global); 0 with VIGIL_F_TARGET_UNRESOLVED */
+    __s64 request;        /* ptrace: the request; pidfd_getfd: the pidfd; else 0 */
+    __s64 arg;            /* ptrace, process_vm_*: the pid as passed; pidfd_getfd: the fd asked for */
+    __u64 target_session; /* the target's session, 0 when outside every session */
+};
+
 /* Every size and every field's offset, as the Swift decoder reads them (VigilCore's EventLayout):
  * a change here fails the build of the BPF object and of the C glue until both sides agree. */
 #define VIGIL_ASSERT_SIZE(type, n) _Static_assert(sizeof(type) == (n), #type " size changed: update the Swift decoder")
@@ -190,6 +214,15 @@ VIGIL_ASSERT_OFFSET(struct vigil_net_event, pad, 44);
 VIGIL_ASSERT_OFFSET(struct vigil_net_event, addr, 48);
 VIGIL_ASSERT_OFFSET(struct vigil_net_event, unix_path, 64);
 VIGIL_ASSERT_OFFSET(struct vigil_net_event, pad_end, 172);
+
+VIGIL_ASSERT_SIZE(struct vigil_proc_access_event, 64);
+VIGIL_ASSERT_OFFSET(struct vigil_proc_access_event, hdr, 0);
+VIGIL_ASSERT_OFFSET(struct vigil_proc_access_event, call, 32);
+VIGIL_ASSERT_OFFSET(struct vigil_proc_access_event, pad, 34);
+VIGIL_ASSERT_OFFSET(struct vigil_proc_access_event, target_pid, 36);
+VIGIL_ASSERT_OFFSET(struct vigil_proc_access_event, request, 40);
+VIGIL_ASSERT_OFFSET(struct vigil_proc_access_event, arg, 48);
+VIGIL_ASSERT_OFFSET(struct vigil_proc_access_event, target_session, 56);
 
 /* `vigil_net_rules`: an LPM trie keyed by session then address (IPv4 as ::ffff:a.b.c.d), so
  * prefixlen = 64 + the address prefix over 128 bits. The entry found (the longest prefix) holds

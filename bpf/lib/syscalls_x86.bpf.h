@@ -19,6 +19,16 @@
 #define NR32_CONNECT 362
 #define NR32_SENDTO 369
 
+/* Calls that reach into another process (checked at entry by vigil_sys_enter). */
+#define NR_PTRACE 101
+#define NR_PROCESS_VM_READV 310
+#define NR_PROCESS_VM_WRITEV 311
+#define NR_PIDFD_GETFD 438
+#define NR32_PTRACE 26
+#define NR32_PROCESS_VM_READV 347
+#define NR32_PROCESS_VM_WRITEV 348
+#define NR32_PIDFD_GETFD 438
+
 /* thread_info.status: the task is in a 32-bit syscall (arch/x86/include/asm/thread_info.h). */
 #define TS_COMPAT 0x0002
 
@@ -44,6 +54,33 @@ static __always_inline void syscall_args_of(struct pt_regs *regs, bool compat, s
     } else {
         a->a[0] = (__u32)regs->bx; a->a[1] = (__u32)regs->cx; a->a[2] = (__u32)regs->dx;
         a->a[3] = (__u32)regs->si; a->a[4] = (__u32)regs->di;
+    }
+}
+
+/* Whether `nr` may be one of the calls of enum vigil_proc_call, in either table: the numbers alone,
+ * a compare each, on every syscall of every task while a session runs. */
+static __always_inline bool syscall_may_reach_process(long nr)
+{
+    return nr == NR_PTRACE || nr == NR_PROCESS_VM_READV || nr == NR_PROCESS_VM_WRITEV || nr == NR_PIDFD_GETFD ||
+           nr == NR32_PTRACE || nr == NR32_PROCESS_VM_READV || nr == NR32_PROCESS_VM_WRITEV;
+}
+
+/* Which enum vigil_proc_call `nr` is, or 0, once syscall_may_reach_process said it may be one: the
+ * compat flag decides, since the two tables share numbers (26 is msync in 64-bit, 101 and 310 are
+ * other calls in i386). */
+static __always_inline __u16 syscall_proc_call(long nr, struct task_struct *task)
+{
+    if (nr == NR_PIDFD_GETFD) /* the same in both */
+        return VIGIL_PROC_PIDFD_GETFD;
+    bool compat = syscall_is_compat(task);
+    switch (nr) {
+    case NR_PTRACE: return compat ? 0 : VIGIL_PROC_PTRACE;
+    case NR_PROCESS_VM_READV: return compat ? 0 : VIGIL_PROC_VM_READV;
+    case NR_PROCESS_VM_WRITEV: return compat ? 0 : VIGIL_PROC_VM_WRITEV;
+    case NR32_PTRACE: return compat ? VIGIL_PROC_PTRACE : 0;
+    case NR32_PROCESS_VM_READV: return compat ? VIGIL_PROC_VM_READV : 0;
+    case NR32_PROCESS_VM_WRITEV: return compat ? VIGIL_PROC_VM_WRITEV : 0;
+    default: return 0;
     }
 }
 

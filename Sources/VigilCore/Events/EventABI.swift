@@ -11,9 +11,10 @@ public enum EventKind: UInt16, Sendable, Hashable, CaseIterable {
     case open = 4
     case connect = 5
     case send = 6
+    case procAccess = 7
 
     /// `VIGIL_EVENT_KIND_MAX`: one past the highest kind (the per-kind counters' stride).
-    public static let limit = 7
+    public static let limit = 8
 
     /// The name counters and renderers use.
     public var name: String {
@@ -24,6 +25,7 @@ public enum EventKind: UInt16, Sendable, Hashable, CaseIterable {
         case .open: "open"
         case .connect: "connect"
         case .send: "send"
+        case .procAccess: "proc_access"
         }
     }
 }
@@ -107,5 +109,16 @@ public enum EventLayout {
         public static let unixPathMax = 108
         public static let padEnd = 172   // u32
         public static let size = 176
+    }
+
+    /// `struct vigil_proc_access_event`.
+    public enum ProcAccess {
+        public static let call = 32          // u16, enum vigil_proc_call
+        public static let pad = 34           // u16
+        public static let targetPID = 36     // s32
+        public static let request = 40       // s64
+        public static let arg = 48           // s64
+        public static let targetSession = 56 // u64
+        public static let size = 64
     }
 }

@@ -119,6 +119,15 @@ public enum EventDecoder {
                 port: r.loadUnaligned(fromByteOffset: N.port, as: UInt16.self),
                 result: r.loadUnaligned(fromByteOffset: N.result, as: Int64.self))
             return kind == .connect ? .connect(event) : .send(event)
+        case .procAccess:
+            typealias P = EventLayout.ProcAccess
+            try need(P.size)
+            return .procAccess(ProcessAccessEvent(
+                header: header, rawCall: r.loadUnaligned(fromByteOffset: P.call, as: UInt16.self),
+                request: r.loadUnaligned(fromByteOffset: P.request, as: Int64.self),
+                argument: r.loadUnaligned(fromByteOffset: P.arg, as: Int64.self),
+                targetPID: r.loadUnaligned(fromByteOffset: P.targetPID, as: Int32.self),
+                targetSession: r.loadUnaligned(fromByteOffset: P.targetSession, as: UInt64.self)))
         }
     }
 

@@ -83,6 +83,18 @@ public enum EventRenderer {
             o.string("address", e.address)
             o.int("port", Int64(e.port))
             o.int("result", e.result)
+        case .procAccess(let e):
+            o.string("call", e.callName)
+            if let request = e.requestName { o.string("request", request) }
+            o.int("target", Int64(e.targetPID))
+            o.bool("target_resolved", !e.header.flags.contains(.targetUnresolved))
+            o.value("target_session") { out in
+                out.append(UInt8(ascii: "\""))
+                appendHex(e.targetSession, to: &out)
+                out.append(UInt8(ascii: "\""))
+            }
+            o.int("arg", e.argument)
+            o.bool("killed", e.killed)
         case .gap(let g):
             o.string("cause", g.cause.rawValue)
             o.uint("lost", g.lost)
@@ -101,7 +113,7 @@ public enum EventRenderer {
             return n
         case .open(let e): return fixed + e.path.utf8.count
         case .connect(let e), .send(let e): return fixed + e.address.utf8.count
-        case .fork, .exit, .gap: return fixed
+        case .fork, .exit, .procAccess, .gap: return fixed
         }
     }
 
@@ -120,8 +132,20 @@ public enum EventRenderer {
         case .exit(let e): e.signal.map { "signal \($0)" } ?? "status \(e.exitStatus ?? 0)"
         case .open(let e): "\(e.path)  \(e.isWrite ? "w" : "r")  -> \(e.result)"
         case .connect(let e), .send(let e): "\(familyName(e.family)) \(e.address) port \(e.port)  -> \(e.result)"
+        case .procAccess(let e): processAccessDetail(e)
         case .gap(let g): "LOST \(g.lost) events (\(g.cause.rawValue))"
         }
+    }
+
+    /// "ptrace PTRACE_ATTACH pid 812 (outside the session)  -> killed".
+    public static func processAccessDetail(_ e: ProcessAccessEvent) -> String {
+        let what = e.requestName.map { e.callName + " " + $0 } ?? e.callName
+        let target = e.header.flags.contains(.targetUnresolved)
+            ? "an unresolved target (\(e.call == .pidfdGetfd ? "pidfd" : "pid") \(e.call == .pidfdGetfd ? e.request : e.argument))"
+            : "pid \(e.targetPID)"
+        let whose = e.targetSession == e.header.session && !e.header.flags.contains(.targetUnresolved)
+            ? "in the session" : "outside the session"
+        return "\(what) \(target) (\(whose))  -> \(e.killed ? "killed" : "allowed")"
     }
 
     public static func familyName(_ family: AddressFamily?) -> String {

@@ -38,6 +38,7 @@ public struct EventFlags: OptionSet, Sendable, Hashable {
     public static let killed = EventFlags(rawValue: 1 << 8)
     public static let spared = EventFlags(rawValue: 1 << 9)
     public static let exeStat = EventFlags(rawValue: 1 << 10)
+    public static let targetUnresolved = EventFlags(rawValue: 1 << 11)
 }
 
 /// What identifies an executable's content while it is unchanged: the key of the hash cache.
@@ -124,6 +125,77 @@ public struct NetworkEvent: Sendable, Hashable {
     public var result: Int64
 }
 
+/// `enum vigil_proc_call`: the calls that reach into another process.
+public enum ProcessAccessCall: UInt16, Sendable, Hashable, CaseIterable {
+    case ptrace = 1
+    case processVMReadv = 2
+    case processVMWritev = 3
+    case pidfdGetfd = 4
+
+    /// The syscall's name.
+    public var name: String {
+        switch self {
+        case .ptrace: "ptrace"
+        case .processVMReadv: "process_vm_readv"
+        case .processVMWritev: "process_vm_writev"
+        case .pidfdGetfd: "pidfd_getfd"
+        }
+    }
+}
+
+/// A session process reached into another one: ptrace, process_vm_readv/writev or pidfd_getfd on
+/// a process outside its session (the caller was SIGKILLed at syscall entry: `.killed`), or an
+/// attach inside it (allowed).
+public struct ProcessAccessEvent: Sendable, Hashable {
+    public var header: EventHeader
+    /// nil for a number this build does not know.
+    public var call: ProcessAccessCall?
+    public var rawCall: UInt16
+    /// ptrace: the request (PTRACE_ATTACH = 16…); pidfd_getfd: the pidfd; else 0.
+    public var request: Int64
+    /// ptrace, process_vm_*: the pid as the caller passed it; pidfd_getfd: the fd it asked for.
+    public var argument: Int64
+    /// The target's thread-group id; 0 when it could not be resolved (`.targetUnresolved`).
+    public var targetPID: Int32
+    /// The target's session; 0 when it is outside every session.
+    public var targetSession: SessionID
+
+    public var killed: Bool { header.flags.contains(.killed) }
+    public var callName: String { call?.name ?? "call:\(rawCall)" }
+
+    public init(header: EventHeader, rawCall: UInt16, request: Int64, argument: Int64, targetPID: Int32, targetSession: SessionID) {
+        self.header = header
+        self.call = ProcessAccessCall(rawValue: rawCall)
+        self.rawCall = rawCall
+        self.request = request
+        self.argument = argument
+        self.targetPID = targetPID
+        self.targetSession = targetSession
+    }
+
+    /// The ptrace request's name (PTRACE_ATTACH…), or its number.
+    public var requestName: String? {
+        guard call == .ptrace else { return nil }
+        switch request {
+        case 0: return "PTRACE_TRACEME"
+        case 1: return "PTRACE_PEEKTEXT"
+        case 2: return "PTRACE_PEEKDATA"
+        case 3: return "PTRACE_PEEKUSER"
+        case 4: return "PTRACE_POKETEXT"
+        case 5: return "PTRACE_POKEDATA"
+        case 6: return "PTRACE_POKEUSER"
+        case 7: return "PTRACE_CONT"
+        case 8: return "PTRACE_KILL"
+        case 12: return "PTRACE_GETREGS"
+        case 13: return "PTRACE_SETREGS"
+        case 16: return "PTRACE_ATTACH"
+        case 17: return "PTRACE_DETACH"
+        case 0x4206: return "PTRACE_SEIZE"
+        default: return "request \(request)"
+        }
+    }
+}
+
 /// Events that were lost: the kernel ring was full, or the consumer queue overflowed.
 public struct GapEvent: Sendable, Hashable {
     public enum Cause: String, Sendable { case kernelRingFull = "kernel_ring_full", consumerQueueFull = "consumer_queue_full" }
@@ -145,6 +217,7 @@ public enum SensorEvent: Sendable, Hashable {
     case open(OpenEvent)
     case connect(NetworkEvent)
     case send(NetworkEvent)
+    case procAccess(ProcessAccessEvent)
     case gap(GapEvent)
 
     public var kindName: String {
@@ -155,6 +228,7 @@ public enum SensorEvent: Sendable, Hashable {
         case .open: "open"
         case .connect: "connect"
         case .send: "send"
+        case .procAccess: "proc_access"
         case .gap: "gap"
         }
     }
@@ -166,6 +240,7 @@ public enum SensorEvent: Sendable, Hashable {
         case .exit(let e): e.header
         case .open(let e): e.header
         case .connect(let e), .send(let e): e.header
+        case .procAccess(let e): e.header
         case .gap: nil
         }
     }

@@ -100,7 +100,7 @@ public struct ProcessTree: Sendable {
             insert(node)
         case .exit(let e):
             markExited(e.header.pid)
-        case .open, .connect, .send, .gap:
+        case .open, .connect, .send, .procAccess, .gap:
             break
         }
     }

@@ -266,6 +266,8 @@ private struct SessionState: Sendable {
         case .connect(let e), .send(let e):
             if agents.contains(pid), let found = agentNetwork(pid, e, limits: limits) { return found }
             return ambient(pid)
+        case .procAccess:
+            return ambient(pid)
         case .gap:
             return nil
         }

@@ -24,6 +24,7 @@ extension Daemon {
             return DaemonStatus(
                 pid: getpid(), startedAt: startedAt, enforcementMode: enforcementMode, device: configuration.deviceID,
                 policy: state.policyInfo, posture: decider.posture.current.hash,
+                ptraceRestricted: { if case .bool(let b) = decider.posture.current.facts["ptrace_restricted"] { b } else { nil } }(),
                 sensor: .init(
                     programs: Dictionary(uniqueKeysWithValues: sensor.programs.map {
                         ($0.name, $0.attached ? "attached" : "not attached: \(String(cString: strerror($0.errorCode ?? 0)))")
@@ -31,7 +32,8 @@ extension Daemon {
                     degraded: sensor.degradedModes, emitted: c.totalEmitted, kernelDropped: c.totalDropped,
                     consumerDropped: sensor.consumerDroppedRecords.load(ordering: .relaxed),
                     decodeErrors: counters.decodeErrors.load(ordering: .relaxed), gaps: counters.gaps.load(ordering: .relaxed),
-                    networkDenied: c.networkDenied, execKilled: c.execKilled, openKilled: c.openKilled),
+                    networkDenied: c.networkDenied, execKilled: c.execKilled, openKilled: c.openKilled,
+                    processAccessKilled: c.processAccessKilled),
                 hooks: .init(
                     url: hookURL, dropIn: installedDropIn.withLock { $0 }, failClosed: configuration.failClosed,
                     calls: counters.hookCalls.load(ordering: .relaxed), denied: counters.hookDenied.load(ordering: .relaxed),

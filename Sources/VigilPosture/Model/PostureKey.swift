@@ -18,6 +18,7 @@ public enum PostureKey: String, CaseIterable, Codable, CodingKeyRepresentable, C
     case ioUringDisabled = "io_uring_disabled"
     case unprivilegedBPFDisabled = "unprivileged_bpf_disabled"
     case yamaPtraceScope = "yama_ptrace_scope"
+    case ptraceRestricted = "ptrace_restricted"
     case vigilSensorAttached = "vigil_sensor_attached"
     case vigilEnforcementMode = "vigil_enforcement_mode"
     case vigilDrops = "vigil_drops"

@@ -1,5 +1,5 @@
 // Vigil — device posture.
-// kernel_lockdown, io_uring_disabled, unprivileged_bpf_disabled, yama_ptrace_scope.
+// kernel_lockdown, io_uring_disabled, unprivileged_bpf_disabled, yama_ptrace_scope, ptrace_restricted.
 
 import Foundation
 
@@ -13,6 +13,9 @@ import Foundation
 /// - `unprivileged_bpf_disabled` (0 allowed, 1 disabled until reboot, 2 disabled but changeable):
 ///   `/proc/sys/kernel/unprivileged_bpf_disabled`.
 /// - `yama_ptrace_scope` (0 classic … 3 no attach): `/proc/sys/kernel/yama/ptrace_scope` (absent without Yama).
+/// - `ptrace_restricted` (bool): whether Yama restricts ptrace — false when ptrace_scope is absent
+///   (no Yama: any process may attach to any other of its user, such as the shell that started the
+///   agent) or 0 (classic); true for 1–3. Unknown when the scope is unreadable.
 /// Unreadable or non-numeric → `unknown` with the reason.
 public struct KernelHardeningProbe: Sendable {
     public var root: PostureRoot
@@ -20,12 +23,30 @@ public struct KernelHardeningProbe: Sendable {
     public init(root: PostureRoot) { self.root = root }
 
     public func observe() -> [PostureKey: PostureObservation] {
-        [
+        let scope = integer(Self.ptraceScopePath, absent: "Yama LSM not enabled in this kernel")
+        return [
             .kernelLockdown: lockdown(),
             .ioUringDisabled: integer("/proc/sys/kernel/io_uring_disabled", absent: "kernel older than 6.6 or without io_uring"),
             .unprivilegedBPFDisabled: integer("/proc/sys/kernel/unprivileged_bpf_disabled", absent: "kernel without BPF syscall"),
-            .yamaPtraceScope: integer("/proc/sys/kernel/yama/ptrace_scope", absent: "Yama LSM not enabled in this kernel"),
+            .yamaPtraceScope: scope,
+            .ptraceRestricted: ptraceRestricted(scope),
         ]
+    }
+
+    static let ptraceScopePath = "/proc/sys/kernel/yama/ptrace_scope"
+
+    private func ptraceRestricted(_ scope: PostureObservation) -> PostureObservation {
+        switch scope.fact {
+        case .int(let value):
+            return PostureObservation(.bool(value > 0), evidence: scope.evidence)
+        default:
+            // Absent means no Yama: nothing restricts ptrace beyond the same-uid check. Any other
+            // failure (unreadable) leaves it unknown.
+            guard root.exists(Self.ptraceScopePath) == false, root.exists("/proc/sys/kernel") else {
+                return PostureObservation(.unknown(reason: scope.fact.reason ?? "\(Self.ptraceScopePath) unreadable"))
+            }
+            return PostureObservation(.bool(false), evidence: [.init(source: Self.ptraceScopePath, detail: "absent: no Yama LSM, ptrace unrestricted")])
+        }
     }
 
     private func lockdown() -> PostureObservation {
