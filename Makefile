@@ -77,8 +77,9 @@ test-unit: $(SKELS)
 	VIGIL_SKIP_PRIVILEGED=1 swift test --skip-build --skip VigilEndToEndTests
 
 # Everything, as CI runs it (.ci/run): unit tests, the privileged tests (BPF, cgroups, fanotify) and the
-# end-to-end suites (the real vigild and Claude Code). A privileged test the machine cannot run is
-# reported as skipped with its reason; with VIGIL_REQUIRE_PRIVILEGED=1 (CI) it fails instead.
+# end-to-end suites (the real vigild as root, Claude Code as the developer account vigil-dev, which they
+# create with useradd). A privileged test the machine cannot run is reported as skipped with its
+# reason; with VIGIL_REQUIRE_PRIVILEGED=1 (CI) it fails instead.
 # The last step: the benchmarks' synthetic ring records must still decode and render (they broke
 # silently once when the ABI changed), so vigil-bench runs them at 1% scale, its figures ignored.
 test: $(SKELS) test-helpers claude

@@ -1,6 +1,7 @@
 // The real Claude Code 2.1.330 with Vigil's managed hooks: allowed calls run, denied calls are
 // refused with the rule id reaching the model, `--bare` and the other hook kill-switches do not get
-// around them, a failing hook blocks, and the audit log holds every event and verifies.
+// around them, a failing hook blocks, and the audit log holds every event and verifies. Claude Code
+// (and so the hook) runs as the developer account, never as root.
 // Root + the claude binary (`make claude`): a visible skip without them, a failure under VIGIL_REQUIRE_PRIVILEGED=1.
 import Foundation
 import Glibc
@@ -16,6 +17,7 @@ struct ClaudeEndToEndTests {
         let world = try ClaudeWorld.make(name)
         try world.writePolicy()
         try world.makeAuditKey(vigil: vigil)
+        try world.developer.mustExecute(hookBinary ?? vigil)
         let install = try world.run([
             vigil, "hooks", "install", "--root", world.root, "--state-dir", world.stateDir, "--policy", world.policy,
             "--audit-dir", world.audit, "--vigil", hookBinary ?? vigil, "--timeout", "30",
@@ -78,7 +80,8 @@ struct ClaudeEndToEndTests {
         #expect(deny.winningRule == "no-curl")
         #expect(deny.policyVersion?.hasPrefix("e2e-1+") == true)
         #expect(deny.extra["toolUseId"] == "toolu_01_0")
-        #expect(deny.subject?.uid == 0)
+        #expect(deny.subject?.uid == world.developer.uid && deny.subject?.userName == Developer.name, "\(String(describing: deny.subject))")
+        #expect(entries.allSatisfy { $0.subject == nil || $0.subject?.uid == world.developer.uid }, "every hook ran as the developer")
         let allow = try #require(decided.first { $0.decision == .allow })
         #expect(allow.extra["toolUseId"] == "toolu_00_0")
         #expect(allow.action.toolInput?.contains("echo hi") == true)
@@ -133,12 +136,15 @@ struct ClaudeEndToEndTests {
                 when: edr_running == false
                 reason: No shell without endpoint protection.
             """)
-        // A stand-in endpoint-protection agent: a copy of sleep under a name the probe knows.
+        // A stand-in endpoint-protection agent: a copy of sleep under a name the probe knows. It runs
+        // as the developer, so that the agent (the developer too) can kill it from a tool call; the
+        // probe sees it by its name either way.
         let edrBinary = world.base + "/osqueryd"
         try FileManager.default.copyItem(atPath: "/bin/sleep", toPath: edrBinary)
         let edr = Process()
-        edr.executableURL = URL(fileURLWithPath: edrBinary)
-        edr.arguments = ["120"]
+        let edrCommand = world.developer.command([edrBinary, "120"])
+        edr.executableURL = URL(fileURLWithPath: edrCommand[0])
+        edr.arguments = Array(edrCommand.dropFirst())
         try edr.run()
         defer { if edr.isRunning { kill(edr.processIdentifier, SIGKILL) } }
         let model = try MockModel.start(dumpDirectory: world.requests)
@@ -223,7 +229,8 @@ struct ClaudeEndToEndTests {
         let previous = Data(#"{"permissions":{"deny":["Bash(touch *)"]}}"#.utf8) + Data([0x0A, 0x20, 0x0A])
         let dropIn = dropInDirectory + "/50-vigil.json"
         try previous.write(to: URL(fileURLWithPath: dropIn))
-        chmod(dropIn, 0o640)
+        // A mode of its own (not the installer's 0644), that the developer running Claude Code can still read.
+        chmod(dropIn, 0o444)
 
         let install = try world.run([vigil, "hooks", "install", "--root", world.root, "--state-dir", world.stateDir, "--policy", world.policy])
         #expect(install.status == 0, "\(install.output)")
@@ -236,7 +243,7 @@ struct ClaudeEndToEndTests {
         #expect(uninstall.status == 0, "\(uninstall.output)")
         #expect(FileManager.default.contents(atPath: dropIn) == previous)
         let mode = try FileManager.default.attributesOfItem(atPath: dropIn)[.posixPermissions] as? Int
-        #expect(mode == 0o640)
+        #expect(mode == 0o444)
 
         let model2 = try MockModel.start(dumpDirectory: world.requests + "-2")
         defer { model2.child.stop() }

@@ -1,6 +1,8 @@
 // Drives the real Claude Code (the binary shipped in claude-agent-sdk, `make claude`) against the
 // scripted model server (Tests/e2e/mock_model.py), with Vigil's managed-settings drop-in placed in
-// an overlay over /etc inside a private mount namespace: the real /etc is never touched.
+// an overlay over /etc inside a private mount namespace: the real /etc is never touched. The
+// namespace and the overlay are set up as root; Claude Code then runs as the developer account
+// `vigil-dev` (created by the test), with a HOME and a project that account owns, as deployed.
 import Foundation
 import Testing
 import VigilAudit
@@ -46,9 +48,82 @@ extension Requirement {
     static let claudeCode: Requirement = {
         var missing: [String] = []
         if ClaudeE2E.claudeBinary() == nil { missing.append("no claude binary: run 'make claude' (claude-agent-sdk==0.2.187 in .output/claude-venv)") }
-        for tool in ["/usr/bin/unshare", "/usr/bin/timeout"] where access(tool, X_OK) != 0 { missing.append("\(tool) is missing") }
+        for tool in ["/usr/bin/unshare", "/usr/bin/timeout", "/usr/bin/setpriv", "/usr/sbin/useradd", "/bin/chown"] where access(tool, X_OK) != 0 {
+            missing.append("\(tool) is missing")
+        }
         return Requirement(name: "Claude Code", missing: missing.isEmpty ? nil : missing.joined(separator: "; "))
     }()
+}
+
+/// The developer account the agent runs as in every end-to-end test, as deployed: vigild is root,
+/// Claude Code (and whatever `vigil claude` starts) is an ordinary user. Created once, idempotently
+/// (useradd, with a home and a group of its own); each world gives it a HOME and a project of its own.
+struct Developer: Sendable {
+    static let name = "vigil-dev"
+
+    let uid: uid_t
+    let gid: gid_t
+
+    /// The account, created if it does not exist yet. Two suites may get here at once: a useradd
+    /// that loses the race fails, and the account is there all the same.
+    static func account() throws -> Developer {
+        if let found = lookup() { return found }
+        let useradd = Process()
+        useradd.executableURL = URL(fileURLWithPath: "/usr/sbin/useradd")
+        useradd.arguments = [
+            "--create-home", "--user-group", "--shell", "/bin/bash",
+            "--comment", "Vigil end-to-end tests, the developer the agent runs as", name,
+        ]
+        try useradd.run()
+        useradd.waitUntilExit()
+        guard let created = lookup() else {
+            throw Privileges.Missing(description: "useradd \(name) exited \(useradd.terminationStatus) and there is no such account")
+        }
+        return created
+    }
+
+    private static func lookup() -> Developer? {
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard getpwnam_r(name, &entry, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
+        return Developer(uid: entry.pw_uid, gid: entry.pw_gid)
+    }
+
+    /// `setpriv … ARGV`: ARGV as this account (its uid, gid and groups), from a root parent.
+    func command(_ argv: [String]) -> [String] {
+        ["/usr/bin/setpriv", "--reuid=\(uid)", "--regid=\(gid)", "--init-groups"] + argv
+    }
+
+    /// The account owns `path` and everything below it (a project or a HOME the test prepared as root).
+    func own(_ path: String) throws {
+        let chown = Process()
+        chown.executableURL = URL(fileURLWithPath: "/bin/chown")
+        chown.arguments = ["-R", "\(uid):\(gid)", path]
+        try chown.run()
+        chown.waitUntilExit()
+        guard chown.terminationStatus == 0 else { throw Privileges.Missing(description: "chown -R \(uid):\(gid) \(path) failed") }
+    }
+
+    /// The account can execute `path`: every directory on the way is searchable and the file executable.
+    /// (The claude binary lives under .output/claude-venv in the checkout, the hook under .build.)
+    func mustExecute(_ path: String) throws {
+        let test = Process()
+        test.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        test.arguments = Array(command(["/usr/bin/test", "-x", path]).dropFirst())
+        try test.run()
+        test.waitUntilExit()
+        guard test.terminationStatus == 0 else {
+            var blocked: [String] = []
+            var prefix = ""
+            for component in path.split(separator: "/") {
+                prefix += "/" + component
+                var st = stat()
+                if stat(prefix, &st) == 0 && st.st_mode & 0o001 == 0 { blocked.append("\(prefix) (mode \(String(st.st_mode & 0o7777, radix: 8)))") }
+            }
+            throw Privileges.Missing(description: "\(Developer.name) (uid \(uid)) cannot execute \(path); not searchable or executable by others: \(blocked)")
+        }
+    }
 }
 
 /// A process the test started; stopped by its pid.
@@ -124,8 +199,10 @@ struct MockModel {
 }
 
 /// One scratch world: work dir, HOME, the overlay's upper dir (= ROOT/etc of the install), the audit log.
+/// The work dir (the project) and HOME belong to the developer account; the rest to root.
 struct ClaudeWorld {
     let base: String
+    let developer: Developer
     var root: String { base + "/root" }
     var work: String { base + "/work" }
     var home: String { base + "/home" }
@@ -139,11 +216,20 @@ struct ClaudeWorld {
         for dir in [base, base + "/work", base + "/home", base + "/root/etc"] {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         }
-        return ClaudeWorld(base: base)
+        chmod(base, 0o755)  // the developer reaches its project, its HOME and the daemon's socket through it
+        let world = ClaudeWorld(base: base, developer: try Developer.account())
+        try world.handOver()
+        return world
     }
 
     func remove() {
         try? FileManager.default.removeItem(atPath: base)
+    }
+
+    /// The project and HOME, with whatever the test put there as root, belong to the developer.
+    func handOver() throws {
+        try developer.own(work)
+        try developer.own(home)
     }
 
     static let policyYAML = """
@@ -162,14 +248,26 @@ struct ClaudeWorld {
         try text.write(toFile: policy, atomically: true, encoding: .utf8)
     }
 
-    /// `vigil audit keygen DIR` with the real binary.
+    /// `vigil audit keygen DIR` with the real binary, as the developer: without vigild, the hook runs
+    /// as the user running Claude Code and signs with a key only that user can read.
     func makeAuditKey(vigil: String) throws {
-        let result = try run([vigil, "audit", "keygen", audit])
+        try FileManager.default.createDirectory(atPath: audit, withIntermediateDirectories: true)
+        try developer.own(audit)
+        let result = try run([vigil, "audit", "keygen", audit], asDeveloper: true)
         guard result.status == 0 else { throw Privileges.Missing(description: "vigil audit keygen failed: \(result.output)") }
     }
 
-    /// Runs a command to completion; output is stdout+stderr.
-    func run(_ argv: [String], environment: [String: String]? = nil) throws -> (status: Int32, output: String) {
+    /// Runs a command to completion; output is stdout+stderr. `asDeveloper`: as the developer account,
+    /// with the world's HOME (the project and HOME are handed over to it first).
+    func run(_ argv: [String], environment: [String: String]? = nil, asDeveloper: Bool = false) throws -> (status: Int32, output: String) {
+        var argv = argv
+        var environment = environment
+        if asDeveloper {
+            try handOver()
+            argv = developer.command(argv)
+            environment = (environment ?? ProcessInfo.processInfo.environment).merging(
+                ["HOME": home, "USER": Developer.name, "LOGNAME": Developer.name]) { $1 }
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: argv[0])
         process.arguments = Array(argv.dropFirst())
@@ -201,25 +299,31 @@ struct ClaudeWorld {
 
     /// Runs the real claude -p against the mock, in a private mount namespace whose /etc is an overlay
     /// with ROOT/etc as its upper dir (so the drop-in installed under ROOT appears in /etc/claude-code).
+    /// The namespace is root's; claude (or the wrapper, and what it starts) runs as the developer.
     /// `wrapper`: run `WRAPPER claude -p …` (e.g. `vigil claude`, which finds the binary through
     /// VIGIL_CLAUDE_BIN) instead of the claude binary itself; `socket`: the daemon's API for it.
     func claude(_ prompt: String, model: MockModel, extraArguments: [String] = [], timeout: Int = 120,
                 wrapper: String? = nil, socket: String? = nil) throws -> ClaudeRun {
         guard let claude = ClaudeE2E.claudeBinary() else { throw Privileges.Missing(description: "no claude binary") }
+        try developer.mustExecute(claude)
+        if let wrapper { try developer.mustExecute(wrapper) }
+        try handOver()
         let overlayWork = base + "/overlay-work-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: overlayWork, withIntermediateDirectories: true)
         let script = base + "/run-claude.sh"
         try """
             #!/bin/bash
             # Runs inside `unshare -m --propagation private`: the overlay is private to this namespace.
+            # Mounted as root; then the privilege is dropped for good, and the agent runs as the developer.
             set -eu
             mount -t overlay overlay -o "lowerdir=/etc,upperdir=$VIGIL_E2E_UPPER,workdir=$VIGIL_E2E_OVERLAY_WORK" /etc
             cd "$VIGIL_E2E_WORK"
             launcher=("$VIGIL_E2E_CLAUDE")
             if [ -n "${VIGIL_E2E_WRAPPER:-}" ]; then launcher=("$VIGIL_E2E_WRAPPER" claude); fi
-            exec timeout -k 5 "$VIGIL_E2E_TIMEOUT" env -i \\
+            exec setpriv --reuid="$VIGIL_E2E_UID" --regid="$VIGIL_E2E_GID" --init-groups \\
+              timeout -k 5 "$VIGIL_E2E_TIMEOUT" env -i \\
               PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
-              HOME="$VIGIL_E2E_HOME" \\
+              HOME="$VIGIL_E2E_HOME" USER="$VIGIL_E2E_USER" LOGNAME="$VIGIL_E2E_USER" \\
               ANTHROPIC_BASE_URL="$VIGIL_E2E_BASE_URL" ANTHROPIC_API_KEY=x IS_SANDBOX=1 \\
               DISABLE_TELEMETRY=1 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 \\
               VIGIL_CLAUDE_BIN="$VIGIL_E2E_CLAUDE" VIGIL_SOCKET="${VIGIL_E2E_SOCKET:-/run/vigil/vigild.sock}" \\
@@ -231,6 +335,9 @@ struct ClaudeWorld {
         environment["VIGIL_E2E_WORK"] = work
         environment["VIGIL_E2E_TIMEOUT"] = String(timeout)
         environment["VIGIL_E2E_HOME"] = home
+        environment["VIGIL_E2E_UID"] = String(developer.uid)
+        environment["VIGIL_E2E_GID"] = String(developer.gid)
+        environment["VIGIL_E2E_USER"] = Developer.name
         environment["VIGIL_E2E_BASE_URL"] = "http://127.0.0.1:\(model.port)"
         environment["VIGIL_E2E_CLAUDE"] = claude
         environment["VIGIL_E2E_PROMPT"] = prompt

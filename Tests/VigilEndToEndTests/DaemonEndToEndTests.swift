@@ -1,7 +1,8 @@
 // The real vigild with the real Claude Code 2.1.330: wrapped and adopted sessions, kernel events
 // tied to the tool call that caused them, kernel enforcement recorded against that call, a forged
 // hook call refused, the daemon down failing closed, agents outside every session reported, policy
-// reloads that keep the last good policy. Each case ends with `vigil audit verify` passing.
+// reloads that keep the last good policy. Each case ends with `vigil audit verify` passing. vigild
+// runs as root; Claude Code and `vigil claude` run as the developer account, as deployed.
 // Root, BPF + the claude binary (`make claude`): a visible skip without them, a failure under VIGIL_REQUIRE_PRIVILEGED=1.
 import Foundation
 import Glibc
@@ -67,6 +68,7 @@ struct DaemonEndToEndTests {
             return !session.isEmpty
         }
         let id = try #require(session["id"] as? String)
+        #expect(session["uid"] as? Int == Int(world.developer.uid) && session["user"] as? String == Developer.name, "\(session)")
         #expect(session["toolCalls"] as? Int == 2)
         #expect(session["deniedToolCalls"] as? Int == 1)
         #expect((session["claudeSessionIDs"] as? [String])?.isEmpty == false)
@@ -111,16 +113,17 @@ struct DaemonEndToEndTests {
         // In a pseudo-terminal (`script`), as a developer types it: claude sees a terminal on stdin
         // and stdout, its own process is the session root, its output and status come back unchanged.
         let probe = "[ -t 0 ] && [ -t 1 ] && echo on-a-tty; exec \(vigil) claude --version"
-        let version = try world.run(["/usr/bin/script", "-qec", "sh -c '\(probe)'", "/dev/null"], environment: environment)
+        let version = try world.run(["/usr/bin/script", "-qec", "sh -c '\(probe)'", "/dev/null"], environment: environment, asDeveloper: true)
         #expect(version.status == 0, "\(version.output)")
         #expect(version.output.contains("on-a-tty") && version.output.contains("(Claude Code)"), "\(version.output)")
-        let failing = try world.run([vigil, "claude", "--no-such-flag"], environment: environment)
+        let failing = try world.run([vigil, "claude", "--no-such-flag"], environment: environment, asDeveloper: true)
         #expect(failing.status == 1, "claude's own exit status comes back: \(failing.output)")
         var wrapped: [[String: Any]] = []
         try daemon.wait("both wrapped sessions to end") {
             wrapped = try daemon.sessions(origin: "wrapped").filter { $0["endedAt"] != nil }
             return wrapped.count == 2
         }
+        #expect(wrapped.allSatisfy { $0["uid"] as? Int == Int(world.developer.uid) }, "\(wrapped)")
         daemon.stop()
         try daemon.verifyAudit()
     }
@@ -200,6 +203,7 @@ struct DaemonEndToEndTests {
             adopted = try daemon.sessions(origin: "adopted").first { $0["endedAt"] != nil } ?? [:]
             return !adopted.isEmpty
         }
+        #expect(adopted["uid"] as? Int == Int(world.developer.uid) && adopted["user"] as? String == Developer.name, "\(adopted)")
         let timeline = try daemon.timeline(try #require(adopted["id"] as? String))
         #expect(timeline.contains { $0["toolUseID"] as? String == "toolu_00_0" && ($0["text"] as? String ?? "").hasPrefix("exec /usr/bin/cat") })
 
