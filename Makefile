@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Vigil — build, test and benchmark. Everything a fresh Debian bookworm machine needs is
 # installed by `make deps` (run as root); every other target depends on it.
 .DELETE_ON_ERROR:

@@ -1,4 +1,5 @@
 // swift-tools-version:6.1
+// SPDX-License-Identifier: Apache-2.0
 // Vigil — a trust layer for AI coding agents on Linux endpoints.
 import PackageDescription
 

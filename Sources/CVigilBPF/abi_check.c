@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Compile-time checks that the header's layout is what the Swift decoder reads. */
 #include <stddef.h>
 #include "CVigilBPF.h"

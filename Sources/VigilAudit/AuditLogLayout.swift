@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where each part of a log lives inside its directory.
 /// The files of one audit-log directory. See `Documentation.md` for each file's format.
 public struct AuditLogLayout: Sendable, Hashable {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading a policy document from YAML. The schema is documented in Documentation.md.
 import Yams
 

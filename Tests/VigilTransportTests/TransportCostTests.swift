@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the transport costs, printed, never asserted (timings depend on the machine and on what else runs:
 // for clean numbers run `swift test --filter TransportCostTests` alone).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Ring-buffer records → typed events. Offsets mirror bpf/include/vigil_abi.h; the sensor's tests
 // check them against the C layout, so a change on either side fails the build or the tests.
 

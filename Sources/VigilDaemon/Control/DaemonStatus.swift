@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What `vigil status` shows: the enforcement mode, every session the caller may see, every drop,
 // failure and degraded mode — counted, never silent.
 import Foundation
