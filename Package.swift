@@ -31,11 +31,10 @@ let package = Package(
         // Pure Swift, no I/O beyond what each names: table-testable.
         .target(name: "VigilCore", swiftSettings: swiftSettings),
         .target(name: "VigilPolicy", dependencies: ["Yams", "VigilCore"], swiftSettings: swiftSettings),
-        .target(name: "VigilPosture", dependencies: ["VigilCore"], exclude: ["Documentation.md"], swiftSettings: swiftSettings),
+        .target(name: "VigilPosture", dependencies: ["VigilCore"], swiftSettings: swiftSettings),
         .target(
             name: "VigilAudit",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
-            exclude: ["Documentation.md"],
             swiftSettings: swiftSettings
         ),
 
@@ -60,7 +59,6 @@ let package = Package(
         .target(
             name: "VigilClaude",
             dependencies: ["VigilCore", "VigilPolicy", "VigilAudit"],
-            exclude: ["Documentation.md"],
             swiftSettings: swiftSettings
         ),
 

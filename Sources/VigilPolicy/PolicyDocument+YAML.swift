@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Reading a policy document from YAML. The schema is documented in Documentation.md.
+// Reading a policy document from YAML. The schema is documented in VigilPolicy.docc/PolicyLanguage.md.
 import Yams
 
 extension PolicyDocument {
