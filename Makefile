@@ -70,11 +70,11 @@ lint: | $(OUT)/.deps
 	@set -o pipefail; status=0; \
 	formatted=$$(printf '%s\n' $(SWIFT_FILES) | grep -vxF -f <(printf '%s\n' $(PENDING)) || true); \
 	pending=$$(printf '%s\n' $(SWIFT_FILES) | grep -xF -f <(printf '%s\n' $(PENDING)) || true); \
-	$(SWIFT_FORMAT) lint --strict --parallel $$formatted || status=1; \
-	out=$$($(SWIFT_FORMAT) lint --parallel $$pending 2>&1 | grep -Ev '$(FORMATTER_FINDINGS)' || true); \
+	[ -z "$$formatted" ] || $(SWIFT_FORMAT) lint --strict --parallel $$formatted || status=1; \
+	out=$$([ -z "$$pending" ] || $(SWIFT_FORMAT) lint --parallel $$pending 2>&1 | grep -Ev '$(FORMATTER_FINDINGS)' || true); \
 	[ -z "$$out" ] || { echo "$$out" >&2; status=1; }; \
 	cfiles=$$(printf '%s\n' $(C_FILES) | grep -vxF -f <(printf '%s\n' $(PENDING)) || true); \
-	$(CLANG_FORMAT) --dry-run --Werror --style=file $$cfiles || status=1; \
+	[ -z "$$cfiles" ] || $(CLANG_FORMAT) --dry-run --Werror --style=file $$cfiles || status=1; \
 	if [ $$status != 0 ]; then echo "lint: findings above (make fmt FILES=... fixes the formatting ones)" >&2; exit 1; fi; \
 	echo "lint: clean ($$(echo $$formatted $$cfiles | wc -w) files formatted and linted, $(words $(PENDING)) pending formatting)"
 
