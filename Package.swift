@@ -1,4 +1,5 @@
 // swift-tools-version:6.1
+// SPDX-License-Identifier: Apache-2.0
 // Vigil — a trust layer for AI coding agents on Linux endpoints.
 import PackageDescription
 
@@ -40,11 +41,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "VigilPolicy", dependencies: ["Yams", "VigilCore"], swiftSettings: swiftSettings),
-        .target(name: "VigilPosture", dependencies: ["VigilCore"], exclude: ["Documentation.md"], swiftSettings: swiftSettings),
+        .target(name: "VigilPosture", dependencies: ["VigilCore"], swiftSettings: swiftSettings),
         .target(
             name: "VigilAudit",
             dependencies: ["VigilHost", .product(name: "Crypto", package: "swift-crypto")],
-            exclude: ["Documentation.md"],
             swiftSettings: swiftSettings
         ),
 
@@ -69,7 +69,6 @@ let package = Package(
         .target(
             name: "VigilClaude",
             dependencies: ["VigilAPI", "VigilCore", "VigilHost", "VigilPolicy", "VigilAudit"],
-            exclude: ["Documentation.md"],
             swiftSettings: swiftSettings
         ),
 

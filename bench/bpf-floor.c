@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* bpf-floor OBJECT COMMAND: attaches every (empty) program of OBJECT, runs COMMAND with sh -c,
  * and prints one "NAME RUNS NS" line per program — its run count and total run time
  * (kernel.bpf_stats_enabled=1). */

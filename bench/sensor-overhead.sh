@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Side-by-side overhead of the Vigil kernel sensor (DESIGN.md "Numbers"; ebpf-anchors.md §6-7).
 #
 #   sudo bench/sensor-overhead.sh [path/to/vigil]        (default .build/release/vigil)

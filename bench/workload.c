@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * workload MODE N — a fixed amount of exec/open work for the sensor overhead benchmark
  * (bench/sensor-overhead.sh). Prints "ELAPSED_NS CPU_NS": the wall time of the work and the CPU

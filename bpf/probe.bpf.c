@@ -1,11 +1,14 @@
-// SPDX-License-Identifier: GPL-2.0 OR Apache-2.0
+// SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0
 /* Feature probes: each program is loaded (and attached where that is harmless) on its own at
  * start-up, so `vigil status` can say which enforcement modes this kernel allows. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+/* The verifier refuses GPL-only helpers (bpf_probe_read_kernel_str, among others) to a program
+ * whose license string is not GPL-compatible. This source is GPL-2.0-only OR Apache-2.0; the
+ * object is given to the kernel under its GPL-2.0 branch, hence "GPL" (not "Dual BSD/GPL": no BSD). */
+char LICENSE[] SEC("license") = "GPL";
 
 SEC("fentry/do_nanosleep")
 int BPF_PROG(probe_fentry)

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0 OR Apache-2.0
+// SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0
 /*
  * Vigil's kernel sensor. Hooks (all usable without kprobes, fentry or BPF LSM):
  *   tp_btf/sched_process_exec   exec: kernel-resolved binary path, argv, creds, cgroup
@@ -18,7 +18,10 @@
 #include "lib/path.bpf.h"
 #include "lib/syscalls.bpf.h"
 
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+/* The verifier refuses GPL-only helpers (bpf_probe_read_kernel_str, among others) to a program
+ * whose license string is not GPL-compatible. This source is GPL-2.0-only OR Apache-2.0; the
+ * object is given to the kernel under its GPL-2.0 branch, hence "GPL" (not "Dual BSD/GPL": no BSD). */
+char LICENSE[] SEC("license") = "GPL";
 
 #define AT_FDCWD -100
 #define O_WRONLY 01

@@ -1,2 +1,3 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>

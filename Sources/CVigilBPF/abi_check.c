@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The ring records' layout as the C compiler lays it out, field by field, for the Swift test that
  * checks VigilCore's EventLayout against it (ABILayoutTests). The literal offsets are asserted at
  * compile time in vigil_abi.h itself (_Static_assert for every field), here by the host compiler

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A gated spawn: the child exists (and is in its cgroup) before it runs anything, so the
  * parent can tag it as a session root in the kernel before the first instruction of the
  * command. Only async-signal-safe calls happen in the child. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The BPF skeleton behind an opaque handle: open, load, attach, poll, counters, probes. */
 #include "CVigilBPF.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One conversation event as Claude Code's transcript holds it (VigilClaude's TranscriptReader reads
 // them), in the flat shape the daemon stores and GET /v1/sessions/ID answers.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What `vigil status` shows (GET /v1/status): the enforcement mode, every session the caller may
 // see, every drop, failure and degraded mode — counted, never silent.
 

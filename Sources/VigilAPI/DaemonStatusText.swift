@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `vigil status` as text: the mode, then what needs attention (drops, failures, agents outside
 // Vigil), then the sessions.
 

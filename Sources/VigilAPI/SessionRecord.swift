@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the daemon keeps about a session: its summary (rewritten as it changes) and its timeline
 // (appended: prompts, tool calls, what each tool call ran, opened and connected, results).
 // GET /v1/sessions answers [SessionRecord]; GET /v1/sessions/ID a SessionDetail.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The local API's session calls: POST /v1/sessions (`vigil claude` asks for a session for itself)
 // and GET /v1/sessions/ID.
 

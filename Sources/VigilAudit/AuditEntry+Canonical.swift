@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The canonical JSON encoding of an entry: hand-written for speed, keys in byte order, no whitespace.
 extension AuditEntry {
     /// Canonical JSON: object keys in UTF-8 byte order, no whitespace, integers only, `nil`

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One forensic snapshot: who did what, on which device, what policy decided and what was enforced.
 import Foundation
 

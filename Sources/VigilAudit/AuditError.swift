@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one error type of VigilAudit: a code, a message, and the evidence that led to it.
 import Foundation
 

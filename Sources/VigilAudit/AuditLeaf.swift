@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Merkle leaf: a fixed-layout JSON wrapper (version, index, chain link, log time) around an entry.
 import Foundation
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Issuing checkpoints: sign, append to `checkpoints`, fsync, then replace the witness atomically.
 import Dispatch
 import Synchronization

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Opening a log: create it, or verify everything first and refuse to append to a log that fails.
 import Foundation
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The writer's configuration: checkpoint cadence and what opening checks.
 import Foundation
 

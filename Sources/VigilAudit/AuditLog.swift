@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The writer: durable, batched appends of entries as Merkle leaves, with signed checkpoints.
 import Dispatch
 import Foundation

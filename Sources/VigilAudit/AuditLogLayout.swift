@@ -1,5 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where each part of a log lives inside its directory.
-/// The files of one audit-log directory. See `Documentation.md` for each file's format.
+/// The files of one audit-log directory. See `VigilAudit.docc/VigilAudit.md` for each file's format.
 public struct AuditLogLayout: Sendable, Hashable {
     public let directory: String
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The signing seam: the log asks a signer for signatures over checkpoint notes and nothing else.
 /// Something that signs checkpoint notes for one key: an Ed25519 key file today, a TPM key later.
 ///

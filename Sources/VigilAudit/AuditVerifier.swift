@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The offline verifier's entry points: verify a directory, read its entries.
 /// Offline verification of a log directory: needs the directory and (ideally) a pinned public key.
 public enum AuditVerifier {

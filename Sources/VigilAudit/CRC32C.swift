@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CRC-32C (Castagnoli), slicing-by-8: tells a torn or rotted record from a well-formed one.
 /// CRC-32C (polynomial 0x1EDC6F41, reflected 0x82F63B78), as used by iSCSI, ext4 and Btrfs.
 ///

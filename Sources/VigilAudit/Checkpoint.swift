@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // C2SP tlog-checkpoint bodies: origin, decimal size, base64 root hash.
 /// A checkpoint body (C2SP tlog-checkpoint): the log's claim "my first `size` entries have this root".
 ///

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The software signer: an Ed25519 key in a root-only file, in Go's `note` private-key format.
 import Crypto
 import Foundation

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Offline-verifiable inclusion proofs in the C2SP tlog-proof format, with the leaf carried as `extra`.
 import Foundation
 

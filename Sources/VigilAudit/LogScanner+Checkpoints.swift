@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Checkpoint checks: framing, signature, origin, order; the witness; checkpoints held by others.
 import Foundation
 extension LogScanner {

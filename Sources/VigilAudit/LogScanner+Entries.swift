@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Entry checks: framing and CRC, leaf layout, index, hash chain, JSON, and roots at every checkpoint.
 extension LogScanner {
     /// Walks every record of `entries`, rebuilding the tree. Returns `false` after recording a failure.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The torn-tail rule: which damaged bytes a crash can explain, and the failure for everything else.
 import Foundation
 extension LogScanner {

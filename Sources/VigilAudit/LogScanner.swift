@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reads a log directory and recomputes everything; shared by the offline verifier and the writer's open.
 /// What scanning a directory produced: the report, and (when useful) the rebuilt tree and leaves.
 struct LogScan: Sendable {

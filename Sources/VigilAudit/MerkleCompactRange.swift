@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The writer's O(log n) view of the tree: one hash per perfect subtree of the prefix.
 /// The roots of the perfect subtrees that make up a tree of `size` leaves, largest first.
 ///

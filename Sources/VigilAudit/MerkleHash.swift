@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A SHA-256 digest held inline (no heap allocation), the unit of the RFC 6962 tree.
 import Crypto
 import Foundation

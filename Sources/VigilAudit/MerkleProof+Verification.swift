@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RFC 9162 §2.1.3.2 and §2.1.4.2: verifying proofs with nothing but hashes (offline).
 /// Proof verification that needs no tree: an auditor's side of RFC 6962.
 public enum MerkleProof {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RFC 6962 §2.1.1 audit paths and §2.1.2 consistency proofs, generated from a full tree.
 extension MerkleTree {
     /// RFC 6962 `PATH(m, D[0:n])`: the inclusion proof of leaf `index` in the tree of size `n`,

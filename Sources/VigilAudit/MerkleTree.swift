@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The verifier's full tree: every complete subtree hash, so any root or proof is O(log n).
 /// An RFC 6962 Merkle tree that keeps every complete (perfect, aligned) subtree hash.
 ///

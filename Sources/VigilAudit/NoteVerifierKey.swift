@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // C2SP signed-note verifier keys: `<name>+<hex key ID>+<base64(type ‖ public key)>`.
 import Crypto
 import Foundation

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // OCSF objects built from an entry: actor, process (with parent chain), file, endpoint, api, finding.
 extension OCSFExport {
     static func activity(

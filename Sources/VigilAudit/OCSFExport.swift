@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Maps log entries to OCSF events: Process 1007, File System 1001, Network 4001, API 6003, Finding 2004.
 import Foundation
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A minimal JSON value for building OCSF events with sorted keys.
 import Foundation
 

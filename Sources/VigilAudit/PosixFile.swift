@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every system call VigilAudit makes, in one place: open, write-all, fsync, rename, flock, read.
 import Foundation
 import VigilHost

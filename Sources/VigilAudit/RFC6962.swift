@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RFC 6962 §2.1 hashing: domain-separated leaf and interior-node hashes over SHA-256.
 import Crypto
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The framing shared by `entries` and `checkpoints`: file magic, then length + CRC + payload records.
 /// On-disk framing of the two append-only files.
 ///

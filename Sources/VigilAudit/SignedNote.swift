@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // C2SP signed-note: a text body, a blank line, then `— <key name> base64(key ID ‖ signature)` lines.
 import Foundation
 

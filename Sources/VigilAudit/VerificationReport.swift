@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The verifier's answer: a value naming what was checked, what was excluded, and the first failure.
 /// The outcome of verifying one log directory. Failure is a value here: ``failure`` is `nil`
 /// when every check passed.

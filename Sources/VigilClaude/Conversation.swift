@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One session told as a story: prompt → tool call (the hook's decision) → what actually ran,
 // opened and connected in the kernel (each with its decision) → the result the model saw.
 // Pure: the conversation comes from the transcript, the rest from the daemon, joined by tool_use_id.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One hook invocation, start to finish: decode the payload, decide a PreToolUse with the policy,
 // record every event in the audit log, answer in the form Claude Code honours.
 //

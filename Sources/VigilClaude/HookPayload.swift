@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Claude Code hook input (stdin of a command hook, body of an http hook), as observed on 2.1.330.
 // Decoded leniently — unknown fields are kept, optional fields of the wrong type read as absent —
 // but what a decision needs is validated: a PreToolUse payload without a tool name, an input

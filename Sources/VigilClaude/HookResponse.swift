@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What a command hook prints and how it exits, in the forms Claude Code 2.1.330 honours
 // (reference §1.5, verified): a PreToolUse decision is exit 0 with
 //   {"hookSpecificOutput":{"hookEventName":"PreToolUse","permissionDecision":"deny","permissionDecisionReason":"…"}}

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What a hook process reads from the machine: the audit log, the OS user (the policy file: VigilPolicy.HookPolicyFile).
 import Foundation
 import VigilAudit

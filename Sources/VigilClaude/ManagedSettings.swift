@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The managed-settings drop-in that puts Vigil in front of every Claude Code tool call on the machine,
 // and its exact undo.
 //

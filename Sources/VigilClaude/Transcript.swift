@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Claude Code's session transcript (`~/.claude/projects/<enc-cwd>/<session>.jsonl`), read
 // incrementally into conversation items: what the user asked, what the model said, which tools it
 // called with what input, and what came back.

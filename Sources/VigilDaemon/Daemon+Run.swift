@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Running the daemon: the servers come up first (so the drop-in never points at nothing the
 // daemon could answer), then the services run as one group; SIGTERM/SIGINT shut them down in
 // reverse order, SIGHUP reloads the policy. The hooks drop-in stays installed when the daemon

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // vigild: one sensor, one policy, one audit log, every agent session on the machine.
 //
 //   kernel ──ring──▶ KernelService ──▶ sessions (tree, tool-call attribution) ──▶ decisions ──▶ audit

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What `vigild` is told at start: where its policy, state, audit log and sockets are, and how the
 // Claude Code hooks reach it.
 import Foundation

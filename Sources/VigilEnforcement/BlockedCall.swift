@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What a thread blocked in a fanotify permission event was doing: its thread group, whether its open may
 // write, and for an exec the file name and argv it passed. Read from /proc/<tid>/syscall and /proc/<tid>/mem
 // while the thread waits for our answer (its memory cannot change under us: the thread is in the kernel,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Real denial of opens and execs: a fanotify group of class FAN_CLASS_CONTENT whose permission events
 // (FAN_OPEN_PERM, FAN_OPEN_EXEC_PERM) one thread answers through the caller's decision closure. Only the
 // inodes a `MarkPlan` names are marked, so only those opens wait for user space.

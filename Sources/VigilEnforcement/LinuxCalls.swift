@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Linux calls Glibc's Swift module does not import: fanotify (no <sys/fanotify.h> in SwiftGlibc.h),
 // and `syscall(2)` (variadic, so not imported). Each is resolved once from the C library with dlsym.
 // Constants are from <linux/fanotify.h>; the metadata layout is checked against FAN_EVENT_METADATA_LEN.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which inodes to mark so that only the opens and execs a policy names go through user space. A
 // filesystem-wide mark would send every open on the machine to the daemon; instead each kernel rule
 // becomes marks on exact files, on one directory's children, or on a bounded directory tree, and a rule

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The last resort: SIGKILL through a pidfd, so the signal reaches the process the pidfd was opened on
 // even if its pid is reused meanwhile (open the handle as early as possible: at the exec event).
 

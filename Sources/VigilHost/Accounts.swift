@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // OS accounts: one cached passwd/group lookup for the daemon (every hook call and session start
 // needs the caller's name, home and groups), the kernel decider (audit subjects) and the hook.
 import Glibc

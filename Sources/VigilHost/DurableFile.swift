@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Durable file writes: one atomic replace for every small file Vigil rewrites (the audit log's
 // checkpoints and key, the managed-settings drop-in and its install record, the daemon's port file
 // and session summaries).

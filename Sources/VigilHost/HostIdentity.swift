@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Who this device and this login are: the identity vigild and the hook put on every audit entry.
 import Foundation
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one monotonic clock: CLOCK_MONOTONIC, the clock of the kernel's event timestamps (ktime),
 // so hook latencies, posture epochs and ring records compare directly.
 import Glibc

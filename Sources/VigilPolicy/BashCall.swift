@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One Bash tool call, analysed once per decision: every simple command it may run, how each looks to a
 // deny rule and to an allow rule, and the paths it names.
 

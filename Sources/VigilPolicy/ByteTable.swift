@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The index buckets' lookup structure: a frozen open-addressing hash table from byte strings to rule
 // lists. Looked up straight from an input's UTF-8 bytes (a path segment, a command word, a host suffix):
 // no String is built, nothing is allocated, and the hash is a few instructions a byte.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `vigil policy import`: Claude Code settings layers → one Vigil policy meaning the same thing.
 // Claude Code merges permission lists across every layer and lets deny > ask > allow decide, so the
 // union of the lists, in Vigil's deny > ask > allow, is equivalent (reference §2.2).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `Bash(…)` specifiers as Claude Code reads them: `*` matches anything (spaces included), a trailing
 // ` *` also matches nothing at all (`npm *` matches `npm`), and legacy `prefix:*` means `prefix *`.
 

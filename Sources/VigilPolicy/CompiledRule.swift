@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A rule ready for the hot path: pattern parsed, defaults resolved, exceptions linked.
 
 /// A class so the hot path passes references, not copies of every field.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Rendering a decision for `vigil policy explain`, and reading its command-line inputs.
 import Foundation
 

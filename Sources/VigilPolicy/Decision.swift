@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The outcome of one decision, as a value: the daemon enforces it, the audit log records it.
 
 /// What the policy decided about one tool call or kernel action.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `WebFetch(domain:…)` and `Connect(host…)` host patterns: case-insensitive, a trailing dot ignored,
 // a leading `*.` covers any depth of subdomain, any other `*` stays inside one label.
 

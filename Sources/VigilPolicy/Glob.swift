@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A byte-level wildcard matcher shared by every pattern form: command text, path segments, domain labels.
 // `*` matches any run of bytes (callers split on separators first when `*` must not cross them).
 

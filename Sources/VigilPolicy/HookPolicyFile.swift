@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The policy file as the hook and vigild read it: read, decoded as UTF-8 and compiled, every
 // failure naming the file.
 import Foundation

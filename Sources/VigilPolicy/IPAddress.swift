@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // IPv4/IPv6 literals and CIDR blocks, parsed in pure Swift (no inet_pton: the core does no libc calls).
 
 /// An IP address as 128 bits; IPv4 is stored IPv4-mapped (`::ffff:a.b.c.d`) so one CIDR test serves both.

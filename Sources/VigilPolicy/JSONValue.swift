@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A tool call's input as Claude Code sends it: arbitrary JSON.
 
 /// A JSON value. Tool inputs arrive as JSON objects; the policy reads a few string/bool fields from them.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Kernel rule specifiers for what no tool call names: `Exec(…)`, `Open(…)`, `Connect(…)`.
 
 /// `Exec(curl)`, `Exec(/usr/bin/*)`, `Exec(git push *)`: a binary name or path glob, then optionally

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Gitignore-style path patterns with Claude Code's anchors: `//abs`, `~/home`, `/project-relative`,
 // and `relative` (cwd). A pattern matching a directory matches everything under it.
 

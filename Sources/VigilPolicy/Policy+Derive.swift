@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Kernel rules implied by tool rules. Only where sound: the derived rule denies nothing the tool rule
 // wouldn't, read as a statement about what the agent may run, open or reach.
 

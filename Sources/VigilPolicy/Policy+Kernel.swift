@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Deciding a kernel action (exec, open, connect) seen in the agent's process tree.
 
 extension Policy {

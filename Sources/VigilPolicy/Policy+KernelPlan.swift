@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What of a policy the kernel can enforce by itself for one person on one device right now:
 // network denials compiled into the sensor's cgroup-hook map, and the exec/open rules the
 // fanotify guard marks. Everything else is decided per event in user space (flag or kill).

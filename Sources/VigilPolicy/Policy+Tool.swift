@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Deciding a tool call: deny > ask > allow > default, with `overrides:` exceptions lifting denies
 // only where the exception covers every part the deny matched.
 

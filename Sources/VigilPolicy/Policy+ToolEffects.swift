@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Kernel rules decide tool calls too: a tool call whose own work is a kernel action a rule denies
 // (Read/Edit/Write/NotebookEdit of a path an `Open(…)` rule protects, WebFetch of an address or host a
 // `Connect(…)` rule refuses) is denied at PreToolUse with that rule's reason, so the model is told why

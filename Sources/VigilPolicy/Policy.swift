@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The compiled policy: built once from a document, then asked for decisions on the hot path.
 
 import VigilCore

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The three answers a rule can give, and what the kernel does about a kernel-level deny.
 
 /// What a rule says about a tool call or kernel action. Ordered by strictness: `deny > ask > allow`.

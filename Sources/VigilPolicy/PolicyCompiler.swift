@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Document → compiled rules: validation across rules, Claude Code's inert forms, derivation, exceptions.
 
 struct PolicyCompiler {

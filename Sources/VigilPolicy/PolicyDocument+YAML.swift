@@ -1,4 +1,5 @@
-// Reading a policy document from YAML. The schema is documented in Documentation.md.
+// SPDX-License-Identifier: Apache-2.0
+// Reading a policy document from YAML. The schema is documented in VigilPolicy.docc/PolicyLanguage.md.
 import Yams
 
 extension PolicyDocument {

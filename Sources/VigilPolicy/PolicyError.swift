@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Failures to load a policy: always located, always naming the rule when there is one.
 
 /// A policy document that cannot be used. The whole document is rejected; nothing is half-applied.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Buckets that turn 10 k rules into a handful of candidates per decision. Every bucket key is something
 // every matching input must contain (a command word, a path segment, a domain suffix, a masked address),
 // so a rule missing from the candidates cannot match.

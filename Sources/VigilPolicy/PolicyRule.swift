@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The policy document as written: rules, defaults, declared version. Parsed from YAML, then compiled.
 
 /// One rule as written in the document.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The daemon's holder for the policy in force: a reload swaps in a new policy only if it compiles.
 import Synchronization
 

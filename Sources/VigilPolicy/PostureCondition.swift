@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Conditions on device posture: `disk_encrypted == false`, `os_patch_age_days > 30`, `kernel_version < "6.1"`.
 
 /// A posture comparison. A fact that is missing, `.unknown`, or of another type can't be evaluated:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `Tool(specifier)` parsed into what it matches. Claude Code's forms plus Vigil's kernel kinds.
 
 /// How a rule picks tool names: exactly, a whole MCP server, or a glob.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Who a rule is for: everyone, or some users, teams, roles or devices.
 
 /// A rule's audience. Each non-nil list must contain the identity's value (any of the list);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Option skipping for the wrappers a command can hide behind (`timeout 5`, `env -u X`, `sudo -u root`, …).
 
 /// How one wrapper's options look: which take an argument, and how many operands precede the command.

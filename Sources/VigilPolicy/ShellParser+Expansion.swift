@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Quotes, `$…` expansions, command substitutions, redirections and heredocs.
 
 extension ShellParser {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A small POSIX/Bash lexer: enough to find every simple command, never enough to run one.
 // It errs towards seeing more commands (a heredoc body that expands `$(…)`, a process substitution)
 // because deny rules are checked against every part it finds.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The narrow view allow rules get, as in Claude Code: only known-safe prefixes and wrappers are stripped,
 // so an allow never reaches further than it does there.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Seeing through wrappers: the command lines a deny rule must be checked against, and the one text an
 // allow rule may match (Claude Code's narrower view).
 

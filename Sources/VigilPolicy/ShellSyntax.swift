@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the shell parser produces: every simple command a Bash tool call could run, nested ones included.
 
 /// One shell word after quote removal, with where it came from.

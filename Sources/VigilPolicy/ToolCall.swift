@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The inputs to a decision: a tool call or a kernel action, who asks, and the device's posture.
 
 /// One attempted Claude Code tool call, as a PreToolUse hook sees it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Typed access to Yams nodes, turning every shape mismatch into a located PolicyError.
 import Yams
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Deciding one kernel event of a session: the policy's verdict, what enforcement did (or does now,
 // after the fact), and the audit entry that records both. Shared by `vigil run` (one session) and
 // the daemon (every session, demultiplexed from one ring-buffer reader).

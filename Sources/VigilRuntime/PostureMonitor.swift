@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Device posture, watched for the whole session: endpoint protection re-checked from the live
 // process list every `edrInterval` (an EDR that dies changes posture within about that long),
 // every other probe every `fullInterval`. Each change is reported with before and after.

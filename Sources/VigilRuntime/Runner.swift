@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `vigil run`: a session whose every kernel event is decided by the policy, enforced with the
 // strongest mechanism this kernel has, and sealed in the signed audit log.
 //

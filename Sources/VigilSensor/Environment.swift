@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the sensor needs from the machine, checked up front so a failure names its cause, and a
 // feature probe that says which BPF program types (and so which enforcement modes) this kernel allows.
 internal import CVigilBPF

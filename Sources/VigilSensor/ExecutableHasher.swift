@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SHA-256 of executables, cached by FileIdentity (device, inode, size, mtime, ctime) so each
 // binary is read once while unchanged. Reads through /proc/PID/exe when the process is alive:
 // that is the file the kernel executed, even if its path was replaced or deleted since.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Starts a command that cannot run a single instruction before it is tagged as a session root.
 internal import CVigilBPF
 import Foundation

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The executable hash cache on disk: one line per binary,
 //
 //   v1 DEVICE INODE SIZE MTIME_S MTIME_NS CTIME_S CTIME_NS SHA256

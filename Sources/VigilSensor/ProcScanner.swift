@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reads the processes that exist now from /proc: to seed the tree at start, to adopt a running
 // tree (`vigil trace --pid`), and to resync after events were lost.
 import Foundation

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Real denial of connects and sends: the cgroup connect4/6 and sendmsg4/6 hooks on a session's
 // cgroup refuse denied destinations with EPERM before any packet leaves (io_uring connects pass
 // through the same hooks). The rules live in an LPM trie keyed by session and address.

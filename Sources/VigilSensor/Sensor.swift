@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The loaded BPF sensor: programs, the session map, counters, and the ring-buffer reader.
 internal import CVigilBPF
 import Foundation

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Failures of the sensor, each naming what failed and why, so an operator can act on it.
 public struct SensorError: Error, Sendable, CustomStringConvertible {
     public enum Code: Sendable, Hashable {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Each session gets its own cgroup on the v2 hierarchy, wherever that is mounted (a hybrid
 // host has it at /sys/fs/cgroup/unified): the cgroup id ties kernel events to the session and
 // is where connect/sendmsg enforcement attaches.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `vigil trace`: runs a command (or adopts a running tree) as a session and streams every
 // event of its whole tree until the last process of the tree has exited.
 import Foundation

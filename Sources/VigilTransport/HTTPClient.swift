@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A small blocking HTTP/1.1 client for the CLI and tests: one connection, reused while the server keeps it
 // alive, one request at a time. Responses must be Content-Length framed (or end at close); this talks to
 // our own server, which never sends chunked responses.

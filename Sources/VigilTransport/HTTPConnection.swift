@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One accepted connection, as the handler sees it: its addresses and who is on the other end.
 
 import Synchronization

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The HTTP/1.1 vocabulary of the transport: header fields with case-insensitive lookup, a request as the
 // server received it, a response as a handler returns it (and the client receives it).
 

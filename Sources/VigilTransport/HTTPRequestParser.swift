@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The request parser: bytes in, requests or one rejection out. Pure (no I/O) so it is table-tested on
 // byte splits; the connection loop feeds it whatever each read returned. Requests may be pipelined and may
 // arrive split anywhere. Bodies are Content-Length only: any Transfer-Encoding is refused, because a

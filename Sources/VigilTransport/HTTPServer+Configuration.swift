@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the server listens on, its limits, its counters, and the ways starting it can fail.
 
 import Glibc

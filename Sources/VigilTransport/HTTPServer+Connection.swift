@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The per-connection loop: read, parse, call the handler, write; keep-alive until the client closes, asks
 // to close, times out, sends something unparseable, or the server stops.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A minimal HTTP/1.1 server for the daemon's local API and Claude Code's http hooks: one accept thread,
 // one thread per connection, blocking I/O. Small enough to audit, and the handler runs on a plain OS
 // thread so it may block (policy, audit append) without starving Swift's cooperative pool.

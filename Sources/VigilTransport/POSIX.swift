@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The few system-call helpers the server and the client share: errno text, monotonic time, poll with a
 // deadline, whole-buffer send, joinable threads, and the calls Glibc's Swift module does not import.
 

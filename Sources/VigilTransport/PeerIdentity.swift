@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Who is on the other end of a connection. This authenticates hook calls: an event is only as trustworthy
 // as the process that sent it, so the kernel's record is used, never anything the client says.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The address of one end of a stream socket, read from the kernel (getsockname/getpeername), and the
 // conversions to and from `sockaddr` that the server, the client and the peer lookup share.
 

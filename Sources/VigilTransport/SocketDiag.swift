@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NETLINK_SOCK_DIAG, exact lookup of one TCP socket by its 4-tuple (what `ss` uses, without a dump).
 // Structures from <linux/netlink.h>, <linux/sock_diag.h> and <linux/inet_diag.h>; Glibc's module imports
 // none of them, so the request and reply are encoded by offset. Encoding and decoding are pure and tested.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which process holds a socket inode: each /proc/<pid>/fd/<n> of a process that holds it reads back as
 // "socket:[<inode>]". Candidates first (a handful of known pids: microseconds), then all of /proc.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `vigil-bench audit`: durable batched appends/s and offline verification entries/s.
 import Foundation
 import VigilAudit

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Consumer throughput: decode ring-buffer records and update the process tree, on one core,
 // from a realistic mix (opens dominate, as in a build). No kernel involved: this is the ceiling
 // of the Swift side; the kernel side is measured by bench/sensor-overhead.sh.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Enforcement latency: from a denied syscall (its kernel timestamp, or the moment fanotify
 // blocked it) to its audit entry being durable on disk. Needs root (BPF, fanotify).
 import Foundation

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hook decision overhead per Claude Code tool call.
 // 1. `vigil hook` as Claude Code runs it (a fresh process per event, payload on stdin), on real
 //    2.1.330 payloads, N times: wall time p50/p99, without and with the signed audit log.

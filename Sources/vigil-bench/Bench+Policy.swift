@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `vigil-bench policy`: compile a 10 k-rule policy of every form, then decide ≥ 1 M varied inputs.
 import VigilPolicy
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `vigil trace --json` rendering: one JSON line per event, on one core. Exec lines carry the
 // ancestry (8 ancestors, each with a hashed executable: ~1 KB a line); opens dominate a build.
 import Foundation

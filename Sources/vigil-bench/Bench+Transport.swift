@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the local transport costs (moved here from the test suite, where it printed figures and
 // asserted nothing): who is on the other end of a loopback TCP connection (sock_diag + the /proc
 // scan, first call and cached), and a hook-sized POST round trip over TCP and the Unix socket, on a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The registry of benchmarks. Each area adds one line and a `Bench+Area.swift` file.
 import Foundation
 

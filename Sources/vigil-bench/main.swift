@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `vigil-bench [NAME…]`: runs the named benchmarks (all when none is named) and prints one
 // `bench <name>.<metric>=<value> …` line per measurement. Called by `make bench`.
 import Foundation

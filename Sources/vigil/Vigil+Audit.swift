@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `vigil audit …`: verify, show, prove, verify-proof, export and keygen for the signed audit log.
 // Thin glue over VigilAudit; every check lives in the library.
 import ArgumentParser

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `vigil claude [ARGS…]`: Claude Code as a Vigil session, with no change to how it is used — same
 // arguments, same terminal, same exit status. The daemon puts this very process in the session (its
 // own cgroup, tagged in the kernel, enforcement in place), then this process *becomes* Claude Code

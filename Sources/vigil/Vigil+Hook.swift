@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `vigil hook`: the Claude Code command hook (one payload on stdin, one answer on stdout), and
 // `vigil hooks install|uninstall|status`: the managed-settings drop-in that makes Claude Code run it.
 // Thin glue over VigilClaude; decoding, deciding, recording and the drop-in live there.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `vigil policy check|import|explain`: thin glue over VigilPolicy (parsing, merging and rendering live there).
 import ArgumentParser
 import Foundation

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `vigil posture`: probe this device's security posture and print the snapshot, its evidence and hash.
 import ArgumentParser
 import Foundation

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `vigil session list|show`: a session as it reads — prompt → tool call (decision) → what actually
 // ran, opened and connected → result — from vigild (users see their own sessions, root all).
 import ArgumentParser

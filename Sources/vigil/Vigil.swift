@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The `vigil` command: a thin shell over the library modules. Each subcommand group lives in its
 // own file as `extension Vigil { struct X: AsyncParsableCommand }`.
 import ArgumentParser

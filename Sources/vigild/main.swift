@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // vigild: the root daemon. See Sources/VigilDaemon/Daemon.swift.
 import ArgumentParser
 import Foundation

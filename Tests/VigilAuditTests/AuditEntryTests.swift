@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The canonical entry encoding: valid JSON, sorted keys, round-trips through JSONDecoder.
 import Foundation
 import Testing

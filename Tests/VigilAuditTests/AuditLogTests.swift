@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The writer: append, reopen, checkpoint cadence, locking, key pinning, limits.
 import Foundation
 import Testing

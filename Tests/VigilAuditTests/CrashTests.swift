@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // kill -9 of a real writer process mid-append: every acknowledged entry survives and the log verifies.
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RFC 6962 hashing against independent vectors, and proof generation/verification properties.
 import Testing
 @testable import VigilAudit

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Inclusion proofs (tlog-proof, verified offline) and the OCSF export.
 import Foundation
 import Testing

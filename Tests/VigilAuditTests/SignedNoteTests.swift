@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Signed-note keys, notes and checkpoints; the key file's permission rules.
 import Foundation
 import Testing

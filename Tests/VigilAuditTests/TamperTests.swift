@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every kind of tampering is detected, named, and makes the writer refuse.
 import Foundation
 import Testing

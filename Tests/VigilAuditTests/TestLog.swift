@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test helpers: temporary directories, sample entries, building logs, and raw record surgery.
 import Foundation
 @testable import VigilAudit

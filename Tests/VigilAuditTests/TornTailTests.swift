@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The crash-remnant rule: only damage confined to the final, unacknowledged, uncheckpointed batch is excluded.
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `vigil hook` and `vigil hooks` as Claude Code runs them: the built binary, stdin in, stdout/exit out.
 import Foundation
 import Testing

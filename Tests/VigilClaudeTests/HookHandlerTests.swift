@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The whole hook path without Claude Code: real policy, real signed audit log in a temp directory.
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hook payload codecs against the payloads captured from Claude Code 2.1.330 (reference, Appendix A),
 // and the validation a decision needs.
 import Foundation

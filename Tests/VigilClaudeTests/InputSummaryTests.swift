@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the audit log keeps of a tool input: no secrets, no file contents, bounded.
 import Testing
 import VigilClaude

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The managed-settings drop-in: its exact schema, and an uninstall that restores what was there.
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Unit tests of the daemon's pure parts: hook answers in HTTP terms, who may call the hooks.
 import Foundation
 import Testing

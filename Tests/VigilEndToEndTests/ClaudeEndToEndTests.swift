@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The real Claude Code 2.1.330 with Vigil's managed hooks: allowed calls run, denied calls are
 // refused with the rule id reaching the model, `--bare` and the other hook kill-switches do not get
 // around them, a failing hook blocks, and the audit log holds every event and verifies. Claude Code

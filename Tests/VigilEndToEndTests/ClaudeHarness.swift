@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Drives the real Claude Code (the binary shipped in claude-agent-sdk, `make claude`) against the
 // scripted model server (Tests/e2e/mock_model.py), with Vigil's managed-settings drop-in placed in
 // an overlay over /etc inside a private mount namespace: the real /etc is never touched. The

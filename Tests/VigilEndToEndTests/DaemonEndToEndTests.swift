@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The real vigild with the real Claude Code 2.1.330: wrapped and adopted sessions, kernel events
 // tied to the tool call that caused them, kernel enforcement recorded against that call, a forged
 // hook call refused, the daemon down failing closed, agents outside every session reported, policy

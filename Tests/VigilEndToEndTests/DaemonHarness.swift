@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The real vigild for end-to-end tests: started on scratch directories (state, audit log, API
 // socket, hook port picked by the kernel), with its managed-settings drop-in under the world's ROOT
 // so that only the claude processes inside the test's /etc overlay see it.

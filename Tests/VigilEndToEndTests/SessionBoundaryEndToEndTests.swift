@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Deny means deny, end to end with the real vigild and the real Claude Code 2.1.330: a process inside a
 // session cannot start (or become the root of) another one; Claude Code's own Read tool never returns a
 // file a kernel rule protects — by its name, through a symlink, or through a hard link to a protected
@@ -145,7 +146,7 @@ struct SessionBoundaryEndToEndTests {
     }
 
     /// The session boundary holds at every moment: while a reader inside one session opens a protected
-    /// file in a tight loop, 200 other sessions start and end (each start and end re-plans the marks).
+    /// file every 10 ms or so, 200 other sessions start and end (each start and end re-plans the marks).
     /// Each start's own root, reading the file at once, is refused too: its rules are in force before it is tagged.
     @Test func hundredsOfSessionStartsNeverLetAReaderThrough() throws {
         let vigil = try ClaudeE2E.vigilBinary()
@@ -162,7 +163,7 @@ struct SessionBoundaryEndToEndTests {
         try world.handOver()
         let reader = Process()
         reader.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        reader.arguments = Array(world.developer.command([vigil]).dropFirst()) + ["claude", "-c", "n=0; while [ ! -e \(world.base)/stop ]; do cat \(vaultToken) 2>/dev/null; n=$((n+1)); done; echo reads=$n"]
+        reader.arguments = Array(world.developer.command([vigil]).dropFirst()) + ["claude", "-c", "n=0; while [ ! -e \(world.base)/stop ]; do cat \(vaultToken) 2>/dev/null; n=$((n+1)); sleep 0.01; done; echo reads=$n"]
         var readerEnvironment = environment
         readerEnvironment["VIGIL_CLAUDE_BIN"] = "/bin/sh"
         reader.environment = readerEnvironment

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers of the fanotify tests: run a command, a scratch directory, a process's comm, posix_spawn.
 import Foundation
 import Glibc

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Known walk-arounds of string matching (reference §2.3, §1.9) and what Vigil decides for each.
 // Rules: allow Bash, deny Bash(mytool *): Claude Code 2.1.330 ran the first five; Vigil denies all.
 import Testing

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Appendix C, Bash: each vector's result as observed on Claude Code 2.1.330. Where Claude Code ran a
 // command despite a deny (bash -c, eval, xargs -n1, find -exec), Vigil denies: see BypassTests.
 import Testing

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Appendix C, Read/Edit/Write path rules (cwd /home/dev/work/w6, HOME /home/dev/work/home6).
 // `unruled`: Claude Code's mode decided (allowed inside the working dirs, asked outside); Vigil's default.
 import Testing

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Appendix C: WebFetch domains, MCP server/tool names, Agent/Task.
 import Testing
 @testable import VigilPolicy

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The byte-level hot path (parser runs, byte-keyed index, URL hosts, path splitting, reasons) decides
 // exactly what the String-level code it replaced decided, non-ASCII and canonical equivalence included.
 import Testing

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Scopes, posture conditions, unknown posture, and `overrides:` exceptions.
 import Testing
 @testable import VigilPolicy

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Claude Code settings layers merged into one policy; the store that keeps the last good policy.
 import Testing
 import VigilCore

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Exec / Open / Connect rules, and kernel rules derived from tool rules.
 import Testing
 @testable import VigilPolicy

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The YAML document: what is accepted, and where and why the rest is rejected.
 import Testing
 @testable import VigilPolicy

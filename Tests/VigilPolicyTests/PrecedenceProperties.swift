@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Property tests over random policies: deny > ask > allow holds whatever the rule order, adding a deny
 // never loosens, adding an allow never overrides a deny or ask, unknown posture never loosens.
 import Testing

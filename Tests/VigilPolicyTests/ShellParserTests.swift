@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The shell parser on its own: which simple commands it finds, and what it refuses to trust.
 import Testing
 @testable import VigilPolicy

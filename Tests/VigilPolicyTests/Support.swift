@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared helpers: Claude Code rule sets as policies, tool calls in the reference's setup (Appendix C).
 import Testing
 @testable import VigilPolicy

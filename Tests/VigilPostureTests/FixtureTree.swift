@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A throwaway directory standing in for `/`, built file by file in each test and removed afterwards.
 import Foundation
 import VigilPosture

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A protected file is refused by what it is, not by the name it is opened under: a hard link made
 // before or during the session, a rename of the file or of its directory, a bind mount, and a
 // directory created inside the protected tree after the marks all reach the same inode, which is refused.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One meaning per rule: for random Open rules over a random filesystem, the fanotify marks the planner
 // places, the names the kernel matches by itself and `Policy.decide` agree on every file: a file a mark
 // covers for a rule is denied by that rule, a file the rule denies is covered by its marks (when the rule

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The gated child holds none of the parent's close-on-exec descriptors while it waits at the gate.
 import Foundation
 import Glibc

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `vigil trace` as a user runs it: the binary, its JSON stream, its exit status.
 import Foundation
 import Glibc

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// SplitMix64: a small seeded generator, so that a property test's failure reproduces.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var state: UInt64

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Real clients against the server: curl (Expect: 100-continue on large bodies, --unix-socket) and Node's
 // http module with a keep-alive agent (what axios, and so Claude Code's http hooks, sit on).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The parser alone: bytes in, requests or a rejection out, however the bytes are split.
 
 import Testing

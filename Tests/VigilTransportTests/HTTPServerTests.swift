@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The server over real sockets: keep-alive, pipelining, split writes, limits, timeouts, the connection
 // cap, graceful stop, and the Unix listener's file handling.
 

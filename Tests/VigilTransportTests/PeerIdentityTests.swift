@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Peer identity over loopback TCP (sock_diag + /proc) and over Unix sockets (SO_PEERCRED), including a
 // child process: the pid must be the process that actually holds the client socket.
 

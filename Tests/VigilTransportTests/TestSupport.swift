@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers for the live tests: a server that always stops, a raw socket client that sends exact bytes, and
 // a child process that connects on cue (so its pid is known before it connects).
 

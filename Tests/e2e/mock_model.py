@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A scripted Anthropic Messages API (SSE streaming) for driving the real Claude Code offline.
 
 Usage: mock_model.py DUMP_DIR [--port N] [--lifetime SECONDS]

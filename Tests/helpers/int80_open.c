@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Test helper: opens /etc/hostname with the 32-bit `int $0x80` open (syscall 5) from a 64-bit
  * process — the path that bypasses sys_enter_openat. Built -no-pie so the string is below 4 GiB. */
 #include <stdio.h>

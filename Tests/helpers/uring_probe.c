@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Test helper: opens FILE and connects to 127.0.0.1:PORT through io_uring only (no open or
  * connect syscall), the path that bypasses syscall tracepoints. Exit 0 when both completed. */
 #include <arpa/inet.h>

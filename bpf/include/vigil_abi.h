@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0 */
 /*
  * vigil_abi.h — THE kernel <-> user-space ABI of Vigil's sensor.
  *

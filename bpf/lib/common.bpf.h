@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0 */
 /* Maps, configuration and the emit path shared by every Vigil handler. */
 #ifndef VIGIL_COMMON_BPF_H
 #define VIGIL_COMMON_BPF_H

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0 */
 /* Absolute paths from the kernel's own objects (struct path / struct file), never from the
  * caller's string: symlinks, relative paths, "..", dirfds and racing threads all resolve to
  * what the kernel actually opened. A d_path() reimplementation: bpf_d_path() is not allowed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * CVigilBPF — the only C that Swift sees. An opaque handle over the BPF skeleton and a few
  * prefixed functions; every pointer is annotated; errors come back as negative errno values

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which AI coding agent CLI an exec started, from what the kernel saw: the resolved path of the
 // executed file and the argv on the new stack. Pure and table-driven, so the daemon can spot agents
 // started outside Vigil and the rules can be extended without touching the matcher.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The kernel <-> user-space record ABI (bpf/include/vigil_abi.h), named once for Swift: kind
 // numbers, record sizes and every field's byte offset. vigil_abi.h asserts the same numbers
 // with _Static_assert(offsetof…); the sensor's ABILayoutTests check every field here against

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Ring-buffer records → typed events. Kinds and offsets are EventABI.swift's, which mirror
 // bpf/include/vigil_abi.h; the sensor's tests check them against the C layout.
 

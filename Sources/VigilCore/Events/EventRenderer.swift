@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How `vigil trace` prints events: JSON lines (stable field names, one object per line) or a
 // readable table. Pure: ancestry and clock offsets come in as values.
 

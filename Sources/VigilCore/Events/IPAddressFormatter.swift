@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Address text without libc: dotted quads, and IPv6 per RFC 5952 (lower case, longest zero run
 // compressed, IPv4-mapped shown as ::ffff:a.b.c.d).
 public enum IPAddressFormatter {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Lexical path joining for the one case the kernel cannot resolve for us: a failed open of a
 // relative path, reported with the directory it was relative to. Byte-wise: it runs for every
 // such event (a compiler's header search misses are most of them).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Typed kernel events, as decoded from the sensor's ring-buffer records (bpf/include/vigil_abi.h).
 
 /// A session: a process tree Vigil tracks, tagged in the kernel at fork time.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The process tree rebuilt from fork/exec/exit events, seeded from /proc. Pure: the sensor feeds
 // it events; it never reads the system itself.
 

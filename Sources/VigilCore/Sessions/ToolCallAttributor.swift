@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Ties each kernel event of an agent session to the Claude Code tool call that caused it. Pure: the
 // daemon feeds it the allowed PreToolUse calls, their ends, and the session's events in ring order.
 //

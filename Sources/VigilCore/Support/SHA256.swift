@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Vigil — device posture.
 // A compact SHA-256 (FIPS 180-4) so this module needs no package dependency. Checked against the
 // FIPS 180-2 example vectors in the tests. Not constant-time; only used to fingerprint public data.

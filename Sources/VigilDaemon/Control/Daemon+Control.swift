@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The local API on the Unix socket (mode 0666: every user may connect). The kernel says who is
 // calling (SO_PEERCRED); each user sees and starts only their own sessions, root sees everything
 // and alone may reload the policy.

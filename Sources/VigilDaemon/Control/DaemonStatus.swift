@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `DaemonStatus` (VigilAPI) as vigild fills it in for one caller.
 import Foundation
 import Glibc

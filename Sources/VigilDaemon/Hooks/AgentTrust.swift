@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which processes may call the hooks: a Claude Code binary the administrator named (pinned to its
 // content when the daemon started: a replaced file is no longer trusted), or a system install of
 // Claude Code that no ordinary user can change (root-owned, not group- or world-writable, in a

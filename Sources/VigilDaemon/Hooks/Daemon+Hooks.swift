@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The hook path: Claude Code POSTs each hook payload to the daemon (an `http` handler in the
 // managed settings). The caller is authenticated — the kernel says which process holds the other
 // end of the connection, and it must be a trusted Claude Code binary — the call is decided with the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one ring-buffer consumer: every batch is decoded once, each event is routed by the session
 // tag the kernel put on it, decided with that session's identity, tied to the tool call that caused
 // it, audited and appended to the session's timeline. Exec events of untagged processes are only

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The conversation, from Claude Code's own transcript: read at Stop and SessionEnd from where the
 // last read ended, kept with the session as conversation.jsonl. The path comes from the hook
 // payload, so the daemon (root) opens it only if it is a regular file owned by the session's user

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Starting, adopting and ending sessions, and putting each session's share of the policy into the
 // kernel (cgroup network hooks, in-kernel kills, fanotify marks).
 import Foundation

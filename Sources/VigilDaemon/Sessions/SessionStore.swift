@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sessions on disk: <state>/sessions/<id>/session.json (the summary, replaced atomically) and
 // timeline.jsonl (appended). Root-only: users read their own sessions through the daemon's API.
 import Foundation

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A timeline line as the daemon's timeline file holds it.
 import VigilAPI
 import VigilCore

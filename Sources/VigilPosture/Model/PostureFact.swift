@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Vigil — device posture.
 // One posture value. "Could not tell" is a value with a reason, never a silent `false`.
 

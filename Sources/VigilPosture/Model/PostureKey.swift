@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Vigil — device posture.
 // The names of the posture facts. The policy engine matches on these raw strings; they are stable.
 

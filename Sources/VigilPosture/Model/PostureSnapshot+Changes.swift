@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Vigil — device posture.
 // Diffing two snapshots, and replacing some facts when a live event changes them.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Vigil — device posture.
 // The whole device posture at one instant, with a stable hash that audit entries can carry.
 

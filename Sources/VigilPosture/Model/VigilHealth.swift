@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Vigil — device posture.
 // Vigil's own health, as reported by the sensor service (which lives outside this module).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Vigil — device posture.
 // disk_encrypted: are the filesystems holding `/` and home on dm-crypt (LUKS, plain, BitLocker, …)?
 

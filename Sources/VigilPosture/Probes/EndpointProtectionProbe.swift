@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Vigil — device posture.
 // edr_running: is a known endpoint-protection agent among the running processes?
 

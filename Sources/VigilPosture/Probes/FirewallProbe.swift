@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Vigil — device posture.
 // firewall_active: is any packet-filtering rule loaded, in nftables or legacy iptables?
 

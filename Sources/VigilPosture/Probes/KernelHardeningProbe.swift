@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Vigil — device posture.
 // kernel_lockdown, io_uring_disabled, unprivileged_bpf_disabled, yama_ptrace_scope, ptrace_restricted.
 

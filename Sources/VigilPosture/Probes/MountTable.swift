@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Vigil — device posture.
 // Parsing /proc/self/mountinfo (and the older /proc/mounts) into mount entries. Pure.
 

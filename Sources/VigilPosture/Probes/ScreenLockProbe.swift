@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Vigil — device posture.
 // screen_locked: are the graphical sessions locked (systemd-logind LockedHint)?
 

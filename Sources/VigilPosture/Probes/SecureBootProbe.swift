@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Vigil — device posture.
 // secure_boot: the UEFI SecureBoot variable, as exposed by efivarfs (or the legacy sysfs efivars).
 

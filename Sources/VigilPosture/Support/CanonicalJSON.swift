@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Vigil — device posture.
 // A tiny canonical JSON writer: object keys sorted by UTF-8 bytes, no whitespace, integers only,
 // minimal string escaping (as RFC 8785 does for strings). Its output is what the snapshot hash covers,

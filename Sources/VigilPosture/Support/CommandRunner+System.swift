@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Vigil — device posture.
 // The live command runner: Foundation `Process`, a fixed search path, C locale, and a timeout.
 

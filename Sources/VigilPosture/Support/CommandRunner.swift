@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Vigil — device posture.
 // The few probes that must run a command (nft, loginctl) do it through this injectable runner.
 

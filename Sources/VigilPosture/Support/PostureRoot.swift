@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Vigil — device posture.
 // All probe file I/O goes through here, relative to a configurable root, so tests run on fixture trees.
 

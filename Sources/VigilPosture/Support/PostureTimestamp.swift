@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Vigil — device posture.
 // Fixed-format UTC timestamps ("2026-11-22T02:03:14.123Z") and civil-date arithmetic, written out so
 // the snapshot hash never depends on a locale, a time zone or a date formatter's version.
