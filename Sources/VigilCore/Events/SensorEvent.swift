@@ -221,17 +221,22 @@ public enum SensorEvent: Sendable, Hashable {
     case procAccess(ProcessAccessEvent)
     case gap(GapEvent)
 
-    public var kindName: String {
+    /// The ring record kind this event was decoded from; nil for a gap, which the sensor makes itself.
+    public var kind: EventKind? {
         switch self {
-        case .exec: "exec"
-        case .fork: "fork"
-        case .exit: "exit"
-        case .open: "open"
-        case .connect: "connect"
-        case .send: "send"
-        case .procAccess: "proc_access"
-        case .gap: "gap"
+        case .exec: .exec
+        case .fork: .fork
+        case .exit: .exit
+        case .open: .open
+        case .connect: .connect
+        case .send: .send
+        case .procAccess: .procAccess
+        case .gap: nil
         }
+    }
+
+    public var kindName: String {
+        kind?.name ?? "gap"
     }
 
     public var header: EventHeader? {
