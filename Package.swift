@@ -58,7 +58,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // `vigil run` and (later) the daemon: sensor + policy + enforcement + audit, joined.
+        // The engine of `vigil run` and of the daemon: sensor + policy + enforcement + audit, joined.
         .target(
             name: "VigilRuntime",
             dependencies: ["VigilCore", "VigilHost", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilEnforcement", "VigilPosture"],
