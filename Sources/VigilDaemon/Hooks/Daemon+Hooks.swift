@@ -91,9 +91,9 @@ extension Daemon {
             identity: identity, subject: AuditEntry.Subject(uid: uid, userName: account.name),
             deviceID: configuration.deviceID, posture: posture.facts, environment: [:], fallbackHome: account.home)
         let sink = DaemonHookSink(log: audit, vigilSession: vigilID, postureRef: posture.hash, callerPID: pid,
-                                  adoptionFailure: adoptionFailure, deferred: { [self] entry in pendingAudit.withLock { $0.append(entry) } })
+                                  adoptionFailure: adoptionFailure, deferred: { [engine] entry in engine.keep(entry) })
         let currentPolicy = policy.current
-        let guardRef = guardian.withLock { $0 }
+        let guardRef = engine.fanotify
         let handler = HookHandler(context: context, loadPolicy: { .success(currentPolicy) }, audit: sink, pathAliases: { path in
             let resolved = ResolvedPath.aliases(path)
             return resolved + (guardRef?.markedNames(of: resolved.first ?? path) ?? [])
