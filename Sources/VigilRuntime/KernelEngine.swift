@@ -234,8 +234,14 @@ public final class KernelEngine: Sendable {
 /// calls that wait on theirs, and cost the machine less.
 public final class KernelAuditBatch: Sendable {
     private let batch = Mutex<(entries: [AuditEntry], since: UInt64)>(([], 0))
+    /// How long, and for how many entries, allows may wait.
+    public let maxWaitNanoseconds: UInt64
+    public let maxEntries: Int
 
-    public init() {}
+    public init(maxWaitNanoseconds: UInt64 = 100_000_000, maxEntries: Int = 4096) {
+        self.maxWaitNanoseconds = maxWaitNanoseconds
+        self.maxEntries = maxEntries
+    }
 
     /// Adds `entries`; returns what is due for one durable append now (empty while allows may wait).
     public func add(_ entries: [AuditEntry], force: Bool) -> [AuditEntry] {
@@ -244,7 +250,7 @@ public final class KernelAuditBatch: Sendable {
             if batch.entries.isEmpty { batch.since = now }
             batch.entries += entries
             let urgent = entries.contains { $0.decision != nil && $0.decision != .allow } || entries.contains { $0.kind == .gap }
-            guard force || urgent || batch.entries.count >= 4096 || now - batch.since >= 100_000_000 else { return [] }
+            guard force || urgent || batch.entries.count >= maxEntries || now - batch.since >= maxWaitNanoseconds else { return [] }
             defer { batch.entries.removeAll(keepingCapacity: true) }
             return batch.entries
         }
