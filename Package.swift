@@ -30,7 +30,9 @@ let package = Package(
         .target(name: "CVigilBPF", dependencies: ["CLibBPF"], exclude: ["generated/README.md"]),
 
         // Pure Swift, no I/O beyond what each names: table-testable.
-        .target(name: "VigilCore", swiftSettings: swiftSettings),
+        // JSON: one value type, one string escaper, one writer with named, versioned formats (two are hashed).
+        .target(name: "VigilJSON", swiftSettings: swiftSettings),
+        .target(name: "VigilCore", dependencies: ["VigilJSON"], swiftSettings: swiftSettings),
         // The local API's wire types (status, sessions, timelines, grants): no dependencies, so that
         // clients (`vigil`, later the console) decode what vigild answers without linking it.
         .target(name: "VigilAPI", swiftSettings: swiftSettings),
@@ -40,11 +42,11 @@ let package = Package(
             dependencies: [.product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: swiftSettings
         ),
-        .target(name: "VigilPolicy", dependencies: ["Yams", "VigilCore"], swiftSettings: swiftSettings),
-        .target(name: "VigilPosture", dependencies: ["VigilCore"], swiftSettings: swiftSettings),
+        .target(name: "VigilPolicy", dependencies: ["Yams", "VigilCore", "VigilJSON"], swiftSettings: swiftSettings),
+        .target(name: "VigilPosture", dependencies: ["VigilCore", "VigilJSON"], swiftSettings: swiftSettings),
         .target(
             name: "VigilAudit",
-            dependencies: ["VigilHost", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["VigilHost", "VigilJSON", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
 
@@ -68,7 +70,7 @@ let package = Package(
         // The Claude Code adapter: hook payload codecs and answers, the managed-settings drop-in, `vigil hook`.
         .target(
             name: "VigilClaude",
-            dependencies: ["VigilAPI", "VigilCore", "VigilHost", "VigilPolicy", "VigilAudit"],
+            dependencies: ["VigilAPI", "VigilCore", "VigilHost", "VigilJSON", "VigilPolicy", "VigilAudit"],
             swiftSettings: swiftSettings
         ),
 
@@ -80,7 +82,7 @@ let package = Package(
         .target(
             name: "VigilDaemon",
             dependencies: [
-                "VigilAPI", "VigilCore", "VigilHost", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture",
+                "VigilAPI", "VigilCore", "VigilHost", "VigilJSON", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture",
                 "VigilEnforcement", "VigilRuntime", "VigilClaude", "VigilTransport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -100,7 +102,7 @@ let package = Package(
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilAPI", "VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilEnforcement", "VigilRuntime",
+                "VigilAPI", "VigilCore", "VigilJSON", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilEnforcement", "VigilRuntime",
                 "VigilClaude", "VigilTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -108,7 +110,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "vigil-bench",
-            dependencies: ["VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilRuntime", "VigilClaude", "VigilTransport"],
+            dependencies: ["VigilCore", "VigilJSON", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilRuntime", "VigilClaude", "VigilTransport"],
             swiftSettings: swiftSettings
         ),
 
@@ -118,10 +120,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .testTarget(name: "VigilJSONTests", dependencies: ["VigilJSON"], swiftSettings: swiftSettings),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"], swiftSettings: swiftSettings),
         .testTarget(name: "VigilHostTests", dependencies: ["VigilHost"], swiftSettings: swiftSettings),
-        .testTarget(name: "VigilPolicyTests", dependencies: ["VigilPolicy", "VigilCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "VigilPostureTests", dependencies: ["VigilPosture", "VigilCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "VigilPolicyTests", dependencies: ["VigilPolicy", "VigilCore", "VigilJSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "VigilPostureTests", dependencies: ["VigilPosture", "VigilCore", "VigilJSON"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VigilEnforcementTests", dependencies: ["VigilEnforcement", "VigilPolicy", "VigilTestSupport"],
             swiftSettings: swiftSettings
@@ -133,7 +136,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilClaudeTests",
-            dependencies: ["VigilClaude", "VigilAPI", "VigilPolicy", "VigilAudit", "VigilCore", "VigilTestSupport"],
+            dependencies: ["VigilClaude", "VigilAPI", "VigilJSON", "VigilPolicy", "VigilAudit", "VigilCore", "VigilTestSupport"],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),

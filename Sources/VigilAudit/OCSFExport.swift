@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Maps log entries to OCSF events: Process 1007, File System 1001, Network 4001, API 6003, Finding 2004.
 import Foundation
+import VigilJSON
 
 /// OCSF (1.3) export of audit entries, one JSON object per line, for SIEM ingestion.
 ///

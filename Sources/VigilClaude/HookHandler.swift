@@ -11,6 +11,7 @@
 // - A payload whose event cannot be read at all: exit 2, Claude Code's blocking error.
 import Foundation
 import VigilAudit
+import VigilJSON
 import VigilPolicy
 
 /// Who is behind the session and where it runs: fixed for the hook process.

@@ -4,6 +4,7 @@ import Foundation
 import Testing
 import VigilAudit
 import VigilClaude
+import VigilJSON
 import VigilPolicy
 #if canImport(Glibc)
 import Glibc

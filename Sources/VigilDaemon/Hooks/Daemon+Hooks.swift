@@ -13,6 +13,7 @@ import VigilClaude
 import VigilCore
 import VigilEnforcement
 import VigilHost
+import VigilJSON
 import VigilPolicy
 import VigilPosture
 import VigilRuntime
