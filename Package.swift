@@ -39,7 +39,7 @@ let package = Package(
         // The host: device identity, OS accounts, the monotonic clock, durable file writes.
         .target(
             name: "VigilHost",
-            dependencies: [.product(name: "SystemPackage", package: "swift-system")],
+            dependencies: [.product(name: "SystemPackage", package: "swift-system"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(name: "VigilPolicy", dependencies: ["Yams", "VigilCore", "VigilJSON"], swiftSettings: swiftSettings),
@@ -63,14 +63,17 @@ let package = Package(
         // `vigil run` and (later) the daemon: sensor + policy + enforcement + audit, joined.
         .target(
             name: "VigilRuntime",
-            dependencies: ["VigilCore", "VigilHost", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilEnforcement", "VigilPosture"],
+            dependencies: [
+                "VigilCore", "VigilHost", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilEnforcement", "VigilPosture",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
 
         // The Claude Code adapter: hook payload codecs and answers, the managed-settings drop-in, `vigil hook`.
         .target(
             name: "VigilClaude",
-            dependencies: ["VigilAPI", "VigilCore", "VigilHost", "VigilJSON", "VigilPolicy", "VigilAudit"],
+            dependencies: ["VigilAPI", "VigilCore", "VigilHost", "VigilJSON", "VigilPolicy", "VigilAudit", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
 
@@ -94,7 +97,7 @@ let package = Package(
             name: "vigild",
             dependencies: [
                 "VigilDaemon", "VigilClaude", "VigilCore", "VigilHost",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -103,14 +106,17 @@ let package = Package(
             name: "vigil",
             dependencies: [
                 "VigilAPI", "VigilCore", "VigilJSON", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilEnforcement", "VigilRuntime",
-                "VigilClaude", "VigilTransport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "VigilClaude", "VigilTransport", "VigilHost",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "vigil-bench",
-            dependencies: ["VigilCore", "VigilJSON", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilRuntime", "VigilClaude", "VigilTransport"],
+            dependencies: [
+                "VigilCore", "VigilJSON", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilRuntime", "VigilClaude", "VigilTransport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -122,7 +128,7 @@ let package = Package(
 
         .testTarget(name: "VigilJSONTests", dependencies: ["VigilJSON"], swiftSettings: swiftSettings),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "VigilHostTests", dependencies: ["VigilHost"], swiftSettings: swiftSettings),
+        .testTarget(name: "VigilHostTests", dependencies: ["VigilHost", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         .testTarget(name: "VigilPolicyTests", dependencies: ["VigilPolicy", "VigilCore", "VigilJSON"], swiftSettings: swiftSettings),
         .testTarget(name: "VigilPostureTests", dependencies: ["VigilPosture", "VigilCore", "VigilJSON"], swiftSettings: swiftSettings),
         .testTarget(
@@ -131,12 +137,17 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilRuntimeTests",
-            dependencies: ["VigilRuntime", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilCore", "VigilPosture", "VigilEnforcement", "VigilTestSupport"],
+            dependencies: [
+                "VigilRuntime", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilCore", "VigilPosture", "VigilEnforcement", "VigilTestSupport",
+                .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "VigilClaudeTests",
-            dependencies: ["VigilClaude", "VigilAPI", "VigilJSON", "VigilPolicy", "VigilAudit", "VigilCore", "VigilTestSupport"],
+            dependencies: [
+                "VigilClaude", "VigilAPI", "VigilJSON", "VigilPolicy", "VigilAudit", "VigilCore", "VigilTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),

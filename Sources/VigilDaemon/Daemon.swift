@@ -9,6 +9,7 @@
 // executables, fsync, writing timelines — happens outside it.
 import Foundation
 import Glibc
+import Logging
 import Synchronization
 import VigilAPI
 import VigilAudit
@@ -24,6 +25,8 @@ import VigilTransport
 
 public final class Daemon: Sendable {
     public let configuration: DaemonConfiguration
+    /// From `main`: every diagnostic goes here, with the session, process and rule as metadata.
+    let logger: Logger
     let sensor: Sensor
     let policy: PolicyStore
     let audit: AuditLog
@@ -58,8 +61,11 @@ public final class Daemon: Sendable {
     /// Loads everything that must work before the daemon may say it runs: the policy (a policy
     /// that does not compile stops the start, naming file, line and column), the sensor, the
     /// audit log (verified before the first append).
-    public init(configuration: DaemonConfiguration, sensorOptions: SensorOptions = SensorOptions()) throws(DaemonError) {
+    public init(
+        configuration: DaemonConfiguration, sensorOptions: SensorOptions = SensorOptions(), logger: Logger
+    ) throws(DaemonError) {
         self.configuration = configuration
+        self.logger = logger
         let loaded: Policy
         switch PolicyFile.load(configuration.policyPath) {
         case .success(let p): loaded = p
@@ -78,7 +84,7 @@ public final class Daemon: Sendable {
         let snapshot = postureMonitor.current
         decider = KernelDecider(
             deviceID: configuration.deviceID,
-            posture: PostureTimeline(facts: PostureMonitor.facts(snapshot), hash: snapshot.hash))
+            posture: PostureTimeline(facts: PostureMonitor.facts(snapshot), hash: snapshot.hash), logger: logger)
         store = SessionStore(directory: configuration.sessionsDirectory)
         try store.prepare()
         let hashCache = HashCacheFile(path: configuration.stateDirectory + "/cache/exe-sha256")
@@ -124,13 +130,14 @@ public final class Daemon: Sendable {
     // MARK: Errors and audit
 
     /// Something went wrong that the operator must see: kept (the last 64) for `vigil status`.
-    func noteError(_ message: String) {
+    /// `metadata` is plain strings so callers need not import Logging.
+    func noteError(_ message: String, metadata: [String: String] = [:]) {
         counters.errors.add(1, ordering: .relaxed)
         state.withLock { state in
             state.recentErrors.append("\(Self.isoNow()) \(message)")
             if state.recentErrors.count > 64 { state.recentErrors.removeFirst(state.recentErrors.count - 64) }
         }
-        FileHandle.standardError.write(Data("vigild: \(message)\n".utf8))
+        logger.error("\(message)", metadata: metadata.mapValues { .string($0) })
     }
 
     /// Appends durably; a failure is counted, kept for status, and returned.
