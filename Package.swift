@@ -50,6 +50,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Exports of the verified log: OCSF today, the SIEM exporters next.
+        .target(name: "VigilExport", dependencies: ["VigilAudit", "VigilJSON"], swiftSettings: swiftSettings),
+
         // Real denial of exec and open (fanotify permission events on targeted marks), pidfd kill.
         .target(name: "VigilEnforcement", dependencies: ["VigilHost"], swiftSettings: swiftSettings),
 
@@ -106,7 +109,7 @@ let package = Package(
             name: "vigil",
             dependencies: [
                 "VigilAPI", "VigilCore", "VigilJSON", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilEnforcement", "VigilRuntime",
-                "VigilClaude", "VigilTransport", "VigilHost",
+                "VigilClaude", "VigilTransport", "VigilHost", "VigilExport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -158,7 +161,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Fixtures/: a log written by an earlier version, which must keep verifying.
-        .testTarget(name: "VigilAuditTests", dependencies: ["VigilAudit"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(name: "VigilAuditTests", dependencies: ["VigilAudit", "VigilExport"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "VigilTransportTests", dependencies: ["VigilTransport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VigilDaemonTests",
