@@ -22,7 +22,7 @@ import VigilTransport
 
 extension Daemon {
     /// Runs until SIGTERM or SIGINT.
-    public func run(logger: Logger = Logger(label: "vigild")) async throws {
+    public func run() async throws {
         // SIGHUP is trapped before the servers come up: once the socket and the port file exist, a
         // reload may be asked for at any moment, and SIGHUP's default action would kill the daemon
         // (its clients then see their connections reset). One sent early is queued until the
@@ -44,7 +44,7 @@ extension Daemon {
                 .init(service: StopSignalService(signals: stopSignals), successTerminationBehavior: .gracefullyShutdownGroup),
             ],
             logger: logger))
-        FileHandle.standardError.write(Data("vigild: running (pid \(getpid())); hooks at \(configuration.hookHost):\(hookPort), API at \(configuration.socketPath), mode \(enforcementMode)\n".utf8))
+        logger.info("running (pid \(getpid())); hooks at \(configuration.hookHost):\(hookPort), API at \(configuration.socketPath), mode \(enforcementMode)")
         try await group.run()
         try? audit.close()
     }

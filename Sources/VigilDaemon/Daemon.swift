@@ -12,6 +12,7 @@
 // executables, fsync, writing timelines — happens outside it.
 import Foundation
 import Glibc
+import Logging
 import Synchronization
 import VigilAPI
 import VigilAudit
@@ -27,6 +28,8 @@ import VigilTransport
 
 public final class Daemon: Sendable {
     public let configuration: DaemonConfiguration
+    /// From `main`: every diagnostic goes here, with the session, process and rule as metadata.
+    let logger: Logger
     let sensor: Sensor
     /// The one enforcement engine (the same as `vigil run`'s): sessions' subjects, kernel rules,
     /// fanotify marks, re-planning.
@@ -59,8 +62,11 @@ public final class Daemon: Sendable {
     /// Loads everything that must work before the daemon may say it runs: the policy (a policy
     /// that does not compile stops the start, naming file, line and column), the sensor, the
     /// audit log (verified before the first append).
-    public init(configuration: DaemonConfiguration, sensorOptions: SensorOptions = SensorOptions()) throws(DaemonError) {
+    public init(
+        configuration: DaemonConfiguration, sensorOptions: SensorOptions = SensorOptions(), logger: Logger
+    ) throws(DaemonError) {
         self.configuration = configuration
+        self.logger = logger
         let loaded: Policy
         switch PolicyFile.load(configuration.policyPath) {
         case .success(let p): loaded = p
@@ -71,7 +77,7 @@ public final class Daemon: Sendable {
         } catch {
             throw DaemonError("vigild: the kernel sensor cannot start: \(error)")
         }
-        journal = DaemonJournal(audit: try Self.openAudit(configuration), counters: counters)
+        journal = DaemonJournal(audit: try Self.openAudit(configuration), counters: counters, logger: logger)
         var postureConfiguration = PostureConfiguration()
         if let names = configuration.edrProcessNames { postureConfiguration.endpointProtectionProcessNames = names }
         let monitor = PostureMonitor(prober: PostureProber(configuration: postureConfiguration))
@@ -81,7 +87,7 @@ public final class Daemon: Sendable {
         engineOptions.labelGuardEntries = true
         engine = KernelEngine(
             sensor: sensor, policy: loaded, deviceID: configuration.deviceID,
-            posture: PostureTimeline(facts: PostureMonitor.facts(snapshot), hash: snapshot.hash), options: engineOptions)
+            posture: PostureTimeline(facts: PostureMonitor.facts(snapshot), hash: snapshot.hash), options: engineOptions, logger: logger)
         policy = PolicyService(path: configuration.policyPath, loaded: loaded, deviceID: configuration.deviceID,
                                pollInterval: configuration.policyPollInterval, engine: engine, journal: journal)
         posture = PostureService(monitor: monitor, deviceID: configuration.deviceID, engine: engine, journal: journal)
@@ -130,7 +136,8 @@ public final class Daemon: Sendable {
     // MARK: Errors and audit (the journal's)
 
     /// Something went wrong that the operator must see: kept (the last 64) for `vigil status`.
-    func noteError(_ message: String) { journal.noteError(message) }
+    /// `metadata` is plain strings so callers need not import Logging.
+    func noteError(_ message: String, metadata: [String: String] = [:]) { journal.noteError(message, metadata: metadata) }
 
     /// Appends durably; a failure is counted, kept for status, and returned.
     @discardableResult

@@ -3,30 +3,34 @@
 // counted) and the operator's list of recent errors (`vigil status`).
 import Foundation
 import Glibc
+import Logging
 import Synchronization
 import VigilAudit
 
 final class DaemonJournal: Sendable {
     let audit: AuditLog
     let counters: DaemonCounters
+    let logger: Logger
     private let errors = Mutex<[String]>([])
 
-    init(audit: AuditLog, counters: DaemonCounters) {
+    init(audit: AuditLog, counters: DaemonCounters, logger: Logger) {
         self.audit = audit
         self.counters = counters
+        self.logger = logger
     }
 
     /// The last 64 errors, each with its time.
     var recentErrors: [String] { errors.withLock { $0 } }
 
     /// Something went wrong that the operator must see: kept (the last 64) for `vigil status`.
-    func noteError(_ message: String) {
+    /// `metadata` is plain strings so callers need not import Logging.
+    func noteError(_ message: String, metadata: [String: String] = [:]) {
         counters.errors.add(1, ordering: .relaxed)
         errors.withLock { recentErrors in
             recentErrors.append("\(Self.isoNow()) \(message)")
             if recentErrors.count > 64 { recentErrors.removeFirst(recentErrors.count - 64) }
         }
-        FileHandle.standardError.write(Data("vigild: \(message)\n".utf8))
+        logger.error("\(message)", metadata: metadata.mapValues { .string($0) })
     }
 
     /// Appends durably; a failure is counted, kept for status, and returned.

@@ -4,6 +4,7 @@
 // the daemon (every session, demultiplexed from one ring-buffer reader).
 import Foundation
 import Glibc
+import Logging
 import Synchronization
 import VigilAudit
 import VigilCore
@@ -74,10 +75,13 @@ public struct DecisionTally: Sendable {
 public final class KernelDecider: Sendable {
     public let deviceID: String
     public let posture: PostureTimeline
+    /// Each decision, at `info` when it is not an allow (allows are `trace`: one per kernel event).
+    public let logger: Logger
 
-    public init(deviceID: String, posture: PostureTimeline) {
+    public init(deviceID: String, posture: PostureTimeline, logger: Logger) {
         self.deviceID = deviceID
         self.posture = posture
+        self.logger = logger
     }
 
     /// Decides `event` of `subject`'s session under `policy`, enforces after the fact where no
@@ -160,6 +164,11 @@ public final class KernelDecider: Sendable {
             entry = processAccessEntry(e, uid: uid, subject: subject, policy: policy, ancestry: ancestry, tally: &tally)
         }
         entry.postureRef = inForce.hash
+        logger.log(level: entry.decision == nil || entry.decision == .allow ? .trace : .info, "kernel decision", metadata: [
+            "session.id": "\(EventRenderer.hex(subject.session))", "process.pid": "\(event.header?.pid ?? 0)",
+            "event.kind": "\(entry.kind)", "policy.decision": "\(entry.decision?.rawValue ?? "none")",
+            "policy.rule": "\(entry.winningRule ?? "")",
+        ])
         return entry
     }
 

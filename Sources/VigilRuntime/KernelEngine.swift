@@ -5,6 +5,7 @@
 // by difference), re-planning all of it when the policy or the posture changes, and the entries
 // decided off the event loop (an fsync must not delay the answer a blocked opener waits for).
 import Foundation
+import Logging
 import Synchronization
 import VigilAudit
 import VigilCore
@@ -40,12 +41,12 @@ public final class KernelEngine: Sendable {
 
     public init(
         sensor: Sensor, policy: Policy, deviceID: String, posture: PostureTimeline = PostureTimeline(),
-        options: KernelEngineOptions = KernelEngineOptions()
+        options: KernelEngineOptions = KernelEngineOptions(), logger: Logger
     ) {
         self.sensor = sensor
         self.policy = PolicyStore(policy)
         self.options = options
-        decider = KernelDecider(deviceID: deviceID, posture: posture)
+        decider = KernelDecider(deviceID: deviceID, posture: posture, logger: logger)
     }
 
     public var posture: PostureTimeline { decider.posture }

@@ -9,6 +9,7 @@
 //                 through a pidfd. No process is spared: CMD is not a pinned Claude Code, so
 //                 it is no session root (vigild spares only those, and only from kills).
 import Foundation
+import Logging
 import Glibc
 import Synchronization
 import VigilAudit
@@ -78,11 +79,11 @@ public final class Runner: @unchecked Sendable {
     private var batch: [AuditEntry] = []
     private var tally = DecisionTally()
 
-    public init(sensor: Sensor, configuration: RunConfiguration, audit: AuditLog?) {
+    public init(sensor: Sensor, configuration: RunConfiguration, audit: AuditLog?, logger: Logger) {
         self.sensor = sensor
         self.configuration = configuration
         self.audit = audit
-        self.engine = KernelEngine(sensor: sensor, policy: configuration.policy, deviceID: configuration.deviceID)
+        self.engine = KernelEngine(sensor: sensor, policy: configuration.policy, deviceID: configuration.deviceID, logger: logger)
     }
 
     private var posture: PostureTimeline { engine.posture }

@@ -100,7 +100,7 @@ extension Vigil {
                 configuration: RunConfiguration(
                     policy: compiled, identity: Identity(user: userName, teams: team, role: role, device: deviceID),
                     home: home, deviceID: deviceID, userName: userName, posture: monitor),
-                audit: log)
+                audit: log, logger: Vigil.logger("vigil run"))
             let summary: RunSummary
             do {
                 summary = try await runner.run(command: argv) { decided in

@@ -223,7 +223,7 @@ extension Daemon {
         live.add(TimelineRecord(kind: .sessionEnd, text: reason + (live.timelineOmitted > 0
             ? "; \(live.timelineOmitted) kernel events beyond the timeline cap are in the audit log only" : "")))
         writeTimeline(&live)
-        do { try store.save(live.record) } catch { noteError("session \(live.record.id): \(error)") }
+        do { try store.save(live.record) } catch { noteError("session \(live.record.id): \(error)", metadata: ["session.id": "\(live.record.id)"]) }
         var entry = AuditEntry(kind: .session, subject: AuditEntry.Subject(uid: live.record.uid, userName: live.record.user),
                                deviceId: configuration.deviceID, sessionId: live.record.id)
         entry.extra["event"] = "vigilSessionEnd"
@@ -260,7 +260,7 @@ extension Daemon {
         for (id, lines) in pending {
             do { try store.append(lines, to: id) } catch {
                 counters.timelineFailures.add(1, ordering: .relaxed)
-                noteError("session \(id) timeline: \(error)")
+                noteError("session \(id) timeline: \(error)", metadata: ["session.id": "\(id)"])
             }
         }
     }
@@ -269,7 +269,7 @@ extension Daemon {
         guard !live.pendingTimeline.isEmpty else { return }
         do { try store.append(live.pendingTimeline, to: live.record.id) } catch {
             counters.timelineFailures.add(1, ordering: .relaxed)
-            noteError("session \(live.record.id) timeline: \(error)")
+            noteError("session \(live.record.id) timeline: \(error)", metadata: ["session.id": "\(live.record.id)"])
         }
         live.pendingTimeline.removeAll()
     }
