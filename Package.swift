@@ -32,7 +32,7 @@ let package = Package(
         // Pure Swift, no I/O beyond what each names: table-testable.
         // JSON: one value type, one string escaper, one writer with named, versioned formats (two are hashed).
         .target(name: "VigilJSON", swiftSettings: swiftSettings),
-        .target(name: "VigilCore", dependencies: ["VigilJSON"], swiftSettings: swiftSettings),
+        .target(name: "VigilCore", dependencies: ["VigilJSON", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
         // The local API's wire types (status, sessions, timelines, grants): no dependencies, so that
         // clients (`vigil`, later the console) decode what vigild answers without linking it.
         .target(name: "VigilAPI", swiftSettings: swiftSettings),
@@ -42,8 +42,8 @@ let package = Package(
             dependencies: [.product(name: "SystemPackage", package: "swift-system"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
-        .target(name: "VigilPolicy", dependencies: ["Yams", "VigilCore", "VigilJSON"], swiftSettings: swiftSettings),
-        .target(name: "VigilPosture", dependencies: ["VigilCore", "VigilJSON"], swiftSettings: swiftSettings),
+        .target(name: "VigilPolicy", dependencies: ["Yams", "VigilCore", "VigilJSON", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
+        .target(name: "VigilPosture", dependencies: ["VigilCore", "VigilJSON", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
         .target(
             name: "VigilAudit",
             dependencies: ["VigilHost", "VigilJSON", .product(name: "Crypto", package: "swift-crypto")],
@@ -76,7 +76,7 @@ let package = Package(
         // The Claude Code adapter: hook payload codecs and answers, the managed-settings drop-in, `vigil hook`.
         .target(
             name: "VigilClaude",
-            dependencies: ["VigilAPI", "VigilCore", "VigilHost", "VigilJSON", "VigilPolicy", "VigilAudit", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["VigilAPI", "VigilCore", "VigilHost", "VigilJSON", "VigilPolicy", "VigilAudit", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
 
@@ -90,6 +90,7 @@ let package = Package(
             dependencies: [
                 "VigilAPI", "VigilCore", "VigilHost", "VigilJSON", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture",
                 "VigilEnforcement", "VigilRuntime", "VigilClaude", "VigilTransport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -109,7 +110,7 @@ let package = Package(
             name: "vigil",
             dependencies: [
                 "VigilAPI", "VigilCore", "VigilJSON", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilEnforcement", "VigilRuntime",
-                "VigilClaude", "VigilTransport", "VigilHost", "VigilExport",
+                "VigilClaude", "VigilTransport", "VigilHost", "VigilExport", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -130,10 +131,10 @@ let package = Package(
         ),
 
         .testTarget(name: "VigilJSONTests", dependencies: ["VigilJSON"], swiftSettings: swiftSettings),
-        .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
         .testTarget(name: "VigilHostTests", dependencies: ["VigilHost", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
-        .testTarget(name: "VigilPolicyTests", dependencies: ["VigilPolicy", "VigilCore", "VigilJSON"], swiftSettings: swiftSettings),
-        .testTarget(name: "VigilPostureTests", dependencies: ["VigilPosture", "VigilCore", "VigilJSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "VigilPolicyTests", dependencies: ["VigilPolicy", "VigilCore", "VigilJSON", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
+        .testTarget(name: "VigilPostureTests", dependencies: ["VigilPosture", "VigilCore", "VigilJSON", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
         .testTarget(
             name: "VigilEnforcementTests", dependencies: ["VigilEnforcement", "VigilPolicy", "VigilTestSupport"],
             swiftSettings: swiftSettings

@@ -2,6 +2,7 @@
 // What an audit entry keeps of a tool input or a prompt: enough to see what was attempted, never
 // the secrets in it and never whole files. Secrets are replaced before anything is truncated, so a
 // cut can never leave half a token behind; file contents are kept as their size and SHA-256.
+import Crypto
 import Foundation
 import VigilCore
 import VigilJSON

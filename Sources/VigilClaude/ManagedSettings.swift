@@ -12,6 +12,7 @@
 // Uninstall restores the state before the install exactly: a file of the same name that existed is
 // put back byte for byte with its mode and owner; directories the install created are removed. The
 // record of what was there is written (durably) before anything in /etc changes.
+import Crypto
 import Foundation
 import VigilCore
 import VigilHost

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The compiled policy: built once from a document, then asked for decisions on the hot path.
 
+import Crypto
 import VigilCore
 
 /// A compiled, immutable policy. `decide` is synchronous, allocation-light and does no I/O.

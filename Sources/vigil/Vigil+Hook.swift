@@ -3,6 +3,7 @@
 // `vigil hooks install|uninstall|status`: the managed-settings drop-in that makes Claude Code run it.
 // Thin glue over VigilClaude; decoding, deciding, recording and the drop-in live there.
 import ArgumentParser
+import Crypto
 import Foundation
 import VigilAudit
 import VigilClaude

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Claude Code settings layers merged into one policy; the store that keeps the last good policy.
+import Crypto
 import Testing
 import VigilCore
 @testable import VigilPolicy

@@ -3,6 +3,7 @@
 // and when the file changes. A policy that compiles replaces the old one everywhere at once (tool
 // calls, kernel events, the kernel's maps and marks: the engine re-plans every session); one that
 // does not is rejected with the reason, audited, shown in status, and the previous one stays.
+import Crypto
 import Foundation
 import Glibc
 import ServiceLifecycle

@@ -2,6 +2,7 @@
 // Vigil — device posture.
 // The whole device posture at one instant, with a stable hash that audit entries can carry.
 
+import Crypto
 import Foundation
 import VigilCore
 import VigilJSON
