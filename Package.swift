@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // C, fenced: libbpf itself, and the one glue target that owns the BPF skeleton.
@@ -72,9 +74,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Local transports: a small HTTP/1.1 server and client (TCP loopback, Unix socket) and who
-        // is on the other end (SO_PEERCRED; TCP → socket inode → pid through NETLINK_SOCK_DIAG).
-        .target(name: "VigilTransport", swiftSettings: swiftSettings),
+        // Local transports on SwiftNIO: the HTTP/1.1 server glue (NIO's parser under Vigil's rules, TCP
+        // loopback and Unix socket), the client over async-http-client (`http+unix://`), and who is on
+        // the other end (SO_PEERCRED; TCP → socket inode → pid through NETLINK_SOCK_DIAG).
+        .target(
+            name: "VigilTransport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         // vigild: one sensor reader for every session, the hook endpoint, the local API.
         .target(

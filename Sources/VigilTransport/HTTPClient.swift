@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-// A small blocking HTTP/1.1 client for the CLI and tests: one connection, reused while the server keeps it
-// alive, one request at a time. Responses must be Content-Length framed (or end at close); this talks to
-// our own server, which never sends chunked responses.
+// The CLI's and the tests' client for vigild: async-http-client underneath (`http+unix://` for the API
+// socket, plain http for loopback TCP), behind a small blocking call, so a command runs one request and
+// reads one answer. Errors name the endpoint and carry the errno where the system gave one.
 
+import AsyncHTTPClient
+import Foundation
 import Glibc
+import NIOCore
+import NIOHTTP1
+import NIOPosix
 
 /// A request failed: what, against which endpoint, and the errno where the system gave one.
 public struct HTTPClientError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -33,14 +38,15 @@ public struct HTTPClientError: Error, Sendable, Hashable, CustomStringConvertibl
         self.message = message
     }
 
-    /// e.g. `connect /run/vigil/vigild.sock: No such file or directory (errno 2)`.
+    /// e.g. `cannot connect to /run/vigil/vigild.sock: No such file or directory (errno 2)`.
     public var description: String {
         guard let errno else { return "\(message) \(endpoint)" }
         return "\(message) \(endpoint): \(POSIX.describe(errno)) (errno \(errno))"
     }
 }
 
-/// Not thread-safe: one request at a time (each CLI invocation or test owns its client).
+/// Not thread-safe: one request at a time (each CLI invocation or test owns its client). Not for use on an
+/// event loop: `send` blocks until the answer is in.
 public final class HTTPClient {
     public enum Endpoint: Sendable, Hashable, CustomStringConvertible {
         case unix(path: String)
@@ -58,8 +64,10 @@ public final class HTTPClient {
     /// The limit for one whole request: connect, send and the complete response.
     public var timeout: Duration
     public var maxResponseBytes: Int
-    private var fd: Int32 = -1
-    private var pending: [UInt8] = []
+    /// One async-http-client per client: its pool holds this client's one kept-alive connection, and
+    /// shutting it down closes that connection.
+    private var client: AsyncHTTPClient.HTTPClient?
+    private var keptAlive = false
 
     public init(_ endpoint: Endpoint, timeout: Duration = .seconds(10), maxResponseBytes: Int = 64 * 1024 * 1024) {
         self.endpoint = endpoint
@@ -69,30 +77,49 @@ public final class HTTPClient {
 
     deinit { close() }
 
-    /// Whether a connection is open (kept alive from an earlier request).
-    public var isConnected: Bool { fd >= 0 }
+    /// Whether a connection is kept open from an earlier request (the server did not ask to close it).
+    public var isConnected: Bool { client != nil && keptAlive }
 
     public func close() {
-        if fd >= 0 { Glibc.close(fd) }
-        fd = -1
-        pending.removeAll()
+        keptAlive = false
+        guard let client else { return }
+        self.client = nil
+        try? client.syncShutdown()
     }
 
     /// Sends one request and reads its response. Adds Host and Content-Length; keeps the connection for the
     /// next request unless the server closes it. Never retries: a hook event must not be delivered twice.
     /// - Throws: `HTTPClientError`; the connection is closed after any error.
     public func send(_ request: HTTPRequest) throws(HTTPClientError) -> HTTPResponse {
-        let deadline = POSIX.monotonicNanoseconds() + POSIX.nanoseconds(timeout)
         do {
-            if fd >= 0 && !isReusable() { close() }
-            if fd < 0 { try connect(until: deadline) }
-            try write(request, until: deadline)
-            let (response, keepAlive) = try readResponse(until: deadline, head: request.method == "HEAD")
-            if !keepAlive { close() }
-            return response
-        } catch {
+            let outgoing = try makeRequest(request)
+            let client = self.client ?? makeClient()
+            self.client = client
+            let accumulator = ResponseAccumulator(request: outgoing, maxBodySize: maxResponseBytes)
+            let deadline = NIODeadline.now() + TimeAmount.nanoseconds(Int64(clamping: POSIX.nanoseconds(timeout)))
+            let answer: AsyncHTTPClient.HTTPClient.Response
+            do {
+                answer = try client.execute(request: outgoing, delegate: accumulator, deadline: deadline).wait()
+            } catch ChannelError.ioOnClosedChannel where keptAlive {
+                // The server closed the kept-alive connection (its idle timeout) before this request was
+                // written: nothing was delivered, so one more try, on the new connection the pool opens, is safe.
+                keptAlive = false
+                let again = ResponseAccumulator(request: outgoing, maxBodySize: maxResponseBytes)
+                answer = try client.execute(request: outgoing, delegate: again, deadline: deadline).wait()
+            }
+            let closing = answer.headers[canonicalForm: "connection"].contains { $0.lowercased() == "close" }
+            keptAlive = !closing
+            if closing { close() }
+            let headers = HTTPHeaders(answer.headers.map { (name: $0.name, value: $0.value) })
+            return HTTPResponse(
+                status: Int(answer.status.code), reason: answer.status.reasonPhrase, headers: headers,
+                body: answer.body.map { Array($0.readableBytesView) } ?? [])
+        } catch let error as HTTPClientError {
             close()
             throw error
+        } catch {
+            close()
+            throw clientError(error)
         }
     }
 
@@ -101,192 +128,78 @@ public final class HTTPClient {
         try send(HTTPRequest(method: method, path: path, headers: headers, body: body))
     }
 
-    // MARK: - Connecting and writing
+    // MARK: - async-http-client
 
-    /// A kept-alive connection is reusable if the server has not closed it meanwhile (e.g. its idle timeout):
-    /// nothing readable, or not yet. Checked before sending, so no request is ever sent twice.
-    private func isReusable() -> Bool {
-        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&entry, 1, 0) > 0 else { return true }
-        // Readable between requests means end of file, a reset, or stray bytes: none of them reusable.
-        return false
+    private func makeClient() -> AsyncHTTPClient.HTTPClient {
+        let limit = TimeAmount.nanoseconds(Int64(clamping: POSIX.nanoseconds(timeout)))
+        var configuration = AsyncHTTPClient.HTTPClient.Configuration(
+            redirectConfiguration: .disallow, timeout: .init(connect: limit, read: limit), decompression: .disabled)
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 1)
+        // A local socket that refuses is not flaky: say so at once (vigild is not running) instead of
+        // retrying with backoff until the timeout.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.httpVersion = .http1Only
+        return AsyncHTTPClient.HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
     }
 
-    private func connect(until deadline: UInt64) throws(HTTPClientError) {
-        let address: SocketAddress
+    private func makeRequest(_ request: HTTPRequest) throws(HTTPClientError) -> AsyncHTTPClient.HTTPClient.Request {
+        let url: URL?
         switch endpoint {
         case .unix(let path):
-            address = .unix(path: path)
+            guard !path.isEmpty, path.utf8.count <= SocketAddress.maxUnixPathBytes, !path.utf8.contains(0) else {
+                throw HTTPClientError(.invalidEndpoint, endpoint: endpoint, "a Unix socket path must be 1...\(SocketAddress.maxUnixPathBytes) bytes:")
+            }
+            url = URL(httpURLWithSocketPath: path, uri: request.path)
         case .tcp(let host, let port):
-            guard let parsed = SocketAddress.parse(host: host, port: port) else {
+            guard SocketAddress.parse(host: host, port: port) != nil else {
                 throw HTTPClientError(.invalidEndpoint, endpoint: endpoint, "not a numeric IPv4/IPv6 host:")
             }
-            address = parsed
+            url = URL(string: "http://\(endpoint)\(request.path)")
         }
-        let family: Int32
-        switch address {
-        case .ip(let bytes, _): family = bytes.count == 4 ? AF_INET : AF_INET6
-        case .unix: family = AF_UNIX
-        }
-        let socket = POSIX.socketStream(family: family)
-        guard socket >= 0 else { throw HTTPClientError(.connect, endpoint: endpoint, errno: errno, "socket for") }
-        // A blocking connect bounded by SO_SNDTIMEO (Linux applies it to connect for TCP and Unix sockets,
-        // including a Unix listener whose backlog is full); non-blocking I/O with poll after that.
-        let now = POSIX.monotonicNanoseconds()
-        POSIX.setTimeout(socket, option: SO_SNDTIMEO, .nanoseconds(Int64(max(deadline > now ? deadline - now : 0, 1_000_000))))
-        var result: Int32?
-        repeat {
-            result = address.withSockaddr { Glibc.connect(socket, $0, $1) }
-        } while result == -1 && errno == EINTR
-        guard let result else {
-            Glibc.close(socket)
-            throw HTTPClientError(.invalidEndpoint, endpoint: endpoint, "a Unix socket path must be 1...\(SocketAddress.maxUnixPathBytes) bytes:")
-        }
-        if result != 0 {
-            let code = errno
-            Glibc.close(socket)
-            if code == EINPROGRESS || code == EAGAIN || code == ETIMEDOUT {
-                throw HTTPClientError(.timedOut, endpoint: endpoint, errno: code, "timed out connecting to")
-            }
-            throw HTTPClientError(.connect, endpoint: endpoint, errno: code, "cannot connect to")
-        }
-        POSIX.setNonBlocking(socket)
-        if family != AF_UNIX {
-            var on: Int32 = 1
-            setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
-        }
-        fd = socket
-    }
-
-    /// Waits for the connection to become ready for `events` before the deadline.
-    private func wait(for events: Int16, until deadline: UInt64, while doing: String) throws(HTTPClientError) {
-        switch POSIX.wait(fd, for: events, until: deadline) {
-        case .ready: return
-        case .timedOut: throw HTTPClientError(.timedOut, endpoint: endpoint, "timed out \(doing)")
-        case .failed(let code): throw HTTPClientError(.receive, endpoint: endpoint, errno: code, "poll while \(doing)")
-        }
-    }
-
-    private func write(_ request: HTTPRequest, until deadline: UInt64) throws(HTTPClientError) {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(256 + request.body.count)
-        bytes.append(contentsOf: "\(request.method) \(request.path) HTTP/1.1\r\n".utf8)
-        if request.headers["Host"] == nil { bytes.append(contentsOf: "Host: localhost\r\n".utf8) }
+        guard let url else { throw HTTPClientError(.invalidEndpoint, endpoint: endpoint, "cannot form a URL for \(request.path) on") }
+        var headers = NIOHTTP1.HTTPHeaders()
         for field in request.headers where !HTTPHeaders.namesEqual(field.name, "Content-Length") {
-            bytes.append(contentsOf: "\(field.name): \(field.value)\r\n".utf8)
+            headers.add(name: field.name, value: field.value)
         }
-        if !request.body.isEmpty || ["POST", "PUT", "PATCH"].contains(request.method) {
-            bytes.append(contentsOf: "Content-Length: \(request.body.count)\r\n".utf8)
-        }
-        bytes.append(contentsOf: "\r\n".utf8)
-        bytes.append(contentsOf: request.body)
-
-        var offset = 0
-        while offset < bytes.count {
-            let sent = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
-            if sent > 0 {
-                offset += sent
-            } else if sent < 0 && (errno == EAGAIN || errno == EINTR) {
-                try wait(for: Int16(POLLOUT), until: deadline, while: "sending to")
-            } else {
-                throw HTTPClientError(.send, endpoint: endpoint, errno: sent < 0 ? errno : nil, "cannot send to")
-            }
+        // A POST always says how long it is (vigild answers 411 otherwise), an empty one too.
+        let sendsBody = !request.body.isEmpty || ["POST", "PUT", "PATCH"].contains(request.method)
+        do {
+            return try AsyncHTTPClient.HTTPClient.Request(
+                url: url, method: HTTPMethod(rawValue: request.method), headers: headers, body: sendsBody ? .bytes(request.body) : nil)
+        } catch {
+            throw HTTPClientError(.invalidEndpoint, endpoint: endpoint, "cannot send \(request.method) \(request.path) to")
         }
     }
 
-    // MARK: - Reading
-
-    /// Reads more bytes into `pending`; false at end of file.
-    private func fill(until deadline: UInt64) throws(HTTPClientError) -> Bool {
-        while true {
-            var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-            let received = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if received > 0 {
-                pending.append(contentsOf: chunk[0..<received])
-                guard pending.count <= maxResponseBytes + 64 * 1024 else {
-                    throw HTTPClientError(.responseTooLarge, endpoint: endpoint, "response over \(maxResponseBytes) bytes from")
-                }
-                return true
-            }
-            if received == 0 { return false }
-            guard errno == EAGAIN || errno == EINTR else {
-                throw HTTPClientError(.receive, endpoint: endpoint, errno: errno, "cannot receive from")
-            }
-            try wait(for: Int16(POLLIN), until: deadline, while: "waiting for a response from")
+    /// async-http-client's and NIO's errors as ours: the step that failed and the errno.
+    private func clientError(_ error: any Error) -> HTTPClientError {
+        if let io = HTTPClient.ioError(in: error) {
+            return HTTPClientError(.connect, endpoint: endpoint, errno: io.errnoCode, "cannot connect to")
         }
+        if error is ResponseAccumulator.ResponseTooBigError {
+            return HTTPClientError(.responseTooLarge, endpoint: endpoint, "response over \(maxResponseBytes) bytes from")
+        }
+        if let ahc = error as? AsyncHTTPClient.HTTPClientError {
+            if [.deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout].contains(ahc) {
+                return HTTPClientError(.timedOut, endpoint: endpoint, "timed out on")
+            }
+            if ahc == .remoteConnectionClosed {
+                return HTTPClientError(.closedEarly, endpoint: endpoint, "connection closed before a response from")
+            }
+            return HTTPClientError(.receive, endpoint: endpoint, "\(ahc) from")
+        }
+        if error is HTTPParserError {
+            return HTTPClientError(.malformedResponse, endpoint: endpoint, "malformed response from")
+        }
+        return HTTPClientError(.receive, endpoint: endpoint, "\(error) from")
     }
 
-    private func readResponse(until deadline: UInt64, head: Bool) throws(HTTPClientError) -> (HTTPResponse, keepAlive: Bool) {
-        while true {
-            // Head: up to the blank line.
-            var headEnd: Int?
-            while headEnd == nil {
-                headEnd = HTTPClient.endOfHead(pending)
-                if headEnd == nil {
-                    guard pending.count <= 64 * 1024 else {
-                        throw HTTPClientError(.malformedResponse, endpoint: endpoint, "response head over 64 KiB from")
-                    }
-                    guard try fill(until: deadline) else {
-                        throw HTTPClientError(.closedEarly, endpoint: endpoint, "connection closed before a response from")
-                    }
-                }
-            }
-            guard let end = headEnd, var response = HTTPClient.parseHead(pending[0..<end]) else {
-                throw HTTPClientError(.malformedResponse, endpoint: endpoint, "malformed response head from")
-            }
-            pending.removeFirst(end)
-            if response.status / 100 == 1 { continue }  // 100 Continue: the real response follows
-
-            let closing = response.headers.values(for: "Connection").contains { $0.lowercased().contains("close") }
-            if response.headers["Transfer-Encoding"] != nil {
-                throw HTTPClientError(.malformedResponse, endpoint: endpoint, "unsupported Transfer-Encoding from")
-            }
-            if head || response.status == 204 || response.status == 304 { return (response, !closing) }
-            if let text = response.headers["Content-Length"] {
-                guard let length = Int(text), length >= 0 else {
-                    throw HTTPClientError(.malformedResponse, endpoint: endpoint, "invalid Content-Length from")
-                }
-                guard length <= maxResponseBytes else {
-                    throw HTTPClientError(.responseTooLarge, endpoint: endpoint, "response body of \(length) bytes from")
-                }
-                while pending.count < length {
-                    guard try fill(until: deadline) else {
-                        throw HTTPClientError(.closedEarly, endpoint: endpoint, "connection closed mid-body from")
-                    }
-                }
-                response.body = Array(pending[0..<length])
-                pending.removeFirst(length)
-                return (response, !closing)
-            }
-            // No length: the body runs to end of file, and the connection is done.
-            while try fill(until: deadline) {}
-            response.body = pending
-            pending.removeAll()
-            return (response, false)
-        }
-    }
-
-    private static func endOfHead(_ bytes: [UInt8]) -> Int? {
-        guard bytes.count >= 4 else { return nil }
-        for index in 0...(bytes.count - 4) where bytes[index] == 0x0D && bytes[index + 1] == 0x0A && bytes[index + 2] == 0x0D && bytes[index + 3] == 0x0A {
-            return index + 4
+    /// The system call's error inside what NIO threw for a failed connect (one, or one per address tried).
+    private static func ioError(in error: any Error) -> IOError? {
+        if let io = error as? IOError { return io }
+        if let connection = error as? NIOConnectionError {
+            return connection.connectionErrors.lazy.compactMap { $0.error as? IOError }.first
         }
         return nil
-    }
-
-    /// `HTTP/1.x SP status SP reason` and header fields; nil if malformed.
-    private static func parseHead(_ bytes: ArraySlice<UInt8>) -> HTTPResponse? {
-        let text = String(decoding: bytes, as: UTF8.self)
-        var lines = text.split(separator: "\r\n").map(String.init)
-        guard !lines.isEmpty else { return nil }
-        let statusLine = lines.removeFirst()
-        let parts = statusLine.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), parts[1].count == 3, let status = Int(parts[1]) else { return nil }
-        var headers = HTTPHeaders()
-        for line in lines {
-            guard let colon = line.firstIndex(of: ":") else { return nil }
-            headers.add(name: String(line[..<colon]), value: String(line[line.index(after: colon)...].trimmingSpaces))
-        }
-        return HTTPResponse(status: status, reason: parts.count == 3 ? String(parts[2]) : "", headers: headers)
     }
 }

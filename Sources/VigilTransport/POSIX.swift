@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The few system-call helpers the server and the client share: errno text, monotonic time, poll with a
-// deadline, whole-buffer send, joinable threads, and the calls Glibc's Swift module does not import.
+// The few system-call helpers the transport keeps: errno text, monotonic time, poll with a deadline,
+// whole-buffer send, and the struct Glibc's Swift module does not import.
 
 import Glibc
 
@@ -71,57 +71,14 @@ enum POSIX {
     static func socketStream(family: Int32) -> Int32 {
         socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     }
-
-    // accept4(2) is behind _GNU_SOURCE, so Glibc's module does not import it. Resolved once; without it,
-    // accept + FD_CLOEXEC (a tiny window in which a concurrent fork+exec could inherit the fd).
-    private typealias Accept4 = @convention(c) (Int32, UnsafeMutablePointer<sockaddr>?, UnsafeMutablePointer<socklen_t>?, Int32) -> Int32
-    private static let accept4: Accept4? = {
-        guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "accept4") else { return nil }
-        return unsafeBitCast(symbol, to: Accept4.self)
-    }()
-
-    static func acceptCloseOnExec(_ fd: Int32) -> Int32 {
-        if let accept4 { return accept4(fd, nil, nil, Int32(SOCK_CLOEXEC.rawValue)) }
-        let client = accept(fd, nil, nil)
-        if client >= 0 { setCloseOnExec(client) }
-        return client
-    }
 }
 
 /// `struct ucred` (behind _GNU_SOURCE in <sys/socket.h>, so not imported): pid, uid, gid as the kernel
 /// recorded them when the peer called connect(2) or socketpair(2).
-struct UCred {
+struct UCred: Sendable {
     var pid: Int32 = 0
     var uid: UInt32 = 0
     var gid: UInt32 = 0
-}
-
-/// A joinable OS thread. Connection handlers block (reads, the caller's handler), so they run on their own
-/// threads and never on Swift's cooperative pool.
-enum JoinableThread {
-    private final class Body {
-        let run: () -> Void
-        init(_ run: @escaping () -> Void) { self.run = run }
-    }
-
-    /// Starts `body` on a new thread, or returns the errno pthread_create gave.
-    static func spawn(_ body: @escaping @Sendable () -> Void) -> Result<pthread_t, TransportErrno> {
-        let context = Unmanaged.passRetained(Body(body)).toOpaque()
-        var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { raw in
-            Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue().run()
-            return nil
-        }, context)
-        guard result == 0 else {
-            Unmanaged<Body>.fromOpaque(context).release()
-            return .failure(TransportErrno(code: result))
-        }
-        return .success(thread)
-    }
-
-    static func join(_ thread: pthread_t) {
-        pthread_join(thread, nil)
-    }
 }
 
 /// An errno carried as a value.
