@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // C, fenced: libbpf itself, and the one glue target that owns the BPF skeleton.
@@ -80,9 +82,31 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Local transports: a small HTTP/1.1 server and client (TCP loopback, Unix socket) and who
-        // is on the other end (SO_PEERCRED; TCP → socket inode → pid through NETLINK_SOCK_DIAG).
-        .target(name: "VigilTransport", swiftSettings: swiftSettings),
+        // Local transports on SwiftNIO: the HTTP/1.1 server glue (NIO's parser under Vigil's rules, TCP
+        // loopback and Unix socket), the client over async-http-client (`http+unix://`), and who is on
+        // the other end (SO_PEERCRED; TCP → socket inode → pid through NETLINK_SOCK_DIAG).
+        .target(
+            name: "VigilTransport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The client side (async-http-client, `http+unix://`): the CLI, the benchmarks and the tests;
+        // vigild itself only serves, so it does not link it (nor NIOSSL).
+        .target(
+            name: "VigilTransportClient",
+            dependencies: [
+                "VigilTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         // vigild: one sensor reader for every session, the hook endpoint, the local API.
         .target(
@@ -110,7 +134,7 @@ let package = Package(
             name: "vigil",
             dependencies: [
                 "VigilAPI", "VigilCore", "VigilJSON", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilEnforcement", "VigilRuntime",
-                "VigilClaude", "VigilTransport", "VigilHost", "VigilExport", .product(name: "Crypto", package: "swift-crypto"),
+                "VigilClaude", "VigilTransport", "VigilTransportClient", "VigilHost", "VigilExport", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -118,7 +142,7 @@ let package = Package(
         .executableTarget(
             name: "vigil-bench",
             dependencies: [
-                "VigilCore", "VigilJSON", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilRuntime", "VigilClaude", "VigilTransport",
+                "VigilCore", "VigilJSON", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilRuntime", "VigilClaude", "VigilTransport", "VigilTransportClient",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -158,12 +182,12 @@ let package = Package(
         // The real Claude Code and the real vigild, driven by the scripted model (Tests/e2e): root, `make claude`.
         .testTarget(
             name: "VigilEndToEndTests",
-            dependencies: ["VigilClaude", "VigilAudit", "VigilTransport", "VigilTestSupport"],
+            dependencies: ["VigilClaude", "VigilAudit", "VigilTransport", "VigilTransportClient", "VigilTestSupport"],
             swiftSettings: swiftSettings
         ),
         // Fixtures/: a log written by an earlier version, which must keep verifying.
         .testTarget(name: "VigilAuditTests", dependencies: ["VigilAudit", "VigilExport"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
-        .testTarget(name: "VigilTransportTests", dependencies: ["VigilTransport"], swiftSettings: swiftSettings),
+        .testTarget(name: "VigilTransportTests", dependencies: ["VigilTransport", "VigilTransportClient"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VigilDaemonTests",
             dependencies: ["VigilDaemon", "VigilAPI", "VigilClaude", "VigilAudit", "VigilCore", "VigilTransport", "VigilTestSupport"],

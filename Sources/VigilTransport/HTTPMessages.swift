@@ -54,7 +54,7 @@ public struct HTTPHeaders: Sendable, Hashable, Sequence, ExpressibleByDictionary
     public var description: String { fields.map { "\($0.name): \($0.value)" }.joined(separator: "\n") }
 
     /// ASCII case-insensitive equality without allocating (field names are tokens: ASCII only).
-    static func namesEqual(_ a: String, _ b: String) -> Bool {
+    package static func namesEqual(_ a: String, _ b: String) -> Bool {
         var left = a.utf8.makeIterator()
         var right = b.utf8.makeIterator()
         while true {
@@ -209,5 +209,49 @@ enum HTTPSyntax {
     /// field-value bytes: HTAB, SP, VCHAR and obs-text.
     static func isFieldValueByte(_ byte: UInt8) -> Bool {
         byte == 0x09 || (byte >= 0x20 && byte != 0x7F)
+    }
+}
+
+/// Why a request was refused, with the status the server answers and a reason it writes in the body.
+public struct HTTPRequestError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable {
+        case badRequest  // 400
+        case lengthRequired  // 411
+        case bodyTooLarge  // 413
+        case headerTooLarge  // 431
+        case notImplemented  // 501
+        case versionNotSupported  // 505
+    }
+
+    public let kind: Kind
+    public let reason: String
+
+    public init(_ kind: Kind, _ reason: String) {
+        self.kind = kind
+        self.reason = reason
+    }
+
+    public var status: Int {
+        switch kind {
+        case .badRequest: 400
+        case .lengthRequired: 411
+        case .bodyTooLarge: 413
+        case .headerTooLarge: 431
+        case .notImplemented: 501
+        case .versionNotSupported: 505
+        }
+    }
+
+    public var isTooLarge: Bool { kind == .bodyTooLarge || kind == .headerTooLarge }
+
+    public var description: String { "\(status): \(reason)" }
+}
+
+extension StringProtocol {
+    var trimmingSpaces: Substring {
+        let text = Substring(self)
+        guard let first = text.firstIndex(where: { $0 != " " && $0 != "\t" }) else { return "" }
+        let last = text.lastIndex(where: { $0 != " " && $0 != "\t" })!
+        return text[first...last]
     }
 }

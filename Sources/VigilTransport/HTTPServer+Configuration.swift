@@ -32,19 +32,23 @@ extension HTTPServer {
         public var idleTimeout: Duration
         /// listen(2) backlog.
         public var backlog: Int32
+        /// Threads that run the handler: how many requests (over all connections) are handled at once.
+        public var handlerThreads: Int
 
         public init(
             maxConnections: Int = 256,
             maxHeaderBytes: Int = 16 * 1024,
             maxBodyBytes: Int = 16 * 1024 * 1024,
             idleTimeout: Duration = .seconds(60),
-            backlog: Int32 = 128
+            backlog: Int32 = 128,
+            handlerThreads: Int = 32
         ) {
             self.maxConnections = maxConnections
             self.maxHeaderBytes = maxHeaderBytes
             self.maxBodyBytes = maxBodyBytes
             self.idleTimeout = idleTimeout
             self.backlog = backlog
+            self.handlerThreads = handlerThreads
         }
     }
 
@@ -52,9 +56,9 @@ extension HTTPServer {
     public struct Counters: Sendable, Hashable, CustomStringConvertible {
         /// Connections accepted and served.
         public var connections = 0
-        /// Connections closed at once: over `maxConnections`, during stop, or no thread could be started.
+        /// Connections closed at once: over `maxConnections`, or during stop.
         public var rejectedConnections = 0
-        /// accept(2) failures other than EINTR/EAGAIN/ECONNABORTED (e.g. EMFILE).
+        /// accept(2) failures (e.g. EMFILE); NIO retries them itself.
         public var acceptFailures = 0
         /// Complete requests handed to the handler.
         public var requests = 0
@@ -81,7 +85,7 @@ extension HTTPServer {
     }
 }
 
-/// The live counters, shared by the accept thread, the connection threads and the connections' peer lookups.
+/// The live counters, shared by the event loops, the handler threads and the connections' peer lookups.
 final class HTTPServerCounters: Sendable {
     let connections = Atomic<Int>(0)
     let rejectedConnections = Atomic<Int>(0)
@@ -141,7 +145,7 @@ public struct HTTPServerError: Error, Sendable, Hashable, CustomStringConvertibl
         case addressInUse
         /// lstat, unlink, socket, bind, chmod or listen failed.
         case systemCall
-        /// The accept thread could not be started.
+        /// The event loop did not take the listening socket.
         case threadStart
     }
 

@@ -39,7 +39,7 @@ public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
 
 extension SocketAddress {
     /// Parses a numeric IPv4 or IPv6 host (no name resolution: the transport is loopback-only by design).
-    static func parse(host: String, port: UInt16) -> SocketAddress? {
+    package static func parse(host: String, port: UInt16) -> SocketAddress? {
         var v4 = in_addr()
         if inet_pton(AF_INET, host, &v4) == 1 {
             return .ip(address: withUnsafeBytes(of: &v4) { Array($0) }, port: port)
@@ -120,5 +120,5 @@ extension SocketAddress {
     }
 
     /// `sun_path` holds 108 bytes including the terminator.
-    static let maxUnixPathBytes = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1
+    package static let maxUnixPathBytes = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1
 }

@@ -210,6 +210,14 @@ private struct HookBench {
                 fields.append(("\(label)_added_\(name)_ms", String(format: "%.2f", added)))
             }
         }
+        // What vigild itself adds per call: its interval over the null http hook's, both measured in this run.
+        let nullHTTP = intervals["null_http"] ?? []
+        for label in ["vigild_hooks_only", "vigild"] where !nullHTTP.isEmpty && !(intervals[label] ?? []).isEmpty {
+            for (name, p) in [("p50", 0.5), ("p99", 0.99)] {
+                let over = (Double(Self.ms(intervals[label] ?? [], p)) ?? 0) - (Double(Self.ms(nullHTTP, p)) ?? 0)
+                fields.append(("\(label)_over_null_http_\(name)_ms", String(format: "%.2f", over)))
+            }
+        }
         print("bench hook.claude " + fields.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
         // Inside the daemon: from the request read to the answer written (decision + durable audit).
         for name in ["vigild", "vigild_hooks_only"] {

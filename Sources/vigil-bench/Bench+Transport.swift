@@ -7,6 +7,7 @@ import Foundation
 import Glibc
 import Synchronization
 import VigilTransport
+import VigilTransportClient
 
 @Sendable func benchTransport() async throws {
     try TransportBench.peerLookup()

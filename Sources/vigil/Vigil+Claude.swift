@@ -7,6 +7,7 @@ import ArgumentParser
 import Foundation
 import VigilAPI
 import VigilTransport
+import VigilTransportClient
 #if canImport(Glibc)
 import Glibc
 #endif

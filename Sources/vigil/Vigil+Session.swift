@@ -6,6 +6,7 @@ import Foundation
 import VigilAPI
 import VigilClaude
 import VigilTransport
+import VigilTransportClient
 
 extension Vigil {
     struct Session: AsyncParsableCommand {

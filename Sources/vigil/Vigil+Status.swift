@@ -2,6 +2,7 @@
 import ArgumentParser
 import VigilAPI
 import VigilTransport
+import VigilTransportClient
 import Foundation
 import VigilCore
 import VigilSensor

@@ -11,6 +11,7 @@ import Testing
 import VigilAudit
 import VigilTestSupport
 import VigilTransport
+import VigilTransportClient
 
 @Suite(.serialized, .requires(.root, .bpf, .claudeCode))
 struct DaemonEndToEndTests {

@@ -6,6 +6,7 @@ import Foundation
 import Testing
 import VigilTestSupport
 import VigilTransport
+import VigilTransportClient
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -7,6 +7,7 @@ import Glibc
 import Synchronization
 import Testing
 @testable import VigilTransport
+import VigilTransportClient
 
 @Suite struct HTTPServerTests {
     @Test func keepAliveServesManyRequestsOnOneConnection() throws {

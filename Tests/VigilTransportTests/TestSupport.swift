@@ -7,6 +7,7 @@ import Glibc
 import Synchronization
 import Testing
 @testable import VigilTransport
+import VigilTransportClient
 
 struct TestFailure: Error, CustomStringConvertible {
     var description: String
