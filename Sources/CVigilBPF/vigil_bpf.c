@@ -442,6 +442,26 @@ int vigil_bpf_clear_net_rules(vigil_bpf *bpf, uint64_t session)
                               offsetof(struct vigil_net_key, session), session);
 }
 
+int vigil_bpf_set_peer_rule(vigil_bpf *bpf, uint64_t session, uint64_t cgroup_id, uint32_t cgroup_level,
+                            const uint16_t *ranges, uint32_t range_count)
+{
+    if (range_count > VIGIL_NET_RANGES)
+        return -EINVAL;
+    struct vigil_peer_rule rule = { .cgroup_id = cgroup_id, .cgroup_level = cgroup_level, .count = range_count };
+    for (uint32_t i = 0; i < range_count; i++) {
+        rule.ranges[i].low = ranges[2 * i];
+        rule.ranges[i].high = ranges[2 * i + 1];
+    }
+    return bpf_map__update_elem(bpf->skel->maps.vigil_peer_rules, &session, sizeof(session), &rule, sizeof(rule),
+                                BPF_ANY);
+}
+
+int vigil_bpf_clear_peer_rule(vigil_bpf *bpf, uint64_t session)
+{
+    int rc = bpf_map__delete_elem(bpf->skel->maps.vigil_peer_rules, &session, sizeof(session), 0);
+    return rc == -ENOENT ? 0 : rc;
+}
+
 /* ---- exec kills (Exec(name) deny rules) */
 
 int vigil_bpf_set_exec_kill(vigil_bpf *bpf, uint64_t session, const char *name)

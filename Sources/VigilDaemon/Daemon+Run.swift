@@ -71,6 +71,8 @@ extension Daemon {
             throw DaemonError("vigild: the hook endpoint cannot listen on \(configuration.hookHost):\(configuration.hookPort): \(error)")
         }
         boundHookPort.store(hooks.port ?? configuration.hookPort, ordering: .relaxed)
+        // Every session reaches the hook endpoint across its boundary: never refused, audited as exempt.
+        decider.exemptPeers.withLock { $0[hookPort] = "vigild's hook endpoint" }
         if configuration.installHooks {
             do {
                 try installDropIn()

@@ -78,7 +78,8 @@ public final class Daemon: Sendable {
         let snapshot = postureMonitor.current
         decider = KernelDecider(
             deviceID: configuration.deviceID,
-            posture: PostureTimeline(facts: PostureMonitor.facts(snapshot), hash: snapshot.hash))
+            posture: PostureTimeline(facts: PostureMonitor.facts(snapshot), hash: snapshot.hash),
+            socketOwner: { SocketOwners.pid(holdingSocketInode: $0) })
         store = SessionStore(directory: configuration.sessionsDirectory)
         try store.prepare()
         let hashCache = HashCacheFile(path: configuration.stateDirectory + "/cache/exe-sha256")

@@ -139,6 +139,51 @@ struct ConnectPattern: Sendable, Hashable {
     }
 }
 
+/// `Peer(*)`, `Peer(localhost:5432)`, `Peer(localhost:8000-8999)`, `Peer(localhost:*)`: a process
+/// outside the session that a session process reaches on this host — a TCP listener or a UDP socket
+/// bound to a loopback address (or to every address) on those ports. Crossing the session boundary
+/// hands work to a process Vigil does not watch (a proxy, a forwarder, a job runner, a database), so
+/// the starter policy denies `Peer(*)` and lists the peers a developer uses as exceptions. A listener
+/// the session started itself is the session's own: never a peer.
+///
+/// `Peer(model-api)`: the model API as configured for the session's Claude Code — the loopback port of
+/// the `ANTHROPIC_BASE_URL` in the session root's environment when the session started (a local model
+/// gateway); it matches nothing when that is not a loopback URL.
+struct PeerPattern: Sendable, Hashable {
+    let source: String
+    /// nil: every port.
+    let ports: ClosedRange<UInt16>?
+    let modelAPI: Bool
+
+    init(_ specifier: String) throws(PatternError) {
+        let text = specifier.trimmingSpaces
+        source = specifier
+        modelAPI = text == "model-api"
+        if text == "*" || modelAPI {
+            ports = nil
+            return
+        }
+        guard text.hasPrefix("localhost:") else {
+            throw PatternError("Peer takes '*', 'model-api' or 'localhost:PORT' (a port, a range LOW-HIGH or *), not '\(text)'")
+        }
+        let portText = text.dropFirst("localhost:".count)
+        if portText == "*" {
+            ports = nil
+            return
+        }
+        let bounds = portText.split(separator: "-", omittingEmptySubsequences: false)
+        guard (1...2).contains(bounds.count), let low = UInt16(bounds[0]), let high = UInt16(bounds.last!), low <= high else {
+            throw PatternError("'\(portText)' is not a port or port range")
+        }
+        ports = low...high
+    }
+
+    func matches(port: UInt16, modelAPIPort: UInt16?) -> Bool {
+        if modelAPI { return modelAPIPort == port }
+        return ports?.contains(port) ?? true
+    }
+}
+
 extension StringProtocol {
     var trimmingSpaces: Substring {
         let sub = self[...]

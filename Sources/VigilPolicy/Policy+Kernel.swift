@@ -23,6 +23,8 @@ extension Policy {
             index.openCandidates(subject.path, into: &candidates)
         case .connect(_, _, let host):
             index.connectCandidates(address: subject.address, host: host.map(DomainPattern.normalise), into: &candidates)
+        case .peer:
+            candidates.append(contentsOf: index.peerRules)
         }
         candidates.sort()
         var matched: [Int] = []
@@ -85,10 +87,12 @@ struct KernelSubject {
     let path: [Substring]
     let home: [Substring]
     let address: IPAddress?
+    let modelAPIPort: UInt16?
 
     init(_ action: KernelAction, context: KernelContext) {
         self.action = action
         home = context.homeSegments
+        modelAPIPort = context.modelAPIPort
         switch action {
         case .open(let path, _): self.path = pathSegments(path, relativeTo: [])
         case .connect(let address, _, _) where address.hasPrefix("/") || address.hasPrefix("@"):
@@ -103,6 +107,7 @@ struct KernelSubject {
         case .exec: "exec"
         case .open: "open"
         case .connect: "connect"
+        case .peer: "crossing of the session boundary"
         }
     }
 
@@ -123,6 +128,8 @@ struct KernelSubject {
             case .unixPath(let unix):
                 return address.hasPrefix("/") && unix.matches(path, home: home, cwd: [], project: [])
             }
+        case (.peer(let peer), .peer(_, let port)):
+            return peer.matches(port: port, modelAPIPort: modelAPIPort)
         default:
             return false
         }

@@ -20,12 +20,34 @@ public struct SessionSubject: Sendable {
     public var identity: Identity
     /// `~` of `~/` rules.
     public var home: String
+    /// `Peer(model-api)`: the loopback port of the model API the session's agent was started with.
+    public var modelAPIPort: UInt16?
 
-    public init(session: SessionID, root: Int32, identity: Identity, home: String) {
+    public init(session: SessionID, root: Int32, identity: Identity, home: String, modelAPIPort: UInt16? = nil) {
         self.session = session
         self.root = root
         self.identity = identity
         self.home = home
+        self.modelAPIPort = modelAPIPort
+    }
+
+    /// The port of `ANTHROPIC_BASE_URL` when it names this host (127/8, `localhost`, `::1`): the model API
+    /// a session reaches across its boundary by design. nil for a remote URL or none.
+    public static func loopbackModelAPIPort(baseURL: String?) -> UInt16? {
+        guard let baseURL, let url = URL(string: baseURL), let host = url.host?.lowercased() else { return nil }
+        let trimmed = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+        guard trimmed == "localhost" || trimmed == "::1" || trimmed.hasPrefix("127.") else { return nil }
+        if let port = url.port { return UInt16(exactly: port) }
+        return url.scheme?.lowercased() == "https" ? 443 : 80
+    }
+
+    /// `ANTHROPIC_BASE_URL` in the environment of process `pid`, as it was started.
+    public static func modelAPIBaseURL(of pid: Int32) -> String? {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return nil }
+        for entry in data.split(separator: 0) where entry.starts(with: Array("ANTHROPIC_BASE_URL=".utf8)) {
+            return String(decoding: entry.dropFirst("ANTHROPIC_BASE_URL=".utf8.count), as: UTF8.self)
+        }
+        return nil
     }
 }
 
@@ -74,10 +96,17 @@ public struct DecisionTally: Sendable {
 public final class KernelDecider: Sendable {
     public let deviceID: String
     public let posture: PostureTimeline
+    /// The process holding a socket, by its inode (`socket:[N]`): names the peer of a crossing.
+    /// nil: peers are named by their cgroup and socket inode only.
+    let socketOwner: (@Sendable (UInt64) -> Int32?)?
+    /// Loopback ports every session may reach whatever the policy says (vigild's own hook endpoint),
+    /// with what listens there. The kernel's boundary leaves them out too (`deniedPeerPorts`).
+    public let exemptPeers = Mutex<[UInt16: String]>([:])
 
-    public init(deviceID: String, posture: PostureTimeline) {
+    public init(deviceID: String, posture: PostureTimeline, socketOwner: (@Sendable (UInt64) -> Int32?)? = nil) {
         self.deviceID = deviceID
         self.posture = posture
+        self.socketOwner = socketOwner
     }
 
     /// Decides `event` of `subject`'s session under `policy`, enforces after the fact where no
@@ -86,7 +115,7 @@ public final class KernelDecider: Sendable {
     public func decide(
         _ event: SensorEvent, _ context: RenderedContext, policy: Policy, subject: SessionSubject, tally: inout DecisionTally
     ) -> AuditEntry? {
-        let kernelContext = KernelContext(home: subject.home)
+        let kernelContext = KernelContext(home: subject.home, modelAPIPort: subject.modelAPIPort)
         let identity = subject.identity
         let inForce = posture.epoch(at: event.header?.ktimeNanoseconds ?? monotonicNanoseconds())
         let facts = inForce.facts
@@ -135,6 +164,12 @@ public final class KernelDecider: Sendable {
             } else {
                 enforce(&entry, decision: decision, pid: e.header.pid, root: subject.root, prevented: e.result < 0, tally: &tally)
             }
+        // (A `where` binds to the last pattern only: each pattern carries its own.)
+        case .connect(let e) where e.crossesBoundary, .send(let e) where e.crossesBoundary:
+            let isSend: Bool
+            if case .send = event { isSend = true } else { isSend = false }
+            entry = crossingEntry(e, isSend: isSend, uid: uid, subject: subject, policy: policy, facts: facts,
+                                  context: kernelContext, ancestry: ancestry, tally: &tally)
         case .connect(let e), .send(let e):
             let isSend: Bool
             if case .send = event { isSend = true } else { isSend = false }
@@ -160,6 +195,56 @@ public final class KernelDecider: Sendable {
             entry = processAccessEntry(e, uid: uid, subject: subject, policy: policy, ancestry: ancestry, tally: &tally)
         }
         entry.postureRef = inForce.hash
+        return entry
+    }
+
+    /// The mechanism a refused crossing names in its entry.
+    public static let boundaryMechanism = "cgroup-deny"
+
+    /// A connect or datagram to a local socket outside the session: decided by the `Peer(…)` rules,
+    /// refused in the kernel (EPERM) where they deny it, and recorded with the peer that listens there.
+    private func crossingEntry(
+        _ e: NetworkEvent, isSend: Bool, uid: UInt32?, subject: SessionSubject, policy: Policy,
+        facts: [String: VigilPolicy.PostureFact], context: KernelContext, ancestry: [AuditEntry.ProcessLink],
+        tally: inout DecisionTally
+    ) -> AuditEntry {
+        let exempt = exemptPeers.withLock { $0[e.port] }
+        var decision = policy.decide(.peer(address: e.address, port: e.port), identity: subject.identity,
+                                     posture: facts, context: context)
+        if let exempt, !e.header.flags.contains(.peerRefused) {
+            decision = VigilPolicy.Decision(action: .allow, reason: "\(exempt): every session may reach it",
+                                            policyVersion: policy.version)
+        }
+        let peerPID = e.peerInode == 0 ? nil : socketOwner?(e.peerInode)
+        let peerExe = peerPID.flatMap(Self.executable(of:))
+        let transport = EventRenderer.familyName(e.family)
+        var entry = makeEntry(kind: isSend ? .send : .connect, pid: e.header.pid, uid: uid, session: subject.session,
+                              action: .init(address: e.address, port: e.port, transport: transport),
+                              decision: decision, ancestry: ancestry)
+        entry.monotonicNs = e.header.ktimeNanoseconds
+        entry.extra["result"] = String(e.result)
+        entry.extra["boundary"] = "crossing"
+        entry.extra["peer_pid"] = peerPID.map(String.init) ?? "unknown"
+        entry.extra["peer_exe"] = peerExe ?? "unknown"
+        entry.extra["peer_cgroup"] = String(e.peerCgroup)
+        entry.extra["peer_socket_inode"] = String(e.peerInode)
+        entry.extra["reason"] = decision.reason
+        let peer = peerPID.map { "pid \($0) (\(peerExe ?? "executable unknown"))" } ?? "a process not found (socket inode \(e.peerInode))"
+        if e.header.flags.contains(.peerRefused) {
+            entry.decision = .deny
+            entry.enforcement = .init(
+                action: Self.boundaryMechanism, succeeded: true,
+                detail: "EPERM from the cgroup \(isSend ? "sendmsg" : "connect") hook at the session boundary: "
+                    + "\(e.address):\(e.port) belongs to \(peer), outside the session")
+            tally.decisions["deny", default: 0] += 1
+        } else {
+            // Let through by the kernel: allowed — or denied by a flag rule, or after a reload the
+            // kernel had not seen yet (then enforced after the fact).
+            let underWay = e.result == -Int64(EINPROGRESS) || e.result == -Int64(EALREADY)
+            enforce(&entry, decision: decision, pid: e.header.pid, root: subject.root, prevented: e.result < 0 && !underWay,
+                    tally: &tally)
+        }
+        entry.extra["peer"] = peer
         return entry
     }
 

@@ -28,15 +28,18 @@ public struct RunConfiguration: Sendable {
     /// Live device posture: decisions and the kernel's rules follow it mid-session. nil: no
     /// posture facts (conditions on them are unknown, which the policy says how to treat).
     public var posture: PostureMonitor?
+    /// The process holding a socket inode: names the peer of a session-boundary crossing.
+    public var socketOwner: (@Sendable (UInt64) -> Int32?)?
 
     public init(policy: Policy, identity: Identity, home: String, deviceID: String, userName: String? = nil,
-                posture: PostureMonitor? = nil) {
+                posture: PostureMonitor? = nil, socketOwner: (@Sendable (UInt64) -> Int32?)? = nil) {
         self.policy = policy
         self.identity = identity
         self.home = home
         self.deviceID = deviceID
         self.userName = userName
         self.posture = posture
+        self.socketOwner = socketOwner
     }
 }
 
@@ -84,7 +87,8 @@ public final class Runner: @unchecked Sendable {
         self.sensor = sensor
         self.configuration = configuration
         self.audit = audit
-        self.decider = KernelDecider(deviceID: configuration.deviceID, posture: PostureTimeline())
+        self.decider = KernelDecider(deviceID: configuration.deviceID, posture: PostureTimeline(),
+                                     socketOwner: configuration.socketOwner)
     }
 
     private var posture: PostureTimeline { decider.posture }
@@ -102,6 +106,7 @@ public final class Runner: @unchecked Sendable {
         var hooks: NetworkHooks?
         var guardian: FanotifyGuard?
         var subject = SessionSubject(session: 0, root: 0, identity: configuration.identity, home: configuration.home)
+        subject.modelAPIPort = SessionSubject.loopbackModelAPIPort(baseURL: ProcessInfo.processInfo.environment["ANTHROPIC_BASE_URL"])
         var result = RunSummary(trace: TraceSummary(session: 0))
         result.userSpaceRules = plan.userSpace.map { "\($0.ruleID): \($0.reason)" }
         let deniedBefore = sensor.counters().networkDenied
@@ -118,6 +123,7 @@ public final class Runner: @unchecked Sendable {
             }, session: start.session)
             try sensor.setExecKills(KernelDecider.execNames(plan), session: start.session)
             try sensor.setOpenKills(KernelDecider.openNames(plan), session: start.session)
+            try sensor.setPeerBoundary(session: start.session, cgroup: start.cgroup, deniedPorts: plan.deniedPeerPorts(modelAPIPort: subject.modelAPIPort))
             if !plan.paths.isEmpty || configuration.posture != nil {
                 guardian = try startGuard(plan: plan, session: start.session, report: &result)
             }
@@ -139,6 +145,7 @@ public final class Runner: @unchecked Sendable {
         guardian?.shutdown()
         for entry in flush(&result) { onDecided(DecidedEvent(event: nil, context: RenderedContext(), entry: entry)) }
         sensor.clearNetworkDenials(session: subject.session)
+        sensor.clearPeerBoundary(session: subject.session)
         sensor.clearExecKills(session: subject.session)
         sensor.clearOpenKills(session: subject.session)
         withExtendedLifetime(hooks) {}

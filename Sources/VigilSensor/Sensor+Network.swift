@@ -154,3 +154,26 @@ extension Sensor {
         _ = withHandle { vigil_bpf_set_root($0, UInt32(pid), isRoot) }
     }
 }
+
+extension Sensor {
+    /// The session boundary of `session`: a connect or datagram to a local socket created outside
+    /// `cgroup` (and its descendants) is a crossing, recorded on the connect/send event with the
+    /// socket's cgroup and inode; it is refused with EPERM when its port is in `deniedPorts`.
+    /// - Throws: `SensorError(.trackFailed)` when the ranges do not fit or the map update fails.
+    public func setPeerBoundary(session: SessionID, cgroup: SessionCgroup, deniedPorts: [ClosedRange<UInt16>]) throws(SensorError) {
+        let ranges = NetworkRuleMerge.merge(deniedPorts)
+        guard ranges.count <= Int(VIGIL_NET_RANGES) else {
+            throw SensorError(.trackFailed, "vigil: more than \(VIGIL_NET_RANGES) denied peer port ranges (the allowed peers split them)")
+        }
+        var flat = ranges.flatMap { [$0.lowerBound, $0.upperBound] }
+        let rc = withHandle { vigil_bpf_set_peer_rule($0, session, cgroup.id, cgroup.level, &flat, UInt32(ranges.count)) }
+        if rc != 0 {
+            throw SensorError(.trackFailed, "vigil: storing the session boundary failed: \(String(cString: strerror(-rc)))")
+        }
+    }
+
+    /// Removes the session boundary of `session` (at its end).
+    public func clearPeerBoundary(session: SessionID) {
+        _ = withHandle { vigil_bpf_clear_peer_rule($0, session) }
+    }
+}

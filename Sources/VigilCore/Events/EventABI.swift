@@ -109,7 +109,9 @@ public enum EventLayout {
         public static let unixPath = 64  // char[unixPathMax]
         public static let unixPathMax = 108
         public static let padEnd = 172   // u32
-        public static let size = 176
+        public static let peerCgroup = 176 // u64, with .peerOutside
+        public static let peerInode = 184  // u64, with .peerOutside
+        public static let size = 192
     }
 
     /// `struct vigil_proc_access_event`.

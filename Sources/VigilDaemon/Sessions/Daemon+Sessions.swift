@@ -32,6 +32,8 @@ extension Daemon {
         let account = Accounts.lookup(uid: uid)
         let identity = Identity(user: account.name, teams: account.groups, device: configuration.deviceID)
         var subject = SessionSubject(session: session, root: pid, identity: identity, home: account.home)
+        // `Peer(model-api)`: the model API this agent was started against (the developer's setting).
+        subject.modelAPIPort = SessionSubject.loopbackModelAPIPort(baseURL: SessionSubject.modelAPIBaseURL(of: pid))
 
         let nodes = ProcScanner.scan()
         guard let rootNode = nodes.first(where: { $0.pid == pid && !$0.exited }) else {
@@ -74,6 +76,7 @@ extension Daemon {
             for member in members { sensor.untrack(pid: member.pid) }
             sensor.endSession(session)
             sensor.clearNetworkDenials(session: session)
+            sensor.clearPeerBoundary(session: session)
             sensor.clearExecKills(session: session)
             sensor.clearOpenKills(session: session)
             sensor.setSessionRoot(pid, false)
@@ -196,6 +199,12 @@ extension Daemon {
             }, session: subject.session)
             try sensor.setExecKills(KernelDecider.execNames(plan), session: subject.session)
             try sensor.setOpenKills(KernelDecider.openNames(plan), session: subject.session)
+            // The session boundary: crossings recorded always, refused on the ports the plan denies.
+            if let cgroup = state.withLock({ $0.sessions[subject.session]?.cgroup }) {
+                try sensor.setPeerBoundary(session: subject.session, cgroup: cgroup,
+                                           deniedPorts: plan.deniedPeerPorts(alsoAllowing: [hookPort],
+                                                                             modelAPIPort: subject.modelAPIPort))
+            }
         } catch {
             throw DaemonError("cannot put session \(EventRenderer.hex(subject.session))'s rules in the kernel: \(error)")
         }
@@ -301,6 +310,7 @@ extension Daemon {
         subjects.withLock { $0[session] = nil }
         sensor.endSession(session)
         sensor.clearNetworkDenials(session: session)
+        sensor.clearPeerBoundary(session: session)
         sensor.clearExecKills(session: session)
         sensor.clearOpenKills(session: session)
         sensor.setSessionRoot(live.subject.root, false)
