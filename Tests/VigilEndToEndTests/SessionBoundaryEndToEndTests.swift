@@ -194,7 +194,7 @@ struct SessionBoundaryEndToEndTests {
             ("Bash", ["command": "python3 -c \"import urllib.request as u; print(u.urlopen('http://127.0.0.1:\(proxy.port)/token', timeout=5).read())\"; echo py=$?",
                       "description": "python"]),
             ("Bash", ["command": "curl -s -m 5 http://127.0.0.1:\(database.port)/db.txt; echo db=$?", "description": "db"]),
-            ("Bash", ["command": "python3 -m http.server --bind 127.0.0.1 \(devPort) >/dev/null 2>&1 & for i in 1 2 3 4 5 6 7 8 9 10; do curl -s -m 5 http://127.0.0.1:\(devPort)/README.md && break; sleep 0.5; done; kill $!",
+            ("Bash", ["command": "timeout 30 python3 -m http.server --bind 127.0.0.1 \(devPort) >/dev/null 2>&1 & for i in 1 2 3 4 5 6 7 8 9 10; do curl -s -m 5 http://127.0.0.1:\(devPort)/README.md && break; sleep 0.5; done; kill $!",
                       "description": "dev server"]),
         ]), model: model, wrapper: vigil, socket: daemon.socket)
         #expect(run.status == 0, "claude (the model API is reached across the boundary): \(run.stderr)")
@@ -205,11 +205,16 @@ struct SessionBoundaryEndToEndTests {
         #expect(results["toolu_03_0"]?.text.contains("hello from the project") == true,
                 "the session's own dev server: \(String(describing: results["toolu_03_0"]))")
         #expect(!(try Self.modelSaw(world)).contains(token), "the secret reached the model")
-        try daemon.wait("the session to end") { try daemon.sessions(origin: "wrapped").contains { $0["endedAt"] != nil } }
         let session = try #require(try daemon.sessions(origin: "wrapped").first?["id"] as? String)
+        // `vigil session show` reads this timeline: the refused crossing, its peer and the mechanism.
+        let refusedInTimeline: ([String: Any]) -> Bool = {
+            ($0["text"] as? String)?.contains("crossing to pid \(proxy.pid)") == true && $0["decision"] as? String == "deny"
+                && ($0["mechanism"] as? String)?.hasPrefix("cgroup-deny") == true
+        }
+        try? daemon.wait("the refused crossing in the session's timeline") { try daemon.timeline(session).contains(where: refusedInTimeline) }
         let timeline = try daemon.timeline(session)
-        #expect(timeline.contains { ($0["text"] as? String)?.contains("crossing to pid \(proxy.pid)") == true && $0["decision"] as? String == "deny" },
-                "vigil session show names the refused crossing: \(timeline.compactMap { $0["text"] as? String }.filter { $0.contains("crossing") })")
+        #expect(timeline.contains(where: refusedInTimeline),
+                "\(timeline.filter { ($0["text"] as? String)?.contains("crossing") == true }.map { "\($0["text"] ?? "") \($0["decision"] ?? "") \($0["mechanism"] ?? "")" })")
         let sensor = try daemon.status()["sensor"] as? [String: Any]
         #expect((sensor?["peerDenied"] as? Int ?? 0) >= 2, "\(String(describing: sensor))")
         daemon.stop()
