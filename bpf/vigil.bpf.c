@@ -479,8 +479,28 @@ struct {
     __type(value, __u8);
 } vigil_send_seen SEC(".maps");
 
+/* A connected AF_UNIX socket: the pid of its peer's owner (the listener's SO_PEERCRED, set at
+ * listen()), and whether it is outside `session`. The connect has happened (connect_unix runs before
+ * the peer is found and cannot tell whose it is): a crossing is recorded here and decided in user space. */
+static __always_inline void unix_peer(struct vigil_net_event *e, __u64 session, long fd)
+{
+    struct file *f = file_of_fd(bpf_get_current_task_btf(), fd);
+    if (!f)
+        return;
+    struct socket *sock = (struct socket *)BPF_CORE_READ(f, private_data);
+    struct pid *pid = BPF_CORE_READ(sock, sk, sk_peer_pid);
+    if (!pid)
+        return;
+    int nr = 0;
+    bpf_core_read(&nr, sizeof(nr), &pid->numbers[0].nr);
+    if (nr <= 0 || session_of(nr) == session)
+        return;
+    e->hdr.flags |= VIGIL_F_PEER_OUTSIDE;
+    e->peer_pid = nr;
+}
+
 static __always_inline void emit_net(__u16 kind, __u64 session, long ret, const void *uaddr, bool user,
-                                     __u16 extra_flags)
+                                     __u16 extra_flags, long fd)
 {
     struct vigil_net_event e = {};
     fill_header(&e.hdr, kind, session);
@@ -490,6 +510,8 @@ static __always_inline void emit_net(__u16 kind, __u64 session, long ret, const 
     fill_sockaddr(&e, uaddr, user);
     if (e.family == AF_INET || e.family == AF_INET6)
         take_peer_note(&e);
+    else if (e.family == AF_UNIX && kind == VIGIL_EVENT_CONNECT && ret == 0 && fd >= 0)
+        unix_peer(&e, session, fd);
     if (kind == VIGIL_EVENT_SEND) {
         if (e.family != AF_INET && e.family != AF_INET6)
             return;
@@ -569,17 +591,17 @@ int BPF_PROG(vigil_sys_exit, struct pt_regs *regs, long ret)
 
     switch (nr) {
     case NR_CONNECT:
-        emit_net(VIGIL_EVENT_CONNECT, session, ret, (void *)a.a[1], true, flags);
+        emit_net(VIGIL_EVENT_CONNECT, session, ret, (void *)a.a[1], true, flags, (long)a.a[0]);
         break;
     case NR_SENDTO:
         if (a.a[4])
-            emit_net(VIGIL_EVENT_SEND, session, ret, (void *)a.a[4], true, flags);
+            emit_net(VIGIL_EVENT_SEND, session, ret, (void *)a.a[4], true, flags, -1);
         break;
     case NR_SENDMSG: {
         void *name = NULL;
         bpf_probe_read_user(&name, sizeof(name), (void *)a.a[1]); /* msghdr.msg_name */
         if (name)
-            emit_net(VIGIL_EVENT_SEND, session, ret, name, true, flags);
+            emit_net(VIGIL_EVENT_SEND, session, ret, name, true, flags, -1);
         break;
     }
     }
@@ -788,7 +810,7 @@ int BPF_PROG(vigil_uring_complete, struct io_ring_ctx *ring, void *req, struct i
         return 0;
     long res = BPF_CORE_READ(cqe, res);
     if (p->opcode == IORING_OP_CONNECT) {
-        emit_net(VIGIL_EVENT_CONNECT, p->session, res, p->sockaddr, false, VIGIL_F_IO_URING);
+        emit_net(VIGIL_EVENT_CONNECT, p->session, res, p->sockaddr, false, VIGIL_F_IO_URING, -1);
     } else {
         struct scratch *s = scratch();
         if (!s)

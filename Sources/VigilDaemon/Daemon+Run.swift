@@ -73,6 +73,7 @@ extension Daemon {
         boundHookPort.store(hooks.port ?? configuration.hookPort, ordering: .relaxed)
         // Every session reaches the hook endpoint across its boundary: never refused, audited as exempt.
         decider.exemptPeers.withLock { $0[hookPort] = "vigild's hook endpoint" }
+        decider.exemptUnixPeers.withLock { $0[configuration.socketPath] = "vigild's control socket" }
         if configuration.installHooks {
             do {
                 try installDropIn()

@@ -149,16 +149,33 @@ struct ConnectPattern: Sendable, Hashable {
 /// `Peer(model-api)`: the model API as configured for the session's Claude Code — the loopback port of
 /// the `ANTHROPIC_BASE_URL` in the session root's environment when the session started (a local model
 /// gateway); it matches nothing when that is not a loopback URL.
+///
+/// `Peer(unix:/run/postgresql/*)`, `Peer(unix:@name*)`: an AF_UNIX listener (a path, or `@` and an
+/// abstract name) whose owner is outside the session. Recorded at connect with the owner's pid and
+/// decided in user space: the connect has happened by then, so a deny kills the connecting process
+/// (a session root is flagged).
 struct PeerPattern: Sendable, Hashable {
     let source: String
     /// nil: every port.
     let ports: ClosedRange<UInt16>?
     let modelAPI: Bool
+    /// `unix:…`: AF_UNIX peers whose socket name matches (ports is nil).
+    let unixPath: PathPattern?
 
     init(_ specifier: String) throws(PatternError) {
         let text = specifier.trimmingSpaces
         source = specifier
         modelAPI = text == "model-api"
+        if text.hasPrefix("unix:") {
+            let path = String(text.dropFirst(5))
+            guard path.hasPrefix("/") || path.hasPrefix("@") else {
+                throw PatternError("Peer(unix:…) takes an absolute path or @abstract name, not '\(path)'")
+            }
+            unixPath = try PathPattern(path, relative: .anywhere, singleSlashIsAbsolute: true)
+            ports = nil
+            return
+        }
+        unixPath = nil
         if text == "*" || modelAPI {
             ports = nil
             return
@@ -178,7 +195,11 @@ struct PeerPattern: Sendable, Hashable {
         ports = low...high
     }
 
+    /// Whether this pattern covers IP peers (loopback TCP/UDP), which the kernel holds by port.
+    var coversIP: Bool { unixPath == nil }
+
     func matches(port: UInt16, modelAPIPort: UInt16?) -> Bool {
+        if unixPath != nil { return false }
         if modelAPI { return modelAPIPort == port }
         return ports?.contains(port) ?? true
     }

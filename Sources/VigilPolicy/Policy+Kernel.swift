@@ -97,6 +97,8 @@ struct KernelSubject {
         case .open(let path, _): self.path = pathSegments(path, relativeTo: [])
         case .connect(let address, _, _) where address.hasPrefix("/") || address.hasPrefix("@"):
             path = pathSegments(address, relativeTo: [])
+        case .peer(let address, _) where address.hasPrefix("/") || address.hasPrefix("@"):
+            path = pathSegments(address, relativeTo: [])
         default: path = []
         }
         if case .connect(let address, _, _) = action { self.address = IPAddress(address) } else { address = nil }
@@ -128,7 +130,12 @@ struct KernelSubject {
             case .unixPath(let unix):
                 return address.hasPrefix("/") && unix.matches(path, home: home, cwd: [], project: [])
             }
-        case (.peer(let peer), .peer(_, let port)):
+        case (.peer(let peer), .peer(let address, let port)):
+            if address.hasPrefix("/") || address.hasPrefix("@") {
+                // An AF_UNIX peer: `Peer(*)` and the `unix:` patterns.
+                if peer.source.trimmingSpaces == "*" { return true }
+                return peer.unixPath?.matches(path, home: home, cwd: [], project: []) ?? false
+            }
             return peer.matches(port: port, modelAPIPort: modelAPIPort)
         default:
             return false

@@ -132,10 +132,15 @@ extension Policy {
         for (index, rule) in rules.enumerated() where rule.action == .deny && rule.enforcement >= .deny {
             guard rule.pattern.isKernel, rule.applies(to: identity, posture: posture) else { continue }
             if case .peer(let peer) = rule.pattern {
+                if peer.source.trimmingSpaces == "*" || !peer.coversIP {
+                    plan.userSpace.append((rule.id, "\(rule.match): AF_UNIX peers are decided per event, after the connect (the connecting process is killed)"))
+                }
+                guard peer.coversIP else { continue }
                 // The boundary's exceptions are held in the kernel too: they only ever subtract ports.
                 let allowed = liftedBy[index].compactMap { exception -> KernelPlan.PeerAllowance? in
                     let lifting = rules[exception]
-                    guard case .peer(let allow) = lifting.pattern, lifting.applies(to: identity, posture: posture) else { return nil }
+                    guard case .peer(let allow) = lifting.pattern, allow.coversIP,
+                          lifting.applies(to: identity, posture: posture) else { return nil }
                     return .init(ruleID: lifting.id, ports: allow.ports, modelAPI: allow.modelAPI)
                 }
                 plan.peers.append(.init(ruleID: rule.id, ports: peer.ports, allowed: allowed))

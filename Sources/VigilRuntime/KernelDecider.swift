@@ -102,6 +102,8 @@ public final class KernelDecider: Sendable {
     /// Loopback ports every session may reach whatever the policy says (vigild's own hook endpoint),
     /// with what listens there. The kernel's boundary leaves them out too (`deniedPeerPorts`).
     public let exemptPeers = Mutex<[UInt16: String]>([:])
+    /// The same for AF_UNIX sockets by path (vigild's control socket, which `vigil hook` reaches).
+    public let exemptUnixPeers = Mutex<[String: String]>([:])
 
     public init(deviceID: String, posture: PostureTimeline, socketOwner: (@Sendable (UInt64) -> Int32?)? = nil) {
         self.deviceID = deviceID
@@ -208,14 +210,15 @@ public final class KernelDecider: Sendable {
         facts: [String: VigilPolicy.PostureFact], context: KernelContext, ancestry: [AuditEntry.ProcessLink],
         tally: inout DecisionTally
     ) -> AuditEntry {
-        let exempt = exemptPeers.withLock { $0[e.port] }
+        let isUnix = e.family == .unix
+        let exempt = isUnix ? exemptUnixPeers.withLock { $0[e.address] } : exemptPeers.withLock { $0[e.port] }
         var decision = policy.decide(.peer(address: e.address, port: e.port), identity: subject.identity,
                                      posture: facts, context: context)
         if let exempt, !e.header.flags.contains(.peerRefused) {
             decision = VigilPolicy.Decision(action: .allow, reason: "\(exempt): every session may reach it",
                                             policyVersion: policy.version)
         }
-        let peerPID = e.peerInode == 0 ? nil : socketOwner?(e.peerInode)
+        let peerPID = e.peerPID > 0 ? e.peerPID : e.peerInode == 0 ? nil : socketOwner?(e.peerInode)
         let peerExe = peerPID.flatMap(Self.executable(of:))
         let transport = EventRenderer.familyName(e.family)
         var entry = makeEntry(kind: isSend ? .send : .connect, pid: e.header.pid, uid: uid, session: subject.session,
@@ -230,6 +233,7 @@ public final class KernelDecider: Sendable {
         entry.extra["peer_socket_inode"] = String(e.peerInode)
         entry.extra["reason"] = decision.reason
         let peer = peerPID.map { "pid \($0) (\(peerExe ?? "executable unknown"))" } ?? "a process not found (socket inode \(e.peerInode))"
+        if isUnix { entry.extra["peer_socket_inode"] = nil; entry.extra["peer_cgroup"] = nil }
         if e.header.flags.contains(.peerRefused) {
             entry.decision = .deny
             entry.enforcement = .init(
@@ -243,6 +247,11 @@ public final class KernelDecider: Sendable {
             let underWay = e.result == -Int64(EINPROGRESS) || e.result == -Int64(EALREADY)
             enforce(&entry, decision: decision, pid: e.header.pid, root: subject.root, prevented: e.result < 0 && !underWay,
                     tally: &tally)
+            if isUnix, entry.decision != .allow, var enforcement = entry.enforcement {
+                // No kernel hook can tell an AF_UNIX listener's owner before the connect: after the fact.
+                enforcement.detail = "AF_UNIX crossing to \(peer), decided after the connect: " + (enforcement.detail ?? enforcement.action)
+                entry.enforcement = enforcement
+            }
         }
         entry.extra["peer"] = peer
         return entry

@@ -84,3 +84,22 @@ func malformedPeerRulesAreRejected(_ match: String) {
     #expect(plan.deniedPeerPorts(modelAPIPort: 4000) == [0...3999, 4001...65535])
     #expect(plan.deniedPeerPorts() == [0...65535])
 }
+
+@Test func unixPeersAreDecidedByPathInUserSpace() throws {
+    let policy = try Policy(
+        yaml: """
+            rules:
+              - {id: boundary, match: Peer(*), action: deny}
+              - {id: pg, match: 'Peer(unix:/run/postgresql/*)', action: allow, overrides: [boundary]}
+              - {id: no-docker, match: 'Peer(unix:/run/docker.sock)', action: deny}
+            """, file: "p.yaml")
+    #expect(policy.decide(.peer(address: "/run/postgresql/.s.PGSQL.5432", port: 0), identity: someone).winningRuleID == "pg")
+    #expect(policy.decide(.peer(address: "/tmp/tmux-1000/default", port: 0), identity: someone).winningRuleID == "boundary")
+    #expect(policy.decide(.peer(address: "/run/docker.sock", port: 0), identity: someone).action == .deny)
+    // A unix exception lifts no port in the kernel, and a unix rule puts none there.
+    let plan = policy.kernelPlan(identity: someone)
+    #expect(plan.deniedPeerPorts() == [0...65535])
+    #expect(plan.peers.map(\.ruleID) == ["boundary"])
+    #expect(plan.userSpace.map(\.ruleID).contains("no-docker") && plan.userSpace.map(\.ruleID).contains("boundary"))
+    #expect(throws: PolicyError.self) { try Policy(yaml: "rules:\n  - {id: p, match: 'Peer(unix:relative.sock)', action: deny}\n", file: "p.yaml") }
+}

@@ -39,6 +39,29 @@ private final class UDPReceiver: @unchecked Sendable {
     deinit { close(fd) }
 }
 
+/// An AF_UNIX listener outside every session (the test process's own).
+private final class UnixListener: @unchecked Sendable {
+    let fd: Int32
+
+    init(path: String) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, byte) in path.utf8.prefix(raw.count - 1).enumerated() { raw[i] = byte }
+        }
+        let fd = fd
+        let ok = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 && listen(fd, 16) == 0
+            }
+        }
+        guard ok else { throw Privileges.Missing(description: "unix listener: \(String(cString: strerror(errno)))") }
+    }
+
+    deinit { close(fd) }
+}
+
 /// This test process, when it holds the socket inode (the listeners are the test's own).
 private let ownSocket: @Sendable (UInt64) -> Int32? = { inode in
     guard let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return nil }
@@ -127,6 +150,48 @@ extension EnforcementTests {
         )
         let after = try sharedSensor.get().counters()
         #expect(after.peerDenied - before.peerDenied >= 3 && after.peerOutside - before.peerOutside >= 4)
+        #expect(report.isValid, "\(report)")
+    }
+
+    /// AF_UNIX: the connect happens (no hook can tell the listener's owner before it), the crossing is
+    /// recorded with the owner's pid (SO_PEERCRED) and a denied one kills the connecting process.
+    @Test(.requires(.bpf)) func unixCrossingsAreRecordedWithTheirOwnerAndDeniedOnesKilled() async throws {
+        let w = try Workspace(); defer { w.cleanup() }
+        let outside = try UnixListener(path: w.dir + "/outside.sock")
+        let allowed = try UnixListener(path: w.dir + "/allowed.sock")
+        let policy = """
+            vigil: 1
+            rules:
+              - {id: boundary, match: Peer(*), action: deny}
+              - {id: ok-sock, match: 'Peer(unix:\(w.dir)/allowed.sock)', action: allow, overrides: [boundary]}
+            """
+        let out = w.dir + "/out"
+        let script = """
+            import os, socket, sys, time
+            def unix(name, path):
+                s = socket.socket(socket.AF_UNIX); s.connect(path); print(name, "ok", flush=True); return s
+            own = socket.socket(socket.AF_UNIX); own.bind("\(w.dir)/own.sock"); own.listen()
+            unix("own", "\(w.dir)/own.sock")
+            unix("allowed", "\(w.dir)/allowed.sock")
+            time.sleep(1)
+            unix("outside", "\(w.dir)/outside.sock")
+            time.sleep(3)
+            print("survived", flush=True)
+            """
+        try script.write(toFile: w.dir + "/probe.py", atomically: false, encoding: .utf8)
+        let (entries, report) = try await runBounded(policy, shell("python3 \(w.dir)/probe.py", out: out), in: w)
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(text.contains("own ok") && text.contains("allowed ok"), "\(text)")
+        #expect(!text.contains("survived"), "the process that crossed to an outside listener was not killed: \(text)")
+        withExtendedLifetime((outside, allowed)) {}
+        let crossings = entries.filter { $0.extra["boundary"] == "crossing" }
+        let killed = try #require(crossings.first { $0.action.address == w.dir + "/outside.sock" }, "\(crossings.map(\.extra))")
+        #expect(killed.decision == .kill && killed.winningRule == "boundary", "\(killed)")
+        #expect(killed.extra["peer_pid"] == String(getpid()) && killed.enforcement?.action == "pidfd-kill")
+        #expect(killed.enforcement?.detail?.contains("decided after the connect") == true)
+        let ok = try #require(crossings.first { $0.action.address == w.dir + "/allowed.sock" })
+        #expect(ok.decision == .allow && ok.winningRule == "ok-sock" && ok.extra["peer_pid"] == String(getpid()))
+        #expect(!crossings.contains { $0.action.address == w.dir + "/own.sock" }, "the session's own socket is not a crossing")
         #expect(report.isValid, "\(report)")
     }
 

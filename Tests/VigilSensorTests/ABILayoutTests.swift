@@ -81,7 +81,7 @@ import VigilCore
         "vigil_net_event.result": EventLayout.Net.result,
         "vigil_net_event.family": EventLayout.Net.family,
         "vigil_net_event.port": EventLayout.Net.port,
-        "vigil_net_event.pad": EventLayout.Net.pad,
+        "vigil_net_event.peer_pid": EventLayout.Net.peerPID,
         "vigil_net_event.addr": EventLayout.Net.address,
         "vigil_net_event.unix_path": EventLayout.Net.unixPath,
         "vigil_net_event.pad_end": EventLayout.Net.padEnd,

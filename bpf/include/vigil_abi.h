@@ -55,7 +55,8 @@ enum vigil_event_flag {
     VIGIL_F_EXE_STAT = 1 << 10,       /* exec: exe_size, exe_mtime_* and exe_ctime_* are filled */
     VIGIL_F_TARGET_UNRESOLVED = 1 << 11, /* proc access: the target could not be resolved (taken as outside) */
     VIGIL_F_PEER_OUTSIDE = 1 << 12, /* connect/send: a local socket outside the session is bound to the
-                                     * destination (peer_cgroup, peer_ino filled): a session-boundary crossing */
+                                     * destination (peer_cgroup, peer_ino filled; for AF_UNIX, peer_pid): a
+                                     * session-boundary crossing */
     VIGIL_F_PEER_REFUSED = 1 << 13, /* ... refused (EPERM) by the session boundary (vigil_peer_rules) */
 };
 
@@ -140,7 +141,7 @@ struct vigil_net_event {
     __s64 result;    /* 0 or -errno for connect; bytes or -errno for send */
     __u16 family;    /* AF_INET, AF_INET6, AF_UNIX */
     __u16 port;      /* host byte order */
-    __u32 pad;
+    __u32 peer_pid;  /* VIGIL_F_PEER_OUTSIDE on an AF_UNIX connect: the listener's owner (its SO_PEERCRED pid) */
     __u8 addr[16];   /* IPv4 in the first 4 bytes, network order */
     char unix_path[VIGIL_UNIX_PATH_MAX];
     __u32 pad_end;   /* the padding to 8-byte alignment, named so it is never implicit */
@@ -220,7 +221,7 @@ VIGIL_ASSERT_OFFSET(struct vigil_net_event, hdr, 0);
 VIGIL_ASSERT_OFFSET(struct vigil_net_event, result, 32);
 VIGIL_ASSERT_OFFSET(struct vigil_net_event, family, 40);
 VIGIL_ASSERT_OFFSET(struct vigil_net_event, port, 42);
-VIGIL_ASSERT_OFFSET(struct vigil_net_event, pad, 44);
+VIGIL_ASSERT_OFFSET(struct vigil_net_event, peer_pid, 44);
 VIGIL_ASSERT_OFFSET(struct vigil_net_event, addr, 48);
 VIGIL_ASSERT_OFFSET(struct vigil_net_event, unix_path, 64);
 VIGIL_ASSERT_OFFSET(struct vigil_net_event, pad_end, 172);

@@ -104,7 +104,7 @@ public enum EventLayout {
         public static let result = 32    // s64
         public static let family = 40    // u16
         public static let port = 42      // u16, host order
-        public static let pad = 44       // u32
+        public static let peerPID = 44   // u32, AF_UNIX crossings
         public static let address = 48   // u8[16]
         public static let unixPath = 64  // char[unixPathMax]
         public static let unixPathMax = 108

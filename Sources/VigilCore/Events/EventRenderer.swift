@@ -87,6 +87,7 @@ public enum EventRenderer {
             if e.crossesBoundary {
                 o.uint("peer_cgroup", e.peerCgroup)
                 o.uint("peer_inode", e.peerInode)
+                if e.peerPID > 0 { o.int("peer_pid", Int64(e.peerPID)) }
             }
         case .procAccess(let e):
             o.string("call", e.callName)

@@ -132,11 +132,14 @@ public struct NetworkEvent: Sendable, Hashable {
     /// the destination is bound to, outside the session; 0 otherwise.
     public var peerCgroup: UInt64 = 0
     public var peerInode: UInt64 = 0
+    /// With `.peerOutside` on an AF_UNIX connect: the pid that owns the listener (SO_PEERCRED); 0 otherwise.
+    public var peerPID: Int32 = 0
 
     public init(
         header: EventHeader, family: AddressFamily?, address: String, port: UInt16, result: Int64,
-        peerCgroup: UInt64 = 0, peerInode: UInt64 = 0
+        peerCgroup: UInt64 = 0, peerInode: UInt64 = 0, peerPID: Int32 = 0
     ) {
+        self.peerPID = peerPID
         self.header = header
         self.family = family
         self.address = address
