@@ -343,6 +343,9 @@ static __always_inline void emit_open_from_file(struct scratch *s, struct vigil_
     if (r.truncated)
         h->hdr.flags |= VIGIL_F_PATH_TRUNCATED;
     h->hdr.flags |= VIGIL_F_PATH_FROM_FILE;
+    /* A named pipe: work may be handed through it to a process outside the session. */
+    if ((BPF_CORE_READ(file, f_inode, i_mode) & 0170000) == 0010000)
+        h->hdr.flags |= VIGIL_F_FIFO;
     h->path_len = r.len;
     h->hdr.size = sizeof(*h) + r.len;
     void *record = &s->event[r.start - sizeof(*h)];

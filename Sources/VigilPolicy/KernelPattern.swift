@@ -161,11 +161,24 @@ struct PeerPattern: Sendable, Hashable {
     let modelAPI: Bool
     /// `unix:…`: AF_UNIX peers whose socket name matches (ports is nil).
     let unixPath: PathPattern?
+    /// `fifo:…`: opens of FIFOs (named pipes) whose path matches.
+    let fifoPath: PathPattern?
 
     init(_ specifier: String) throws(PatternError) {
         let text = specifier.trimmingSpaces
         source = specifier
         modelAPI = text == "model-api"
+        if text.hasPrefix("fifo:") {
+            let path = String(text.dropFirst(5))
+            guard path.hasPrefix("/") || path.hasPrefix("~/") else {
+                throw PatternError("Peer(fifo:…) takes an absolute path, not '\(path)'")
+            }
+            fifoPath = try PathPattern(path, relative: .anywhere, singleSlashIsAbsolute: true)
+            unixPath = nil
+            ports = nil
+            return
+        }
+        fifoPath = nil
         if text.hasPrefix("unix:") {
             let path = String(text.dropFirst(5))
             guard path.hasPrefix("/") || path.hasPrefix("@") else {
@@ -196,10 +209,10 @@ struct PeerPattern: Sendable, Hashable {
     }
 
     /// Whether this pattern covers IP peers (loopback TCP/UDP), which the kernel holds by port.
-    var coversIP: Bool { unixPath == nil }
+    var coversIP: Bool { unixPath == nil && fifoPath == nil }
 
     func matches(port: UInt16, modelAPIPort: UInt16?) -> Bool {
-        if unixPath != nil { return false }
+        if !coversIP { return false }
         if modelAPI { return modelAPIPort == port }
         return ports?.contains(port) ?? true
     }

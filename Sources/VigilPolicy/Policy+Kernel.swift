@@ -23,7 +23,7 @@ extension Policy {
             index.openCandidates(subject.path, into: &candidates)
         case .connect(_, _, let host):
             index.connectCandidates(address: subject.address, host: host.map(DomainPattern.normalise), into: &candidates)
-        case .peer:
+        case .peer, .fifo:
             candidates.append(contentsOf: index.peerRules)
         }
         candidates.sort()
@@ -99,6 +99,7 @@ struct KernelSubject {
             path = pathSegments(address, relativeTo: [])
         case .peer(let address, _) where address.hasPrefix("/") || address.hasPrefix("@"):
             path = pathSegments(address, relativeTo: [])
+        case .fifo(let fifo): path = pathSegments(fifo, relativeTo: [])
         default: path = []
         }
         if case .connect(let address, _, _) = action { self.address = IPAddress(address) } else { address = nil }
@@ -110,6 +111,7 @@ struct KernelSubject {
         case .open: "open"
         case .connect: "connect"
         case .peer: "crossing of the session boundary"
+        case .fifo: "FIFO open"
         }
     }
 
@@ -136,7 +138,11 @@ struct KernelSubject {
                 if peer.source.trimmingSpaces == "*" { return true }
                 return peer.unixPath?.matches(path, home: home, cwd: [], project: []) ?? false
             }
+            if peer.fifoPath != nil { return false }
             return peer.matches(port: port, modelAPIPort: modelAPIPort)
+        case (.peer(let peer), .fifo):
+            // Only `Peer(fifo:…)`: a FIFO's other end is not known at open (`Peer(*)` does not cover it).
+            return peer.fifoPath?.matches(path, home: home, cwd: [], project: []) ?? false
         default:
             return false
         }

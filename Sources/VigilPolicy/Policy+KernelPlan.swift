@@ -132,7 +132,9 @@ extension Policy {
         for (index, rule) in rules.enumerated() where rule.action == .deny && rule.enforcement >= .deny {
             guard rule.pattern.isKernel, rule.applies(to: identity, posture: posture) else { continue }
             if case .peer(let peer) = rule.pattern {
-                if peer.source.trimmingSpaces == "*" || !peer.coversIP {
+                if peer.fifoPath != nil {
+                    plan.userSpace.append((rule.id, "\(rule.match): FIFO opens are decided per event, after the open (the opener is killed)"))
+                } else if peer.source.trimmingSpaces == "*" || !peer.coversIP {
                     plan.userSpace.append((rule.id, "\(rule.match): AF_UNIX peers are decided per event, after the connect (the connecting process is killed)"))
                 }
                 guard peer.coversIP else { continue }

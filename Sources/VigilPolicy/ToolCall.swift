@@ -32,6 +32,8 @@ public enum KernelAction: Sendable, Hashable {
     /// A connect or datagram to a local socket (at `address`, a loopback or unspecified literal, and
     /// `port`) owned by a process outside the session: a crossing of the session boundary.
     case peer(address: String, port: UInt16)
+    /// An open of a FIFO (a named pipe) at `path`: its other end may be a process outside the session.
+    case fifo(path: String)
 }
 
 /// Where a kernel action happened, for rules written with `~/`.

@@ -149,10 +149,17 @@ public final class KernelDecider: Sendable {
                 enforce(&entry, decision: decision, pid: e.header.pid, root: subject.root, prevented: false, tally: &tally)
             }
         case .open(let e):
-            let decision = policy.decide(.open(path: e.path, write: e.isWrite), identity: identity, posture: facts, context: kernelContext)
+            var decision = policy.decide(.open(path: e.path, write: e.isWrite), identity: identity, posture: facts, context: kernelContext)
+            let fifo = e.header.flags.contains(.fifo)
+            if fifo, decision.action != .deny {
+                // A named pipe may hand work to a process outside the session: `Peer(fifo:…)` decides it.
+                let handOver = policy.decide(.fifo(path: e.path), identity: identity, posture: facts, context: kernelContext)
+                if handOver.action == .deny { decision = handOver }
+            }
             entry = makeEntry(kind: .open, pid: e.header.pid, uid: uid, session: subject.session,
                               action: .init(path: e.path, mode: e.isWrite ? "write" : "read"), decision: decision, ancestry: ancestry)
             entry.extra["result"] = String(e.result)
+            if fifo { entry.extra["fifo"] = "true" }
             entry.monotonicNs = e.header.ktimeNanoseconds
             if decision.action == .deny, e.result == -Int64(EPERM) {
                 // EPERM: the fanotify guard refused it and has recorded it already.

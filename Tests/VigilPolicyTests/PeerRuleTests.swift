@@ -103,3 +103,17 @@ func malformedPeerRulesAreRejected(_ match: String) {
     #expect(plan.userSpace.map(\.ruleID).contains("no-docker") && plan.userSpace.map(\.ruleID).contains("boundary"))
     #expect(throws: PolicyError.self) { try Policy(yaml: "rules:\n  - {id: p, match: 'Peer(unix:relative.sock)', action: deny}\n", file: "p.yaml") }
 }
+
+@Test func fifoOpensAreDecidedOnlyByFifoRules() throws {
+    let policy = try Policy(
+        yaml: """
+            rules:
+              - {id: boundary, match: Peer(*), action: deny}
+              - {id: no-runner, match: 'Peer(fifo:/var/spool/runner/*)', action: deny}
+            """, file: "p.yaml")
+    #expect(policy.decide(.fifo(path: "/var/spool/runner/jobs"), identity: someone).winningRuleID == "no-runner")
+    // Peer(*) does not cover FIFOs (make's jobserver FIFO is the session's own); nor do port rules.
+    #expect(policy.decide(.fifo(path: "/tmp/GMfifo123"), identity: someone).action == .allow)
+    #expect(policy.decide(.peer(address: "/var/spool/runner/jobs", port: 0), identity: someone).winningRuleID == "boundary")
+    #expect(policy.kernelPlan(identity: someone).userSpace.contains { $0.ruleID == "no-runner" })
+}

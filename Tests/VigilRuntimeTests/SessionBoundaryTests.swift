@@ -195,6 +195,37 @@ extension EnforcementTests {
         #expect(report.isValid, "\(report)")
     }
 
+    /// FIFOs: every open of a named pipe is recorded as such; `Peer(fifo:…)` denies one (after the open:
+    /// the opener is killed), other FIFOs are allowed and still marked.
+    @Test(.requires(.bpf)) func fifoOpensAreRecordedAndDeniedOnesKilled() async throws {
+        let w = try Workspace(); defer { w.cleanup() }
+        #expect(mkfifo(w.dir + "/jobs.fifo", 0o666) == 0 && mkfifo(w.dir + "/other.fifo", 0o666) == 0)
+        let policy = """
+            vigil: 1
+            rules:
+              - {id: no-job-runner, match: 'Peer(fifo:\(w.dir)/jobs.fifo)', action: deny}
+            """
+        let out = w.dir + "/out"
+        let script = """
+            import os, time
+            os.close(os.open("\(w.dir)/other.fifo", os.O_RDWR)); print("other ok", flush=True)
+            time.sleep(1)
+            fd = os.open("\(w.dir)/jobs.fifo", os.O_RDWR)
+            time.sleep(3)
+            print("survived", flush=True)
+            """
+        try script.write(toFile: w.dir + "/probe.py", atomically: false, encoding: .utf8)
+        let (entries, report) = try await runBounded(policy, shell("python3 \(w.dir)/probe.py", out: out), in: w)
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(text.contains("other ok") && !text.contains("survived"), "\(text)")
+        let jobs = try #require(entries.first { $0.kind == .open && $0.action.path == w.dir + "/jobs.fifo" })
+        #expect(jobs.extra["fifo"] == "true" && jobs.decision == .kill && jobs.winningRule == "no-job-runner", "\(jobs)")
+        let other = try #require(entries.first { $0.kind == .open && $0.action.path == w.dir + "/other.fifo" })
+        #expect(other.extra["fifo"] == "true" && other.decision == .allow)
+        #expect(!entries.contains { $0.kind == .open && $0.action.path == w.dir + "/probe.py" && $0.extra["fifo"] != nil })
+        #expect(report.isValid, "\(report)")
+    }
+
     /// Without a `Peer(…)` rule nothing is refused, but every crossing is still recorded with its peer.
     @Test(.requires(.bpf)) func withoutABoundaryRuleCrossingsAreRecorded() async throws {
         let w = try Workspace(); defer { w.cleanup() }

@@ -58,6 +58,7 @@ enum vigil_event_flag {
                                      * destination (peer_cgroup, peer_ino filled; for AF_UNIX, peer_pid): a
                                      * session-boundary crossing */
     VIGIL_F_PEER_REFUSED = 1 << 13, /* ... refused (EPERM) by the session boundary (vigil_peer_rules) */
+    VIGIL_F_FIFO = 1 << 14,         /* open: the file opened is a FIFO (a named pipe) */
 };
 
 /* Counters in the `vigil_counters` per-CPU array. Drops are indexed by event kind. */

@@ -167,7 +167,7 @@ public enum EventRenderer {
     static let tags: [(flag: EventFlags, name: String)] = [
         (.ioUring, "io_uring"), (.compat, "compat32"), (.pathTruncated, "path_truncated"), (.argvTruncated, "argv_truncated"),
         (.pathUnresolved, "path_unresolved"), (.exeUnlinked, "exe_unlinked"), (.killed, "killed"), (.spared, "spared_root"),
-        (.peerOutside, "peer_outside"), (.peerRefused, "peer_refused"),
+        (.peerOutside, "peer_outside"), (.peerRefused, "peer_refused"), (.fifo, "fifo"),
     ]
     static let taggedFlags = EventFlags(tags.map(\.flag))
 

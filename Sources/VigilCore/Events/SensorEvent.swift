@@ -44,6 +44,8 @@ public struct EventFlags: OptionSet, Sendable, Hashable {
     public static let peerOutside = EventFlags(rawValue: 1 << 12)
     /// ... and the session boundary refused it (EPERM).
     public static let peerRefused = EventFlags(rawValue: 1 << 13)
+    /// Open: the file opened is a FIFO (a named pipe).
+    public static let fifo = EventFlags(rawValue: 1 << 14)
 }
 
 /// What identifies an executable's content while it is unchanged: the key of the hash cache.
