@@ -482,9 +482,48 @@ struct {
     __type(value, __u8);
 } vigil_send_seen SEC(".maps");
 
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 1024);
+    __type(key, __u64); /* session */
+    __type(value, struct vigil_peer_rule);
+} vigil_peer_rules SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __type(key, struct vigil_unix_key);
+    __type(value, __u8);
+} vigil_unix_allow SEC(".maps");
+
+struct unix_zero_ctx {
+    struct vigil_unix_key *key;
+    bool seen_nul;
+};
+
+/* bpf_loop body: clears every byte after the path's first NUL (the caller's buffer holds garbage there). */
+static long unix_zero_tail(__u32 i, struct unix_zero_ctx *c)
+{
+    if (i >= VIGIL_UNIX_PATH_MAX)
+        return 1;
+    if (c->seen_nul)
+        c->key->path[i] = 0;
+    else if (c->key->path[i] == 0)
+        c->seen_nul = true;
+    return 0;
+}
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct vigil_unix_key);
+} vigil_unix_scratch SEC(".maps");
+
 /* A connected AF_UNIX socket: the pid of its peer's owner (the listener's SO_PEERCRED, set at
  * listen()), and whether it is outside `session`. The connect has happened (connect_unix runs before
- * the peer is found and cannot tell whose it is): a crossing is recorded here and decided in user space. */
+ * the peer is found and cannot tell whose it is), but not returned: a crossing the session may not make
+ * is SIGKILLed here, before the process can use the socket. */
 static __always_inline void unix_peer(struct vigil_net_event *e, __u64 session, long fd)
 {
     struct file *f = file_of_fd(bpf_get_current_task_btf(), fd);
@@ -500,6 +539,30 @@ static __always_inline void unix_peer(struct vigil_net_event *e, __u64 session, 
         return;
     e->hdr.flags |= VIGIL_F_PEER_OUTSIDE;
     e->peer_pid = nr;
+    struct vigil_peer_rule *rule = bpf_map_lookup_elem(&vigil_peer_rules, &session);
+    if (!rule || !rule->unix_deny)
+        return;
+    __u32 zero = 0;
+    struct vigil_unix_key *key = bpf_map_lookup_elem(&vigil_unix_scratch, &zero);
+    if (!key)
+        return;
+    key->session = session;
+    key->pad = 0;
+    __builtin_memcpy(key->path, e->unix_path, VIGIL_UNIX_PATH_MAX);
+    struct unix_zero_ctx c = { .key = key };
+    bpf_loop(VIGIL_UNIX_PATH_MAX, unix_zero_tail, &c, 0);
+    if (key->path[0] != 0 && bpf_map_lookup_elem(&vigil_unix_allow, key))
+        return;
+    __u32 tgid = e->hdr.pid;
+    e->hdr.flags |= VIGIL_F_PEER_REFUSED;
+    if (bpf_map_lookup_elem(&vigil_roots, &tgid)) {
+        e->hdr.flags |= VIGIL_F_SPARED;
+        return;
+    }
+    /* Delivered before the return to user space: the socket is never used. */
+    bpf_send_signal(SIGKILL);
+    e->hdr.flags |= VIGIL_F_KILLED;
+    count(VIGIL_CTR_PEER_DENIED);
 }
 
 static __always_inline void emit_net(__u16 kind, __u64 session, long ret, const void *uaddr, bool user,
@@ -887,12 +950,6 @@ static __always_inline int net_verdict(__u64 session, __u32 port_be, const __u8 
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
 
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, 1024);
-    __type(key, __u64); /* session */
-    __type(value, struct vigil_peer_rule);
-} vigil_peer_rules SEC(".maps");
 
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 

@@ -56,11 +56,14 @@ public struct KernelPlan: Sendable, Hashable {
     public var paths: [PathDenial] = []
     /// The session boundary's deny rules. Empty: crossings are recorded, none refused in the kernel.
     public var peers: [PeerDenial] = []
+    /// AF_UNIX: the exact paths a `Peer(*)` deny (kernel: deny or kill) leaves reachable, when the kernel
+    /// can hold it (every exception a literal absolute path); nil: AF_UNIX crossings are decided in user space.
+    public var unixAllowed: [String]?
     /// Deny rules the kernel cannot hold by itself, with why: decided per event in user space.
     public var userSpace: [(ruleID: String, reason: String)] = []
 
     public static func == (a: KernelPlan, b: KernelPlan) -> Bool {
-        a.network == b.network && a.paths == b.paths && a.peers == b.peers
+        a.network == b.network && a.paths == b.paths && a.peers == b.peers && a.unixAllowed == b.unixAllowed
             && a.userSpace.map { "\($0.ruleID)\u{0}\($0.reason)" } == b.userSpace.map { "\($0.ruleID)\u{0}\($0.reason)" }
     }
 
@@ -135,7 +138,23 @@ extension Policy {
                 if peer.fifoPath != nil {
                     plan.userSpace.append((rule.id, "\(rule.match): FIFO opens are decided per event, after the open (the opener is killed)"))
                 } else if peer.source.trimmingSpaces == "*" || !peer.coversIP {
-                    plan.userSpace.append((rule.id, "\(rule.match): AF_UNIX peers are decided per event, after the connect (the connecting process is killed)"))
+                    plan.userSpace.append((rule.id, "\(rule.match): AF_UNIX peers are held in the kernel (killed at the connect's return) only when every exception is an exact path; else decided per event"))
+                }
+                if peer.source.trimmingSpaces == "*" {
+                    var literal: [String]? = []
+                    for exception in liftedBy[index] {
+                        let lifting = rules[exception]
+                        guard case .peer(let allow) = lifting.pattern, allow.unixPath != nil,
+                              lifting.applies(to: identity, posture: posture) else { continue }
+                        let path = String(allow.source.trimmingSpaces.dropFirst(5))
+                        if path.hasPrefix("/"), !path.contains(where: { "*?[".contains($0) }) {
+                            literal?.append(path)
+                        } else {
+                            literal = nil  // a glob or an abstract name: the kernel cannot match it
+                            break
+                        }
+                    }
+                    if let literal { plan.unixAllowed = (plan.unixAllowed ?? []) + literal } else { plan.unixAllowed = nil }
                 }
                 guard peer.coversIP else { continue }
                 // The boundary's exceptions are held in the kernel too: they only ever subtract ports.

@@ -241,7 +241,19 @@ public final class KernelDecider: Sendable {
         entry.extra["reason"] = decision.reason
         let peer = peerPID.map { "pid \($0) (\(peerExe ?? "executable unknown"))" } ?? "a process not found (socket inode \(e.peerInode))"
         if isUnix { entry.extra["peer_socket_inode"] = nil; entry.extra["peer_cgroup"] = nil }
-        if e.header.flags.contains(.peerRefused) {
+        if isUnix, e.header.flags.contains(.killed) {
+            entry.decision = .kill
+            entry.enforcement = .init(
+                action: "bpf-sigkill", succeeded: true,
+                detail: "SIGKILL in the kernel at the connect's return: \(e.address) belongs to \(peer), outside the session; the socket was never used")
+            tally.decisions["kill", default: 0] += 1
+        } else if isUnix, e.header.flags.contains(.spared) {
+            entry.decision = .flag
+            entry.enforcement = .init(
+                action: "flag", succeeded: true,
+                detail: "not prevented: AF_UNIX crossing to \(peer) by the session root (Claude Code), which is never killed")
+            tally.decisions["flag", default: 0] += 1
+        } else if e.header.flags.contains(.peerRefused) {
             entry.decision = .deny
             entry.enforcement = .init(
                 action: Self.boundaryMechanism, succeeded: true,

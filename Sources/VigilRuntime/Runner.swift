@@ -123,7 +123,8 @@ public final class Runner: @unchecked Sendable {
             }, session: start.session)
             try sensor.setExecKills(KernelDecider.execNames(plan), session: start.session)
             try sensor.setOpenKills(KernelDecider.openNames(plan), session: start.session)
-            try sensor.setPeerBoundary(session: start.session, cgroup: start.cgroup, deniedPorts: plan.deniedPeerPorts(modelAPIPort: subject.modelAPIPort))
+            try sensor.setPeerBoundary(session: start.session, cgroup: start.cgroup, deniedPorts: plan.deniedPeerPorts(modelAPIPort: subject.modelAPIPort),
+                                       unixAllowed: plan.unixAllowed)
             if !plan.paths.isEmpty || configuration.posture != nil {
                 guardian = try startGuard(plan: plan, session: start.session, report: &result)
             }

@@ -100,6 +100,12 @@ func malformedPeerRulesAreRejected(_ match: String) {
     let plan = policy.kernelPlan(identity: someone)
     #expect(plan.deniedPeerPorts() == [0...65535])
     #expect(plan.peers.map(\.ruleID) == ["boundary"])
+    #expect(plan.unixAllowed == nil, "a glob exception: the kernel cannot hold the unix boundary")
+    let exact = try Policy(
+        yaml: "rules:\n  - {id: boundary, match: Peer(*), action: deny}\n"
+            + "  - {id: pg, match: 'Peer(unix:/run/postgresql/.s.PGSQL.5432)', action: allow, overrides: [boundary]}\n",
+        file: "p.yaml")
+    #expect(exact.kernelPlan(identity: someone).unixAllowed == ["/run/postgresql/.s.PGSQL.5432"])
     #expect(plan.userSpace.map(\.ruleID).contains("no-docker") && plan.userSpace.map(\.ruleID).contains("boundary"))
     #expect(throws: PolicyError.self) { try Policy(yaml: "rules:\n  - {id: p, match: 'Peer(unix:relative.sock)', action: deny}\n", file: "p.yaml") }
 }

@@ -182,13 +182,15 @@ extension EnforcementTests {
         let (entries, report) = try await runBounded(policy, shell("python3 \(w.dir)/probe.py", out: out), in: w)
         let text = try String(contentsOfFile: out, encoding: .utf8)
         #expect(text.contains("own ok") && text.contains("allowed ok"), "\(text)")
-        #expect(!text.contains("survived"), "the process that crossed to an outside listener was not killed: \(text)")
+        #expect(
+            !text.contains("survived") && !text.contains("outside ok"),
+            "the process that crossed to an outside listener was not killed before its connect returned: \(text)")
         withExtendedLifetime((outside, allowed)) {}
         let crossings = entries.filter { $0.extra["boundary"] == "crossing" }
         let killed = try #require(crossings.first { $0.action.address == w.dir + "/outside.sock" }, "\(crossings.map(\.extra))")
         #expect(killed.decision == .kill && killed.winningRule == "boundary", "\(killed)")
-        #expect(killed.extra["peer_pid"] == String(getpid()) && killed.enforcement?.action == "pidfd-kill")
-        #expect(killed.enforcement?.detail?.contains("decided after the connect") == true)
+        #expect(killed.extra["peer_pid"] == String(getpid()) && killed.enforcement?.action == "bpf-sigkill", "\(killed)")
+        #expect(killed.enforcement?.detail?.contains("the socket was never used") == true)
         let ok = try #require(crossings.first { $0.action.address == w.dir + "/allowed.sock" })
         #expect(ok.decision == .allow && ok.winningRule == "ok-sock" && ok.extra["peer_pid"] == String(getpid()))
         #expect(!crossings.contains { $0.action.address == w.dir + "/own.sock" }, "the session's own socket is not a crossing")

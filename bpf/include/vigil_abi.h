@@ -278,12 +278,27 @@ struct vigil_peer_rule {
     __u32 cgroup_level;
     __u32 count;
     struct vigil_port_range ranges[VIGIL_NET_RANGES];
+    /* 1: a connected AF_UNIX socket whose listener's owner is outside the session is SIGKILLed at the
+     * connect's syscall exit (before it returns to user space with the socket) unless its path is in
+     * `vigil_unix_allow`; a session root is spared (flagged). */
+    __u32 unix_deny;
+    __u32 pad;
 };
-VIGIL_ASSERT_SIZE(struct vigil_peer_rule, 80);
+VIGIL_ASSERT_SIZE(struct vigil_peer_rule, 88);
+VIGIL_ASSERT_OFFSET(struct vigil_peer_rule, unix_deny, 80);
 VIGIL_ASSERT_OFFSET(struct vigil_peer_rule, cgroup_id, 0);
 VIGIL_ASSERT_OFFSET(struct vigil_peer_rule, cgroup_level, 8);
 VIGIL_ASSERT_OFFSET(struct vigil_peer_rule, count, 12);
 VIGIL_ASSERT_OFFSET(struct vigil_peer_rule, ranges, 16);
+
+/* `vigil_unix_allow`: AF_UNIX paths a session may reach outside itself (exact, NUL-padded). */
+struct vigil_unix_key {
+    __u64 session;
+    char path[VIGIL_UNIX_PATH_MAX];
+    __u32 pad;
+};
+VIGIL_ASSERT_SIZE(struct vigil_unix_key, 120);
+VIGIL_ASSERT_OFFSET(struct vigil_unix_key, path, 8);
 
 /* `tracked_hint`: for each slot (tgid % VIGIL_HINT_SLOTS), how many tgids in `vigil_tracked`
  * fall in it. Zero means "no process of that slot is tagged", which every handler checks before

@@ -203,7 +203,8 @@ extension Daemon {
             if let cgroup = state.withLock({ $0.sessions[subject.session]?.cgroup }) {
                 try sensor.setPeerBoundary(session: subject.session, cgroup: cgroup,
                                            deniedPorts: plan.deniedPeerPorts(alsoAllowing: [hookPort],
-                                                                             modelAPIPort: subject.modelAPIPort))
+                                                                             modelAPIPort: subject.modelAPIPort),
+                                           unixAllowed: plan.unixAllowed.map { $0 + [configuration.socketPath] })
             }
         } catch {
             throw DaemonError("cannot put session \(EventRenderer.hex(subject.session))'s rules in the kernel: \(error)")
