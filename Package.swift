@@ -30,23 +30,28 @@ let package = Package(
         .target(name: "CVigilBPF", dependencies: ["CLibBPF"], exclude: ["generated/README.md"]),
 
         // Pure Swift, no I/O beyond what each names: table-testable.
-        .target(name: "VigilCore", swiftSettings: swiftSettings),
+        // JSON: one value type, one string escaper, one writer with named, versioned formats (two are hashed).
+        .target(name: "VigilJSON", swiftSettings: swiftSettings),
+        .target(name: "VigilCore", dependencies: ["VigilJSON"], swiftSettings: swiftSettings),
         // The local API's wire types (status, sessions, timelines, grants): no dependencies, so that
         // clients (`vigil`, later the console) decode what vigild answers without linking it.
         .target(name: "VigilAPI", swiftSettings: swiftSettings),
         // The host: device identity, OS accounts, the monotonic clock, durable file writes.
         .target(
             name: "VigilHost",
-            dependencies: [.product(name: "SystemPackage", package: "swift-system")],
+            dependencies: [.product(name: "SystemPackage", package: "swift-system"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
-        .target(name: "VigilPolicy", dependencies: ["Yams", "VigilCore"], swiftSettings: swiftSettings),
-        .target(name: "VigilPosture", dependencies: ["VigilCore"], swiftSettings: swiftSettings),
+        .target(name: "VigilPolicy", dependencies: ["Yams", "VigilCore", "VigilJSON"], swiftSettings: swiftSettings),
+        .target(name: "VigilPosture", dependencies: ["VigilCore", "VigilJSON"], swiftSettings: swiftSettings),
         .target(
             name: "VigilAudit",
-            dependencies: ["VigilHost", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["VigilHost", "VigilJSON", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
+
+        // Exports of the verified log: OCSF today, the SIEM exporters next.
+        .target(name: "VigilExport", dependencies: ["VigilAudit", "VigilJSON"], swiftSettings: swiftSettings),
 
         // Real denial of exec and open (fanotify permission events on targeted marks), pidfd kill.
         .target(name: "VigilEnforcement", dependencies: ["VigilHost"], swiftSettings: swiftSettings),
@@ -58,17 +63,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // `vigil run` and (later) the daemon: sensor + policy + enforcement + audit, joined.
+        // The engine of `vigil run` and of the daemon: sensor + policy + enforcement + audit, joined.
         .target(
             name: "VigilRuntime",
-            dependencies: ["VigilCore", "VigilHost", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilEnforcement", "VigilPosture"],
+            dependencies: [
+                "VigilCore", "VigilHost", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilEnforcement", "VigilPosture",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
 
         // The Claude Code adapter: hook payload codecs and answers, the managed-settings drop-in, `vigil hook`.
         .target(
             name: "VigilClaude",
-            dependencies: ["VigilAPI", "VigilCore", "VigilHost", "VigilPolicy", "VigilAudit"],
+            dependencies: ["VigilAPI", "VigilCore", "VigilHost", "VigilJSON", "VigilPolicy", "VigilAudit", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
 
@@ -80,7 +88,7 @@ let package = Package(
         .target(
             name: "VigilDaemon",
             dependencies: [
-                "VigilAPI", "VigilCore", "VigilHost", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture",
+                "VigilAPI", "VigilCore", "VigilHost", "VigilJSON", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture",
                 "VigilEnforcement", "VigilRuntime", "VigilClaude", "VigilTransport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -92,7 +100,7 @@ let package = Package(
             name: "vigild",
             dependencies: [
                 "VigilDaemon", "VigilClaude", "VigilCore", "VigilHost",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -100,15 +108,18 @@ let package = Package(
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilAPI", "VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilEnforcement", "VigilRuntime",
-                "VigilClaude", "VigilTransport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "VigilAPI", "VigilCore", "VigilJSON", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilEnforcement", "VigilRuntime",
+                "VigilClaude", "VigilTransport", "VigilHost", "VigilExport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "vigil-bench",
-            dependencies: ["VigilCore", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilRuntime", "VigilClaude", "VigilTransport"],
+            dependencies: [
+                "VigilCore", "VigilJSON", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilRuntime", "VigilClaude", "VigilTransport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -118,22 +129,28 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .testTarget(name: "VigilJSONTests", dependencies: ["VigilJSON"], swiftSettings: swiftSettings),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "VigilHostTests", dependencies: ["VigilHost"], swiftSettings: swiftSettings),
-        .testTarget(name: "VigilPolicyTests", dependencies: ["VigilPolicy", "VigilCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "VigilPostureTests", dependencies: ["VigilPosture", "VigilCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "VigilHostTests", dependencies: ["VigilHost", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(name: "VigilPolicyTests", dependencies: ["VigilPolicy", "VigilCore", "VigilJSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "VigilPostureTests", dependencies: ["VigilPosture", "VigilCore", "VigilJSON"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VigilEnforcementTests", dependencies: ["VigilEnforcement", "VigilPolicy", "VigilTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "VigilRuntimeTests",
-            dependencies: ["VigilRuntime", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilCore", "VigilPosture", "VigilEnforcement", "VigilTestSupport"],
+            dependencies: [
+                "VigilRuntime", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilCore", "VigilPosture", "VigilEnforcement", "VigilTestSupport",
+                .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "VigilClaudeTests",
-            dependencies: ["VigilClaude", "VigilAPI", "VigilPolicy", "VigilAudit", "VigilCore", "VigilTestSupport"],
+            dependencies: [
+                "VigilClaude", "VigilAPI", "VigilJSON", "VigilPolicy", "VigilAudit", "VigilCore", "VigilTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
@@ -143,7 +160,8 @@ let package = Package(
             dependencies: ["VigilClaude", "VigilAudit", "VigilTransport", "VigilTestSupport"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "VigilAuditTests", dependencies: ["VigilAudit"], swiftSettings: swiftSettings),
+        // Fixtures/: a log written by an earlier version, which must keep verifying.
+        .testTarget(name: "VigilAuditTests", dependencies: ["VigilAudit", "VigilExport"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "VigilTransportTests", dependencies: ["VigilTransport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VigilDaemonTests",

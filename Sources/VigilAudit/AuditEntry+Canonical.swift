@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // The canonical JSON encoding of an entry: hand-written for speed, keys in byte order, no whitespace.
+import VigilJSON
+
 extension AuditEntry {
     /// Canonical JSON: object keys in UTF-8 byte order, no whitespace, integers only, `nil`
     /// fields and empty collections omitted, strings escaped minimally (`"`, `\`, control characters).
     /// Decodes with `JSONDecoder` to an equal entry. About 10× faster than `JSONEncoder`.
     public func canonicalJSON() -> [UInt8] {
-        var w = CanonicalJSONWriter()
-        w.out.reserveCapacity(512)
+        // Entry v1's spelling (`\b` and `\f` as `\u0008` and `\u000c`): every leaf written so far hashes it.
+        var w = CanonicalJSONWriter(format: .auditEntryV1, capacity: 512)
         w.begin()
         w.field("action") { action.write(to: &$0) }
         if !ancestry.isEmpty {
@@ -85,72 +87,5 @@ extension AuditEntry.Action {
         if let toolName { w.field("toolName") { $0.string(toolName) } }
         if let transport { w.field("transport") { $0.string(transport) } }
         w.end()
-    }
-}
-
-/// A minimal streaming JSON writer (objects, arrays, strings, integers, booleans).
-struct CanonicalJSONWriter {
-    var out: [UInt8] = []
-    private var needsComma = false
-    private static let hex = Array("0123456789abcdef".utf8)
-
-    mutating func begin() {
-        out.append(UInt8(ascii: "{"))
-        needsComma = false
-    }
-
-    mutating func end() {
-        out.append(UInt8(ascii: "}"))
-        needsComma = true
-    }
-
-    mutating func field(_ key: String, _ value: (inout CanonicalJSONWriter) -> Void) {
-        if needsComma { out.append(UInt8(ascii: ",")) }
-        string(key)
-        out.append(UInt8(ascii: ":"))
-        value(&self)
-        needsComma = true
-    }
-
-    mutating func array<T>(_ items: [T], _ element: (inout CanonicalJSONWriter, T) -> Void) {
-        out.append(UInt8(ascii: "["))
-        for (i, item) in items.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            element(&self, item)
-        }
-        out.append(UInt8(ascii: "]"))
-        needsComma = true
-    }
-
-    mutating func string(_ value: String) {
-        out.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0..<0x20: out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, Self.hex[Int(byte >> 4)], Self.hex[Int(byte & 15)]])
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-        needsComma = true
-    }
-
-    mutating func int(_ value: Int64) {
-        out.append(contentsOf: String(value).utf8)
-        needsComma = true
-    }
-
-    mutating func uint(_ value: UInt64) {
-        out.append(contentsOf: String(value).utf8)
-        needsComma = true
-    }
-
-    mutating func bool(_ value: Bool) {
-        out.append(contentsOf: (value ? "true" : "false").utf8)
-        needsComma = true
     }
 }

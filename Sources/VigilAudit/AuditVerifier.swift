@@ -29,6 +29,23 @@ public enum AuditVerifier {
         try scan(directory: directory, publicKey: publicKey, options: options).report
     }
 
+    /// Calls `body` with each leaf of a log that verifies, in order, with its leaf hash; returns the
+    /// key it verified with. What exporters read: nothing of a log that does not verify.
+    /// - Throws: ``AuditError/Code/logDoesNotVerify`` with the report, before any `body` call.
+    @discardableResult
+    public static func forEachVerifiedLeaf(
+        directory: String, publicKey: NoteVerifierKey? = nil, _ body: (AuditLeaf, MerkleHash) -> Void
+    ) throws(AuditError) -> NoteVerifierKey {
+        let scan = try scan(directory: directory, publicKey: publicKey, options: .init(decodeEntries: false))
+        guard scan.report.isValid, let key = scan.report.key else {
+            throw AuditError(.logDoesNotVerify, "refusing to read a log that does not verify", path: directory, report: scan.report)
+        }
+        for index in 0..<scan.tree.size {
+            body(try AuditLeaf.decode(Array(scan.leaf(at: index))), scan.tree.leafHash(at: index))
+        }
+        return key
+    }
+
     static func scan(directory: String, publicKey: NoteVerifierKey?, options: Options) throws(AuditError) -> LogScan {
         let layout = AuditLogLayout(directory: directory)
         let (key, fromDirectory) = try resolveKey(layout, publicKey)

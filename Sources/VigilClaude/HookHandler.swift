@@ -10,7 +10,9 @@
 //   reason on stderr — with `onFailure:"block"` Claude Code reports it, and nothing loops.
 // - A payload whose event cannot be read at all: exit 2, Claude Code's blocking error.
 import Foundation
+import Logging
 import VigilAudit
+import VigilJSON
 import VigilPolicy
 
 /// Who is behind the session and where it runs: fixed for the hook process.
@@ -83,14 +85,17 @@ public struct HookHandler: Sendable {
     /// The other names of a path a file tool is about to open (its real path; in vigild also the
     /// protected names of the same inode), decided by the kernel rules like the path itself.
     public var pathAliases: @Sendable (String) -> [String]
+    /// Each tool-call decision, at `info` when it is not an allow; the caller adds its own metadata.
+    public var logger: Logger
 
     public init(
-        context: HookContext, loadPolicy: @escaping PolicyLoader, audit: (any HookAuditSink)?,
+        context: HookContext, loadPolicy: @escaping PolicyLoader, audit: (any HookAuditSink)?, logger: Logger,
         pathAliases: @escaping @Sendable (String) -> [String] = ResolvedPath.aliases
     ) {
         self.context = context
         self.loadPolicy = loadPolicy
         self.audit = audit
+        self.logger = logger
         self.pathAliases = pathAliases
     }
 
@@ -133,6 +138,10 @@ public struct HookHandler: Sendable {
             }
         }
         let reason = HookReason.text(for: decision, tool: tool.name)
+        logger.log(level: decision.action == .allow ? .debug : .info, "tool call decided", metadata: [
+            "claude.session_id": "\(payload.sessionID)", "tool_use.id": "\(tool.id ?? "")", "tool.name": "\(tool.name)",
+            "policy.decision": "\(decision.action.rawValue)", "policy.rule": "\(decision.winningRuleID ?? "")",
+        ])
         guard let audit else {
             return HookOutcome(response: .preToolUse(decision.action, reason: reason), payload: payload, decision: decision, recorded: nil, failure: nil)
         }

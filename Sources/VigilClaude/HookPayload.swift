@@ -4,6 +4,7 @@
 // but what a decision needs is validated: a PreToolUse payload without a tool name, an input
 // object, a cwd or a tool_use_id is an error that names the field, never a guess.
 import Foundation
+import VigilJSON
 import VigilPolicy
 
 /// The hook events Vigil installs handlers for, and any other name Claude Code may send.
@@ -241,6 +242,7 @@ public struct HookPayload: Sendable, Hashable {
     }
 
     private static func int(_ value: JSONValue?) -> Int? {
+        if case .int(let number)? = value { return Int(exactly: number) }
         guard case .number(let number)? = value, number.isFinite, abs(number) < 1e15 else { return nil }
         return Int(number)
     }
@@ -254,7 +256,7 @@ public struct HookPayload: Sendable, Hashable {
         switch value {
         case .null: "null"
         case .bool: "a boolean"
-        case .number: "a number"
+        case .int, .number: "a number"
         case .string: "a string"
         case .array: "an array"
         case .object: "an object"

@@ -4,6 +4,7 @@
 // cut can never leave half a token behind; file contents are kept as their size and SHA-256.
 import Foundation
 import VigilCore
+import VigilJSON
 import VigilPolicy
 
 public enum InputSummary {
@@ -141,7 +142,7 @@ extension JSONValue {
             var result: [String: JSONValue] = [:]
             for (k, v) in object { result[k] = v.summarized(key: k) }
             return .object(result)
-        case .null, .bool, .number:
+        case .null, .bool, .int, .number:
             return self
         }
     }

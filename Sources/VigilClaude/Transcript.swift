@@ -16,6 +16,7 @@
 // Pure core (`read(_:from:)` over bytes); one I/O entry point reads a file window.
 import Foundation
 import VigilAPI
+import VigilJSON
 import VigilPolicy
 
 /// What one read produced.

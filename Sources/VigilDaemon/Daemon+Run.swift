@@ -22,7 +22,7 @@ import VigilTransport
 
 extension Daemon {
     /// Runs until SIGTERM or SIGINT.
-    public func run(logger: Logger = Logger(label: "vigild")) async throws {
+    public func run() async throws {
         // SIGHUP is trapped before the servers come up: once the socket and the port file exist, a
         // reload may be asked for at any moment, and SIGHUP's default action would kill the daemon
         // (its clients then see their connections reset). One sent early is queued until the
@@ -39,12 +39,12 @@ extension Daemon {
             services: [
                 .init(service: KernelService(daemon: self, stream: stream)),
                 .init(service: ServersService(servers: servers)),
-                .init(service: PolicyService(daemon: self, signals: reloadSignals)),
-                .init(service: PostureService(daemon: self)),
+                .init(service: policy.watching(signals: reloadSignals)),
+                .init(service: posture),
                 .init(service: StopSignalService(signals: stopSignals), successTerminationBehavior: .gracefullyShutdownGroup),
             ],
             logger: logger))
-        FileHandle.standardError.write(Data("vigild: running (pid \(getpid())); hooks at \(configuration.hookHost):\(hookPort), API at \(configuration.socketPath), mode \(enforcementMode)\n".utf8))
+        logger.info("running (pid \(getpid())); hooks at \(configuration.hookHost):\(hookPort), API at \(configuration.socketPath), mode \(enforcementMode)")
         try await group.run()
         try? audit.close()
     }
@@ -120,70 +120,10 @@ extension Daemon {
         return answer.status == 200 ? .json(status: 200, Array(answer.body.utf8)) : .text(status: answer.status, answer.body + "\n")
     }
 
-    // MARK: Policy
-
-    /// Reloads the policy file: a policy that compiles replaces the old one everywhere at once (tool
-    /// calls, kernel events, the kernel's maps and marks); one that does not is rejected with the
-    /// reason, audited, shown in status, and the previous policy stays in force.
+    /// Reloads the policy file (see `PolicyService.reload`).
     @discardableResult
     public func reloadPolicy(trigger: String) -> Result<String, DaemonError> {
-        let digest = PolicyFile.digest(configuration.policyPath)
-        switch PolicyFile.load(configuration.policyPath) {
-        case .success(let loaded):
-            policy.replace(with: loaded)
-            state.withLock { state in
-                state.policyInfo.version = loaded.version
-                state.policyInfo.sha256 = digest
-                state.policyInfo.loadedAt = TimelineRecord.now()
-                state.policyInfo.reloads += 1
-                state.policyInfo.lastError = nil
-            }
-            let failures = replanAllSessions(because: "policy \(loaded.version)")
-            var entry = AuditEntry(kind: AuditEntry.Kind(rawValue: "policy"), deviceId: configuration.deviceID,
-                                   policyVersion: loaded.version, postureRef: decider.posture.current.hash)
-            entry.extra["event"] = "reloaded"
-            entry.extra["trigger"] = trigger
-            entry.extra["path"] = configuration.policyPath
-            if let digest { entry.extra["sha256"] = digest }
-            if !failures.isEmpty { entry.extra["kernelFailures"] = failures.joined(separator: "; ") }
-            record([entry])
-            return .success(loaded.version)
-        case .failure(let error):
-            state.withLock { state in
-                state.policyInfo.rejected += 1
-                state.policyInfo.lastError = error.description
-                state.policyInfo.sha256 = state.policyInfo.sha256  // the one in force
-            }
-            var entry = AuditEntry(kind: AuditEntry.Kind(rawValue: "policy"), deviceId: configuration.deviceID,
-                                   policyVersion: policy.current.version)
-            entry.decision = .deny
-            entry.extra["event"] = "rejected"
-            entry.extra["trigger"] = trigger
-            entry.extra["error"] = error.description
-            if let digest { entry.extra["rejectedSha256"] = digest }
-            record([entry])
-            noteError("\(error); the previous policy (\(policy.current.version)) stays in force")
-            return .failure(error)
-        }
-    }
-
-    /// The file's identity, to notice edits (and replacements by rename) without inotify.
-    func policyFileStamp() -> String {
-        var st = stat()
-        guard stat(configuration.policyPath, &st) == 0 else { return "missing:\(errno)" }
-        return "\(st.st_ino):\(st.st_size):\(st.st_mtim.tv_sec):\(st.st_mtim.tv_nsec)"
-    }
-
-    // MARK: Posture
-
-    func postureChanged(before: PostureSnapshot, after: PostureSnapshot, changes: [PostureChange]) {
-        decider.posture.append(facts: PostureMonitor.facts(after), hash: after.hash)
-        let failures = replanAllSessions(because: "posture change")
-        let applied = failures.isEmpty
-            ? "kernel rules re-planned for every live session"
-            : "kernel rules could not be re-planned for some sessions: " + failures.joined(separator: "; ")
-        record([PostureChangeEntry.make(before: before, after: after, changes: changes, deviceID: configuration.deviceID,
-                                        session: nil, applied: applied)])
+        policy.reload(trigger: trigger)
     }
 }
 
@@ -218,46 +158,5 @@ struct StopSignalService: Service {
 
     func run() async throws {
         for await _ in signals.cancelOnGracefulShutdown() { return }
-    }
-}
-
-struct PolicyService: Service {
-    let daemon: Daemon
-    /// SIGHUP, trapped by `Daemon.run` before the servers started.
-    let signals: UnixSignalsSequence
-
-    func run() async throws {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await _ in signals.cancelOnGracefulShutdown() {
-                    daemon.reloadPolicy(trigger: "SIGHUP")
-                }
-            }
-            group.addTask {
-                var stamp = daemon.policyFileStamp()
-                while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                    try? await Task.sleep(for: daemon.configuration.policyPollInterval)
-                    let now = daemon.policyFileStamp()
-                    if now != stamp {
-                        stamp = now
-                        daemon.reloadPolicy(trigger: "file change")
-                    }
-                }
-            }
-            try? await gracefulShutdown()
-            group.cancelAll()
-        }
-    }
-}
-
-struct PostureService: Service {
-    let daemon: Daemon
-
-    func run() async throws {
-        daemon.postureMonitor.start { before, after, changes in
-            daemon.postureChanged(before: before, after: after, changes: changes)
-        }
-        try? await gracefulShutdown()
-        daemon.postureMonitor.stop()
     }
 }

@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 // vigild: one sensor, one policy, one audit log, every agent session on the machine.
 //
-//   kernel ──ring──▶ KernelService ──▶ sessions (tree, tool-call attribution) ──▶ decisions ──▶ audit
-//   Claude Code ──http hook──▶ HookService (authenticated caller) ──▶ policy ──▶ audit, timeline
-//   vigil CLI ──unix socket──▶ ControlService (peer credentials) ──▶ status, sessions, reload
+//   kernel ──ring──▶ KernelService ──▶ sessions (tree, tool-call attribution) ──▶ engine ──▶ audit
+//   Claude Code ──http hook──▶ hook endpoint (authenticated caller) ──▶ policy ──▶ audit, timeline
+//   vigil CLI ──unix socket──▶ control API (peer credentials) ──▶ status, sessions, reload
+//   PolicyService, PostureService ──▶ engine (re-plans every session's kernel rules and marks)
 //
-// The state every service shares lives behind one lock (`state`); what is slow — hashing
+// The engine (`KernelEngine`, the same as `vigil run`'s) owns the sessions' subjects, the kernel's
+// rules and the fanotify guard; the policy and posture services own theirs. The sessions, the
+// process tree and the attributor live behind one lock (`state`); what is slow — hashing
 // executables, fsync, writing timelines — happens outside it.
 import Foundation
 import Glibc
+import Logging
 import Synchronization
 import VigilAPI
 import VigilAudit
@@ -24,26 +28,26 @@ import VigilTransport
 
 public final class Daemon: Sendable {
     public let configuration: DaemonConfiguration
+    /// From `main`: every diagnostic goes here, with the session, process and rule as metadata.
+    let logger: Logger
     let sensor: Sensor
-    let policy: PolicyStore
-    let audit: AuditLog
-    let decider: KernelDecider
-    let postureMonitor: PostureMonitor
+    /// The one enforcement engine (the same as `vigil run`'s): sessions' subjects, kernel rules,
+    /// fanotify marks, re-planning.
+    let engine: KernelEngine
+    /// The policy in force and its file (reloads).
+    let policy: PolicyService
+    let posture: PostureService
+    let journal: DaemonJournal
     let store: SessionStore
     /// One cache of executable hashes for the consumer and the hook-caller check, kept in the
     /// state directory so a restart does not read every binary (Claude Code's is 400 MB) again.
     let hasher: ExecutableHasher
     let detector = AgentDetector()
     let trust: AgentTrust
-    let state: Mutex<DaemonState>
-    /// Who each live session's events are decided for, readable without `state` (the fanotify
-    /// thread decides while an opener waits).
-    let subjects = Mutex<[SessionID: SessionSubject]>([:])
+    let state = Mutex(DaemonState())
     let counters = DaemonCounters()
-    let guardian = Mutex<FanotifyGuard?>(nil)
-    let pendingAudit = Mutex<[AuditEntry]>([])
     /// Kernel-event entries waiting to share one durable append (see `recordKernel`).
-    let kernelBatch = Mutex<(entries: [AuditEntry], since: UInt64)>(([], 0))
+    let kernelBatch = KernelAuditBatch()
     let startedAt = TimelineRecord.now()
     /// The hook server's port once it listens (the configured one, or the one the kernel picked).
     let boundHookPort = Atomic<UInt16>(0)
@@ -58,37 +62,42 @@ public final class Daemon: Sendable {
     /// Loads everything that must work before the daemon may say it runs: the policy (a policy
     /// that does not compile stops the start, naming file, line and column), the sensor, the
     /// audit log (verified before the first append).
-    public init(configuration: DaemonConfiguration, sensorOptions: SensorOptions = SensorOptions()) throws(DaemonError) {
+    public init(
+        configuration: DaemonConfiguration, sensorOptions: SensorOptions = SensorOptions(), logger: Logger
+    ) throws(DaemonError) {
         self.configuration = configuration
+        self.logger = logger
         let loaded: Policy
         switch PolicyFile.load(configuration.policyPath) {
         case .success(let p): loaded = p
         case .failure(let error): throw DaemonError("vigild: \(error)")
         }
-        policy = PolicyStore(loaded)
         do {
             sensor = try Sensor(options: sensorOptions)
         } catch {
             throw DaemonError("vigild: the kernel sensor cannot start: \(error)")
         }
-        audit = try Self.openAudit(configuration)
+        journal = DaemonJournal(audit: try Self.openAudit(configuration), counters: counters, logger: logger)
         var postureConfiguration = PostureConfiguration()
         if let names = configuration.edrProcessNames { postureConfiguration.endpointProtectionProcessNames = names }
-        postureMonitor = PostureMonitor(prober: PostureProber(configuration: postureConfiguration))
-        let snapshot = postureMonitor.current
-        decider = KernelDecider(
-            deviceID: configuration.deviceID,
-            posture: PostureTimeline(facts: PostureMonitor.facts(snapshot), hash: snapshot.hash),
-            socketOwner: { SocketOwners.pid(holdingSocketInode: $0) })
+        let monitor = PostureMonitor(prober: PostureProber(configuration: postureConfiguration))
+        let snapshot = monitor.current
+        var engineOptions = KernelEngineOptions()
+        engineOptions.refuseUnknownSessions = true
+        engineOptions.labelGuardEntries = true
+        engineOptions.socketOwner = { SocketOwners.pid(holdingSocketInode: $0) }
+        engine = KernelEngine(
+            sensor: sensor, policy: loaded, deviceID: configuration.deviceID,
+            posture: PostureTimeline(facts: PostureMonitor.facts(snapshot), hash: snapshot.hash), options: engineOptions, logger: logger)
+        policy = PolicyService(path: configuration.policyPath, loaded: loaded, deviceID: configuration.deviceID,
+                               pollInterval: configuration.policyPollInterval, engine: engine, journal: journal)
+        posture = PostureService(monitor: monitor, deviceID: configuration.deviceID, engine: engine, journal: journal)
         store = SessionStore(directory: configuration.sessionsDirectory)
         try store.prepare()
         let hashCache = HashCacheFile(path: configuration.stateDirectory + "/cache/exe-sha256")
         hasher = ExecutableHasher(maxBytes: 1 << 30, store: hashCache)
         trust = AgentTrust(configured: configuration.trustedAgentBinaries, hasher: hasher)
         enforcementMode = Environment.probeFeatures().enforcementMode
-        state = Mutex(DaemonState(policyInfo: PolicyInfo(
-            path: configuration.policyPath, version: loaded.version, loadedAt: TimelineRecord.now(),
-            sha256: PolicyFile.digest(configuration.policyPath))))
         if let problem = hashCache.problem { noteError("executable hash cache not used: \(problem)") }
         for program in sensor.programs where !program.attached {
             noteError("sensor program \(program.name) not attached: \(String(cString: strerror(program.errorCode ?? 0)))")
@@ -122,43 +131,18 @@ public final class Daemon: Sendable {
 
     var hookPort: UInt16 { boundHookPort.load(ordering: .relaxed) }
 
-    // MARK: Errors and audit
+    var decider: KernelDecider { engine.decider }
+    var audit: AuditLog { journal.audit }
+
+    // MARK: Errors and audit (the journal's)
 
     /// Something went wrong that the operator must see: kept (the last 64) for `vigil status`.
-    func noteError(_ message: String) {
-        counters.errors.add(1, ordering: .relaxed)
-        state.withLock { state in
-            state.recentErrors.append("\(Self.isoNow()) \(message)")
-            if state.recentErrors.count > 64 { state.recentErrors.removeFirst(state.recentErrors.count - 64) }
-        }
-        FileHandle.standardError.write(Data("vigild: \(message)\n".utf8))
-    }
+    /// `metadata` is plain strings so callers need not import Logging.
+    func noteError(_ message: String, metadata: [String: String] = [:]) { journal.noteError(message, metadata: metadata) }
 
     /// Appends durably; a failure is counted, kept for status, and returned.
     @discardableResult
-    func record(_ entries: [AuditEntry]) -> String? {
-        guard !entries.isEmpty else { return nil }
-        do {
-            _ = try audit.append(entries)
-            counters.auditEntries.add(entries.count, ordering: .relaxed)
-            return nil
-        } catch {
-            counters.auditFailures.add(1, ordering: .relaxed)
-            let message = "audit append of \(entries.count) entries failed: \(error)"
-            noteError(message)
-            return message
-        }
-    }
-
-    static func isoNow() -> String {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        var t = time_t(ts.tv_sec)
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                      parts.tm_hour, parts.tm_min, parts.tm_sec)
-    }
+    func record(_ entries: [AuditEntry]) -> String? { journal.record(entries) }
 }
 
 /// Everything the services share, behind `Daemon.state`.
@@ -172,17 +156,11 @@ struct DaemonState: ~Copyable {
     var unmanaged: [Int32: UnmanagedAgent] = [:]
     /// Agent pids already reported (so one process is audited once).
     var reportedAgents: Set<Int32> = []
-    var policyInfo: PolicyInfo
-    var recentErrors: [String] = []
     var hookLatencies = LatencyWindow()
     var endedSessions: [SessionRecord] = []
     /// The subjects of the last 256 ended sessions: events read after an end are still decided as theirs.
     var endedSubjects: [SessionID: SessionSubject] = [:]
     var endedOrder: [SessionID] = []
-
-    init(policyInfo: PolicyInfo) {
-        self.policyInfo = policyInfo
-    }
 }
 
 /// A live session: its record, who it is decided for, what attributes its events to tool calls.
@@ -253,20 +231,6 @@ final class DaemonCounters: Sendable {
     let sessionsAdopted = Atomic<Int>(0)
     /// Session requests from a process already inside a session (refused, audited).
     let nestedSessionsRefused = Atomic<Int>(0)
-    /// Opens and execs of a process tagged for a session the daemon does not know (denied, audited).
-    let unknownSessionDenials = Atomic<Int>(0)
-}
-
-/// The policy file, read and compiled (the same reader as `vigil hook`); failures name the file
-/// (and line, column).
-public enum PolicyFile {
-    public static func load(_ path: String) -> Result<Policy, DaemonError> {
-        HookPolicyFile.load(path).mapError { DaemonError($0.description) }
-    }
-
-    public static func digest(_ path: String) -> String? {
-        FileManager.default.contents(atPath: path).map { SHA256.hexDigest(Array($0)) }
-    }
 }
 
 /// When a session whose processes are all gone may end. Not at once: what its last processes did

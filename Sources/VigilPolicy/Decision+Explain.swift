@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Rendering a decision for `vigil policy explain`, and reading its command-line inputs.
 import Foundation
+import VigilJSON
 
 extension Decision: Encodable {
     private enum Keys: String, CodingKey {

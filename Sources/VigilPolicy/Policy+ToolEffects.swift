@@ -3,6 +3,7 @@
 // (Read/Edit/Write/NotebookEdit of a path an `Open(…)` rule protects, WebFetch of an address or host a
 // `Connect(…)` rule refuses) is denied at PreToolUse with that rule's reason, so the model is told why
 // instead of meeting an EPERM — and a session root that the kernel only flags never gets to try.
+import VigilJSON
 
 extension Policy {
     /// The kernel actions `call` performs by itself: the file a file tool opens (under every name in

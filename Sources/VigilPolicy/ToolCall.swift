@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The inputs to a decision: a tool call or a kernel action, who asks, and the device's posture.
+import VigilJSON
 
 /// One attempted Claude Code tool call, as a PreToolUse hook sees it.
 public struct ToolCall: Sendable, Hashable {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Matching one tool call against one rule. Deny and ask rules are matched strictly (every part, through
 // wrappers, fail closed on what can't be known); allow rules leniently, exactly as far as Claude Code goes.
+import VigilJSON
 
 final class ToolEvaluation {
     static let all = UInt64.max

@@ -4,12 +4,14 @@
 // the daemon (every session, demultiplexed from one ring-buffer reader).
 import Foundation
 import Glibc
+import Logging
 import Synchronization
 import VigilAudit
 import VigilCore
 import VigilEnforcement
 import VigilHost
 import VigilPolicy
+import VigilSensor
 
 /// Who a session's events are decided for.
 public struct SessionSubject: Sendable {
@@ -22,6 +24,9 @@ public struct SessionSubject: Sendable {
     public var home: String
     /// `Peer(model-api)`: the loopback port of the model API the session's agent was started with.
     public var modelAPIPort: UInt16?
+    /// The session's cgroup: a socket created in it (or below) is the session's own, never a peer.
+    /// nil: no session boundary in the kernel.
+    public var cgroup: SessionCgroup?
 
     public init(session: SessionID, root: Int32, identity: Identity, home: String, modelAPIPort: UInt16? = nil) {
         self.session = session
@@ -105,9 +110,13 @@ public final class KernelDecider: Sendable {
     /// The same for AF_UNIX sockets by path (vigild's control socket, which `vigil hook` reaches).
     public let exemptUnixPeers = Mutex<[String: String]>([:])
 
-    public init(deviceID: String, posture: PostureTimeline, socketOwner: (@Sendable (UInt64) -> Int32?)? = nil) {
+    /// Each decision, at `info` when it is not an allow (allows are `trace`: one per kernel event).
+    public let logger: Logger
+
+    public init(deviceID: String, posture: PostureTimeline, logger: Logger, socketOwner: (@Sendable (UInt64) -> Int32?)? = nil) {
         self.deviceID = deviceID
         self.posture = posture
+        self.logger = logger
         self.socketOwner = socketOwner
     }
 
@@ -204,6 +213,11 @@ public final class KernelDecider: Sendable {
             entry = processAccessEntry(e, uid: uid, subject: subject, policy: policy, ancestry: ancestry, tally: &tally)
         }
         entry.postureRef = inForce.hash
+        logger.log(level: entry.decision == nil || entry.decision == .allow ? .trace : .info, "kernel decision", metadata: [
+            "session.id": "\(EventRenderer.hex(subject.session))", "process.pid": "\(event.header?.pid ?? 0)",
+            "event.kind": "\(entry.kind)", "policy.decision": "\(entry.decision?.rawValue ?? "none")",
+            "policy.rule": "\(entry.winningRule ?? "")",
+        ])
         return entry
     }
 

@@ -3,6 +3,7 @@
 // blocked it) to its audit entry being durable on disk. Needs root (BPF, fanotify).
 import Foundation
 import Glibc
+import Logging
 import VigilAudit
 import VigilCore
 import VigilPolicy
@@ -41,7 +42,8 @@ import VigilSensor
             except OSError: pass
         """
     let runner = Runner(sensor: try Sensor(), configuration: RunConfiguration(
-        policy: policy, identity: Identity(user: "bench"), home: "/root", deviceID: "bench"), audit: log)
+        policy: policy, identity: Identity(user: "bench"), home: "/root", deviceID: "bench"), audit: log,
+        logger: Logger(label: "vigil-bench") { _ in SwiftLogNoOpLogHandler() })  // decisions, not log writes, are measured
     let start = DispatchTime.now().uptimeNanoseconds
     try script.write(toFile: dir + "/workload.py", atomically: false, encoding: .utf8)
     // Under a shell: the denied process is a descendant, as an agent's tool calls are.

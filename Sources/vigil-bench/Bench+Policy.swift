@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // `vigil-bench policy`: compile a 10 k-rule policy of every form, then decide ≥ 1 M varied inputs.
+import VigilJSON
 import VigilPolicy
 
 /// 10 000 rules: Bash allow/deny (with derived Exec rules), Read/Edit paths, WebFetch domains, MCP servers,

@@ -4,6 +4,7 @@
 import ArgumentParser
 import Foundation
 import VigilAudit
+import VigilExport
 
 extension Vigil {
     struct Audit: AsyncParsableCommand {

@@ -54,7 +54,7 @@ extension Vigil {
                     inner: HookAuditLog(directory: directory, keyFile: auditKey, deviceID: context.deviceID),
                     snapshot: snapshot, stateFile: directory + "/posture.last", deviceID: context.deviceID)
             }
-            let handler = HookHandler(context: context, loadPolicy: { HookPolicyFile.load(policyPath) }, audit: audit)
+            let handler = HookHandler(context: context, loadPolicy: { HookPolicyFile.load(policyPath) }, audit: audit, logger: Vigil.logger("vigil hook"))
             let outcome = handler.handle(input)
             let response = outcome.response
             if !response.stdout.isEmpty { FileHandle.standardOutput.write(Data((response.stdout + "\n").utf8)) }

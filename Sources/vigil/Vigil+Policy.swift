@@ -2,6 +2,7 @@
 // `vigil policy check|import|explain`: thin glue over VigilPolicy (parsing, merging and rendering live there).
 import ArgumentParser
 import Foundation
+import VigilJSON
 import VigilPolicy
 
 extension Vigil {

@@ -102,7 +102,7 @@ extension Vigil {
                     policy: compiled, identity: Identity(user: userName, teams: team, role: role, device: deviceID),
                     home: home, deviceID: deviceID, userName: userName, posture: monitor,
                     socketOwner: { SocketOwners.pid(holdingSocketInode: $0) }),
-                audit: log)
+                audit: log, logger: Vigil.logger("vigil run"))
             let summary: RunSummary
             do {
                 summary = try await runner.run(command: argv) { decided in

@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import Glibc
+import Logging
 import VigilClaude
 import VigilDaemon
 import VigilHost
@@ -35,6 +36,14 @@ struct VigilD: AsyncParsableCommand {
     @Flag(help: "Do not adopt a Claude Code started outside 'vigil claude' (its hook calls are still decided and audited).")
     var noAdopt = false
     @Option(help: "Comma-separated endpoint-protection process names for the posture probe.") var edrProcesses: String?
+    @Option(help: "Least severe level logged on stderr: trace, debug, info, notice, warning, error, critical (default: VIGIL_LOG_LEVEL, else info).")
+    var logLevel: String?
+
+    func validate() throws {
+        if let name = logLevel ?? ProcessInfo.processInfo.environment["VIGIL_LOG_LEVEL"], Logger.Level(name: name) == nil {
+            throw ValidationError("unknown log level '\(name)' (trace, debug, info, notice, warning, error, critical)")
+        }
+    }
 
     func run() async throws {
         // A daemon starts with a clean signal mask: a parent that blocked SIGTERM or SIGHUP must not
@@ -57,9 +66,12 @@ struct VigilD: AsyncParsableCommand {
         configuration.trustedAgentBinaries = claudeBinaries
         configuration.adoptUnwrapped = !noAdopt
         configuration.edrProcessNames = edrProcesses.map { $0.split(separator: ",").map(String.init) }
+        // The one place a logger is made: everything below is handed this one.
+        let level = (logLevel ?? ProcessInfo.processInfo.environment["VIGIL_LOG_LEVEL"]).flatMap(Logger.Level.init(name:)) ?? .info
+        let logger = Logger(label: "vigild") { StandardErrorLogHandler(label: $0, logLevel: level) }
         let daemon: Daemon
         do {
-            daemon = try Daemon(configuration: configuration)
+            daemon = try Daemon(configuration: configuration, logger: logger)
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(78)  // EX_CONFIG: systemd shows it; nothing was changed

@@ -2,6 +2,7 @@
 // Inclusion proofs (tlog-proof, verified offline) and the OCSF export.
 import Foundation
 import Testing
+import VigilExport
 @testable import VigilAudit
 
 @Suite("Inclusion proofs and OCSF export")

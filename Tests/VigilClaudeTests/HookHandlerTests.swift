@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // The whole hook path without Claude Code: real policy, real signed audit log in a temp directory.
 import Foundation
+import Logging
 import Testing
 import VigilAudit
 import VigilClaude
+import VigilJSON
 import VigilPolicy
 #if canImport(Glibc)
 import Glibc
@@ -25,6 +27,9 @@ struct Scratch {
         return directory
     }
 }
+
+/// The handlers log nothing these tests read (HookLoggingTests reads what they log).
+let silentLogger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
 let testPolicy = """
     vigil: 1
@@ -53,7 +58,7 @@ struct HookHandlerTests {
         let compiled = Result<Policy, HookPolicyError> { () throws(HookPolicyError) -> Policy in
             do { return try Policy(yaml: policy, file: "test.yaml") } catch { throw HookPolicyError(path: "test.yaml", reason: "\(error)") }
         }
-        return HookHandler(context: context, loadPolicy: { compiled }, audit: audit)
+        return HookHandler(context: context, loadPolicy: { compiled }, audit: audit, logger: silentLogger)
     }
 
     func bash(_ command: String, id: String = "toolu_1") -> [UInt8] {
@@ -129,7 +134,7 @@ struct HookHandlerTests {
         defer { scratch.remove() }
         let audit = HookAuditLog(directory: try scratch.auditDirectory(), deviceID: "dev-box")
         let missing = scratch.path + "/nope.yaml"
-        let hook = HookHandler(context: context, loadPolicy: { HookPolicyFile.load(missing) }, audit: audit)
+        let hook = HookHandler(context: context, loadPolicy: { HookPolicyFile.load(missing) }, audit: audit, logger: silentLogger)
         let outcome = hook.handle(bash("echo hi"))
         #expect(outcome.response.exitCode == 0)
         #expect(outcome.response.stdout.contains(#""permissionDecision":"deny""#))
@@ -138,11 +143,11 @@ struct HookHandlerTests {
 
         let broken = scratch.path + "/broken.yaml"
         try "rules:\n  - id: x\n    match: Bash(\n    action: deny\n".write(toFile: broken, atomically: true, encoding: .utf8)
-        let invalid = HookHandler(context: context, loadPolicy: { HookPolicyFile.load(broken) }, audit: audit).handle(bash("echo hi"))
+        let invalid = HookHandler(context: context, loadPolicy: { HookPolicyFile.load(broken) }, audit: audit, logger: silentLogger).handle(bash("echo hi"))
         #expect(invalid.response.stdout.contains(#""permissionDecision":"deny""#))
         #expect(invalid.response.stdout.contains("cannot use the policy \(broken): rejected: \(broken):"))
 
-        let directory = HookHandler(context: context, loadPolicy: { HookPolicyFile.load(scratch.path) }, audit: audit).handle(bash("echo hi"))
+        let directory = HookHandler(context: context, loadPolicy: { HookPolicyFile.load(scratch.path) }, audit: audit, logger: silentLogger).handle(bash("echo hi"))
         #expect(directory.response.stdout.contains("is a directory"))
 
         let recorded = try entries(audit.directory)

@@ -4,6 +4,7 @@
 import Foundation
 import Testing
 import VigilClaude
+import VigilJSON
 import VigilPolicy
 
 enum Fixtures {

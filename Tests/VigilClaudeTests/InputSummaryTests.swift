@@ -2,6 +2,7 @@
 // What the audit log keeps of a tool input: no secrets, no file contents, bounded.
 import Testing
 import VigilClaude
+import VigilJSON
 import VigilPolicy
 
 struct InputSummaryTests {

@@ -2,6 +2,7 @@
 // The byte-level hot path (parser runs, byte-keyed index, URL hosts, path splitting, reasons) decides
 // exactly what the String-level code it replaced decided, non-ASCII and canonical equivalence included.
 import Testing
+import VigilJSON
 @testable import VigilPolicy
 
 private func commands(_ text: String) -> [[String]] {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Shared helpers: Claude Code rule sets as policies, tool calls in the reference's setup (Appendix C).
 import Testing
+import VigilJSON
 @testable import VigilPolicy
 
 let cwd = "/home/dev/work/w6"

@@ -2,6 +2,7 @@
 // Kernel rules decide tool calls too: the file a file tool opens and the address WebFetch connects to
 // are decided by the same Open/Connect rules the kernel holds, before the tool runs.
 import Testing
+import VigilJSON
 @testable import VigilPolicy
 
 private let rules = """

@@ -2,6 +2,7 @@
 import Foundation
 import Testing
 import VigilCore
+import VigilJSON
 import VigilPosture
 
 @Suite struct SnapshotTests {
@@ -116,8 +117,8 @@ import VigilPosture
 
 @Suite struct CanonicalJSONAndTimestampTests {
     @Test func escapesControlCharactersQuotesAndKeepsUnicode() {
-        let value = CanonicalJSON.object(["b": .array([.null, .int(-1)]), "a": .string("é\u{01}\n\\\"/")])
-        #expect(value.serialized == #"{"a":"é\u0001\n\\\"/","b":[null,-1]}"#)
+        let value = JSONValue.object(["b": .array([.null, .int(-1)]), "a": .string("é\u{01}\n\\\"/")])
+        #expect(value.text(.postureSnapshotV1) == #"{"a":"é\u0001\n\\\"/","b":[null,-1]}"#)
     }
 
     @Test(arguments: [

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 import Glibc
+import Logging
 import Testing
 import VigilAudit
 import VigilCore
@@ -9,6 +10,9 @@ import VigilPosture
 import VigilRuntime
 import VigilSensor
 import VigilTestSupport
+
+/// The runs log nothing the tests read.
+let silentLogger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
 let sharedSensor: Result<Sensor, SensorError> = Result { () throws(SensorError) in try Sensor() }
 
@@ -31,7 +35,7 @@ struct Workspace {
         let policy = try Policy(yaml: yaml, file: "test.yaml")
         let log = try AuditLog.open(directory: audit, signer: try Ed25519FileSigner(keyFile: AuditLogLayout(directory: audit).defaultPrivateKey))
         let runner = Runner(sensor: try sharedSensor.get(), configuration: RunConfiguration(
-            policy: policy, identity: Identity(user: "dev"), home: "/root", deviceID: "test-device"), audit: log)
+            policy: policy, identity: Identity(user: "dev"), home: "/root", deviceID: "test-device"), audit: log, logger: silentLogger)
         let collected = Entries()
         let summary = try await runner.run(command: argv) { collected.add($0.entry) }
         try log.close()
@@ -229,7 +233,7 @@ extension EnforcementTests {
             """, file: "posture.yaml")
         let log = try AuditLog.open(directory: w.audit, signer: try Ed25519FileSigner(keyFile: AuditLogLayout(directory: w.audit).defaultPrivateKey))
         let runner = Runner(sensor: try sharedSensor.get(), configuration: RunConfiguration(
-            policy: policy, identity: Identity(user: "dev"), home: "/root", deviceID: "test-device", posture: monitor), audit: log)
+            policy: policy, identity: Identity(user: "dev"), home: "/root", deviceID: "test-device", posture: monitor), audit: log, logger: silentLogger)
         let out = w.dir + "/out", phase1 = w.dir + "/phase1", go = w.dir + "/go"
         let script = """
             bash -c 'exec 3<>/dev/tcp/127.0.0.1/\(listener.port)' && echo first=ok; touch \(phase1)

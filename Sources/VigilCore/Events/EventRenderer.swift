@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // How `vigil trace` prints events: JSON lines (stable field names, one object per line) or a
 // readable table. Pure: ancestry and clock offsets come in as values.
+import VigilJSON
 
 public struct RenderedContext: Sendable {
     /// The parent pid at the time of the event, when known.
@@ -309,84 +310,20 @@ public struct JSONObjectWriter: Sendable {
     private init(bytes: [UInt8]) { self.bytes = bytes }
 
     /// A JSON string literal: the short escapes where JSON has them, `\u00XX` for other controls,
-    /// everything else as is. Deterministic, so hashes of canonical JSON can rely on it.
-    public static func quote(_ s: String) -> String {
-        // Most strings (paths, keys, hashes) need no escape: a short one stays a small String,
-        // no allocation at all.
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            return "\"" + s + "\""
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity(s.utf8.count + 2)
-        appendQuoted(s, to: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
+    /// everything else as is (`JSONFormat.plain`, the one escaper every writer shares).
+    public static func quote(_ s: String) -> String { JSONString.quote(s, .rfc8259) }
 
     /// `quote(s)`'s bytes, appended to `out`.
-    public static func appendQuoted(_ s: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        if s.utf8.withContiguousStorageIfAvailable({ appendEscaped($0, to: &out) }) == nil {
-            var copy = s  // not contiguous (a bridged string): withUTF8 makes it native
-            copy.withUTF8 { appendEscaped($0, to: &out) }
-        }
-        out.append(UInt8(ascii: "\""))
-    }
-
-    /// Byte-wise is the same as per scalar: every byte escaped is ASCII, and UTF-8 never uses
-    /// ASCII bytes inside a multi-byte sequence. Runs that need no escape are copied whole.
-    private static func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
-        var copied = 0
-        for i in utf8.indices {
-            let byte = utf8[i]
-            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-            if copied < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[copied..<i])) }
-            copied = i + 1
-            out.append(UInt8(ascii: "\\"))
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(byte)
-            case 0x0A: out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(UInt8(ascii: "t"))
-            case 0x08: out.append(UInt8(ascii: "b"))
-            case 0x0C: out.append(UInt8(ascii: "f"))
-            default:
-                // \u00 and two lowercase hex digits (byte < 0x20: the first is 0 or 1).
-                out.append(UInt8(ascii: "u"))
-                out.append(UInt8(ascii: "0"))
-                out.append(UInt8(ascii: "0"))
-                out.append(0x30 &+ byte >> 4)
-                let low = byte & 0xF
-                out.append(low < 10 ? 0x30 &+ low : 0x57 &+ low)
-            }
-        }
-        if copied < utf8.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[copied...])) }
-    }
+    public static func appendQuoted(_ s: String, to out: inout [UInt8]) { JSONString.append(s, .rfc8259, to: &out) }
 
     /// `String(value)`'s bytes.
-    static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
-        if value < 0 { out.append(UInt8(ascii: "-")) }
-        appendDigits(value.magnitude, minimumWidth: 1, to: &out)
-    }
+    static func appendDecimal(_ value: Int64, to out: inout [UInt8]) { JSONNumber.append(value, to: &out) }
 
-    static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
-        appendDigits(value, minimumWidth: 1, to: &out)
-    }
+    static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) { JSONNumber.append(value, to: &out) }
 
     /// Decimal digits, zero-padded on the left to `minimumWidth` (at most 20).
     static func appendDigits(_ value: UInt64, minimumWidth: Int, to out: inout [UInt8]) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var rest = value, start = digits.count
-            repeat {
-                start -= 1
-                digits[start] = 0x30 &+ UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-            } while rest != 0
-            while digits.count - start < minimumWidth {
-                start -= 1
-                digits[start] = UInt8(ascii: "0")
-            }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
-        }
+        JSONNumber.appendDigits(value, minimumWidth: minimumWidth, to: &out)
     }
 }
 

@@ -47,7 +47,7 @@ extension Daemon {
                 let record = try startSession(root: caller.pid, uid: caller.uid, origin: .wrapped, cwd: body.cwd)
                 return Self.json(SessionGrant(session: record.id, cgroup: record.cgroup))
             } catch {
-                noteError("session for pid \(caller.pid) (uid \(caller.uid)) not started: \(error)")
+                noteError("session for pid \(caller.pid) (uid \(caller.uid)) not started: \(error)", metadata: ["process.pid": "\(caller.pid)", "user.id": "\(caller.uid)"])
                 return .text(status: error.kind == .refused ? 403 : 500, "vigild: \(error)\n")
             }
         case ("GET", "/v1/sessions"):

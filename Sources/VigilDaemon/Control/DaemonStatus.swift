@@ -20,11 +20,12 @@ extension Daemon {
         let c = sensor.counters()
         let isRoot = uid == 0
         let hookURL = "http://\(configuration.hookHost):\(hookPort)/v1/hook"
+        let policyInfo = policy.info, recentErrors = journal.recentErrors
         return state.withLock { state in
             let visible = { (owner: UInt32) in isRoot || owner == uid }
             return DaemonStatus(
                 pid: getpid(), startedAt: startedAt, enforcementMode: enforcementMode, device: configuration.deviceID,
-                policy: state.policyInfo, posture: decider.posture.current.hash,
+                policy: policyInfo, posture: decider.posture.current.hash,
                 ptraceRestricted: { if case .bool(let b) = decider.posture.current.facts["ptrace_restricted"] { b } else { nil } }(),
                 sensor: .init(
                     programs: Dictionary(uniqueKeysWithValues: sensor.programs.map {
@@ -54,9 +55,9 @@ extension Daemon {
                 timelineFailures: counters.timelineFailures.load(ordering: .relaxed),
                 orphanEvents: counters.orphanEvents.load(ordering: .relaxed),
                 refused: ["nestedSessions": counters.nestedSessionsRefused.load(ordering: .relaxed),
-                          "unknownSession": counters.unknownSessionDenials.load(ordering: .relaxed)],
+                          "unknownSession": engine.unknownSessionDenials.load(ordering: .relaxed)],
                 errors: counters.errors.load(ordering: .relaxed),
-                recentErrors: isRoot ? state.recentErrors : [],
+                recentErrors: isRoot ? recentErrors : [],
                 scope: isRoot ? "all" : "uid \(uid)")
         }
     }

@@ -6,6 +6,7 @@
 // the answer, and tied into the session: the allowed call's processes are attributed to it.
 import Foundation
 import Glibc
+import Logging
 import Synchronization
 import VigilAPI
 import VigilAudit
@@ -13,6 +14,7 @@ import VigilClaude
 import VigilCore
 import VigilEnforcement
 import VigilHost
+import VigilJSON
 import VigilPolicy
 import VigilPosture
 import VigilRuntime
@@ -76,7 +78,7 @@ extension Daemon {
             case .failure(let error):
                 // Still decided and recorded: only the kernel side of the session is missing.
                 adoptionFailure = "\(error)"
-                noteError("adopting Claude Code pid \(pid): \(error)")
+                noteError("adopting Claude Code pid \(pid): \(error)", metadata: ["process.pid": "\(pid)"])
                 session = 0
             }
         }
@@ -91,10 +93,13 @@ extension Daemon {
             identity: identity, subject: AuditEntry.Subject(uid: uid, userName: account.name),
             deviceID: configuration.deviceID, posture: posture.facts, environment: [:], fallbackHome: account.home)
         let sink = DaemonHookSink(log: audit, vigilSession: vigilID, postureRef: posture.hash, callerPID: pid,
-                                  adoptionFailure: adoptionFailure, deferred: { [self] entry in pendingAudit.withLock { $0.append(entry) } })
+                                  adoptionFailure: adoptionFailure, deferred: { [engine] entry in engine.keep(entry) })
         let currentPolicy = policy.current
-        let guardRef = guardian.withLock { $0 }
-        let handler = HookHandler(context: context, loadPolicy: { .success(currentPolicy) }, audit: sink, pathAliases: { path in
+        let guardRef = engine.fanotify
+        var hookLogger = logger
+        hookLogger[metadataKey: "process.pid"] = "\(pid)"
+        if session != 0 { hookLogger[metadataKey: "session.id"] = "\(EventRenderer.hex(session))" }
+        let handler = HookHandler(context: context, loadPolicy: { .success(currentPolicy) }, audit: sink, logger: hookLogger, pathAliases: { path in
             let resolved = ResolvedPath.aliases(path)
             return resolved + (guardRef?.markedNames(of: resolved.first ?? path) ?? [])
         })
@@ -104,7 +109,7 @@ extension Daemon {
         if outcome.recorded != nil { counters.auditEntries.add(1, ordering: .relaxed) }
         if let failure = outcome.failure {
             counters.hookFailures.add(1, ordering: .relaxed)
-            noteError("hook from pid \(pid): \(failure)")
+            noteError("hook from pid \(pid): \(failure)", metadata: ["process.pid": "\(pid)"])
         }
         if case .preToolUse? = outcome.payload?.event, outcome.decision?.action != .allow {
             counters.hookDenied.add(1, ordering: .relaxed)
@@ -119,9 +124,7 @@ extension Daemon {
             }
         }
         let tEnd = monotonicNanoseconds()
-        if ProcessInfo.processInfo.environment["VIGIL_DEBUG_HOOK_TIMING"] != nil {
-            FileHandle.standardError.write(Data("hook \(outcome.payload?.event.name ?? "?") total \((tEnd - start) / 1000) us: auth \((tAuth - start) / 1000) trust+session \((tHandle0 - tAuth) / 1000) handle \((tHandle1 - tHandle0) / 1000) note \((tEnd - tHandle1) / 1000)\n".utf8))
-        }
+        hookLogger.debug("hook \(outcome.payload?.event.name ?? "?") total \((tEnd - start) / 1000) us: auth \((tAuth - start) / 1000) trust+session \((tHandle0 - tAuth) / 1000) handle \((tHandle1 - tHandle0) / 1000) note \((tEnd - tHandle1) / 1000)")
         return Self.answer(outcome.response)
     }
 

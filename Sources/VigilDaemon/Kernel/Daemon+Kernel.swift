@@ -70,28 +70,14 @@ extension Daemon {
         for (exec, match) in agentsSeen {
             reportUnmanaged(pid: exec.header.pid, uid: exec.uid, path: exec.path, argv: exec.argv, match: match)
         }
-        entries += pendingAudit.withLock { pending in
-            defer { pending.removeAll() }
-            return pending
-        }
+        entries += engine.takeKept()
         recordKernel(entries, force: false)
         flushTimelines()
     }
 
-    /// Kernel entries share fsyncs: a deny, kill, flag or gap is made durable at once (with what
-    /// waits before it); allows wait for up to 100 ms or 4096 entries. Fewer syncs leave the disk to
-    /// the hook calls that wait on theirs, and cost the machine less.
+    /// Kernel entries share fsyncs (see `KernelAuditBatch`): denials at once, allows batched.
     func recordKernel(_ entries: [AuditEntry], force: Bool) {
-        let now = monotonicNanoseconds()
-        let due = kernelBatch.withLock { batch -> [AuditEntry] in
-            if batch.entries.isEmpty { batch.since = now }
-            batch.entries += entries
-            let urgent = entries.contains { $0.decision != nil && $0.decision != .allow } || entries.contains { $0.kind == .gap }
-            guard force || urgent || batch.entries.count >= 4096 || now - batch.since >= 100_000_000 else { return [] }
-            defer { batch.entries.removeAll(keepingCapacity: true) }
-            return batch.entries
-        }
-        record(due)
+        record(kernelBatch.add(entries, force: force))
     }
 
     private func route(
@@ -222,11 +208,7 @@ extension Daemon {
             return done
         }
         for session in ending { endSession(session, reason: "every process of the session has exited") }
-        let fromGuard = pendingAudit.withLock { pending in
-            defer { pending.removeAll() }
-            return pending
-        }
-        recordKernel(fromGuard, force: true)
+        recordKernel(engine.takeKept(), force: true)
         flushTimelines()
     }
 

@@ -27,7 +27,7 @@ extension Daemon {
                 live.record.problems.append(problem)
                 state.sessions[session] = live
             }
-            noteError("session \(id): \(problem)")
+            noteError("session \(id): \(problem)", metadata: ["session.id": "\(id)"])
         case .success(let (bytes, start)):
             var reader = TranscriptReader()
             let chunk = reader.read(bytes, from: start)
@@ -42,7 +42,7 @@ extension Daemon {
                 try store.appendConversation(chunk.items.map(Self.redacted), to: id)
             } catch {
                 counters.timelineFailures.add(1, ordering: .relaxed)
-                noteError("session \(id) conversation: \(error)")
+                noteError("session \(id) conversation: \(error)", metadata: ["session.id": "\(id)"])
             }
         }
     }

@@ -54,6 +54,7 @@ extension Daemon {
         } catch {
             throw DaemonError("cannot create the session cgroup: \(error)")
         }
+        subject.cgroup = cgroup  // the session boundary: listeners created in it are the session's own
         var record = SessionRecord(
             id: id, origin: origin, agent: "claude-code", uid: uid, user: account.name, rootPID: pid, cgroup: cgroup.path,
             cwd: cwd, startedAt: TimelineRecord.now(), problems: [])
@@ -68,23 +69,20 @@ extension Daemon {
             throw DaemonError("cannot attach the network hooks to \(cgroup.path): \(error)")
         }
         let undo = { [self] in
-            subjects.withLock { $0[session] = nil }
+            engine.unregister(session)
             state.withLock { state in
                 state.sessions[session] = nil
                 state.attributor.forget(session: session)
             }
             for member in members { sensor.untrack(pid: member.pid) }
             sensor.endSession(session)
-            sensor.clearNetworkDenials(session: session)
-            sensor.clearPeerBoundary(session: session)
-            sensor.clearExecKills(session: session)
-            sensor.clearOpenKills(session: session)
+            engine.clearRules(session: session)
             sensor.setSessionRoot(pid, false)
             cgroup.remove()
             try? refreshMarks()
         }
         // 2. The daemon knows the session before the kernel does: its events are decided, never orphans.
-        subjects.withLock { $0[session] = subject }
+        engine.register(subject)
         state.withLock { state in
             for node in nodes where state.tree[node.pid] == nil { state.tree.seed(node) }
             for member in members { state.tree.startSession(session, root: member.pid, parent: member.ppid) }
@@ -170,7 +168,7 @@ extension Daemon {
         var entry: AuditEntry?
         if verdict.trusted {
             live.subject.root = pid
-            subjects.withLock { $0[session]?.root = pid }
+            engine.setRoot(pid, of: session)
             sensor.setSessionRoot(pid, true)
             live.add(TimelineRecord(kind: .sessionStart, text: "root pid \(pid) runs \(path): \(verdict.reason)", pid: pid))
         } else {
@@ -192,114 +190,22 @@ extension Daemon {
 
     /// The kernel's share of the policy for one session, for its identity and the posture now.
     func applyKernelPlan(for subject: SessionSubject) throws(DaemonError) {
-        let plan = policy.current.kernelPlan(identity: subject.identity, posture: decider.posture.current.facts)
         do {
-            try sensor.setNetworkDenials(plan.network.map {
-                NetworkDenialSpec(address: $0.address, prefixBits: $0.prefixBits, ports: $0.ports)
-            }, session: subject.session)
-            try sensor.setExecKills(KernelDecider.execNames(plan), session: subject.session)
-            try sensor.setOpenKills(KernelDecider.openNames(plan), session: subject.session)
-            // The session boundary: crossings recorded always, refused on the ports the plan denies.
-            if let cgroup = state.withLock({ $0.sessions[subject.session]?.cgroup }) {
-                try sensor.setPeerBoundary(session: subject.session, cgroup: cgroup,
-                                           deniedPorts: plan.deniedPeerPorts(alsoAllowing: [hookPort],
-                                                                             modelAPIPort: subject.modelAPIPort),
-                                           unixAllowed: plan.unixAllowed.map { $0 + [configuration.socketPath] })
-            }
+            try engine.applyRules(for: subject)
         } catch {
             throw DaemonError("cannot put session \(EventRenderer.hex(subject.session))'s rules in the kernel: \(error)")
         }
         try refreshMarks()
     }
 
-    /// Re-plans every live session (after a policy reload or a posture change). A session whose
-    /// rules cannot be re-applied keeps running; the failure is audited and shown.
-    func replanAllSessions(because why: String) -> [String] {
-        var failures: [String] = []
-        for subject in subjects.withLock({ Array($0.values) }) {
-            do {
-                try applyKernelPlan(for: subject)
-            } catch {
-                failures.append("\(error)")
-                noteError("\(why): \(error)")
-            }
-        }
-        return failures
-    }
-
     /// fanotify marks: the union of every live session's exec/open rules (decisions stay per
     /// session). The guard starts with the first session that needs it.
     func refreshMarks() throws(DaemonError) {
-        let current = policy.current
-        let facts = decider.posture.current.facts
-        let subjects = self.subjects.withLock { Array($0.values) }
-        var rules = Set<String>()
-        var homes = Set<String>()
-        for subject in subjects {
-            for denial in current.kernelPlan(identity: subject.identity, posture: facts).paths { rules.insert(denial.rule) }
-            homes.insert(subject.home)
+        do {
+            try engine.refreshMarks()
+        } catch {
+            throw DaemonError("exec/open enforcement (fanotify) cannot start: \(error)")
         }
-        let existing = guardian.withLock { $0 }
-        if rules.isEmpty && existing == nil { return }
-        let guardRef: FanotifyGuard
-        if let existing {
-            guardRef = existing
-        } else {
-            do {
-                guardRef = try startGuard()
-            } catch {
-                throw DaemonError("exec/open enforcement (fanotify) cannot start: \(error)")
-            }
-            guardian.withLock { $0 = guardRef }
-        }
-        let path = ProcessInfo.processInfo.environment["PATH"]
-        var targets: [RuleMarks] = []
-        for home in homes.isEmpty ? ["/root"] : Array(homes) {
-            targets += MarkPlanner.plan(rules: rules.sorted(), home: home, path: path, matching: Policy.segmentMatches).rules
-        }
-        _ = guardRef.apply(MarkPlan(rules: targets))
-    }
-
-    private func startGuard() throws -> FanotifyGuard {
-        let sensor = self.sensor
-        var options = FanotifyGuardOptions()
-        options.isSessionProcess = { pid in sensor.session(of: pid) != 0 }
-        return try FanotifyGuard(options: options) { [self] (event: FanotifyEvent) -> Verdict in
-            let session = sensor.session(of: event.pid)
-            guard session != 0 else { return .allow }
-            guard let subject = subjects.withLock({ $0[session] }) else {
-                // Tagged for a session this daemon does not know (one that has just ended, or a tag
-                // it never made): no rule set can be chosen, so the marked file is refused.
-                counters.unknownSessionDenials.add(1, ordering: .relaxed)
-                pendingAudit.withLock { $0.append(unknownSessionDenial(event, session: session)) }
-                return .deny
-            }
-            guard var entry = GuardDecision.decide(
-                event, policy: policy.current, identity: subject.identity, posture: decider.posture.current.facts,
-                context: KernelContext(home: subject.home), session: session, decider: decider)
-            else { return .allow }
-            entry.extra["vigilSession"] = EventRenderer.hex(session)
-            pendingAudit.withLock { $0.append(entry) }
-            return .deny
-        }
-    }
-
-    /// The entry of a marked open or exec refused because its process's session is unknown.
-    private func unknownSessionDenial(_ event: FanotifyEvent, session: SessionID) -> AuditEntry {
-        let uid = KernelDecider.uid(of: event.pid)
-        var entry = AuditEntry(kind: event.isExec ? .exec : .open,
-                               subject: uid.map { AuditEntry.Subject(uid: $0, userName: decider.userName(of: $0)) },
-                               deviceId: configuration.deviceID, sessionId: EventRenderer.hex(session),
-                               action: event.isExec ? AuditEntry.Action(argv: event.argv, path: event.execPath ?? event.path)
-                                                    : AuditEntry.Action(path: event.path, mode: event.access == .write ? "write" : "read"),
-                               postureRef: decider.posture.current.hash)
-        entry.decision = .deny
-        entry.monotonicNs = monotonicNanoseconds()
-        entry.extra["pid"] = String(event.pid)
-        entry.extra["reason"] = "the process is tagged for session \(EventRenderer.hex(session)), which vigild does not know: "
-            + "a marked file is refused until the session is known"
-        entry.enforcement = .init(action: "fanotify-deny", succeeded: true, detail: "EPERM before the \(event.isExec ? "exec" : "open") completed")
-        return entry
     }
 
     /// Ends a session: its kernel state is cleared, its record closed and audited.
@@ -308,12 +214,9 @@ extension Daemon {
         transcriptQueue.sync { ingestTranscript(session: session) }
         recordKernel([], force: true)  // its last kernel entries go before its end
         guard var live = state.withLock({ $0.sessions.removeValue(forKey: session) }) else { return }
-        subjects.withLock { $0[session] = nil }
+        engine.unregister(session)
         sensor.endSession(session)
-        sensor.clearNetworkDenials(session: session)
-        sensor.clearPeerBoundary(session: session)
-        sensor.clearExecKills(session: session)
-        sensor.clearOpenKills(session: session)
+        engine.clearRules(session: session)
         sensor.setSessionRoot(live.subject.root, false)
         live.networkHooks = nil
         live.cgroup?.remove()
@@ -323,7 +226,7 @@ extension Daemon {
         live.add(TimelineRecord(kind: .sessionEnd, text: reason + (live.timelineOmitted > 0
             ? "; \(live.timelineOmitted) kernel events beyond the timeline cap are in the audit log only" : "")))
         writeTimeline(&live)
-        do { try store.save(live.record) } catch { noteError("session \(live.record.id): \(error)") }
+        do { try store.save(live.record) } catch { noteError("session \(live.record.id): \(error)", metadata: ["session.id": "\(live.record.id)"]) }
         var entry = AuditEntry(kind: .session, subject: AuditEntry.Subject(uid: live.record.uid, userName: live.record.user),
                                deviceId: configuration.deviceID, sessionId: live.record.id)
         entry.extra["event"] = "vigilSessionEnd"
@@ -360,7 +263,7 @@ extension Daemon {
         for (id, lines) in pending {
             do { try store.append(lines, to: id) } catch {
                 counters.timelineFailures.add(1, ordering: .relaxed)
-                noteError("session \(id) timeline: \(error)")
+                noteError("session \(id) timeline: \(error)", metadata: ["session.id": "\(id)"])
             }
         }
     }
@@ -369,7 +272,7 @@ extension Daemon {
         guard !live.pendingTimeline.isEmpty else { return }
         do { try store.append(live.pendingTimeline, to: live.record.id) } catch {
             counters.timelineFailures.add(1, ordering: .relaxed)
-            noteError("session \(live.record.id) timeline: \(error)")
+            noteError("session \(live.record.id) timeline: \(error)", metadata: ["session.id": "\(live.record.id)"])
         }
         live.pendingTimeline.removeAll()
     }

@@ -4,11 +4,12 @@
 
 import Foundation
 import VigilCore
+import VigilJSON
 
 /// Every posture fact at one instant, each with its evidence, and a SHA-256 over a canonical encoding.
 ///
 /// The hash is the lower-case hex SHA-256 of ``canonicalJSON``: the `taken_at` timestamp and every
-/// observation (fact and evidence), with keys sorted and no whitespace (see ``CanonicalJSON``). Two
+/// observation (fact and evidence), with keys sorted and no whitespace, spelled as `JSONFormat.postureSnapshotV1`. Two
 /// snapshots with the same time and the same observations have the same hash on every platform.
 public struct PostureSnapshot: Sendable, Equatable {
     /// When the probes ran, truncated to whole milliseconds so it round-trips exactly.
@@ -42,17 +43,19 @@ public struct PostureSnapshot: Sendable, Equatable {
     public var isHashValid: Bool { SHA256.hexDigest(Array(canonicalJSON.utf8)) == hash }
 
     private static func canonicalJSON(takenAt: Date, observations: [PostureKey: PostureObservation]) -> String {
-        var facts: [String: CanonicalJSON] = [:]
+        var facts: [String: JSONValue] = [:]
         for (key, observation) in observations { facts[key.rawValue] = observation.canonical }
-        return CanonicalJSON.object([
+        let snapshot: JSONValue = .object([
             "taken_at": .string(PostureTimestamp.format(takenAt)),
             "facts": .object(facts),
-        ]).serialized
+        ])
+        // Snapshot v1's spelling (`\b`, `\f` short): hashes already in audit entries cover it.
+        return snapshot.text(.postureSnapshotV1)
     }
 }
 
 extension PostureObservation {
-    var canonical: CanonicalJSON {
+    var canonical: JSONValue {
         .object([
             "fact": fact.canonical,
             "evidence": .array(evidence.map { .object(["source": .string($0.source), "detail": .string($0.detail)]) }),
@@ -61,10 +64,10 @@ extension PostureObservation {
 }
 
 extension PostureFact {
-    var canonical: CanonicalJSON {
+    var canonical: JSONValue {
         switch self {
         case .bool(let value): .object(["type": .string("bool"), "value": .bool(value)])
-        case .int(let value): .object(["type": .string("int"), "value": .int(value)])
+        case .int(let value): .object(["type": .string("int"), "value": .int(Int64(value))])
         case .string(let value): .object(["type": .string("string"), "value": .string(value)])
         case .unknown(let reason): .object(["type": .string("unknown"), "reason": .string(reason)])
         case .notApplicable(let reason): .object(["type": .string("not_applicable"), "reason": .string(reason)])

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Maps log entries to OCSF events: Process 1007, File System 1001, Network 4001, API 6003, Finding 2004.
 import Foundation
+import VigilAudit
+import VigilJSON
 
 /// OCSF (1.3) export of audit entries, one JSON object per line, for SIEM ingestion.
 ///
@@ -22,18 +24,9 @@ public enum OCSFExport {
     /// Exports a verified log. Refuses a log that does not verify.
     /// - Throws: ``AuditError/Code/logDoesNotVerify`` with the report.
     public static func lines(directory: String, publicKey: NoteVerifierKey? = nil) throws(AuditError) -> [String] {
-        let scan = try AuditVerifier.scan(directory: directory, publicKey: publicKey, options: .init(decodeEntries: false))
-        guard scan.report.isValid, let key = scan.report.key else {
-            throw AuditError(.logDoesNotVerify, "refusing to export a log that does not verify", path: directory, report: scan.report)
-        }
-        var lines: [String] = []
-        for index in 0..<scan.tree.size {
-            let leaf = try AuditLeaf.decode(Array(scan.leaf(at: index)))
-            for event in events(for: leaf, leafHash: scan.tree.leafHash(at: index), origin: key.name) {
-                lines.append(event.jsonLine)
-            }
-        }
-        return lines
+        var leaves: [(AuditLeaf, MerkleHash)] = []
+        let key = try AuditVerifier.forEachVerifiedLeaf(directory: directory, publicKey: publicKey) { leaves.append(($0, $1)) }
+        return leaves.flatMap { leaf, hash in events(for: leaf, leafHash: hash, origin: key.name).map(\.jsonLine) }
     }
 
     /// The OCSF events for one leaf (one, or two when the decision is an alert).

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // OCSF objects built from an entry: actor, process (with parent chain), file, endpoint, api, finding.
+import VigilAudit
+import VigilJSON
+
 extension OCSFExport {
     static func activity(
         _ leaf: AuditLeaf, _ hash: MerkleHash, _ origin: String, classUID: Int64, activity: Int64, name: String,
