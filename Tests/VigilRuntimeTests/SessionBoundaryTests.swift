@@ -83,7 +83,8 @@ extension EnforcementTests {
         let runner = Runner(
             sensor: try sharedSensor.get(),
             configuration: RunConfiguration(
-                policy: policy, identity: Identity(user: "dev"), home: "/root", deviceID: "test-device", socketOwner: ownSocket), audit: log, logger: silentLogger)
+                policy: policy, identity: Identity(user: "dev"), home: "/root", deviceID: "test-device", socketOwner: ownSocket), audit: log,
+            logger: silentLogger)
         let collected = Entries()
         _ = try await runner.run(command: argv) { collected.add($0.entry) }
         try log.close()
