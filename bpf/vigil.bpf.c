@@ -343,6 +343,9 @@ static __always_inline void emit_open_from_file(struct scratch *s, struct vigil_
     if (r.truncated)
         h->hdr.flags |= VIGIL_F_PATH_TRUNCATED;
     h->hdr.flags |= VIGIL_F_PATH_FROM_FILE;
+    /* A named pipe: work may be handed through it to a process outside the session. */
+    if ((BPF_CORE_READ(file, f_inode, i_mode) & 0170000) == 0010000)
+        h->hdr.flags |= VIGIL_F_FIFO;
     h->path_len = r.len;
     h->hdr.size = sizeof(*h) + r.len;
     void *record = &s->event[r.start - sizeof(*h)];
@@ -435,6 +438,36 @@ static __always_inline void fill_sockaddr(struct vigil_net_event *e, const void 
     }
 }
 
+/* What the cgroup hook found, for the connect/send record sys_exit writes right after it in the
+ * same syscall (the hook itself emits nothing: one record per connect). */
+struct peer_note {
+    __u64 cgroup;
+    __u64 ino;
+    __u16 flags;
+    __u16 port; /* network order, as the record's check */
+    __u32 pad;
+};
+struct {
+    __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, int);
+    __type(value, struct peer_note);
+} vigil_peer_notes SEC(".maps");
+
+/* The record of this connect/send takes what the hook found in this same syscall, once. */
+static __always_inline void take_peer_note(struct vigil_net_event *e)
+{
+    struct peer_note *note = bpf_task_storage_get(&vigil_peer_notes, bpf_get_current_task_btf(), 0, 0);
+    if (!note || !note->flags)
+        return;
+    if (bpf_htons(e->port) == note->port) {
+        e->hdr.flags |= note->flags;
+        e->peer_cgroup = note->cgroup;
+        e->peer_ino = note->ino;
+    }
+    note->flags = 0;
+}
+
 /* UDP and friends: only the first datagram to each destination per process is reported. */
 struct send_key {
     __u32 tgid;
@@ -449,8 +482,91 @@ struct {
     __type(value, __u8);
 } vigil_send_seen SEC(".maps");
 
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 1024);
+    __type(key, __u64); /* session */
+    __type(value, struct vigil_peer_rule);
+} vigil_peer_rules SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __type(key, struct vigil_unix_key);
+    __type(value, __u8);
+} vigil_unix_allow SEC(".maps");
+
+struct unix_zero_ctx {
+    struct vigil_unix_key *key;
+    bool seen_nul;
+};
+
+/* bpf_loop body: clears every byte after the path's first NUL (the caller's buffer holds garbage there). */
+static long unix_zero_tail(__u32 i, struct unix_zero_ctx *c)
+{
+    if (i >= VIGIL_UNIX_PATH_MAX)
+        return 1;
+    if (c->seen_nul)
+        c->key->path[i] = 0;
+    else if (c->key->path[i] == 0)
+        c->seen_nul = true;
+    return 0;
+}
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct vigil_unix_key);
+} vigil_unix_scratch SEC(".maps");
+
+/* A connected AF_UNIX socket: the pid of its peer's owner (the listener's SO_PEERCRED, set at
+ * listen()), and whether it is outside `session`. The connect has happened (connect_unix runs before
+ * the peer is found and cannot tell whose it is), but not returned: a crossing the session may not make
+ * is SIGKILLed here, before the process can use the socket. */
+static __always_inline void unix_peer(struct vigil_net_event *e, __u64 session, long fd)
+{
+    struct file *f = file_of_fd(bpf_get_current_task_btf(), fd);
+    if (!f)
+        return;
+    struct socket *sock = (struct socket *)BPF_CORE_READ(f, private_data);
+    struct pid *pid = BPF_CORE_READ(sock, sk, sk_peer_pid);
+    if (!pid)
+        return;
+    int nr = 0;
+    bpf_core_read(&nr, sizeof(nr), &pid->numbers[0].nr);
+    if (nr <= 0 || session_of(nr) == session)
+        return;
+    e->hdr.flags |= VIGIL_F_PEER_OUTSIDE;
+    e->peer_pid = nr;
+    struct vigil_peer_rule *rule = bpf_map_lookup_elem(&vigil_peer_rules, &session);
+    if (!rule || !rule->unix_deny)
+        return;
+    __u32 zero = 0;
+    struct vigil_unix_key *key = bpf_map_lookup_elem(&vigil_unix_scratch, &zero);
+    if (!key)
+        return;
+    key->session = session;
+    key->pad = 0;
+    __builtin_memcpy(key->path, e->unix_path, VIGIL_UNIX_PATH_MAX);
+    struct unix_zero_ctx c = { .key = key };
+    bpf_loop(VIGIL_UNIX_PATH_MAX, unix_zero_tail, &c, 0);
+    if (key->path[0] != 0 && bpf_map_lookup_elem(&vigil_unix_allow, key))
+        return;
+    __u32 tgid = e->hdr.pid;
+    e->hdr.flags |= VIGIL_F_PEER_REFUSED;
+    if (bpf_map_lookup_elem(&vigil_roots, &tgid)) {
+        e->hdr.flags |= VIGIL_F_SPARED;
+        return;
+    }
+    /* Delivered before the return to user space: the socket is never used. */
+    bpf_send_signal(SIGKILL);
+    e->hdr.flags |= VIGIL_F_KILLED;
+    count(VIGIL_CTR_PEER_DENIED);
+}
+
 static __always_inline void emit_net(__u16 kind, __u64 session, long ret, const void *uaddr, bool user,
-                                     __u16 extra_flags)
+                                     __u16 extra_flags, long fd)
 {
     struct vigil_net_event e = {};
     fill_header(&e.hdr, kind, session);
@@ -458,14 +574,19 @@ static __always_inline void emit_net(__u16 kind, __u64 session, long ret, const 
     e.hdr.size = sizeof(e);
     e.result = ret;
     fill_sockaddr(&e, uaddr, user);
+    if (e.family == AF_INET || e.family == AF_INET6)
+        take_peer_note(&e);
+    else if (e.family == AF_UNIX && kind == VIGIL_EVENT_CONNECT && ret == 0 && fd >= 0)
+        unix_peer(&e, session, fd);
     if (kind == VIGIL_EVENT_SEND) {
         if (e.family != AF_INET && e.family != AF_INET6)
             return;
         struct send_key key = { .tgid = e.hdr.pid, .family = e.family, .port = e.port };
         __builtin_memcpy(key.addr, e.addr, 16);
         __u8 one = 1;
-        if (bpf_map_update_elem(&vigil_send_seen, &key, &one, BPF_NOEXIST) != 0)
-            return; /* already reported */
+        /* Already reported — unless the session boundary refused it: every refusal is seen. */
+        if (bpf_map_update_elem(&vigil_send_seen, &key, &one, BPF_NOEXIST) != 0 && !(e.hdr.flags & VIGIL_F_PEER_REFUSED))
+            return;
     }
     emit(&e, sizeof(e), kind);
 }
@@ -536,17 +657,17 @@ int BPF_PROG(vigil_sys_exit, struct pt_regs *regs, long ret)
 
     switch (nr) {
     case NR_CONNECT:
-        emit_net(VIGIL_EVENT_CONNECT, session, ret, (void *)a.a[1], true, flags);
+        emit_net(VIGIL_EVENT_CONNECT, session, ret, (void *)a.a[1], true, flags, (long)a.a[0]);
         break;
     case NR_SENDTO:
         if (a.a[4])
-            emit_net(VIGIL_EVENT_SEND, session, ret, (void *)a.a[4], true, flags);
+            emit_net(VIGIL_EVENT_SEND, session, ret, (void *)a.a[4], true, flags, -1);
         break;
     case NR_SENDMSG: {
         void *name = NULL;
         bpf_probe_read_user(&name, sizeof(name), (void *)a.a[1]); /* msghdr.msg_name */
         if (name)
-            emit_net(VIGIL_EVENT_SEND, session, ret, name, true, flags);
+            emit_net(VIGIL_EVENT_SEND, session, ret, name, true, flags, -1);
         break;
     }
     }
@@ -755,7 +876,7 @@ int BPF_PROG(vigil_uring_complete, struct io_ring_ctx *ring, void *req, struct i
         return 0;
     long res = BPF_CORE_READ(cqe, res);
     if (p->opcode == IORING_OP_CONNECT) {
-        emit_net(VIGIL_EVENT_CONNECT, p->session, res, p->sockaddr, false, VIGIL_F_IO_URING);
+        emit_net(VIGIL_EVENT_CONNECT, p->session, res, p->sockaddr, false, VIGIL_F_IO_URING, -1);
     } else {
         struct scratch *s = scratch();
         if (!s)
@@ -800,13 +921,9 @@ struct {
 } vigil_net_rules SEC(".maps");
 
 /* 1 lets the connect/send go on; 0 refuses it with EPERM. */
-static __always_inline int net_verdict(__u32 port_be, const __u8 *addr)
+static __always_inline int net_verdict(__u64 session, __u32 port_be, const __u8 *addr)
 {
-    __u32 tgid = bpf_get_current_pid_tgid() >> 32;
-    struct vigil_session_tag *tag = bpf_map_lookup_elem(&vigil_tracked, &tgid);
-    if (!tag)
-        return 1;
-    struct vigil_net_key key = { .prefixlen = 64 + 128, .session = tag->session };
+    struct vigil_net_key key = { .prefixlen = 64 + 128, .session = session };
     __builtin_memcpy(key.addr, addr, 16);
     struct vigil_net_rule *rule = bpf_map_lookup_elem(&vigil_net_rules, &key);
     if (!rule)
@@ -823,6 +940,139 @@ static __always_inline int net_verdict(__u32 port_be, const __u8 *addr)
     return 1;
 }
 
+/* ---------------------------------------------------------------- the session boundary
+ * A connect or datagram to a local address whose socket belongs to a process outside the session
+ * hands work to that process (a proxy, a forwarder, a job runner, a database): a crossing. The
+ * listener is found with bpf_sk_lookup_tcp/udp, its cgroup tells whose it is (a socket keeps the
+ * cgroup of the process that created it). These programs run only on session cgroups: processes
+ * outside every session never pay for them. */
+
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+
+
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+/* Loopback (127/8, ::1, ::ffff:127/104) or unspecified (0.0.0.0, ::, which connect to the host
+ * itself): the 128-bit form. Returns the address to look up (unspecified becomes loopback, as the
+ * kernel routes it) in `v4` / `v6`, and whether it is IPv4. 0: not local. */
+static __always_inline int local_address(const __u8 *a, __u32 *v4, __u32 *v6)
+{
+    __u32 w0, w1, w2, w3;
+    __builtin_memcpy(&w0, a, 4);
+    __builtin_memcpy(&w1, a + 4, 4);
+    __builtin_memcpy(&w2, a + 8, 4);
+    __builtin_memcpy(&w3, a + 12, 4);
+    if (w0 != 0 || w1 != 0)
+        return 0;
+    if (w2 == bpf_htonl(0xffff)) {
+        if (a[12] == 127) {
+            *v4 = w3;
+            return 4;
+        }
+        if (w3 == 0) {
+            *v4 = bpf_htonl(0x7f000001);
+            return 4;
+        }
+        return 0;
+    }
+    if (w2 != 0 || (w3 != 0 && w3 != bpf_htonl(1)))
+        return 0;
+    v6[0] = 0;
+    v6[1] = 0;
+    v6[2] = 0;
+    v6[3] = bpf_htonl(1);
+    return 6;
+}
+
+/* 1 lets it go on, 0 refuses it (EPERM). */
+static __always_inline int peer_verdict(struct bpf_sock_addr *ctx, __u64 session, const __u8 *addr)
+{
+    struct vigil_peer_rule *rule = bpf_map_lookup_elem(&vigil_peer_rules, &session);
+    if (!rule)
+        return 1;
+    __u32 v4 = 0, v6[4];
+    int version = local_address(addr, &v4, v6);
+    if (!version)
+        return 1;
+    __u32 protocol = ctx->protocol;
+    if (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP)
+        return 1;
+    __u16 port_be = (__u16)ctx->user_port;
+    struct bpf_sock_tuple tuple = {};
+    __u32 size;
+    if (version == 4) {
+        tuple.ipv4.daddr = v4;
+        tuple.ipv4.dport = port_be;
+        size = sizeof(tuple.ipv4);
+    } else {
+        __builtin_memcpy(tuple.ipv6.daddr, v6, 16);
+        tuple.ipv6.dport = port_be;
+        size = sizeof(tuple.ipv6);
+    }
+    struct bpf_sock *sk = protocol == IPPROTO_TCP ? bpf_sk_lookup_tcp(ctx, &tuple, size, BPF_F_CURRENT_NETNS, 0)
+                                                  : bpf_sk_lookup_udp(ctx, &tuple, size, BPF_F_CURRENT_NETNS, 0);
+    if (!sk)
+        return 1; /* nothing is bound there: no one to hand work to */
+    /* bpf_sk_cgroup_id and bpf_sk_ancestor_cgroup_id are not offered to sock_addr programs: the
+     * socket's cgroup is read through BTF (a read-only view of the struct sock). */
+    struct peer_note note = { .port = port_be, .flags = VIGIL_F_PEER_OUTSIDE };
+    bool inside = false;
+    if (bpf_ksym_exists(bpf_rdonly_cast)) {
+        struct sock *s = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct sock));
+        struct cgroup *cg = s->sk_cgrp_data.cgroup;
+        if (cg) {
+            note.cgroup = cg->kn->id;
+            __u32 level = rule->cgroup_level;
+            if (cg->level >= (int)level && level < 256) {
+                struct cgroup *ancestor = NULL;
+                __u64 slot = (__u64)cg + bpf_core_field_offset(struct cgroup, ancestors) + (__u64)level * sizeof(void *);
+                bpf_probe_read_kernel(&ancestor, sizeof(ancestor), (void *)slot);
+                inside = ancestor && BPF_CORE_READ(ancestor, kn, id) == rule->cgroup_id;
+            }
+        }
+        struct socket *sock = s->sk_socket;
+        if (sock) {
+            struct file *f = sock->file;
+            if (f)
+                note.ino = f->f_inode->i_ino;
+        }
+    }
+    bpf_sk_release(sk);
+    if (inside)
+        return 1;
+    count(VIGIL_CTR_PEER_OUTSIDE);
+    __u16 port = bpf_ntohs(port_be);
+    int verdict = 1;
+    for (int i = 0; i < VIGIL_NET_RANGES; i++) {
+        if (i >= rule->count)
+            break;
+        if (port >= rule->ranges[i].low && port <= rule->ranges[i].high) {
+            note.flags |= VIGIL_F_PEER_REFUSED;
+            count(VIGIL_CTR_PEER_DENIED);
+            verdict = 0;
+            break;
+        }
+    }
+    struct peer_note *stored = bpf_task_storage_get(&vigil_peer_notes, bpf_get_current_task_btf(), 0,
+                                                    BPF_LOCAL_STORAGE_GET_F_CREATE);
+    if (stored)
+        *stored = note;
+    return verdict;
+}
+
+static __always_inline int sock_verdict(struct bpf_sock_addr *ctx, const __u8 *addr)
+{
+    __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    struct vigil_session_tag *tag = bpf_map_lookup_elem(&vigil_tracked, &tgid);
+    if (!tag)
+        return 1;
+    __u64 session = tag->session;
+    if (!net_verdict(session, ctx->user_port, addr))
+        return 0;
+    return peer_verdict(ctx, session, addr);
+}
+
 static __always_inline int verdict4(struct bpf_sock_addr *ctx)
 {
     __u8 addr[16] = {};
@@ -830,7 +1080,7 @@ static __always_inline int verdict4(struct bpf_sock_addr *ctx)
     addr[11] = 0xff;
     __u32 ip = ctx->user_ip4;
     __builtin_memcpy(&addr[12], &ip, 4);
-    return net_verdict(ctx->user_port, addr);
+    return sock_verdict(ctx, addr);
 }
 
 static __always_inline int verdict6(struct bpf_sock_addr *ctx)
@@ -840,7 +1090,7 @@ static __always_inline int verdict6(struct bpf_sock_addr *ctx)
     ip[1] = ctx->user_ip6[1];
     ip[2] = ctx->user_ip6[2];
     ip[3] = ctx->user_ip6[3];
-    return net_verdict(ctx->user_port, (const __u8 *)ip);
+    return sock_verdict(ctx, (const __u8 *)ip);
 }
 
 SEC("cgroup/connect4")

@@ -58,10 +58,12 @@ static const struct vigil_abi_field fields[] = {
     FIELD(vigil_net_event, result),
     FIELD(vigil_net_event, family),
     FIELD(vigil_net_event, port),
-    FIELD(vigil_net_event, pad),
+    FIELD(vigil_net_event, peer_pid),
     FIELD(vigil_net_event, addr),
     FIELD(vigil_net_event, unix_path),
     FIELD(vigil_net_event, pad_end),
+    FIELD(vigil_net_event, peer_cgroup),
+    FIELD(vigil_net_event, peer_ino),
 
     FIELD(vigil_proc_access_event, hdr),
     FIELD(vigil_proc_access_event, call),

@@ -442,6 +442,40 @@ int vigil_bpf_clear_net_rules(vigil_bpf *bpf, uint64_t session)
                               offsetof(struct vigil_net_key, session), session);
 }
 
+int vigil_bpf_set_peer_rule(vigil_bpf *bpf, uint64_t session, uint64_t cgroup_id, uint32_t cgroup_level,
+                            const uint16_t *ranges, uint32_t range_count, uint32_t unix_deny)
+{
+    if (range_count > VIGIL_NET_RANGES)
+        return -EINVAL;
+    struct vigil_peer_rule rule = {
+        .cgroup_id = cgroup_id, .cgroup_level = cgroup_level, .count = range_count, .unix_deny = unix_deny
+    };
+    for (uint32_t i = 0; i < range_count; i++) {
+        rule.ranges[i].low = ranges[2 * i];
+        rule.ranges[i].high = ranges[2 * i + 1];
+    }
+    return bpf_map__update_elem(bpf->skel->maps.vigil_peer_rules, &session, sizeof(session), &rule, sizeof(rule),
+                                BPF_ANY);
+}
+
+int vigil_bpf_clear_peer_rule(vigil_bpf *bpf, uint64_t session)
+{
+    clear_session_keys(bpf->skel->maps.vigil_unix_allow, sizeof(struct vigil_unix_key),
+                       offsetof(struct vigil_unix_key, session), session);
+    int rc = bpf_map__delete_elem(bpf->skel->maps.vigil_peer_rules, &session, sizeof(session), 0);
+    return rc == -ENOENT ? 0 : rc;
+}
+
+int vigil_bpf_set_unix_allow(vigil_bpf *bpf, uint64_t session, const char *path)
+{
+    struct vigil_unix_key key = { .session = session };
+    if (strlen(path) >= sizeof(key.path))
+        return -ENAMETOOLONG;
+    strncpy(key.path, path, sizeof(key.path) - 1);
+    uint8_t one = 1;
+    return bpf_map__update_elem(bpf->skel->maps.vigil_unix_allow, &key, sizeof(key), &one, sizeof(one), BPF_ANY);
+}
+
 /* ---- exec kills (Exec(name) deny rules) */
 
 int vigil_bpf_set_exec_kill(vigil_bpf *bpf, uint64_t session, const char *name)

@@ -16,10 +16,15 @@ public struct DaemonStatus: Codable, Sendable {
         public var openKilled: UInt64
         /// ptrace, process_vm_* and pidfd_getfd callers killed for reaching outside their session.
         public var processAccessKilled: UInt64?
+        /// Connects/sends of session processes to local sockets outside their session (session-boundary
+        /// crossings), and how many of them the boundary refused.
+        public var peerCrossings: UInt64?
+        public var peerDenied: UInt64?
 
         public init(programs: [String: String], degraded: [String], emitted: UInt64, kernelDropped: UInt64,
                     consumerDropped: UInt64, decodeErrors: Int, gaps: Int, networkDenied: UInt64, execKilled: UInt64,
-                    openKilled: UInt64, processAccessKilled: UInt64? = nil) {
+                    openKilled: UInt64, processAccessKilled: UInt64? = nil, peerCrossings: UInt64? = nil,
+                    peerDenied: UInt64? = nil) {
             self.programs = programs
             self.degraded = degraded
             self.emitted = emitted
@@ -31,6 +36,8 @@ public struct DaemonStatus: Codable, Sendable {
             self.execKilled = execKilled
             self.openKilled = openKilled
             self.processAccessKilled = processAccessKilled
+            self.peerCrossings = peerCrossings
+            self.peerDenied = peerDenied
         }
     }
 

@@ -19,6 +19,7 @@ public enum DaemonStatusText {
              + (s.hooks.p99Microseconds.map { ", p50 \(s.hooks.p50Microseconds ?? 0) µs, p99 \($0) µs" } ?? ""))
         line("sensor", "\(s.sensor.emitted) events; dropped: kernel \(s.sensor.kernelDropped), queue \(s.sensor.consumerDropped); gaps \(s.sensor.gaps); decode errors \(s.sensor.decodeErrors)")
         line("  enforced", "connects refused \(s.sensor.networkDenied), execs killed \(s.sensor.execKilled), opens killed \(s.sensor.openKilled), process reaches killed \(s.sensor.processAccessKilled ?? 0)")
+        line("  boundary", "crossings to local peers outside the session \(s.sensor.peerCrossings ?? 0), refused \(s.sensor.peerDenied ?? 0)")
         for degraded in s.sensor.degraded { line("  DEGRADED", degraded) }
         line("audit", "\(s.audit.directory): \(s.audit.entries) entries, \(s.audit.failures) failed appends")
         line("attribution", "\(s.attribution["attributed"] ?? 0) events tied to tool calls, \(s.attribution["unattributed"] ?? 0) not")

@@ -71,6 +71,9 @@ extension Daemon {
             throw DaemonError("vigild: the hook endpoint cannot listen on \(configuration.hookHost):\(configuration.hookPort): \(error)")
         }
         boundHookPort.store(hooks.port ?? configuration.hookPort, ordering: .relaxed)
+        // Every session reaches the hook endpoint across its boundary: never refused, audited as exempt.
+        decider.exemptPeers.withLock { $0[hookPort] = "vigild's hook endpoint" }
+        decider.exemptUnixPeers.withLock { $0[configuration.socketPath] = "vigild's control socket" }
         if configuration.installHooks {
             do {
                 try installDropIn()

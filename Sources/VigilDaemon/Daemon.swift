@@ -85,6 +85,7 @@ public final class Daemon: Sendable {
         var engineOptions = KernelEngineOptions()
         engineOptions.refuseUnknownSessions = true
         engineOptions.labelGuardEntries = true
+        engineOptions.socketOwner = { SocketOwners.pid(holdingSocketInode: $0) }
         engine = KernelEngine(
             sensor: sensor, policy: loaded, deviceID: configuration.deviceID,
             posture: PostureTimeline(facts: PostureMonitor.facts(snapshot), hash: snapshot.hash), options: engineOptions, logger: logger)

@@ -139,6 +139,85 @@ struct ConnectPattern: Sendable, Hashable {
     }
 }
 
+/// `Peer(*)`, `Peer(localhost:5432)`, `Peer(localhost:8000-8999)`, `Peer(localhost:*)`: a process
+/// outside the session that a session process reaches on this host — a TCP listener or a UDP socket
+/// bound to a loopback address (or to every address) on those ports. Crossing the session boundary
+/// hands work to a process Vigil does not watch (a proxy, a forwarder, a job runner, a database), so
+/// the starter policy denies `Peer(*)` and lists the peers a developer uses as exceptions. A listener
+/// the session started itself is the session's own: never a peer.
+///
+/// `Peer(model-api)`: the model API as configured for the session's Claude Code — the loopback port of
+/// the `ANTHROPIC_BASE_URL` in the session root's environment when the session started (a local model
+/// gateway); it matches nothing when that is not a loopback URL.
+///
+/// `Peer(unix:/run/postgresql/*)`, `Peer(unix:@name*)`: an AF_UNIX listener (a path, or `@` and an
+/// abstract name) whose owner is outside the session. Recorded at connect with the owner's pid and
+/// decided in user space: the connect has happened by then, so a deny kills the connecting process
+/// (a session root is flagged).
+struct PeerPattern: Sendable, Hashable {
+    let source: String
+    /// nil: every port.
+    let ports: ClosedRange<UInt16>?
+    let modelAPI: Bool
+    /// `unix:…`: AF_UNIX peers whose socket name matches (ports is nil).
+    let unixPath: PathPattern?
+    /// `fifo:…`: opens of FIFOs (named pipes) whose path matches.
+    let fifoPath: PathPattern?
+
+    init(_ specifier: String) throws(PatternError) {
+        let text = specifier.trimmingSpaces
+        source = specifier
+        modelAPI = text == "model-api"
+        if text.hasPrefix("fifo:") {
+            let path = String(text.dropFirst(5))
+            guard path.hasPrefix("/") || path.hasPrefix("~/") else {
+                throw PatternError("Peer(fifo:…) takes an absolute path, not '\(path)'")
+            }
+            fifoPath = try PathPattern(path, relative: .anywhere, singleSlashIsAbsolute: true)
+            unixPath = nil
+            ports = nil
+            return
+        }
+        fifoPath = nil
+        if text.hasPrefix("unix:") {
+            let path = String(text.dropFirst(5))
+            guard path.hasPrefix("/") || path.hasPrefix("@") else {
+                throw PatternError("Peer(unix:…) takes an absolute path or @abstract name, not '\(path)'")
+            }
+            unixPath = try PathPattern(path, relative: .anywhere, singleSlashIsAbsolute: true)
+            ports = nil
+            return
+        }
+        unixPath = nil
+        if text == "*" || modelAPI {
+            ports = nil
+            return
+        }
+        guard text.hasPrefix("localhost:") else {
+            throw PatternError("Peer takes '*', 'model-api' or 'localhost:PORT' (a port, a range LOW-HIGH or *), not '\(text)'")
+        }
+        let portText = text.dropFirst("localhost:".count)
+        if portText == "*" {
+            ports = nil
+            return
+        }
+        let bounds = portText.split(separator: "-", omittingEmptySubsequences: false)
+        guard (1...2).contains(bounds.count), let low = UInt16(bounds[0]), let high = UInt16(bounds.last!), low <= high else {
+            throw PatternError("'\(portText)' is not a port or port range")
+        }
+        ports = low...high
+    }
+
+    /// Whether this pattern covers IP peers (loopback TCP/UDP), which the kernel holds by port.
+    var coversIP: Bool { unixPath == nil && fifoPath == nil }
+
+    func matches(port: UInt16, modelAPIPort: UInt16?) -> Bool {
+        if !coversIP { return false }
+        if modelAPI { return modelAPIPort == port }
+        return ports?.contains(port) ?? true
+    }
+}
+
 extension StringProtocol {
     var trimmingSpaces: Substring {
         let sub = self[...]

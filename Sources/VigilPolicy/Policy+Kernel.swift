@@ -23,6 +23,8 @@ extension Policy {
             index.openCandidates(subject.path, into: &candidates)
         case .connect(_, _, let host):
             index.connectCandidates(address: subject.address, host: host.map(DomainPattern.normalise), into: &candidates)
+        case .peer, .fifo:
+            candidates.append(contentsOf: index.peerRules)
         }
         candidates.sort()
         var matched: [Int] = []
@@ -85,14 +87,19 @@ struct KernelSubject {
     let path: [Substring]
     let home: [Substring]
     let address: IPAddress?
+    let modelAPIPort: UInt16?
 
     init(_ action: KernelAction, context: KernelContext) {
         self.action = action
         home = context.homeSegments
+        modelAPIPort = context.modelAPIPort
         switch action {
         case .open(let path, _): self.path = pathSegments(path, relativeTo: [])
         case .connect(let address, _, _) where address.hasPrefix("/") || address.hasPrefix("@"):
             path = pathSegments(address, relativeTo: [])
+        case .peer(let address, _) where address.hasPrefix("/") || address.hasPrefix("@"):
+            path = pathSegments(address, relativeTo: [])
+        case .fifo(let fifo): path = pathSegments(fifo, relativeTo: [])
         default: path = []
         }
         if case .connect(let address, _, _) = action { self.address = IPAddress(address) } else { address = nil }
@@ -103,6 +110,8 @@ struct KernelSubject {
         case .exec: "exec"
         case .open: "open"
         case .connect: "connect"
+        case .peer: "crossing of the session boundary"
+        case .fifo: "FIFO open"
         }
     }
 
@@ -123,6 +132,17 @@ struct KernelSubject {
             case .unixPath(let unix):
                 return address.hasPrefix("/") && unix.matches(path, home: home, cwd: [], project: [])
             }
+        case (.peer(let peer), .peer(let address, let port)):
+            if address.hasPrefix("/") || address.hasPrefix("@") {
+                // An AF_UNIX peer: `Peer(*)` and the `unix:` patterns.
+                if peer.source.trimmingSpaces == "*" { return true }
+                return peer.unixPath?.matches(path, home: home, cwd: [], project: []) ?? false
+            }
+            if peer.fifoPath != nil { return false }
+            return peer.matches(port: port, modelAPIPort: modelAPIPort)
+        case (.peer(let peer), .fifo):
+            // Only `Peer(fifo:…)`: a FIFO's other end is not known at open (`Peer(*)` does not cover it).
+            return peer.fifoPath?.matches(path, home: home, cwd: [], project: []) ?? false
         default:
             return false
         }

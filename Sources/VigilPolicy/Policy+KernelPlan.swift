@@ -33,19 +33,84 @@ public struct KernelPlan: Sendable, Hashable {
         public var inKernelName: String?
     }
 
+    /// A `Peer(…)` deny rule (kernel: deny or kill) and the ports its applicable `Peer(…)` exceptions
+    /// (`overrides:`) allow: crossings of the session boundary to those ports are refused with EPERM
+    /// by the cgroup connect/sendmsg hooks, less the allowed ones.
+    public struct PeerDenial: Sendable, Hashable {
+        public var ruleID: String
+        /// nil: every port.
+        public var ports: ClosedRange<UInt16>?
+        /// Exceptions that lift it here, with their ports (nil: every port).
+        public var allowed: [PeerAllowance]
+    }
+
+    public struct PeerAllowance: Sendable, Hashable {
+        public var ruleID: String
+        /// nil: every port (or, with `modelAPI`, the model API's port only).
+        public var ports: ClosedRange<UInt16>?
+        /// `Peer(model-api)`: the session's model API port, known per session.
+        public var modelAPI: Bool = false
+    }
+
     public var network: [NetworkDenial] = []
     public var paths: [PathDenial] = []
+    /// The session boundary's deny rules. Empty: crossings are recorded, none refused in the kernel.
+    public var peers: [PeerDenial] = []
+    /// AF_UNIX: the exact paths a `Peer(*)` deny (kernel: deny or kill) leaves reachable, when the kernel
+    /// can hold it (every exception a literal absolute path); nil: AF_UNIX crossings are decided in user space.
+    public var unixAllowed: [String]?
     /// Deny rules the kernel cannot hold by itself, with why: decided per event in user space.
     public var userSpace: [(ruleID: String, reason: String)] = []
 
     public static func == (a: KernelPlan, b: KernelPlan) -> Bool {
-        a.network == b.network && a.paths == b.paths
+        a.network == b.network && a.paths == b.paths && a.peers == b.peers && a.unixAllowed == b.unixAllowed
             && a.userSpace.map { "\($0.ruleID)\u{0}\($0.reason)" } == b.userSpace.map { "\($0.ruleID)\u{0}\($0.reason)" }
     }
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(network)
         hasher.combine(paths)
+        hasher.combine(peers)
+    }
+
+    /// The ports on which a crossing is refused in the kernel: each denial's ports less its exceptions'
+    /// (`Peer(model-api)` is `modelAPIPort`, or nothing), and less `alsoAllowing` (vigild's own hook
+    /// endpoint, which every session must reach).
+    public func deniedPeerPorts(alsoAllowing: [UInt16] = [], modelAPIPort: UInt16? = nil) -> [ClosedRange<UInt16>] {
+        var denied: [ClosedRange<UInt16>] = []
+        for denial in peers {
+            let allowed = denial.allowed.compactMap { allowance -> ClosedRange<UInt16>? in
+                allowance.modelAPI ? modelAPIPort.map { $0...$0 } : allowance.ports ?? 0...UInt16.max
+            } + alsoAllowing.map { $0...$0 }
+            denied += KernelPlan.subtract(allowed, from: denial.ports ?? 0...UInt16.max)
+        }
+        return KernelPlan.merged(denied)
+    }
+
+    static func subtract(_ holes: [ClosedRange<UInt16>], from range: ClosedRange<UInt16>) -> [ClosedRange<UInt16>] {
+        var pieces = [range]
+        for hole in holes {
+            pieces = pieces.flatMap { piece -> [ClosedRange<UInt16>] in
+                guard hole.overlaps(piece) else { return [piece] }
+                var rest: [ClosedRange<UInt16>] = []
+                if hole.lowerBound > piece.lowerBound { rest.append(piece.lowerBound...(hole.lowerBound - 1)) }
+                if hole.upperBound < piece.upperBound { rest.append((hole.upperBound + 1)...piece.upperBound) }
+                return rest
+            }
+        }
+        return pieces
+    }
+
+    static func merged(_ ranges: [ClosedRange<UInt16>]) -> [ClosedRange<UInt16>] {
+        var result: [ClosedRange<UInt16>] = []
+        for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+            if let last = result.last, Int(range.lowerBound) <= Int(last.upperBound) + 1 {
+                result[result.count - 1] = last.lowerBound...max(last.upperBound, range.upperBound)
+            } else {
+                result.append(range)
+            }
+        }
+        return result
     }
 }
 
@@ -69,6 +134,39 @@ extension Policy {
         var plan = KernelPlan()
         for (index, rule) in rules.enumerated() where rule.action == .deny && rule.enforcement >= .deny {
             guard rule.pattern.isKernel, rule.applies(to: identity, posture: posture) else { continue }
+            if case .peer(let peer) = rule.pattern {
+                if peer.fifoPath != nil {
+                    plan.userSpace.append((rule.id, "\(rule.match): FIFO opens are decided per event, after the open (the opener is killed)"))
+                } else if peer.source.trimmingSpaces == "*" || !peer.coversIP {
+                    plan.userSpace.append((rule.id, "\(rule.match): AF_UNIX peers are held in the kernel (killed at the connect's return) only when every exception is an exact path; else decided per event"))
+                }
+                if peer.source.trimmingSpaces == "*" {
+                    var literal: [String]? = []
+                    for exception in liftedBy[index] {
+                        let lifting = rules[exception]
+                        guard case .peer(let allow) = lifting.pattern, allow.unixPath != nil,
+                              lifting.applies(to: identity, posture: posture) else { continue }
+                        let path = String(allow.source.trimmingSpaces.dropFirst(5))
+                        if path.hasPrefix("/"), !path.contains(where: { "*?[".contains($0) }) {
+                            literal?.append(path)
+                        } else {
+                            literal = nil  // a glob or an abstract name: the kernel cannot match it
+                            break
+                        }
+                    }
+                    if let literal { plan.unixAllowed = (plan.unixAllowed ?? []) + literal } else { plan.unixAllowed = nil }
+                }
+                guard peer.coversIP else { continue }
+                // The boundary's exceptions are held in the kernel too: they only ever subtract ports.
+                let allowed = liftedBy[index].compactMap { exception -> KernelPlan.PeerAllowance? in
+                    let lifting = rules[exception]
+                    guard case .peer(let allow) = lifting.pattern, allow.coversIP,
+                          lifting.applies(to: identity, posture: posture) else { return nil }
+                    return .init(ruleID: lifting.id, ports: allow.ports, modelAPI: allow.modelAPI)
+                }
+                plan.peers.append(.init(ruleID: rule.id, ports: peer.ports, allowed: allowed))
+                continue
+            }
             if !liftedBy[index].isEmpty {
                 plan.userSpace.append((rule.id, "\(rule.match) has exceptions (overrides): decided per event"))
                 continue

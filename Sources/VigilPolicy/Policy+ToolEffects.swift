@@ -44,6 +44,8 @@ extension Policy {
             case .open(let path, let write): what = "\(write ? "writing" : "reading") \(path)"
             case .connect(let address, let port, let host): what = "a connection to \(host ?? address):\(port)"
             case .exec(let path, _): what = "running \(path)"
+            case .peer(let address, let port): what = "reaching a process outside the session at \(address):\(port)"
+            case .fifo(let path): what = "opening the FIFO \(path)"
             }
             return Decision(action: .deny, enforcement: decision.enforcement, matchedRuleIDs: decision.matchedRuleIDs,
                             winningRuleID: rule, reason: "\(decision.reason) (kernel rule \(rule) refuses \(what))",

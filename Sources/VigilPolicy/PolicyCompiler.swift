@@ -132,6 +132,7 @@ extension RulePattern {
         case .exec(let exec): "Exec(\(exec.source))"
         case .open(let open): "Open(\(open.path.source)\(open.mode == .any ? "" : ", \(open.mode.rawValue)"))"
         case .connect(let connect): "Connect(\(connect.source))"
+        case .peer(let peer): "Peer(\(peer.source))"
         default: ""
         }
     }

@@ -31,6 +31,8 @@ final class PolicyIndex: Sendable {
     let connectPrefixLengths: [Int]
     let connectByHostSuffix: [String: [Int]]
     let connectWild: [Int]
+    /// `Peer(…)` rules: few, each checked.
+    let peerRules: [Int]
 
     /// The buckets above, frozen for the hot path (looked up from input bytes, no String built).
     let toolTable: ByteTable
@@ -65,6 +67,7 @@ final class PolicyIndex: Sendable {
         connectPrefixLengths = builder.connectByNetwork.keys.sorted(by: >)
         connectByHostSuffix = builder.connectByHostSuffix
         connectWild = builder.connectWild
+        peerRules = builder.peerRules
         toolTable = ByteTable(byTool)
         mcpServerTable = ByteTable(byMCPServer)
         bashWordTable = ByteTable(bashByWord)
@@ -241,6 +244,7 @@ private struct PolicyIndexBuilder {
     var connectPrefixLengths: [Int] = []
     var connectByHostSuffix: [String: [Int]] = [:]
     var connectWild: [Int] = []
+    var peerRules: [Int] = []
 
     mutating func add(_ pattern: RulePattern, _ index: Int, strict: Bool) {
         switch pattern {
@@ -274,6 +278,8 @@ private struct PolicyIndexBuilder {
                 }
             case .anyAddress, .unixPath: connectWild.append(index)
             }
+        case .peer:
+            peerRules.append(index)
         }
     }
 

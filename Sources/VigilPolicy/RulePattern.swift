@@ -38,15 +38,17 @@ enum RulePattern: Sendable, Hashable {
     case exec(ExecPattern)
     case open(OpenPattern)
     case connect(ConnectPattern)
+    /// `Peer(…)`: a local process outside the session reached from it (the session boundary).
+    case peer(PeerPattern)
 
     var isKernel: Bool {
         switch self {
-        case .exec, .open, .connect: true
+        case .exec, .open, .connect, .peer: true
         default: false
         }
     }
 
-    static let kernelKinds: Set<String> = ["Exec", "Open", "Connect"]
+    static let kernelKinds: Set<String> = ["Exec", "Open", "Connect", "Peer"]
     static let bashParameters: Set<String> = ["run_in_background", "timeout", "description", "dangerouslyDisableSandbox"]
     static let mainFields: [String: String] = ["Agent": "subagent_type", "Skill": "skill", "SlashCommand": "command"]
 
@@ -72,6 +74,7 @@ enum RulePattern: Sendable, Hashable {
             switch name {
             case "Exec": self = .exec(try ExecPattern(specifier))
             case "Open": self = .open(try OpenPattern(specifier))
+            case "Peer": self = .peer(try PeerPattern(specifier))
             default: self = .connect(try ConnectPattern(specifier))
             }
             return

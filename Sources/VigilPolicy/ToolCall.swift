@@ -30,16 +30,24 @@ public enum KernelAction: Sendable, Hashable {
     case open(path: String, write: Bool)
     /// `address` is an IPv4/IPv6 literal or an AF_UNIX path; `host` is the name it was resolved from, if known.
     case connect(address: String, port: UInt16, host: String?)
+    /// A connect or datagram to a local socket (at `address`, a loopback or unspecified literal, and
+    /// `port`) owned by a process outside the session: a crossing of the session boundary.
+    case peer(address: String, port: UInt16)
+    /// An open of a FIFO (a named pipe) at `path`: its other end may be a process outside the session.
+    case fifo(path: String)
 }
 
 /// Where a kernel action happened, for rules written with `~/`.
 public struct KernelContext: Sendable, Hashable {
     public let home: String?
+    /// The loopback port of the model API the session's Claude Code is configured with, for `Peer(model-api)`.
+    public let modelAPIPort: UInt16?
     /// Split once: a context is built per session, decisions run per event.
     let homeSegments: [Substring]
 
-    public init(home: String? = nil) {
+    public init(home: String? = nil, modelAPIPort: UInt16? = nil) {
         self.home = home
+        self.modelAPIPort = modelAPIPort
         homeSegments = home.map { pathSegments($0, relativeTo: []) } ?? []
     }
 }

@@ -143,7 +143,7 @@ final class ToolEvaluation {
         case .bash(let command):
             guard let bash else { return name == "Bash" && strict ? Self.all : 0 }
             return strict ? bashDenyMask(bash, command) : bashAllowMask(bash, command)
-        case .exec, .open, .connect:
+        case .exec, .open, .connect, .peer:
             return 0
         }
     }

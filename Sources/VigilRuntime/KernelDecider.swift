@@ -11,6 +11,7 @@ import VigilCore
 import VigilEnforcement
 import VigilHost
 import VigilPolicy
+import VigilSensor
 
 /// Who a session's events are decided for.
 public struct SessionSubject: Sendable {
@@ -21,12 +22,37 @@ public struct SessionSubject: Sendable {
     public var identity: Identity
     /// `~` of `~/` rules.
     public var home: String
+    /// `Peer(model-api)`: the loopback port of the model API the session's agent was started with.
+    public var modelAPIPort: UInt16?
+    /// The session's cgroup: a socket created in it (or below) is the session's own, never a peer.
+    /// nil: no session boundary in the kernel.
+    public var cgroup: SessionCgroup?
 
-    public init(session: SessionID, root: Int32, identity: Identity, home: String) {
+    public init(session: SessionID, root: Int32, identity: Identity, home: String, modelAPIPort: UInt16? = nil) {
         self.session = session
         self.root = root
         self.identity = identity
         self.home = home
+        self.modelAPIPort = modelAPIPort
+    }
+
+    /// The port of `ANTHROPIC_BASE_URL` when it names this host (127/8, `localhost`, `::1`): the model API
+    /// a session reaches across its boundary by design. nil for a remote URL or none.
+    public static func loopbackModelAPIPort(baseURL: String?) -> UInt16? {
+        guard let baseURL, let url = URL(string: baseURL), let host = url.host?.lowercased() else { return nil }
+        let trimmed = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+        guard trimmed == "localhost" || trimmed == "::1" || trimmed.hasPrefix("127.") else { return nil }
+        if let port = url.port { return UInt16(exactly: port) }
+        return url.scheme?.lowercased() == "https" ? 443 : 80
+    }
+
+    /// `ANTHROPIC_BASE_URL` in the environment of process `pid`, as it was started.
+    public static func modelAPIBaseURL(of pid: Int32) -> String? {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return nil }
+        for entry in data.split(separator: 0) where entry.starts(with: Array("ANTHROPIC_BASE_URL=".utf8)) {
+            return String(decoding: entry.dropFirst("ANTHROPIC_BASE_URL=".utf8.count), as: UTF8.self)
+        }
+        return nil
     }
 }
 
@@ -75,13 +101,23 @@ public struct DecisionTally: Sendable {
 public final class KernelDecider: Sendable {
     public let deviceID: String
     public let posture: PostureTimeline
+    /// The process holding a socket, by its inode (`socket:[N]`): names the peer of a crossing.
+    /// nil: peers are named by their cgroup and socket inode only.
+    let socketOwner: (@Sendable (UInt64) -> Int32?)?
+    /// Loopback ports every session may reach whatever the policy says (vigild's own hook endpoint),
+    /// with what listens there. The kernel's boundary leaves them out too (`deniedPeerPorts`).
+    public let exemptPeers = Mutex<[UInt16: String]>([:])
+    /// The same for AF_UNIX sockets by path (vigild's control socket, which `vigil hook` reaches).
+    public let exemptUnixPeers = Mutex<[String: String]>([:])
+
     /// Each decision, at `info` when it is not an allow (allows are `trace`: one per kernel event).
     public let logger: Logger
 
-    public init(deviceID: String, posture: PostureTimeline, logger: Logger) {
+    public init(deviceID: String, posture: PostureTimeline, logger: Logger, socketOwner: (@Sendable (UInt64) -> Int32?)? = nil) {
         self.deviceID = deviceID
         self.posture = posture
         self.logger = logger
+        self.socketOwner = socketOwner
     }
 
     /// Decides `event` of `subject`'s session under `policy`, enforces after the fact where no
@@ -90,7 +126,7 @@ public final class KernelDecider: Sendable {
     public func decide(
         _ event: SensorEvent, _ context: RenderedContext, policy: Policy, subject: SessionSubject, tally: inout DecisionTally
     ) -> AuditEntry? {
-        let kernelContext = KernelContext(home: subject.home)
+        let kernelContext = KernelContext(home: subject.home, modelAPIPort: subject.modelAPIPort)
         let identity = subject.identity
         let inForce = posture.epoch(at: event.header?.ktimeNanoseconds ?? monotonicNanoseconds())
         let facts = inForce.facts
@@ -122,10 +158,17 @@ public final class KernelDecider: Sendable {
                 enforce(&entry, decision: decision, pid: e.header.pid, root: subject.root, prevented: false, tally: &tally)
             }
         case .open(let e):
-            let decision = policy.decide(.open(path: e.path, write: e.isWrite), identity: identity, posture: facts, context: kernelContext)
+            var decision = policy.decide(.open(path: e.path, write: e.isWrite), identity: identity, posture: facts, context: kernelContext)
+            let fifo = e.header.flags.contains(.fifo)
+            if fifo, decision.action != .deny {
+                // A named pipe may hand work to a process outside the session: `Peer(fifo:…)` decides it.
+                let handOver = policy.decide(.fifo(path: e.path), identity: identity, posture: facts, context: kernelContext)
+                if handOver.action == .deny { decision = handOver }
+            }
             entry = makeEntry(kind: .open, pid: e.header.pid, uid: uid, session: subject.session,
                               action: .init(path: e.path, mode: e.isWrite ? "write" : "read"), decision: decision, ancestry: ancestry)
             entry.extra["result"] = String(e.result)
+            if fifo { entry.extra["fifo"] = "true" }
             entry.monotonicNs = e.header.ktimeNanoseconds
             if decision.action == .deny, e.result == -Int64(EPERM) {
                 // EPERM: the fanotify guard refused it and has recorded it already.
@@ -139,6 +182,12 @@ public final class KernelDecider: Sendable {
             } else {
                 enforce(&entry, decision: decision, pid: e.header.pid, root: subject.root, prevented: e.result < 0, tally: &tally)
             }
+        // (A `where` binds to the last pattern only: each pattern carries its own.)
+        case .connect(let e) where e.crossesBoundary, .send(let e) where e.crossesBoundary:
+            let isSend: Bool
+            if case .send = event { isSend = true } else { isSend = false }
+            entry = crossingEntry(e, isSend: isSend, uid: uid, subject: subject, policy: policy, facts: facts,
+                                  context: kernelContext, ancestry: ancestry, tally: &tally)
         case .connect(let e), .send(let e):
             let isSend: Bool
             if case .send = event { isSend = true } else { isSend = false }
@@ -169,6 +218,75 @@ public final class KernelDecider: Sendable {
             "event.kind": "\(entry.kind)", "policy.decision": "\(entry.decision?.rawValue ?? "none")",
             "policy.rule": "\(entry.winningRule ?? "")",
         ])
+        return entry
+    }
+
+    /// The mechanism a refused crossing names in its entry.
+    public static let boundaryMechanism = "cgroup-deny"
+
+    /// A connect or datagram to a local socket outside the session: decided by the `Peer(…)` rules,
+    /// refused in the kernel (EPERM) where they deny it, and recorded with the peer that listens there.
+    private func crossingEntry(
+        _ e: NetworkEvent, isSend: Bool, uid: UInt32?, subject: SessionSubject, policy: Policy,
+        facts: [String: VigilPolicy.PostureFact], context: KernelContext, ancestry: [AuditEntry.ProcessLink],
+        tally: inout DecisionTally
+    ) -> AuditEntry {
+        let isUnix = e.family == .unix
+        let exempt = isUnix ? exemptUnixPeers.withLock { $0[e.address] } : exemptPeers.withLock { $0[e.port] }
+        var decision = policy.decide(.peer(address: e.address, port: e.port), identity: subject.identity,
+                                     posture: facts, context: context)
+        if let exempt, !e.header.flags.contains(.peerRefused) {
+            decision = VigilPolicy.Decision(action: .allow, reason: "\(exempt): every session may reach it",
+                                            policyVersion: policy.version)
+        }
+        let peerPID = e.peerPID > 0 ? e.peerPID : e.peerInode == 0 ? nil : socketOwner?(e.peerInode)
+        let peerExe = peerPID.flatMap(Self.executable(of:))
+        let transport = EventRenderer.familyName(e.family)
+        var entry = makeEntry(kind: isSend ? .send : .connect, pid: e.header.pid, uid: uid, session: subject.session,
+                              action: .init(address: e.address, port: e.port, transport: transport),
+                              decision: decision, ancestry: ancestry)
+        entry.monotonicNs = e.header.ktimeNanoseconds
+        entry.extra["result"] = String(e.result)
+        entry.extra["boundary"] = "crossing"
+        entry.extra["peer_pid"] = peerPID.map(String.init) ?? "unknown"
+        entry.extra["peer_exe"] = peerExe ?? "unknown"
+        entry.extra["peer_cgroup"] = String(e.peerCgroup)
+        entry.extra["peer_socket_inode"] = String(e.peerInode)
+        entry.extra["reason"] = decision.reason
+        let peer = peerPID.map { "pid \($0) (\(peerExe ?? "executable unknown"))" } ?? "a process not found (socket inode \(e.peerInode))"
+        if isUnix { entry.extra["peer_socket_inode"] = nil; entry.extra["peer_cgroup"] = nil }
+        if isUnix, e.header.flags.contains(.killed) {
+            entry.decision = .kill
+            entry.enforcement = .init(
+                action: "bpf-sigkill", succeeded: true,
+                detail: "SIGKILL in the kernel at the connect's return: \(e.address) belongs to \(peer), outside the session; the socket was never used")
+            tally.decisions["kill", default: 0] += 1
+        } else if isUnix, e.header.flags.contains(.spared) {
+            entry.decision = .flag
+            entry.enforcement = .init(
+                action: "flag", succeeded: true,
+                detail: "not prevented: AF_UNIX crossing to \(peer) by the session root (Claude Code), which is never killed")
+            tally.decisions["flag", default: 0] += 1
+        } else if e.header.flags.contains(.peerRefused) {
+            entry.decision = .deny
+            entry.enforcement = .init(
+                action: Self.boundaryMechanism, succeeded: true,
+                detail: "EPERM from the cgroup \(isSend ? "sendmsg" : "connect") hook at the session boundary: "
+                    + "\(e.address):\(e.port) belongs to \(peer), outside the session")
+            tally.decisions["deny", default: 0] += 1
+        } else {
+            // Let through by the kernel: allowed — or denied by a flag rule, or after a reload the
+            // kernel had not seen yet (then enforced after the fact).
+            let underWay = e.result == -Int64(EINPROGRESS) || e.result == -Int64(EALREADY)
+            enforce(&entry, decision: decision, pid: e.header.pid, root: subject.root, prevented: e.result < 0 && !underWay,
+                    tally: &tally)
+            if isUnix, entry.decision != .allow, var enforcement = entry.enforcement {
+                // No kernel hook can tell an AF_UNIX listener's owner before the connect: after the fact.
+                enforcement.detail = "AF_UNIX crossing to \(peer), decided after the connect: " + (enforcement.detail ?? enforcement.action)
+                entry.enforcement = enforcement
+            }
+        }
+        entry.extra["peer"] = peer
         return entry
     }
 

@@ -22,6 +22,8 @@ public struct KernelEngineOptions: Sendable {
     public var refuseUnknownSessions = false
     /// fanotify denials carry `vigilSession` (vigild's entries name their session that way).
     public var labelGuardEntries = false
+    /// The process holding a socket inode: names the peer of a session-boundary crossing.
+    public var socketOwner: (@Sendable (UInt64) -> Int32?)?
 
     public init() {}
 }
@@ -46,7 +48,7 @@ public final class KernelEngine: Sendable {
         self.sensor = sensor
         self.policy = PolicyStore(policy)
         self.options = options
-        decider = KernelDecider(deviceID: deviceID, posture: posture, logger: logger)
+        decider = KernelDecider(deviceID: deviceID, posture: posture, logger: logger, socketOwner: options.socketOwner)
     }
 
     public var posture: PostureTimeline { decider.posture }
@@ -84,11 +86,21 @@ public final class KernelEngine: Sendable {
             }, session: subject.session)
         try sensor.setExecKills(KernelDecider.execNames(plan), session: subject.session)
         try sensor.setOpenKills(KernelDecider.openNames(plan), session: subject.session)
+        if let cgroup = subject.cgroup {
+            // The session boundary, less what every session must reach (vigild's own endpoints).
+            let exemptPorts = decider.exemptPeers.withLock { Array($0.keys) }
+            let exemptPaths = decider.exemptUnixPeers.withLock { Array($0.keys) }
+            try sensor.setPeerBoundary(
+                session: subject.session, cgroup: cgroup,
+                deniedPorts: plan.deniedPeerPorts(alsoAllowing: exemptPorts, modelAPIPort: subject.modelAPIPort),
+                unixAllowed: plan.unixAllowed.map { $0 + exemptPaths })
+        }
         return plan
     }
 
     public func clearRules(session: SessionID) {
         sensor.clearNetworkDenials(session: session)
+        sensor.clearPeerBoundary(session: session)
         sensor.clearExecKills(session: session)
         sensor.clearOpenKills(session: session)
     }

@@ -29,15 +29,18 @@ public struct RunConfiguration: Sendable {
     /// Live device posture: decisions and the kernel's rules follow it mid-session. nil: no
     /// posture facts (conditions on them are unknown, which the policy says how to treat).
     public var posture: PostureMonitor?
+    /// The process holding a socket inode: names the peer of a session-boundary crossing.
+    public var socketOwner: (@Sendable (UInt64) -> Int32?)?
 
     public init(policy: Policy, identity: Identity, home: String, deviceID: String, userName: String? = nil,
-                posture: PostureMonitor? = nil) {
+                posture: PostureMonitor? = nil, socketOwner: (@Sendable (UInt64) -> Int32?)? = nil) {
         self.policy = policy
         self.identity = identity
         self.home = home
         self.deviceID = deviceID
         self.userName = userName
         self.posture = posture
+        self.socketOwner = socketOwner
     }
 }
 
@@ -83,7 +86,10 @@ public final class Runner: @unchecked Sendable {
         self.sensor = sensor
         self.configuration = configuration
         self.audit = audit
-        self.engine = KernelEngine(sensor: sensor, policy: configuration.policy, deviceID: configuration.deviceID, logger: logger)
+        var options = KernelEngineOptions()
+        options.socketOwner = configuration.socketOwner
+        self.engine = KernelEngine(sensor: sensor, policy: configuration.policy, deviceID: configuration.deviceID,
+                                   options: options, logger: logger)
     }
 
     private var posture: PostureTimeline { engine.posture }
@@ -100,6 +106,7 @@ public final class Runner: @unchecked Sendable {
         let plan = policy.kernelPlan(identity: configuration.identity, posture: posture.current.facts)
         var hooks: NetworkHooks?
         var subject = SessionSubject(session: 0, root: 0, identity: configuration.identity, home: configuration.home)
+        subject.modelAPIPort = SessionSubject.loopbackModelAPIPort(baseURL: ProcessInfo.processInfo.environment["ANTHROPIC_BASE_URL"])
         var result = RunSummary(trace: TraceSummary(session: 0))
         result.userSpaceRules = plan.userSpace.map { "\($0.ruleID): \($0.reason)" }
         let deniedBefore = sensor.counters().networkDenied
@@ -110,6 +117,7 @@ public final class Runner: @unchecked Sendable {
         let trace = try await tracer.run(command: argv, prepare: { (start: SessionStart) throws(SensorError) in
             // No root is spared here: CMD is whatever the caller named, not a pinned Claude Code.
             subject.session = start.session
+            subject.cgroup = start.cgroup
             engine.register(subject)
             hooks = try sensor.attachNetworkHooks(to: start.cgroup)
             try engine.applyRules(for: subject)

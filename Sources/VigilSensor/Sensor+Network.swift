@@ -154,3 +154,40 @@ extension Sensor {
         _ = withHandle { vigil_bpf_set_root($0, UInt32(pid), isRoot) }
     }
 }
+
+extension Sensor {
+    /// The session boundary of `session`: a connect or datagram to a local socket created outside
+    /// `cgroup` (and its descendants) is a crossing, recorded on the connect/send event with the
+    /// socket's cgroup and inode; it is refused with EPERM when its port is in `deniedPorts`.
+    /// - Throws: `SensorError(.trackFailed)` when the ranges do not fit or the map update fails.
+    /// `unixAllowed`: nil leaves AF_UNIX crossings to user space; else every one but these exact paths is
+    /// SIGKILLed at the connect's syscall exit (a session root is spared).
+    public func setPeerBoundary(
+        session: SessionID, cgroup: SessionCgroup, deniedPorts: [ClosedRange<UInt16>], unixAllowed: [String]? = nil
+    ) throws(SensorError) {
+        let ranges = NetworkRuleMerge.merge(deniedPorts)
+        guard ranges.count <= Int(VIGIL_NET_RANGES) else {
+            throw SensorError(.trackFailed, "vigil: more than \(VIGIL_NET_RANGES) denied peer port ranges (the allowed peers split them)")
+        }
+        var flat = ranges.flatMap { [$0.lowerBound, $0.upperBound] }
+        // The allowed paths first: the rule that makes them matter comes after them.
+        _ = withHandle { vigil_bpf_clear_peer_rule($0, session) }
+        for path in unixAllowed ?? [] {
+            let rc = withHandle { vigil_bpf_set_unix_allow($0, session, path) }
+            if rc != 0 {
+                throw SensorError(.trackFailed, "vigil: cannot store the allowed unix peer '\(path)': \(String(cString: strerror(-rc)))")
+            }
+        }
+        let rc = withHandle {
+            vigil_bpf_set_peer_rule($0, session, cgroup.id, cgroup.level, &flat, UInt32(ranges.count), unixAllowed == nil ? 0 : 1)
+        }
+        if rc != 0 {
+            throw SensorError(.trackFailed, "vigil: storing the session boundary failed: \(String(cString: strerror(-rc)))")
+        }
+    }
+
+    /// Removes the session boundary of `session` (at its end).
+    public func clearPeerBoundary(session: SessionID) {
+        _ = withHandle { vigil_bpf_clear_peer_rule($0, session) }
+    }
+}

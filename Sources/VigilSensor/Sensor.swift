@@ -149,6 +149,10 @@ public final class Sensor: @unchecked Sendable {
         public var openKilled: UInt64 = 0
         /// Callers of ptrace, process_vm_* or pidfd_getfd on a process outside their session, SIGKILLed at entry.
         public var processAccessKilled: UInt64 = 0
+        /// Connects/sends of session processes to a local socket outside their session (crossings).
+        public var peerOutside: UInt64 = 0
+        /// ... of them refused with EPERM by the session boundary.
+        public var peerDenied: UInt64 = 0
         public var totalDropped: UInt64 { dropped.values.reduce(0, +) }
         public var totalEmitted: UInt64 { emitted.values.reduce(0, +) }
     }
@@ -169,6 +173,8 @@ public final class Sensor: @unchecked Sendable {
         c.execKilled = raw[Int(VIGIL_CTR_EXEC_KILLED.rawValue)]
         c.openKilled = raw[Int(VIGIL_CTR_OPEN_KILLED.rawValue)]
         c.processAccessKilled = raw[Int(VIGIL_CTR_PROC_ACCESS_KILLED.rawValue)]
+        c.peerOutside = raw[Int(VIGIL_CTR_PEER_OUTSIDE.rawValue)]
+        c.peerDenied = raw[Int(VIGIL_CTR_PEER_DENIED.rawValue)]
         return c
     }
 

@@ -9,6 +9,28 @@ public struct SessionCgroup: Sendable {
     public let path: String
     /// The cgroup id the kernel reports (`bpf_get_current_cgroup_id()`): the directory's inode.
     public let id: UInt64
+    /// Its depth in the cgroup tree (the root is 0): a socket created in this cgroup or below it
+    /// has this cgroup as its ancestor at this level (the session boundary's test).
+    public let level: UInt32
+
+    public init(path: String, id: UInt64, level: UInt32) {
+        self.path = path
+        self.id = id
+        self.level = level
+    }
+
+    /// The v2 mount point and the cgroup it shows (its root within the hierarchy: `/` unless
+    /// vigild runs in a cgroup namespace or a bind mount of a subtree).
+    static func unifiedMountAndRoot(mountinfo: String = "/proc/self/mountinfo") -> (mount: String, root: String)? {
+        guard let text = try? String(contentsOfFile: mountinfo, encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") {
+            let halves = line.components(separatedBy: " - ")
+            guard halves.count == 2, halves[1].hasPrefix("cgroup2 ") else { continue }
+            let fields = halves[0].split(separator: " ")
+            if fields.count > 4 { return (String(fields[4]), String(fields[3])) }
+        }
+        return nil
+    }
 
     /// The cgroup v2 mount point, from /proc/self/mountinfo.
     public static func unifiedMount(mountinfo: String = "/proc/self/mountinfo") -> String? {
@@ -41,7 +63,9 @@ public struct SessionCgroup: Sendable {
         guard stat(path, &info) == 0 else {
             throw SensorError(.cgroupUnavailable, "vigil: cannot stat cgroup \(path): \(String(cString: strerror(errno)))")
         }
-        return SessionCgroup(path: path, id: UInt64(info.st_ino))
+        let root = unifiedMountAndRoot()?.root ?? "/"
+        let level = root.split(separator: "/").count + 2  // <root>/vigil/<name>
+        return SessionCgroup(path: path, id: UInt64(info.st_ino), level: UInt32(level))
     }
 
     /// An fd on `cgroup.procs`: writing "0" to it moves the writer in.

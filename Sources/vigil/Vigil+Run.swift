@@ -7,6 +7,7 @@ import VigilPolicy
 import VigilPosture
 import VigilRuntime
 import VigilSensor
+import VigilTransport
 
 extension Vigil {
     struct Run: AsyncParsableCommand {
@@ -99,7 +100,8 @@ extension Vigil {
                 sensor: sensor,
                 configuration: RunConfiguration(
                     policy: compiled, identity: Identity(user: userName, teams: team, role: role, device: deviceID),
-                    home: home, deviceID: deviceID, userName: userName, posture: monitor),
+                    home: home, deviceID: deviceID, userName: userName, posture: monitor,
+                    socketOwner: { SocketOwners.pid(holdingSocketInode: $0) }),
                 audit: log, logger: Vigil.logger("vigil run"))
             let summary: RunSummary
             do {

@@ -73,16 +73,23 @@ struct RecordBuilder {
     }
 
     @Test func connectIPv4IPv6AndUnix() throws {
-        func net(family: UInt16, port: UInt16, addr: [UInt8], unix: String = "") -> [UInt8] {
-            var b = RecordBuilder.header(kind: 5, size: 176)
+        func net(family: UInt16, port: UInt16, addr: [UInt8], unix: String = "", peer: (UInt64, UInt64)? = nil) -> [UInt8] {
+            var b = RecordBuilder.header(kind: 5, flags: peer == nil ? 0 : 1 << 12 | 1 << 13, size: 192)
             b.put(Int64(0)); b.put(family); b.put(port); b.put(UInt32(0))
             b.bytes.append(contentsOf: addr + [UInt8](repeating: 0, count: 16 - addr.count))
             b.bytes.append(contentsOf: Array(unix.utf8))
             b.pad(to: 176)
+            b.put(peer?.0 ?? 0); b.put(peer?.1 ?? 0)
             return b.bytes
         }
         guard case .connect(let v4) = try decodeOne(net(family: 2, port: 443, addr: [127, 0, 0, 1])) else { Issue.record("v4"); return }
         #expect(v4.address == "127.0.0.1" && v4.port == 443 && v4.family == .inet)
+        #expect(!v4.crossesBoundary && v4.peerCgroup == 0 && v4.peerInode == 0)
+        // A crossing: the listener's cgroup and socket inode ride on the record.
+        guard case .connect(let crossing) = try decodeOne(net(family: 2, port: 5432, addr: [127, 0, 0, 1], peer: (0x1234, 987_654)))
+        else { Issue.record("crossing"); return }
+        #expect(crossing.crossesBoundary && crossing.header.flags.contains(.peerRefused))
+        #expect(crossing.peerCgroup == 0x1234 && crossing.peerInode == 987_654)
         guard case .connect(let v6) = try decodeOne(net(family: 10, port: 80, addr: [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1])) else { Issue.record("v6"); return }
         #expect(v6.address == "2001:db8::1")
         guard case .connect(let ux) = try decodeOne(net(family: 1, port: 0, addr: [], unix: "")) else { Issue.record("unix"); return }

@@ -145,6 +145,97 @@ struct SessionBoundaryEndToEndTests {
         try daemon.verifyAudit()
     }
 
+    /// Work handed to a process outside the session: a local web server that was running before the
+    /// session (it can read what the session may not) is refused at connect — by curl and by Python
+    /// alike — and audited with its pid, executable and the mechanism; the allowed neighbours still work:
+    /// the model API on loopback (`Peer(model-api)`), an allow-listed local service, and a dev server the
+    /// session started itself.
+    @Test func workHandedToAProcessOutsideTheSessionIsRefused() throws {
+        let vigil = try ClaudeE2E.vigilBinary()
+        let (world, token) = try world("peer")
+        defer { world.remove() }
+        try FileManager.default.createDirectory(atPath: world.base + "/db", withIntermediateDirectories: true)
+        try "rows=42\n".write(toFile: world.base + "/db/db.txt", atomically: false, encoding: .utf8)
+        let proxy = try LocalServer.start(serving: world.work + "/vault")  // started before the session, as root
+        defer { proxy.child.stop() }
+        let database = try LocalServer.start(serving: world.base + "/db")
+        defer { database.child.stop() }
+        let devPort = Int.random(in: 20_000...40_000)
+        try world.writePolicy("""
+            vigil: 1
+            version: "peer-1"
+            defaults:
+              tool: allow
+            rules:
+              - id: no-vault
+                match: Open(\(world.work)/vault/**)
+                action: deny
+                reason: The vault is not the agent's.
+              - id: boundary
+                match: Peer(*)
+                action: deny
+                reason: Work stays inside the session.
+              - id: model
+                match: Peer(model-api)
+                action: allow
+                overrides: [boundary]
+              - id: local-db
+                match: Peer(localhost:\(database.port))
+                action: allow
+                overrides: [boundary]
+            """)
+        try world.handOver()
+        let daemon = try DaemonUnderTest.start(world: world)
+        defer { daemon.stop() }
+        let model = try MockModel.start(dumpDirectory: world.requests)
+        defer { model.child.stop() }
+        let run = try world.claude(Self.prompt([
+            ("Bash", ["command": "curl -s -m 5 http://127.0.0.1:\(proxy.port)/token; echo curl=$?", "description": "proxy"]),
+            ("Bash", ["command": "python3 -c \"import urllib.request as u; print(u.urlopen('http://127.0.0.1:\(proxy.port)/token', timeout=5).read())\"; echo py=$?",
+                      "description": "python"]),
+            ("Bash", ["command": "curl -s -m 5 http://127.0.0.1:\(database.port)/db.txt; echo db=$?", "description": "db"]),
+            ("Bash", ["command": "timeout 30 python3 -m http.server --bind 127.0.0.1 \(devPort) >/dev/null 2>&1 & for i in 1 2 3 4 5 6 7 8 9 10; do curl -s -m 5 http://127.0.0.1:\(devPort)/README.md && break; sleep 0.5; done; kill $!",
+                      "description": "dev server"]),
+        ]), model: model, wrapper: vigil, socket: daemon.socket)
+        #expect(run.status == 0, "claude (the model API is reached across the boundary): \(run.stderr)")
+        let results = try model.toolResults()
+        #expect(results["toolu_00_0"]?.text.contains("curl=7") == true, "\(String(describing: results["toolu_00_0"]))")
+        #expect(results["toolu_01_0"]?.text.contains("Operation not permitted") == true, "\(String(describing: results["toolu_01_0"]))")
+        #expect(results["toolu_02_0"]?.text.contains("rows=42") == true, "the allow-listed service: \(String(describing: results["toolu_02_0"]))")
+        #expect(results["toolu_03_0"]?.text.contains("hello from the project") == true,
+                "the session's own dev server: \(String(describing: results["toolu_03_0"]))")
+        #expect(!(try Self.modelSaw(world)).contains(token), "the secret reached the model")
+        let session = try #require(try daemon.sessions(origin: "wrapped").first?["id"] as? String)
+        // `vigil session show` reads this timeline: the refused crossing, its peer and the mechanism.
+        let refusedInTimeline: ([String: Any]) -> Bool = {
+            ($0["text"] as? String)?.contains("crossing to pid \(proxy.pid)") == true && $0["decision"] as? String == "deny"
+                && ($0["mechanism"] as? String)?.hasPrefix("cgroup-deny") == true
+        }
+        try? daemon.wait("the refused crossing in the session's timeline") { try daemon.timeline(session).contains(where: refusedInTimeline) }
+        let timeline = try daemon.timeline(session)
+        #expect(timeline.contains(where: refusedInTimeline),
+                "\(timeline.filter { ($0["text"] as? String)?.contains("crossing") == true }.map { "\($0["text"] ?? "") \($0["decision"] ?? "") \($0["mechanism"] ?? "")" })")
+        let sensor = try daemon.status()["sensor"] as? [String: Any]
+        #expect((sensor?["peerDenied"] as? Int ?? 0) >= 2, "\(String(describing: sensor))")
+        daemon.stop()
+
+        let crossings = try Self.entries(world).filter { $0.extra["boundary"] == "crossing" }
+        let refused = crossings.filter { $0.decision == .deny && $0.action.port == UInt16(proxy.port) }
+        #expect(refused.count >= 2, "curl and python3 were both refused: \(crossings.map { "\($0.action.port ?? 0) \($0.decision?.rawValue ?? "")" })")
+        for entry in refused {
+            #expect(entry.winningRule == "boundary" && entry.extra["reason"] == "Work stays inside the session.")
+            #expect(entry.enforcement?.action == "cgroup-deny" && entry.enforcement?.succeeded == true)
+            #expect(entry.enforcement?.detail?.contains("session boundary") == true)
+            #expect(entry.extra["peer_pid"] == String(proxy.pid), "\(entry.extra)")
+            #expect(entry.extra["peer_exe"]?.contains("python3") == true, "\(entry.extra)")
+        }
+        #expect(crossings.contains { $0.decision == .allow && $0.winningRule == "local-db" && $0.extra["peer_pid"] == String(database.pid) })
+        #expect(crossings.contains { $0.decision == .allow && $0.winningRule == "model" && $0.action.port == UInt16(model.port) },
+                "the model API crossing is allowed by Peer(model-api)")
+        #expect(!crossings.contains { $0.action.port == UInt16(devPort) }, "the session's own server is not a crossing")
+        try daemon.verifyAudit()
+    }
+
     /// The session boundary holds at every moment: while a reader inside one session opens a protected
     /// file every 5 ms or so, 100 other sessions start and end (each start and end re-plans the marks).
     /// Each start's own root, reading the file at once, is refused too: its rules are in force before it is tagged.
@@ -206,5 +297,42 @@ struct SessionBoundaryEndToEndTests {
         #expect(startsRefused == 100, "every new root got EPERM: \(startsRefused); otherwise: \(Set(others).prefix(5))")
         daemon.stop()
         try daemon.verifyAudit()
+    }
+}
+
+/// A small HTTP server outside every session (run as root by the test): it serves a directory.
+private struct LocalServer {
+    let child: Child
+    let port: Int
+    var pid: Int32 { child.process.processIdentifier }
+
+    static func start(serving directory: String) throws -> LocalServer {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", """
+            import functools, http.server, sys
+            handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+            server = http.server.HTTPServer(("127.0.0.1", 0), handler)
+            print("PORT", server.server_address[1], flush=True)
+            server.serve_forever()
+            """, directory]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let child = Child(process)
+        var line: [UInt8] = []
+        let handle = pipe.fileHandleForReading
+        while line.last != 0x0A {
+            let byte = handle.readData(ofLength: 1)
+            if byte.isEmpty { break }
+            line += byte
+        }
+        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5)) else {
+            child.stop()
+            throw Privileges.Missing(description: "the local server did not print its port (got '\(text)')")
+        }
+        return LocalServer(child: child, port: port)
     }
 }

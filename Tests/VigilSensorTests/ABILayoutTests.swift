@@ -81,10 +81,12 @@ import VigilCore
         "vigil_net_event.result": EventLayout.Net.result,
         "vigil_net_event.family": EventLayout.Net.family,
         "vigil_net_event.port": EventLayout.Net.port,
-        "vigil_net_event.pad": EventLayout.Net.pad,
+        "vigil_net_event.peer_pid": EventLayout.Net.peerPID,
         "vigil_net_event.addr": EventLayout.Net.address,
         "vigil_net_event.unix_path": EventLayout.Net.unixPath,
         "vigil_net_event.pad_end": EventLayout.Net.padEnd,
+        "vigil_net_event.peer_cgroup": EventLayout.Net.peerCgroup,
+        "vigil_net_event.peer_ino": EventLayout.Net.peerInode,
 
         "vigil_proc_access_event.hdr": 0,
         "vigil_proc_access_event.call": EventLayout.ProcAccess.call,

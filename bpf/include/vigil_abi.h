@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define VIGIL_ABI_VERSION 2
+#define VIGIL_ABI_VERSION 3
 
 /* Bounds of the variable parts of a record. */
 #define VIGIL_PATH_MAX 4096 /* a resolved path, NUL not included */
@@ -54,6 +54,11 @@ enum vigil_event_flag {
     VIGIL_F_SPARED = 1 << 9,          /* matched an in-kernel kill rule but is a session root: flagged only */
     VIGIL_F_EXE_STAT = 1 << 10,       /* exec: exe_size, exe_mtime_* and exe_ctime_* are filled */
     VIGIL_F_TARGET_UNRESOLVED = 1 << 11, /* proc access: the target could not be resolved (taken as outside) */
+    VIGIL_F_PEER_OUTSIDE = 1 << 12, /* connect/send: a local socket outside the session is bound to the
+                                     * destination (peer_cgroup, peer_ino filled; for AF_UNIX, peer_pid): a
+                                     * session-boundary crossing */
+    VIGIL_F_PEER_REFUSED = 1 << 13, /* ... refused (EPERM) by the session boundary (vigil_peer_rules) */
+    VIGIL_F_FIFO = 1 << 14,         /* open: the file opened is a FIFO (a named pipe) */
 };
 
 /* Counters in the `vigil_counters` per-CPU array. Drops are indexed by event kind. */
@@ -68,6 +73,8 @@ enum vigil_counter {
     VIGIL_CTR_EXEC_KILLED,        /* execs SIGKILLed in the kernel */
     VIGIL_CTR_OPEN_KILLED,        /* openers SIGKILLed in the kernel at syscall exit */
     VIGIL_CTR_PROC_ACCESS_KILLED, /* ptrace, process_vm_* and pidfd_getfd callers SIGKILLed at entry */
+    VIGIL_CTR_PEER_OUTSIDE,       /* connects/sends to a local socket outside the session (crossings) */
+    VIGIL_CTR_PEER_DENIED,        /* ... of them refused (EPERM) by the session boundary */
     VIGIL_CTR_MAX,
 };
 
@@ -135,10 +142,15 @@ struct vigil_net_event {
     __s64 result;    /* 0 or -errno for connect; bytes or -errno for send */
     __u16 family;    /* AF_INET, AF_INET6, AF_UNIX */
     __u16 port;      /* host byte order */
-    __u32 pad;
+    __u32 peer_pid;  /* VIGIL_F_PEER_OUTSIDE on an AF_UNIX connect: the listener's owner (its SO_PEERCRED pid) */
     __u8 addr[16];   /* IPv4 in the first 4 bytes, network order */
     char unix_path[VIGIL_UNIX_PATH_MAX];
     __u32 pad_end;   /* the padding to 8-byte alignment, named so it is never implicit */
+    /* VIGIL_F_PEER_OUTSIDE: the local socket bound to the destination (the listener of a loopback
+     * TCP connect, the receiver of a UDP datagram) — its cgroup and its inode (`socket:[ino]` in
+     * /proc/PID/fd, which names the peer process). 0 otherwise. */
+    __u64 peer_cgroup;
+    __u64 peer_ino;
 };
 
 /* VIGIL_EVENT_PROC_ACCESS: a session process calls ptrace, process_vm_readv/writev or pidfd_getfd.
@@ -205,15 +217,17 @@ VIGIL_ASSERT_OFFSET(struct vigil_open_event, path_len, 48);
 VIGIL_ASSERT_OFFSET(struct vigil_open_event, base_len, 50);
 VIGIL_ASSERT_OFFSET(struct vigil_open_event, pad, 52);
 
-VIGIL_ASSERT_SIZE(struct vigil_net_event, 176);
+VIGIL_ASSERT_SIZE(struct vigil_net_event, 192);
 VIGIL_ASSERT_OFFSET(struct vigil_net_event, hdr, 0);
 VIGIL_ASSERT_OFFSET(struct vigil_net_event, result, 32);
 VIGIL_ASSERT_OFFSET(struct vigil_net_event, family, 40);
 VIGIL_ASSERT_OFFSET(struct vigil_net_event, port, 42);
-VIGIL_ASSERT_OFFSET(struct vigil_net_event, pad, 44);
+VIGIL_ASSERT_OFFSET(struct vigil_net_event, peer_pid, 44);
 VIGIL_ASSERT_OFFSET(struct vigil_net_event, addr, 48);
 VIGIL_ASSERT_OFFSET(struct vigil_net_event, unix_path, 64);
 VIGIL_ASSERT_OFFSET(struct vigil_net_event, pad_end, 172);
+VIGIL_ASSERT_OFFSET(struct vigil_net_event, peer_cgroup, 176);
+VIGIL_ASSERT_OFFSET(struct vigil_net_event, peer_ino, 184);
 
 VIGIL_ASSERT_SIZE(struct vigil_proc_access_event, 64);
 VIGIL_ASSERT_OFFSET(struct vigil_proc_access_event, hdr, 0);
@@ -254,6 +268,37 @@ VIGIL_ASSERT_OFFSET(struct vigil_port_range, high, 2);
 VIGIL_ASSERT_SIZE(struct vigil_net_rule, 68);
 VIGIL_ASSERT_OFFSET(struct vigil_net_rule, count, 0);
 VIGIL_ASSERT_OFFSET(struct vigil_net_rule, ranges, 4);
+
+/* `vigil_peer_rules`, keyed by session: the session boundary. A connect or datagram of the session
+ * to a local address (loopback, unspecified) whose socket was created outside the session's
+ * cgroup (`cgroup_id` at depth `cgroup_level`, or below it) is a crossing: recorded, and refused
+ * with EPERM when its port is in `ranges` (user space has subtracted the allowed peers). */
+struct vigil_peer_rule {
+    __u64 cgroup_id;
+    __u32 cgroup_level;
+    __u32 count;
+    struct vigil_port_range ranges[VIGIL_NET_RANGES];
+    /* 1: a connected AF_UNIX socket whose listener's owner is outside the session is SIGKILLed at the
+     * connect's syscall exit (before it returns to user space with the socket) unless its path is in
+     * `vigil_unix_allow`; a session root is spared (flagged). */
+    __u32 unix_deny;
+    __u32 pad;
+};
+VIGIL_ASSERT_SIZE(struct vigil_peer_rule, 88);
+VIGIL_ASSERT_OFFSET(struct vigil_peer_rule, unix_deny, 80);
+VIGIL_ASSERT_OFFSET(struct vigil_peer_rule, cgroup_id, 0);
+VIGIL_ASSERT_OFFSET(struct vigil_peer_rule, cgroup_level, 8);
+VIGIL_ASSERT_OFFSET(struct vigil_peer_rule, count, 12);
+VIGIL_ASSERT_OFFSET(struct vigil_peer_rule, ranges, 16);
+
+/* `vigil_unix_allow`: AF_UNIX paths a session may reach outside itself (exact, NUL-padded). */
+struct vigil_unix_key {
+    __u64 session;
+    char path[VIGIL_UNIX_PATH_MAX];
+    __u32 pad;
+};
+VIGIL_ASSERT_SIZE(struct vigil_unix_key, 120);
+VIGIL_ASSERT_OFFSET(struct vigil_unix_key, path, 8);
 
 /* `tracked_hint`: for each slot (tgid % VIGIL_HINT_SLOTS), how many tgids in `vigil_tracked`
  * fall in it. Zero means "no process of that slot is tagged", which every handler checks before

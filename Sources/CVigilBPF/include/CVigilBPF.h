@@ -66,6 +66,13 @@ int vigil_bpf_set_net_rule(vigil_bpf *bpf, uint64_t session, const uint8_t addr[
                            const uint16_t *ranges, uint32_t range_count);
 /* Removes every network rule of `session`; returns how many. */
 int vigil_bpf_clear_net_rules(vigil_bpf *bpf, uint64_t session);
+/* The session boundary of `session`: its cgroup (id and depth) and the port ranges (low, high pairs)
+ * of local peers outside it that it may not reach. */
+int vigil_bpf_set_peer_rule(vigil_bpf *bpf, uint64_t session, uint64_t cgroup_id, uint32_t cgroup_level,
+                            const uint16_t *ranges, uint32_t range_count, uint32_t unix_deny);
+int vigil_bpf_clear_peer_rule(vigil_bpf *bpf, uint64_t session);
+/* An AF_UNIX path `session` may reach outside itself when unix_deny is set (exact). */
+int vigil_bpf_set_unix_allow(vigil_bpf *bpf, uint64_t session, const char *path);
 
 /* Exec(name) deny rules of `session`: a match is SIGKILLed in the kernel at exec. */
 int vigil_bpf_set_exec_kill(vigil_bpf *bpf, uint64_t session, const char *name);

@@ -104,12 +104,14 @@ public enum EventLayout {
         public static let result = 32    // s64
         public static let family = 40    // u16
         public static let port = 42      // u16, host order
-        public static let pad = 44       // u32
+        public static let peerPID = 44   // u32, AF_UNIX crossings
         public static let address = 48   // u8[16]
         public static let unixPath = 64  // char[unixPathMax]
         public static let unixPathMax = 108
         public static let padEnd = 172   // u32
-        public static let size = 176
+        public static let peerCgroup = 176 // u64, with .peerOutside
+        public static let peerInode = 184  // u64, with .peerOutside
+        public static let size = 192
     }
 
     /// `struct vigil_proc_access_event`.

@@ -118,7 +118,10 @@ public enum EventDecoder {
             let event = NetworkEvent(
                 header: header, family: family, address: address,
                 port: r.loadUnaligned(fromByteOffset: N.port, as: UInt16.self),
-                result: r.loadUnaligned(fromByteOffset: N.result, as: Int64.self))
+                result: r.loadUnaligned(fromByteOffset: N.result, as: Int64.self),
+                peerCgroup: r.loadUnaligned(fromByteOffset: N.peerCgroup, as: UInt64.self),
+                peerInode: r.loadUnaligned(fromByteOffset: N.peerInode, as: UInt64.self),
+                peerPID: r.loadUnaligned(fromByteOffset: N.peerPID, as: Int32.self))
             return kind == .connect ? .connect(event) : .send(event)
         case .procAccess:
             typealias P = EventLayout.ProcAccess

@@ -85,6 +85,11 @@ public enum EventRenderer {
             o.string("address", e.address)
             o.int("port", Int64(e.port))
             o.int("result", e.result)
+            if e.crossesBoundary {
+                o.uint("peer_cgroup", e.peerCgroup)
+                o.uint("peer_inode", e.peerInode)
+                if e.peerPID > 0 { o.int("peer_pid", Int64(e.peerPID)) }
+            }
         case .procAccess(let e):
             o.string("call", e.callName)
             if let request = e.requestName { o.string("request", request) }
@@ -163,6 +168,7 @@ public enum EventRenderer {
     static let tags: [(flag: EventFlags, name: String)] = [
         (.ioUring, "io_uring"), (.compat, "compat32"), (.pathTruncated, "path_truncated"), (.argvTruncated, "argv_truncated"),
         (.pathUnresolved, "path_unresolved"), (.exeUnlinked, "exe_unlinked"), (.killed, "killed"), (.spared, "spared_root"),
+        (.peerOutside, "peer_outside"), (.peerRefused, "peer_refused"), (.fifo, "fifo"),
     ]
     static let taggedFlags = EventFlags(tags.map(\.flag))
 

@@ -40,6 +40,12 @@ public struct EventFlags: OptionSet, Sendable, Hashable {
     public static let spared = EventFlags(rawValue: 1 << 9)
     public static let exeStat = EventFlags(rawValue: 1 << 10)
     public static let targetUnresolved = EventFlags(rawValue: 1 << 11)
+    /// Connect/send: a local socket outside the session is bound to the destination (a crossing).
+    public static let peerOutside = EventFlags(rawValue: 1 << 12)
+    /// ... and the session boundary refused it (EPERM).
+    public static let peerRefused = EventFlags(rawValue: 1 << 13)
+    /// Open: the file opened is a FIFO (a named pipe).
+    public static let fifo = EventFlags(rawValue: 1 << 14)
 }
 
 /// What identifies an executable's content while it is unchanged: the key of the hash cache.
@@ -124,6 +130,29 @@ public struct NetworkEvent: Sendable, Hashable {
     public var port: UInt16
     /// 0 or -errno (connect); bytes or -errno (send).
     public var result: Int64
+    /// With `.peerOutside`: the cgroup id and the socket inode (`socket:[N]`) of the local socket
+    /// the destination is bound to, outside the session; 0 otherwise.
+    public var peerCgroup: UInt64 = 0
+    public var peerInode: UInt64 = 0
+    /// With `.peerOutside` on an AF_UNIX connect: the pid that owns the listener (SO_PEERCRED); 0 otherwise.
+    public var peerPID: Int32 = 0
+
+    public init(
+        header: EventHeader, family: AddressFamily?, address: String, port: UInt16, result: Int64,
+        peerCgroup: UInt64 = 0, peerInode: UInt64 = 0, peerPID: Int32 = 0
+    ) {
+        self.peerPID = peerPID
+        self.header = header
+        self.family = family
+        self.address = address
+        self.port = port
+        self.result = result
+        self.peerCgroup = peerCgroup
+        self.peerInode = peerInode
+    }
+
+    /// The destination is a local process outside the session (loopback TCP/UDP).
+    public var crossesBoundary: Bool { header.flags.contains(.peerOutside) }
 }
 
 /// `enum vigil_proc_call`: the calls that reach into another process.

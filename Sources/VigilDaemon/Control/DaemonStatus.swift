@@ -35,7 +35,7 @@ extension Daemon {
                     consumerDropped: sensor.consumerDroppedRecords.load(ordering: .relaxed),
                     decodeErrors: counters.decodeErrors.load(ordering: .relaxed), gaps: counters.gaps.load(ordering: .relaxed),
                     networkDenied: c.networkDenied, execKilled: c.execKilled, openKilled: c.openKilled,
-                    processAccessKilled: c.processAccessKilled),
+                    processAccessKilled: c.processAccessKilled, peerCrossings: c.peerOutside, peerDenied: c.peerDenied),
                 hooks: .init(
                     url: hookURL, dropIn: installedDropIn.withLock { $0 }, failClosed: configuration.failClosed,
                     calls: counters.hookCalls.load(ordering: .relaxed), denied: counters.hookDenied.load(ordering: .relaxed),

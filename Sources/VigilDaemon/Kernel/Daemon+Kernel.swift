@@ -129,7 +129,8 @@ extension Daemon {
             if let claude = live.record.claudeSessionIDs.last { entry.extra["claudeSession"] = claude }
             live.add(TimelineRecord(
                 kind: .kernel, time: Int64(bitPattern: header.ktimeNanoseconds) &+ offset, toolUseID: attribution?.toolUseID,
-                text: Self.summary(event), decision: entry.decision?.rawValue, rule: entry.winningRule,
+                text: Self.summary(event) + (entry.extra["boundary"] == nil ? "" : " — crossing to \(entry.extra["peer"] ?? "an unknown peer")"),
+                decision: entry.decision?.rawValue, rule: entry.winningRule,
                 reason: entry.extra["reason"], pid: header.pid, event: entry.kind.rawValue, mechanism: Self.mechanism(entry)))
             entries.append(entry)
         }

@@ -32,6 +32,8 @@ extension Daemon {
         let account = Accounts.lookup(uid: uid)
         let identity = Identity(user: account.name, teams: account.groups, device: configuration.deviceID)
         var subject = SessionSubject(session: session, root: pid, identity: identity, home: account.home)
+        // `Peer(model-api)`: the model API this agent was started against (the developer's setting).
+        subject.modelAPIPort = SessionSubject.loopbackModelAPIPort(baseURL: SessionSubject.modelAPIBaseURL(of: pid))
 
         let nodes = ProcScanner.scan()
         guard let rootNode = nodes.first(where: { $0.pid == pid && !$0.exited }) else {
@@ -52,6 +54,7 @@ extension Daemon {
         } catch {
             throw DaemonError("cannot create the session cgroup: \(error)")
         }
+        subject.cgroup = cgroup  // the session boundary: listeners created in it are the session's own
         var record = SessionRecord(
             id: id, origin: origin, agent: "claude-code", uid: uid, user: account.name, rootPID: pid, cgroup: cgroup.path,
             cwd: cwd, startedAt: TimelineRecord.now(), problems: [])

@@ -11,6 +11,7 @@ extension TimelineRecord {
         if let decision { o.string("decision", decision) }
         if let event { o.string("event", event) }
         o.string("kind", kind.rawValue)
+        if let mechanism { o.string("mechanism", mechanism) }
         if let pid { o.int("pid", Int64(pid)) }
         if let reason { o.string("reason", reason) }
         if let rule { o.string("rule", rule) }
