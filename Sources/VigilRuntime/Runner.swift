@@ -28,15 +28,18 @@ public struct RunConfiguration: Sendable {
     /// Live device posture: decisions and the kernel's rules follow it mid-session. nil: no
     /// posture facts (conditions on them are unknown, which the policy says how to treat).
     public var posture: PostureMonitor?
+    /// The account the command runs as (`vigil run --as-user`); nil: as this process (root).
+    public var account: UserAccount?
 
     public init(policy: Policy, identity: Identity, home: String, deviceID: String, userName: String? = nil,
-                posture: PostureMonitor? = nil) {
+                posture: PostureMonitor? = nil, account: UserAccount? = nil) {
         self.policy = policy
         self.identity = identity
         self.home = home
         self.deviceID = deviceID
         self.userName = userName
         self.posture = posture
+        self.account = account
     }
 }
 
@@ -106,7 +109,7 @@ public final class Runner: @unchecked Sendable {
         result.hashCacheWarning = hashCache.degradedWarning
         let tracer = Tracer(sensor: sensor, ancestryForAllEvents: true, hasher: ExecutableHasher(store: hashCache))
 
-        let trace = try await tracer.run(command: argv, prepare: { (start: SessionStart) throws(SensorError) in
+        let trace = try await tracer.run(command: argv, as: configuration.account, prepare: { (start: SessionStart) throws(SensorError) in
             // No root is spared here: CMD is whatever the caller named, not a pinned Claude Code.
             subject.session = start.session
             engine.register(subject)
