@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -45,8 +46,8 @@ static void close_cloexec_descriptors(int keep_a, int keep_b)
     close(dir);
 }
 
-int vigil_spawn_gated(const char *path, char *const argv[], char *const envp[], int cgroup_procs_fd, pid_t *pid,
-                      int *gate_fd, int *exec_error_fd)
+int vigil_spawn_gated(const char *path, char *const argv[], char *const envp[], int cgroup_procs_fd,
+                      const struct vigil_spawn_credentials *credentials, pid_t *pid, int *gate_fd, int *exec_error_fd)
 {
     int gate[2], status[2];
     if (pipe2(gate, O_CLOEXEC) != 0)
@@ -75,6 +76,13 @@ int vigil_spawn_gated(const char *path, char *const argv[], char *const envp[], 
         int err = 0;
         if (cgroup_procs_fd >= 0 && write(cgroup_procs_fd, "0", 1) != 1)
             err = errno;
+        /* Joined as root (cgroup.procs is root's); the account from here on, before the command's
+         * first instruction. setuid last: it gives up the right to set the others. */
+        if (!err && credentials) {
+            if (setgroups(credentials->group_count, credentials->groups) != 0 || setgid(credentials->gid) != 0 ||
+                setuid(credentials->uid) != 0)
+                err = errno;
+        }
         close_cloexec_descriptors(gate[0], status[1]);
         char go;
         if (!err && read(gate[0], &go, 1) != 1)

@@ -5,6 +5,7 @@
 // and during execve the old image is intact until long after the open of the executable).
 
 import Glibc
+import VigilHost
 
 /// The system call a blocked thread is in, and what its arguments say.
 struct BlockedCall: Sendable, Equatable {
@@ -104,11 +105,7 @@ struct BlockedCall: Sendable, Equatable {
 
     /// The thread group of a thread (`Tgid:` in /proc/<tid>/status), or nil when it is gone.
     static func threadGroup(of tid: Int32) -> Int32? {
-        guard let status = readSmallFile("/proc/\(tid)/status", limit: 1024) else { return nil }
-        for line in status.split(separator: "\n") where line.hasPrefix("Tgid:") {
-            return Int32(line.dropFirst(5).trimmingSet(" \t"))
-        }
-        return nil
+        ProcStatus.number("Tgid", of: tid).flatMap { Int32(exactly: $0) }
     }
 }
 

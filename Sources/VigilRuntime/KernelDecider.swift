@@ -392,11 +392,7 @@ public final class KernelDecider: Sendable {
 
     /// The real uid of a live process, from /proc (for decisions made before any event of it).
     public static func uid(of pid: Int32) -> UInt32? {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") }),
-              let first = line.dropFirst(4).split(whereSeparator: { $0 == " " || $0 == "\t" }).first
-        else { return nil }
-        return UInt32(first)
+        ProcStatus.number("Uid", of: pid).flatMap { UInt32(exactly: $0) }
     }
 
     /// `Open(**/NAME)` / `Open(NAME)` deny rules (any mode) with a plain file name: the kernel

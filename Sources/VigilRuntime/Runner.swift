@@ -31,9 +31,12 @@ public struct RunConfiguration: Sendable {
     public var posture: PostureMonitor?
     /// The process holding a socket inode: names the peer of a session-boundary crossing.
     public var socketOwner: (@Sendable (UInt64) -> Int32?)?
+    /// The account the command runs as (`vigil run --as-user`); nil: as this process (root).
+    public var account: UserAccount?
 
     public init(policy: Policy, identity: Identity, home: String, deviceID: String, userName: String? = nil,
-                posture: PostureMonitor? = nil, socketOwner: (@Sendable (UInt64) -> Int32?)? = nil) {
+                posture: PostureMonitor? = nil, socketOwner: (@Sendable (UInt64) -> Int32?)? = nil,
+                account: UserAccount? = nil) {
         self.policy = policy
         self.identity = identity
         self.home = home
@@ -41,6 +44,7 @@ public struct RunConfiguration: Sendable {
         self.userName = userName
         self.posture = posture
         self.socketOwner = socketOwner
+        self.account = account
     }
 }
 
@@ -114,7 +118,7 @@ public final class Runner: @unchecked Sendable {
         result.hashCacheWarning = hashCache.degradedWarning
         let tracer = Tracer(sensor: sensor, ancestryForAllEvents: true, hasher: ExecutableHasher(store: hashCache))
 
-        let trace = try await tracer.run(command: argv, prepare: { (start: SessionStart) throws(SensorError) in
+        let trace = try await tracer.run(command: argv, as: configuration.account, prepare: { (start: SessionStart) throws(SensorError) in
             // No root is spared here: CMD is whatever the caller named, not a pinned Claude Code.
             subject.session = start.session
             subject.cgroup = start.cgroup

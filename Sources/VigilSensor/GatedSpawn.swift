@@ -9,20 +9,33 @@ public struct GatedProcess: Sendable {
     let gateFD: Int32
     let execErrorFD: Int32
 
-    /// Starts `argv[0]` (searched in PATH) held at the gate, inside the cgroup of `cgroupProcsFD`.
+    /// Starts `argv[0]` (searched in PATH) held at the gate, inside the cgroup of `cgroupProcsFD`,
+    /// as `account` if given (its uid, gid and groups, and HOME, USER and LOGNAME), else as this process.
     /// - Throws: `SensorError(.spawnFailed)` if the command is not found or fork fails.
-    public static func spawn(_ argv: [String], cgroupProcsFD: Int32) throws(SensorError) -> GatedProcess {
+    public static func spawn(_ argv: [String], cgroupProcsFD: Int32, as account: UserAccount? = nil) throws(SensorError) -> GatedProcess {
         guard let command = argv.first, let path = resolve(command) else {
             throw SensorError(.spawnFailed, "vigil: command not found: \(argv.first ?? "")")
         }
+        var environment = ProcessInfo.processInfo.environment
+        if let account {
+            environment["HOME"] = account.home
+            environment["USER"] = account.name
+            environment["LOGNAME"] = account.name
+        }
         let cArgv = argv.map { strdup($0) } + [nil]
-        let cEnv = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let cEnv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
             cArgv.forEach { free($0) }
             cEnv.forEach { free($0) }
         }
         var pid: pid_t = 0, gate: Int32 = -1, status: Int32 = -1
-        let rc = vigil_spawn_gated(path, cArgv, cEnv, cgroupProcsFD, &pid, &gate, &status)
+        let groups = account?.groups ?? []
+        let rc = groups.withUnsafeBufferPointer { groupsBuffer in
+            guard let account else { return vigil_spawn_gated(path, cArgv, cEnv, cgroupProcsFD, nil, &pid, &gate, &status) }
+            var credentials = vigil_spawn_credentials(
+                uid: account.uid, gid: account.gid, group_count: groupsBuffer.count, groups: groupsBuffer.baseAddress)
+            return vigil_spawn_gated(path, cArgv, cEnv, cgroupProcsFD, &credentials, &pid, &gate, &status)
+        }
         if rc != 0 {
             throw SensorError(.spawnFailed, "vigil: cannot start \(command): \(String(cString: strerror(-rc)))")
         }
@@ -39,7 +52,8 @@ public struct GatedProcess: Sendable {
         let n = read(execErrorFD, &err, 4)
         close(execErrorFD)
         if n == 4 {
-            throw SensorError(.spawnFailed, "vigil: exec failed: \(String(cString: strerror(err)))")
+            throw SensorError(
+                .spawnFailed, "vigil: cannot start the command (joining its cgroup, taking its account or exec): \(String(cString: strerror(err)))")
         }
     }
 
@@ -64,5 +78,33 @@ public struct GatedProcess: Sendable {
             }
         }
         return nil
+    }
+}
+
+/// The account `vigil run --as-user` runs its command as: resolved in the parent (the child may
+/// only make async-signal-safe calls), with its supplementary groups as initgroups would set them.
+public struct UserAccount: Sendable, Equatable {
+    public let name: String
+    public let uid: UInt32
+    public let gid: UInt32
+    public let groups: [UInt32]
+    public let home: String
+
+    /// - Throws: `SensorError(.spawnFailed)` if there is no such account.
+    public static func named(_ name: String) throws(SensorError) -> UserAccount {
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 16384)
+        guard getpwnam_r(name, &entry, &buffer, buffer.count, &result) == 0, result != nil else {
+            throw SensorError(.spawnFailed, "vigil: no such user: \(name)")
+        }
+        let uid = entry.pw_uid, gid = entry.pw_gid, home = String(cString: entry.pw_dir)
+        var count: Int32 = 64
+        var groups = [gid_t](repeating: 0, count: Int(count))
+        while getgrouplist(name, gid, &groups, &count) < 0 {
+            groups = [gid_t](repeating: 0, count: Int(count) * 2)
+            count = Int32(groups.count)
+        }
+        return UserAccount(name: name, uid: uid, gid: gid, groups: Array(groups.prefix(Int(count))), home: home)
     }
 }

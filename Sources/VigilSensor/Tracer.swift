@@ -60,9 +60,11 @@ public final class Tracer: Sendable {
     /// tagged, before it runs its first instruction (enforcement goes in place there);
     /// `onBatch` after each batch of events (and on the reader's heartbeat).
     /// - Throws: `SensorError` if the session cannot be set up or the command cannot start, or
-    ///   what `prepare` throws (the command is then not run).
+    ///   what `prepare` throws (the command is then not run). `account`: the command runs as it
+    ///   (taken in the child before the gate), else as this process.
     public func run(
         command argv: [String],
+        as account: UserAccount? = nil,
         prepare: (SessionStart) throws(SensorError) -> Void = { _ in },
         onBatch: () -> Void = {},
         onEvent: (SensorEvent, RenderedContext) -> Void
@@ -75,7 +77,7 @@ public final class Tracer: Sendable {
         for node in ProcScanner.scan() { tree.seed(node) }
 
         let stream = sensor.start()
-        let child = try GatedProcess.spawn(argv, cgroupProcsFD: procsFD)
+        let child = try GatedProcess.spawn(argv, cgroupProcsFD: procsFD, as: account)
         do {
             try sensor.track(pid: child.pid, session: session)
         } catch {

@@ -18,7 +18,9 @@ extension Vigil {
                 files the policy names get EPERM from fanotify; what no kernel mechanism can hold is \
                 killed when seen (the session's root is flagged instead). Every decision is appended \
                 to the signed audit log in --audit-dir (create its key with 'vigil audit keygen DIR'). \
-                Needs root. No daemon: this is how a CI pipeline runs a headless agent under policy.
+                Needs root. No daemon: this is how a CI pipeline runs a headless agent under policy. \
+                With --as-user NAME the command (only the command) runs as that account, as deployed: \
+                its uid, gid and groups, HOME, USER and LOGNAME, from its first instruction.
                 """)
 
         @Option(name: .long, help: "The policy document (YAML).")
@@ -30,7 +32,10 @@ extension Vigil {
         @Option(name: .long, help: "The audit signing key (default DIR/audit.key).")
         var key: String?
 
-        @Option(name: .long, help: "Identity: user name (default: the invoking user).") var user: String?
+        @Option(name: .long, help: "Run the command as this account (uid, gid, groups, HOME); vigil stays root.")
+        var asUser: String?
+
+        @Option(name: .long, help: "Identity: user name (default: --as-user, else the invoking user).") var user: String?
         @Option(name: .long, help: "Identity: team (repeatable).") var team: [String] = []
         @Option(name: .long, help: "Identity: role.") var role: String?
 
@@ -65,8 +70,12 @@ extension Vigil {
             } catch {
                 fail("vigil run: policy rejected, nothing run: \(error)")
             }
-            let userName = user ?? ProcessInfo.processInfo.environment["SUDO_USER"] ?? NSUserName()
-            let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
+            var account: UserAccount?
+            if let asUser {
+                do { account = try UserAccount.named(asUser) } catch { fail("vigil run: --as-user \(asUser): no such user, nothing run") }
+            }
+            let userName = user ?? account?.name ?? ProcessInfo.processInfo.environment["SUDO_USER"] ?? NSUserName()
+            let home = account?.home ?? ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
             let deviceID = (try? String(contentsOfFile: "/etc/machine-id", encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines) ?? ProcessInfo.processInfo.hostName
             var log: AuditLog?
@@ -101,7 +110,7 @@ extension Vigil {
                 configuration: RunConfiguration(
                     policy: compiled, identity: Identity(user: userName, teams: team, role: role, device: deviceID),
                     home: home, deviceID: deviceID, userName: userName, posture: monitor,
-                    socketOwner: { SocketOwners.pid(holdingSocketInode: $0) }),
+                    socketOwner: { SocketOwners.pid(holdingSocketInode: $0) }, account: account),
                 audit: log, logger: Vigil.logger("vigil run"))
             let summary: RunSummary
             do {

@@ -31,11 +31,22 @@ struct Workspace {
         try signer.write(toKeyFile: AuditLogLayout(directory: audit).defaultPrivateKey)
     }
 
+    /// The account the command runs as, as deployed (`vigil run --as-user`): the developer, who
+    /// owns the workspace (it writes its output there, and the files the policy protects are its
+    /// own: only Vigil stands between it and them). The audit log stays root's.
+    func developer() throws -> UserAccount {
+        let developer = try Developer.account()
+        guard Glibc.chown(dir, developer.uid, developer.gid) == 0 else { throw Privileges.Missing(description: "chown \(dir): errno \(errno)") }
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir) where name != "audit" { try developer.own(dir + "/" + name) }
+        return try UserAccount.named(Developer.name)
+    }
+
     func run(policy yaml: String, _ argv: [String]) async throws -> (RunSummary, [AuditEntry], VerificationReport) {
         let policy = try Policy(yaml: yaml, file: "test.yaml")
+        let account = try developer()
         let log = try AuditLog.open(directory: audit, signer: try Ed25519FileSigner(keyFile: AuditLogLayout(directory: audit).defaultPrivateKey))
         let runner = Runner(sensor: try sharedSensor.get(), configuration: RunConfiguration(
-            policy: policy, identity: Identity(user: "dev"), home: "/root", deviceID: "test-device"), audit: log, logger: silentLogger)
+            policy: policy, identity: Identity(user: "dev"), home: account.home, deviceID: "test-device", account: account), audit: log, logger: silentLogger)
         let collected = Entries()
         let summary = try await runner.run(command: argv) { collected.add($0.entry) }
         try log.close()
@@ -69,7 +80,8 @@ func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " +
         #expect(denied.winningRule == "no-port")
         #expect(denied.enforcement?.action == "cgroup-deny" && denied.enforcement?.succeeded == true)
         #expect(!denied.ancestry.isEmpty && denied.ancestry.first?.sha256 != nil)
-        #expect(denied.subject?.uid == getuid() && denied.subject?.userName == "root")
+        let developer = try Developer.account()
+        #expect(denied.subject?.uid == developer.uid && denied.subject?.userName == Developer.name)
         #expect(summary.networkDenied >= 1)
         #expect(report.isValid, "\(report)")
     }
@@ -78,6 +90,7 @@ func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " +
         let w = try Workspace(); defer { w.cleanup() }
         let listener = try TCPListener()
         let helper = try Privileges.helper("uring_probe")
+        try Developer.account().mustExecute(helper)
         let policy = """
             vigil: 1
             rules:
@@ -105,7 +118,8 @@ func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " +
         #expect(!text.contains("TOPSECRET"), "\(text)")
         #expect(text.contains("PermissionError") && text.contains("done"))
         #expect(entries.filter { $0.kind == .open && $0.decision == .deny }.count >= 2)
-        #expect(entries.filter { $0.kind == .open && $0.decision == .deny }.allSatisfy { $0.subject?.uid == getuid() })
+        let developer = try Developer.account()
+        #expect(entries.filter { $0.kind == .open && $0.decision == .deny }.allSatisfy { $0.subject?.uid == developer.uid })
         #expect(summary.auditEntries == entries.count)
         #expect(report.isValid, "\(report)")
     }
@@ -231,9 +245,11 @@ extension EnforcementTests {
             rules:
               - {id: no-net-without-edr, match: 'Connect(127.0.0.1:\(listener.port))', action: deny, when: edr_running == false}
             """, file: "posture.yaml")
+        let account = try w.developer()
         let log = try AuditLog.open(directory: w.audit, signer: try Ed25519FileSigner(keyFile: AuditLogLayout(directory: w.audit).defaultPrivateKey))
         let runner = Runner(sensor: try sharedSensor.get(), configuration: RunConfiguration(
-            policy: policy, identity: Identity(user: "dev"), home: "/root", deviceID: "test-device", posture: monitor), audit: log, logger: silentLogger)
+            policy: policy, identity: Identity(user: "dev"), home: account.home, deviceID: "test-device", posture: monitor,
+            account: account), audit: log, logger: silentLogger)
         let out = w.dir + "/out", phase1 = w.dir + "/phase1", go = w.dir + "/go"
         let script = """
             bash -c 'exec 3<>/dev/tcp/127.0.0.1/\(listener.port)' && echo first=ok; touch \(phase1)

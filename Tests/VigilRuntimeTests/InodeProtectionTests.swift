@@ -39,10 +39,11 @@ extension EnforcementTests {
         let (dir, _, policy) = try Self.vault(w)
         try FileManager.default.createDirectory(atPath: w.dir + "/b", withIntermediateDirectories: true)
         let out = w.dir + "/out"
-        // Each route, one after the other, from inside the session: none may print the token.
+        // Each route, one after the other, from inside the session: none may print the token. The
+        // command is the developer: its bind mount is in a user namespace of its own (unshare -r).
         let script = """
             ln \(dir)/deep/token \(w.dir)/l1; cat \(w.dir)/l1; echo link=$?; \
-            unshare -m sh -c 'mount --bind \(dir) \(w.dir)/b && cat \(w.dir)/b/deep/token'; echo bind=$?; \
+            unshare -rm sh -c 'mount --bind \(dir) \(w.dir)/b && cat \(w.dir)/b/deep/token'; echo bind=$?; \
             mv \(dir)/deep \(w.dir)/moved; cat \(w.dir)/moved/token; echo dirmove=$?; \
             mv \(w.dir)/moved/token \(w.dir)/t2; cat \(w.dir)/t2; echo filemove=$?
             """
@@ -64,9 +65,15 @@ extension EnforcementTests {
         // a new directory with a new secret. The session then links it out of the tree and reads it.
         // The session says when it runs (its marks are in place before its first instruction).
         let later = dir + "/new/creds", ready = w.dir + "/ready"
+        // The developer's, like the rest of the tree (a hard link to another's file is refused by
+        // the kernel's protected_hardlinks, not by Vigil).
+        let developer = try Developer.account()
         DispatchQueue.global().async {
             for _ in 0..<600 where !FileManager.default.fileExists(atPath: ready) { usleep(10_000) }
             try? FileManager.default.createDirectory(atPath: dir + "/new", withIntermediateDirectories: true)
+            Glibc.chown(dir + "/new", developer.uid, developer.gid)
+            FileManager.default.createFile(atPath: later, contents: nil)
+            Glibc.chown(later, developer.uid, developer.gid)
             try? "LATER-SECRET".write(toFile: later, atomically: false, encoding: .utf8)
         }
         let script = "touch \(ready); while [ ! -s \(later) ]; do sleep 0.05; done; sleep 0.2; ln \(later) \(w.dir)/out-link; cat \(w.dir)/out-link; echo rc=$?"

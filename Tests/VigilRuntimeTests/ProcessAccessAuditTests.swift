@@ -12,14 +12,21 @@ import VigilTestSupport
 extension EnforcementTests {
     @Test(.requires(.bpf)) func ptraceAttachOutsideIsKilledAndAuditedWithTheTargetAndItsExecutable() async throws {
         let w = try Workspace(); defer { w.cleanup() }
+        // The developer's own process outside the session (setpriv execs sleep: same pid): only
+        // Vigil, not the kernel's uid check, stands between the session and it.
+        let developer = try Developer.account()
         let outsider = Process()
-        outsider.executableURL = URL(fileURLWithPath: "/bin/sleep")
-        outsider.arguments = ["60"]
+        outsider.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        outsider.arguments = Array(developer.command(["/bin/sleep", "60"]).dropFirst())
         try outsider.run()
         defer { kill(outsider.processIdentifier, SIGKILL); outsider.waitUntilExit() }
         let target = outsider.processIdentifier
+        for _ in 0..<200 where (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(target)/exe")) != "/usr/bin/sleep" {
+            usleep(10_000)
+        }
         let out = w.dir + "/out"
         let helper = try Privileges.helper("proc_reach")
+        try developer.mustExecute(helper)
         let (_, entries, report) = try await w.run(policy: "vigil: 1\nrules: []\n", shell("\(helper) attach \(target)", out: out))
         let text = try String(contentsOfFile: out, encoding: .utf8)
         #expect(text.hasPrefix("before\n") && !text.contains("after"), "\(text)")  // the shell may add "Killed"

@@ -104,13 +104,24 @@ struct vigil_bpf_features {
 };
 void vigil_bpf_probe_features(struct vigil_bpf_features *out);
 
+/* The account a gated child becomes before it waits at the gate (its groups already resolved:
+ * initgroups reads /etc/group, which the child may not do). */
+struct vigil_spawn_credentials {
+    uid_t uid;
+    gid_t gid;
+    size_t group_count;
+    const gid_t *_Nullable groups;
+};
+
 /*
- * Forks a child that joins the cgroup behind `cgroup_procs_fd` (if >= 0), waits until the
- * parent writes one byte to `*gate_fd`, then execs `path`. `*exec_error_fd` reads 4 bytes of
- * errno if exec fails, or EOF once it succeeded. Async-signal-safe in the child.
+ * Forks a child that joins the cgroup behind `cgroup_procs_fd` (if >= 0), takes `credentials`
+ * (if not NULL: groups, gid, then uid, for good), waits until the parent writes one byte to
+ * `*gate_fd`, then execs `path`. `*exec_error_fd` reads 4 bytes of errno if joining, the
+ * credentials or exec fail, or EOF once exec succeeded. Async-signal-safe in the child.
  */
 int vigil_spawn_gated(const char *path, char *_Nullable const argv[_Nonnull], char *_Nullable const envp[_Nonnull],
-                      int cgroup_procs_fd, pid_t *pid, int *gate_fd, int *exec_error_fd);
+                      int cgroup_procs_fd, const struct vigil_spawn_credentials *_Nullable credentials, pid_t *pid,
+                      int *gate_fd, int *exec_error_fd);
 
 #pragma clang assume_nonnull end
 
