@@ -2,6 +2,7 @@
 // What of a policy the kernel can enforce by itself for one person on one device right now:
 // network denials compiled into the sensor's cgroup-hook map, and the exec/open rules the
 // fanotify guard marks. Everything else is decided per event in user space (flag or kill).
+import VigilCore
 
 /// The kernel's share of a policy for one identity and posture.
 public struct KernelPlan: Sendable, Hashable {
@@ -101,17 +102,7 @@ public struct KernelPlan: Sendable, Hashable {
         return pieces
     }
 
-    static func merged(_ ranges: [ClosedRange<UInt16>]) -> [ClosedRange<UInt16>] {
-        var result: [ClosedRange<UInt16>] = []
-        for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
-            if let last = result.last, Int(range.lowerBound) <= Int(last.upperBound) + 1 {
-                result[result.count - 1] = last.lowerBound...max(last.upperBound, range.upperBound)
-            } else {
-                result.append(range)
-            }
-        }
-        return result
-    }
+    static func merged(_ ranges: [ClosedRange<UInt16>]) -> [ClosedRange<UInt16>] { PortRanges.merged(ranges) }
 }
 
 extension KernelPlan {

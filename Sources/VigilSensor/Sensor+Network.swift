@@ -56,17 +56,7 @@ public enum NetworkRuleMerge {
         }
     }
 
-    static func merge(_ ranges: [ClosedRange<UInt16>]) -> [ClosedRange<UInt16>] {
-        var result: [ClosedRange<UInt16>] = []
-        for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
-            if let last = result.last, Int(range.lowerBound) <= Int(last.upperBound) + 1 {
-                result[result.count - 1] = last.lowerBound...max(last.upperBound, range.upperBound)
-            } else {
-                result.append(range)
-            }
-        }
-        return result
-    }
+    static func merge(_ ranges: [ClosedRange<UInt16>]) -> [ClosedRange<UInt16>] { PortRanges.merged(ranges) }
 }
 
 extension Sensor {
