@@ -84,7 +84,16 @@ struct MockModel {
         process.standardError = FileHandle.standardError
         try process.run()
         let child = Child(process)
-        // First line: "PORT <n>".
+        let (text, port) = MockModel.announcedPort(pipe)
+        guard let port else {
+            child.stop()
+            throw Privileges.Missing(description: "mock_model.py did not print its port (got '\(text)')")
+        }
+        return MockModel(child: child, port: port, dumpDirectory: dumpDirectory)
+    }
+
+    /// A test server's first line, "PORT <n>" (read byte by byte: nothing after it is consumed), and the port.
+    static func announcedPort(_ pipe: Pipe) -> (line: String, port: Int?) {
         var line: [UInt8] = []
         let handle = pipe.fileHandleForReading
         while line.last != 0x0A {
@@ -93,11 +102,7 @@ struct MockModel {
             line += byte
         }
         let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5)) else {
-            child.stop()
-            throw Privileges.Missing(description: "mock_model.py did not print its port (got '\(text)')")
-        }
-        return MockModel(child: child, port: port, dumpDirectory: dumpDirectory)
+        return (text, text.hasPrefix("PORT ") ? Int(text.dropFirst(5)) : nil)
     }
 
     /// Every tool_result the model was sent, by tool_use_id (the text; the last request wins).

@@ -336,15 +336,8 @@ private struct LocalServer {
         process.standardError = FileHandle.nullDevice
         try process.run()
         let child = Child(process)
-        var line: [UInt8] = []
-        let handle = pipe.fileHandleForReading
-        while line.last != 0x0A {
-            let byte = handle.readData(ofLength: 1)
-            if byte.isEmpty { break }
-            line += byte
-        }
-        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5)) else {
+        let (text, port) = MockModel.announcedPort(pipe)
+        guard let port else {
             child.stop()
             throw Privileges.Missing(description: "the local server did not print its port (got '\(text)')")
         }
