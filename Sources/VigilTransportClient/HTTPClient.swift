@@ -142,8 +142,13 @@ public final class HTTPClient {
         // retrying with backoff until the timeout.
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.httpVersion = .http1Only
-        return AsyncHTTPClient.HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+        return AsyncHTTPClient.HTTPClient(eventLoopGroup: HTTPClient.eventLoopGroup, configuration: configuration)
     }
+
+    /// One event loop for every client of the process: the request, its connection and its callbacks
+    /// then share a thread, so a request costs one wake-up of that loop and one of the caller, not a hop
+    /// between the loops of a multi-threaded group at each step.
+    private static let eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
     private func makeRequest(_ request: HTTPRequest) throws(HTTPClientError) -> AsyncHTTPClient.HTTPClient.Request {
         let url: URL?

@@ -2,7 +2,11 @@
 // What the local transport costs (moved here from the test suite, where it printed figures and
 // asserted nothing): who is on the other end of a loopback TCP connection (sock_diag + the /proc
 // scan, first call and cached), and a hook-sized POST round trip over TCP and the Unix socket, on a
-// kept-alive connection and on a new one per request. Times in µs.
+// kept-alive connection and on a new one per request. Times in µs. Beside them, in the same run, what
+// handing a byte to another thread and back costs on this machine (a blocking socketpair ping-pong):
+// a round trip through NIO is a fixed number of such hand-offs (caller → client loop → server loop →
+// handler thread and back), and on a VM whose idle vCPUs must be woken each one costs tens of µs, so the
+// ratio, not the time, is what compares across machines and commits.
 import Foundation
 import Glibc
 import Synchronization
@@ -30,6 +34,15 @@ private enum TransportBench {
             samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1000)
         }
         return samples.sorted()
+    }
+
+    /// With `unit`, the p50 also as a multiple of it (`p50_in_hand_offs`).
+    static func fields(_ samples: [Double], per unit: Double) -> KeyValuePairs<String, String> {
+        let f = fields(samples)
+        return [
+            "n": f[0].value, "mean_us": f[1].value, "p50_us": f[2].value, "p99_us": f[3].value,
+            "p50_in_hand_offs": String(format: "%.1f", samples[samples.count / 2] / unit),
+        ]
     }
 
     static func fields(_ samples: [Double]) -> KeyValuePairs<String, String> {
@@ -79,7 +92,29 @@ private enum TransportBench {
         report("transport.pid_scan_full_miss", fields(miss))
     }
 
+    /// A byte to a thread blocked in read(2) and back, `count` times: the cost of one wake-up each way.
+    static func threadHandOff(_ count: Int) throws -> [Double] {
+        var pair: [Int32] = [0, 0]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0 else { throw Failure("socketpair: errno \(errno)") }
+        let (near, far) = (pair[0], pair[1])
+        let echo = Thread {
+            var byte: UInt8 = 0
+            while read(far, &byte, 1) == 1 { _ = write(far, &byte, 1) }
+            close(far)
+        }
+        echo.start()
+        defer { close(near) }
+        var byte: UInt8 = 1
+        for _ in 0..<500 { _ = write(near, &byte, 1); _ = read(near, &byte, 1) }  // warm up
+        return try measure(count) {
+            guard write(near, &byte, 1) == 1, read(near, &byte, 1) == 1 else { throw Failure("ping-pong: errno \(errno)") }
+        }
+    }
+
     static func roundTrips() throws {
+        let handOff = try threadHandOff(20_000)
+        report("transport.thread_hand_off_round_trip", fields(handOff))
+        let handOffP50 = handOff[handOff.count / 2]
         // About the size of a PreToolUse hook payload.
         let payload = Array(("{\"session_id\":\"0b7c\",\"hook_event_name\":\"PreToolUse\",\"tool_name\":\"Bash\",\"tool_input\":{\"command\":\""
             + String(repeating: "x", count: 400) + "\"}}").utf8)
@@ -100,8 +135,8 @@ private enum TransportBench {
                 _ = try once.request("POST", "/hook", headers: ["Connection": "close"], body: payload)
             }
             guard server.counters.requests == 6_200 else { throw Failure("\(transport): \(server.counters.requests) requests served, 6200 sent") }
-            report("transport.keep_alive_post_\(transport)", fields(kept))
-            report("transport.new_connection_post_\(transport)", fields(fresh))
+            report("transport.keep_alive_post_\(transport)", fields(kept, per: handOffP50))
+            report("transport.new_connection_post_\(transport)", fields(fresh, per: handOffP50))
         }
     }
 }
