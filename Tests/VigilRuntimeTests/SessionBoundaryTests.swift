@@ -2,6 +2,7 @@
 // The session boundary in the kernel (`vigil run`): a loopback connect or datagram to a socket of a
 // process outside the session is refused with EPERM unless a `Peer(…)` exception allows its port,
 // and audited with the peer that listens there; a listener the session started itself is its own.
+// The command runs as the developer account (`vigil run --as-user`), the outside listeners are root's.
 import Foundation
 import Glibc
 import Testing
@@ -57,6 +58,9 @@ private final class UnixListener: @unchecked Sendable {
             }
         }
         guard ok else { throw Privileges.Missing(description: "unix listener: \(String(cString: strerror(errno)))") }
+        // connect(2) needs write permission on the socket file: the developer may reach it, and only
+        // Vigil's boundary stands in the way.
+        chmod(path, 0o666)
     }
 
     deinit { close(fd) }
@@ -79,11 +83,15 @@ private let ownSocket: @Sendable (UInt64) -> Int32? = { inode in
 extension EnforcementTests {
     private func runBounded(_ yaml: String, _ argv: [String], in w: Workspace) async throws -> ([AuditEntry], VerificationReport) {
         let policy = try Policy(yaml: yaml, file: "boundary.yaml")
+        // As deployed: the command is the developer's (it owns the workspace, and the FIFOs and sockets
+        // it may reach in it), the listeners outside the session are this root test process's.
+        let account = try w.developer()
         let log = try AuditLog.open(directory: w.audit, signer: try Ed25519FileSigner(keyFile: AuditLogLayout(directory: w.audit).defaultPrivateKey))
         let runner = Runner(
             sensor: try sharedSensor.get(),
             configuration: RunConfiguration(
-                policy: policy, identity: Identity(user: "dev"), home: "/root", deviceID: "test-device", socketOwner: ownSocket), audit: log,
+                policy: policy, identity: Identity(user: "dev"), home: account.home, deviceID: "test-device", socketOwner: ownSocket,
+                account: account), audit: log,
             logger: silentLogger)
         let collected = Entries()
         _ = try await runner.run(command: argv) { collected.add($0.entry) }
@@ -105,7 +113,8 @@ extension EnforcementTests {
             """
         let out = w.dir + "/out"
         let script = """
-            import socket
+            import os, socket
+            print("uid", os.getuid())
             def tcp(name, host, port):
                 s = socket.socket()
                 try:
@@ -126,6 +135,7 @@ extension EnforcementTests {
         try script.write(toFile: w.dir + "/probe.py", atomically: false, encoding: .utf8)
         let (entries, report) = try await runBounded(policy, shell("python3 \(w.dir)/probe.py", out: out), in: w)
         let text = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(text.contains("uid \(try Developer.account().uid)"), "the probe ran as the developer: \(text)")
         #expect(text.contains("proxy errno \(EPERM)"), "\(text)")
         #expect(text.contains("proxy-any errno \(EPERM)"), "\(text)")
         #expect(text.contains("database ok"), "\(text)")
