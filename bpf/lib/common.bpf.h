@@ -13,6 +13,9 @@
 /* Signal and errno numbers (macros, so not in vmlinux.h): the generic values, which x86 and arm64 share. */
 #define SIGKILL 9
 #define EEXIST 17
+/* File types of an inode's i_mode (include/uapi/linux/stat.h). */
+#define S_IFMT 0170000
+#define S_IFIFO 0010000
 
 /* Set by user space before load. */
 const volatile bool exec_all = true;          /* emit exec events for processes outside sessions */
