@@ -1,22 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 // vigild: one sensor, one policy, one audit log, every agent session on the machine.
 //
-//   kernel ──ring──▶ KernelService ──▶ sessions (tree, tool-call attribution) ──▶ engine ──▶ audit
-//   Claude Code ──http hook──▶ hook endpoint (authenticated caller) ──▶ policy ──▶ audit, timeline
-//   vigil CLI ──unix socket──▶ control API (peer credentials) ──▶ status, sessions, reload
+//   kernel ──ring──▶ KernelConsumer ──▶ SessionRegistry (tree, tool-call attribution) ──▶ engine ──▶ journal (audit)
+//   Claude Code ──http hook──▶ HookService (authenticated caller) ──▶ policy ──▶ journal, timeline
+//   vigil CLI ──unix socket──▶ ControlService (peer credentials) ──▶ StatusReport, sessions, reload
 //   PolicyService, PostureService ──▶ engine (re-plans every session's kernel rules and marks)
 //
-// The engine (`KernelEngine`, the same as `vigil run`'s) owns the sessions' subjects, the kernel's
-// rules and the fanotify guard; the policy and posture services own theirs. The sessions, the
-// process tree and the attributor live behind one lock (`state`); what is slow — hashing
-// executables, fsync, writing timelines — happens outside it.
+// Each service owns its state and is reached through a narrow interface; `Daemon` only builds
+// them and runs them as one service group (Daemon+Run). The engine (`KernelEngine`, the same as
+// `vigil run`'s) owns the sessions' subjects, the kernel's rules and the fanotify guard.
 import Foundation
 import Glibc
 import Logging
-import Synchronization
 import VigilAPI
 import VigilAudit
-import VigilClaude
 import VigilCore
 import VigilEnforcement
 import VigilHost
@@ -34,30 +31,16 @@ public final class Daemon: Sendable {
     /// The one enforcement engine (the same as `vigil run`'s): sessions' subjects, kernel rules,
     /// fanotify marks, re-planning.
     let engine: KernelEngine
-    /// The policy in force and its file (reloads).
+    let journal: DaemonJournal
     let policy: PolicyService
     let posture: PostureService
-    let journal: DaemonJournal
-    let store: SessionStore
-    /// One cache of executable hashes for the consumer and the hook-caller check, kept in the
-    /// state directory so a restart does not read every binary (Claude Code's is 400 MB) again.
+    let sessions: SessionRegistry
+    let hooks: HookService
+    let control: ControlService
+    let kernelCounters = KernelCounters()
+    /// One cache of executable hashes for the consumer and the hook-caller check.
     let hasher: ExecutableHasher
-    let detector = AgentDetector()
-    let trust: AgentTrust
-    let state = Mutex(DaemonState())
-    let counters = DaemonCounters()
-    /// Kernel-event entries waiting to share one durable append (see `recordKernel`).
-    let kernelBatch = KernelAuditBatch()
-    let startedAt = TimelineRecord.now()
-    /// The hook server's port once it listens (the configured one, or the one the kernel picked).
-    let boundHookPort = Atomic<UInt16>(0)
-    /// The managed-settings drop-in this daemon installed.
-    let installedDropIn = Mutex<String?>(nil)
-    /// Adoptions are serialized: two first hook calls of one Claude Code must not make two sessions.
-    let adoptionLock = Mutex<Void>(())
     let enforcementMode: String
-    /// Transcript reads, one at a time, off the hook threads.
-    let transcriptQueue = DispatchQueue(label: "vigild.transcripts")
 
     /// Loads everything that must work before the daemon may say it runs: the policy (a policy
     /// that does not compile stops the start, naming file, line and column), the sensor, the
@@ -77,7 +60,7 @@ public final class Daemon: Sendable {
         } catch {
             throw DaemonError("vigild: the kernel sensor cannot start: \(error)")
         }
-        journal = DaemonJournal(audit: try Self.openAudit(configuration), counters: counters, logger: logger)
+        journal = DaemonJournal(audit: try Self.openAudit(configuration), logger: logger)
         var postureConfiguration = PostureConfiguration()
         if let names = configuration.edrProcessNames { postureConfiguration.endpointProtectionProcessNames = names }
         let monitor = PostureMonitor(prober: PostureProber(configuration: postureConfiguration))
@@ -92,15 +75,23 @@ public final class Daemon: Sendable {
         policy = PolicyService(path: configuration.policyPath, loaded: loaded, deviceID: configuration.deviceID,
                                pollInterval: configuration.policyPollInterval, engine: engine, journal: journal)
         posture = PostureService(monitor: monitor, deviceID: configuration.deviceID, engine: engine, journal: journal)
-        store = SessionStore(directory: configuration.sessionsDirectory)
+        let store = SessionStore(directory: configuration.sessionsDirectory)
         try store.prepare()
+        // Kept in the state directory so a restart does not read every binary (Claude Code's is 400 MB) again.
         let hashCache = HashCacheFile(path: configuration.stateDirectory + "/cache/exe-sha256")
         hasher = ExecutableHasher(maxBytes: 1 << 30, store: hashCache)
-        trust = AgentTrust(configured: configuration.trustedAgentBinaries, hasher: hasher)
+        let trust = AgentTrust(configured: configuration.trustedAgentBinaries, hasher: hasher)
+        sessions = SessionRegistry(deviceID: configuration.deviceID, store: store, sensor: sensor, engine: engine, journal: journal, trust: trust)
+        hooks = HookService(configuration: configuration, sessions: sessions, policy: policy, journal: journal, trust: trust, logger: logger)
         enforcementMode = Environment.probeFeatures().enforcementMode
-        if let problem = hashCache.problem { noteError("executable hash cache not used: \(problem)") }
+        let report = StatusReport(
+            deviceID: configuration.deviceID, startedAt: TimelineRecord.now(), enforcementMode: enforcementMode,
+            failClosed: configuration.failClosed, sensor: sensor, kernel: kernelCounters, sessions: sessions, policy: policy,
+            journal: journal, hooks: hooks)
+        control = ControlService(socketPath: configuration.socketPath, sessions: sessions, policy: policy, journal: journal, status: report)
+        if let problem = hashCache.problem { journal.noteError("executable hash cache not used: \(problem)") }
         for program in sensor.programs where !program.attached {
-            noteError("sensor program \(program.name) not attached: \(String(cString: strerror(program.errorCode ?? 0)))")
+            journal.noteError("sensor program \(program.name) not attached: \(String(cString: strerror(program.errorCode ?? 0)))")
         }
     }
 
@@ -127,130 +118,6 @@ public final class Daemon: Sendable {
         } catch {
             throw DaemonError("vigild: the audit log \(directory) cannot be opened: \(error)")
         }
-    }
-
-    var hookPort: UInt16 { boundHookPort.load(ordering: .relaxed) }
-
-    var decider: KernelDecider { engine.decider }
-    var audit: AuditLog { journal.audit }
-
-    // MARK: Errors and audit (the journal's)
-
-    /// Something went wrong that the operator must see: kept (the last 64) for `vigil status`.
-    /// `metadata` is plain strings so callers need not import Logging.
-    func noteError(_ message: String, metadata: [String: String] = [:]) { journal.noteError(message, metadata: metadata) }
-
-    /// Appends durably; a failure is counted, kept for status, and returned.
-    @discardableResult
-    func record(_ entries: [AuditEntry]) -> String? { journal.record(entries) }
-}
-
-/// Everything the services share, behind `Daemon.state`.
-struct DaemonState: ~Copyable {
-    var sessions: [SessionID: LiveSession] = [:]
-    /// Claude Code's session id → Vigil's.
-    var byClaudeSession: [String: SessionID] = [:]
-    var tree = ProcessTree()
-    /// Ties each session's kernel events to the tool call that caused them.
-    var attributor = ToolCallAttributor()
-    var unmanaged: [Int32: UnmanagedAgent] = [:]
-    /// Agent pids already reported (so one process is audited once).
-    var reportedAgents: Set<Int32> = []
-    var hookLatencies = LatencyWindow()
-    var endedSessions: [SessionRecord] = []
-    /// The subjects of the last 256 ended sessions: events read after an end are still decided as theirs.
-    var endedSubjects: [SessionID: SessionSubject] = [:]
-    var endedOrder: [SessionID] = []
-}
-
-/// A live session: its record, who it is decided for, what attributes its events to tool calls.
-struct LiveSession {
-    var record: SessionRecord
-    var subject: SessionSubject
-    var tally = DecisionTally()
-    var cgroup: SessionCgroup?
-    var networkHooks: NetworkHooks?
-    /// Timeline lines not yet written (flushed after each batch and hook call).
-    var pendingTimeline: [TimelineRecord] = []
-    var timelineLines = 0
-    var timelineOmitted = 0
-    /// Tool calls allowed and not finished, by id (for the timeline's result lines).
-    var openToolCalls: [String: String] = [:]
-    var transcriptOffset: UInt64 = 0
-    var end = SessionEndGate()
-    /// A wrapped session's root until its exec shows what it runs (see `Daemon.rootExecuted`).
-    var pendingRoot: Int32?
-
-    static let timelineCap = 200_000
-
-    mutating func add(_ line: TimelineRecord) {
-        if timelineLines >= Self.timelineCap && line.kind == .kernel {
-            timelineOmitted += 1
-            return
-        }
-        timelineLines += 1
-        pendingTimeline.append(line)
-    }
-}
-
-/// The last hook latencies, for p50/p99 in `vigil status`.
-struct LatencyWindow {
-    private var samples: [UInt64] = []
-    private var next = 0
-    var count = 0
-
-    mutating func add(_ nanoseconds: UInt64) {
-        count += 1
-        if samples.count < 4096 { samples.append(nanoseconds) } else {
-            samples[next] = nanoseconds
-            next = (next + 1) % 4096
-        }
-    }
-
-    func percentile(_ p: Double) -> UInt64? {
-        guard !samples.isEmpty else { return nil }
-        let sorted = samples.sorted()
-        return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
-    }
-}
-
-final class DaemonCounters: Sendable {
-    let hookCalls = Atomic<Int>(0)
-    let hookDenied = Atomic<Int>(0)
-    let hookRejectedCallers = Atomic<Int>(0)
-    let hookFailures = Atomic<Int>(0)
-    let kernelEvents = Atomic<Int>(0)
-    let orphanEvents = Atomic<Int>(0)
-    let decodeErrors = Atomic<Int>(0)
-    let gaps = Atomic<Int>(0)
-    let auditEntries = Atomic<Int>(0)
-    let auditFailures = Atomic<Int>(0)
-    let timelineFailures = Atomic<Int>(0)
-    let errors = Atomic<Int>(0)
-    let sessionsStarted = Atomic<Int>(0)
-    let sessionsAdopted = Atomic<Int>(0)
-    /// Session requests from a process already inside a session (refused, audited).
-    let nestedSessionsRefused = Atomic<Int>(0)
-}
-
-/// When a session whose processes are all gone may end. Not at once: what its last processes did
-/// just before they exited may still be in the ring or the queue, and an event that arrives after
-/// its session ended has nowhere to go (counted as an orphan, not audited). It ends once a batch
-/// read from the ring after its processes were found gone has been processed.
-struct SessionEndGate {
-    private var allGoneAt: UInt64?
-
-    /// `drainedBefore`: every record committed before this time has been processed.
-    mutating func ready(allGone: Bool, now: UInt64, drainedBefore: UInt64) -> Bool {
-        guard allGone else {
-            allGoneAt = nil
-            return false
-        }
-        guard let since = allGoneAt else {
-            allGoneAt = now
-            return drainedBefore == .max
-        }
-        return drainedBefore > since
     }
 }
 

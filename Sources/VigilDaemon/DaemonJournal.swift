@@ -1,21 +1,30 @@
 // SPDX-License-Identifier: Apache-2.0
 // What every service of vigild reports to: the signed audit log (durable appends, failures
-// counted) and the operator's list of recent errors (`vigil status`).
+// counted; kernel entries batched to share fsyncs) and the operator's list of recent errors
+// (`vigil status`).
 import Foundation
 import Glibc
 import Logging
 import Synchronization
 import VigilAudit
+import VigilRuntime
+
+final class JournalCounters: Sendable {
+    let auditEntries = Atomic<Int>(0)
+    let auditFailures = Atomic<Int>(0)
+    let errors = Atomic<Int>(0)
+}
 
 final class DaemonJournal: Sendable {
     let audit: AuditLog
-    let counters: DaemonCounters
+    let counters = JournalCounters()
     let logger: Logger
     private let errors = Mutex<[String]>([])
+    /// Kernel-event entries waiting to share one durable append (see `recordKernel`).
+    private let kernelBatch = KernelAuditBatch()
 
-    init(audit: AuditLog, counters: DaemonCounters, logger: Logger) {
+    init(audit: AuditLog, logger: Logger) {
         self.audit = audit
-        self.counters = counters
         self.logger = logger
     }
 
@@ -48,6 +57,15 @@ final class DaemonJournal: Sendable {
             return message
         }
     }
+
+    /// Kernel entries share fsyncs (see `KernelAuditBatch`): denials at once, allows batched;
+    /// `force` appends whatever waits.
+    func recordKernel(_ entries: [AuditEntry], force: Bool) {
+        record(kernelBatch.add(entries, force: force))
+    }
+
+    /// Entries appended by someone else on this log (the hook handler appends its own).
+    func countAppended(_ count: Int) { counters.auditEntries.add(count, ordering: .relaxed) }
 
     static func isoNow() -> String {
         var ts = timespec()

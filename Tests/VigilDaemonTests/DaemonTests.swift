@@ -9,16 +9,16 @@ import VigilTestSupport
 
 struct HookAnswerTests {
     @Test func aDecisionIsA200WithTheJSONClaudeCodeReads() {
-        let answer = Daemon.answer(HookResponse(stdout: #"{"hookSpecificOutput":{}}"#, exitCode: 0))
+        let answer = HookService.answer(HookResponse(stdout: #"{"hookSpecificOutput":{}}"#, exitCode: 0))
         #expect(answer.status == 200 && answer.body == #"{"hookSpecificOutput":{}}"#)
-        #expect(Daemon.answer(.silent).body == "{}")
+        #expect(HookService.answer(.silent).body == "{}")
     }
 
     @Test func aBlockingErrorBlocksAndAFailureIsA500() {
-        let block = Daemon.answer(.blockingError("unknown event \"x\""))
+        let block = HookService.answer(.blockingError("unknown event \"x\""))
         #expect(block.status == 200)
         #expect(block.body == #"{"decision":"block","reason":"unknown event \"x\""}"#)
-        let failure = Daemon.answer(HookResponse(stderr: "audit log full", exitCode: 1))
+        let failure = HookService.answer(HookResponse(stderr: "audit log full", exitCode: 1))
         #expect(failure.status == 500 && failure.body == "audit log full")
     }
 }
@@ -78,23 +78,23 @@ struct TranscriptPathTests {
         try "{\"type\":\"user\"}\n".write(toFile: transcript, atomically: true, encoding: .utf8)
         let owner = getuid()
 
-        guard case .success(let (bytes, start)) = Daemon.readTranscript(path: transcript, owner: owner, from: 0) else {
+        guard case .success(let (bytes, start)) = SessionRegistry.readTranscript(path: transcript, owner: owner, from: 0) else {
             Issue.record("the user's own transcript was refused")
             return
         }
         #expect(start == 0 && bytes.count == 16)
         // Read on from where the last read ended; a file that shrank is read again from the start.
-        if case .success(let (more, at)) = Daemon.readTranscript(path: transcript, owner: owner, from: 16) { #expect(more.isEmpty && at == 16) }
-        if case .success(let (again, at)) = Daemon.readTranscript(path: transcript, owner: owner, from: 999) { #expect(again.count == 16 && at == 0) }
+        if case .success(let (more, at)) = SessionRegistry.readTranscript(path: transcript, owner: owner, from: 16) { #expect(more.isEmpty && at == 16) }
+        if case .success(let (again, at)) = SessionRegistry.readTranscript(path: transcript, owner: owner, from: 999) { #expect(again.count == 16 && at == 0) }
 
-        #expect(failure(Daemon.readTranscript(path: transcript, owner: owner &+ 4242, from: 0))?.contains("belongs to uid") == true)
+        #expect(failure(SessionRegistry.readTranscript(path: transcript, owner: owner &+ 4242, from: 0))?.contains("belongs to uid") == true)
         let link = directory + "/link.jsonl"
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/etc/shadow")
-        #expect(failure(Daemon.readTranscript(path: link, owner: owner, from: 0))?.contains("cannot be opened") == true)
-        #expect(failure(Daemon.readTranscript(path: "relative.jsonl", owner: owner, from: 0))?.contains("not a plain absolute path") == true)
-        #expect(failure(Daemon.readTranscript(path: directory + "/../x/session.jsonl", owner: owner, from: 0))?.contains("not a plain absolute path") == true)
-        #expect(failure(Daemon.readTranscript(path: directory, owner: owner, from: 0))?.contains("not a regular file") == true)
-        #expect(failure(Daemon.readTranscript(path: "/dev/zero", owner: 0, from: 0))?.contains("not a regular file") == true)
+        #expect(failure(SessionRegistry.readTranscript(path: link, owner: owner, from: 0))?.contains("cannot be opened") == true)
+        #expect(failure(SessionRegistry.readTranscript(path: "relative.jsonl", owner: owner, from: 0))?.contains("not a plain absolute path") == true)
+        #expect(failure(SessionRegistry.readTranscript(path: directory + "/../x/session.jsonl", owner: owner, from: 0))?.contains("not a plain absolute path") == true)
+        #expect(failure(SessionRegistry.readTranscript(path: directory, owner: owner, from: 0))?.contains("not a regular file") == true)
+        #expect(failure(SessionRegistry.readTranscript(path: "/dev/zero", owner: 0, from: 0))?.contains("not a regular file") == true)
     }
 }
 

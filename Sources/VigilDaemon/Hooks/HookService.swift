@@ -7,6 +7,7 @@
 import Foundation
 import Glibc
 import Logging
+import ServiceLifecycle
 import Synchronization
 import VigilAPI
 import VigilAudit
@@ -20,6 +21,13 @@ import VigilPosture
 import VigilRuntime
 import VigilSensor
 import VigilTransport
+
+final class HookCounters: Sendable {
+    let calls = Atomic<Int>(0)
+    let denied = Atomic<Int>(0)
+    let rejectedCallers = Atomic<Int>(0)
+    let failures = Atomic<Int>(0)
+}
 
 /// Who is on the other end of a hook connection, as the kernel reports it.
 public struct HookCaller: Sendable {
@@ -41,14 +49,104 @@ public struct HookAnswer: Sendable {
     public var body: String
 }
 
-extension Daemon {
+/// The hook endpoint as a service: it owns its listener, its counters and latency window, the
+/// managed-settings drop-in it installed, and the check of who may call (`AgentTrust`). Sessions
+/// are the sessions service's; the decision is `HookHandler`'s (VigilClaude), with the policy in force.
+final class HookService: Service, Sendable {
+    let configuration: DaemonConfiguration
+    let counters = HookCounters()
+    private let sessions: SessionRegistry
+    private let policy: PolicyService
+    private let journal: DaemonJournal
+    private let trust: AgentTrust
+    private let logger: Logger
+    private let latencies = Mutex(LatencyWindow())
+    private let server = Mutex<HTTPServer?>(nil)
+    /// The port once it listens (the configured one, or the one the kernel picked).
+    private let boundPort = Atomic<UInt16>(0)
+    /// The managed-settings drop-in this daemon installed.
+    private let installedDropIn = Mutex<String?>(nil)
+
+    init(configuration: DaemonConfiguration, sessions: SessionRegistry, policy: PolicyService, journal: DaemonJournal,
+         trust: AgentTrust, logger: Logger) {
+        self.configuration = configuration
+        self.sessions = sessions
+        self.policy = policy
+        self.journal = journal
+        self.trust = trust
+        self.logger = logger
+    }
+
+    private var engine: KernelEngine { sessions.engine }
+    private var decider: KernelDecider { sessions.engine.decider }
+
+    var port: UInt16 { boundPort.load(ordering: .relaxed) }
+    var url: String { "http://\(configuration.hookHost):\(port)/v1/hook" }
+    var dropIn: String? { installedDropIn.withLock { $0 } }
+    var trustedBinaries: [String] { trust.configuredPaths }
+
+    /// The last hook latencies: (p50, p99) in nanoseconds.
+    var latency: (p50: UInt64?, p99: UInt64?) { latencies.withLock { ($0.percentile(0.5), $0.percentile(0.99)) } }
+
+    /// Starts listening (before the group runs: the drop-in must never point at nothing).
+    func listen() throws(DaemonError) {
+        let hooks: HTTPServer
+        do {
+            hooks = try HTTPServer(listener: .tcp(host: configuration.hookHost, port: configuration.hookPort)) { [self] request, connection in
+                endpoint(request, connection: connection)
+            }
+        } catch {
+            throw DaemonError("vigild: the hook endpoint cannot listen on \(configuration.hookHost):\(configuration.hookPort): \(error)")
+        }
+        boundPort.store(hooks.port ?? configuration.hookPort, ordering: .relaxed)
+        server.withLock { $0 = hooks }
+    }
+
+    /// Stops the listener (also when the start fails half-way).
+    func stop() { server.withLock { $0 }?.stop() }
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        stop()
+    }
+
+    /// Places the managed-settings drop-in that points every Claude Code at this endpoint.
+    func installDropIn() throws(DaemonError) {
+        let installer = ManagedSettingsInstaller(root: configuration.installRoot, stateDirectory: configuration.stateDirectory)
+        let settings = HookInstallConfiguration(
+            vigilPath: "/proc/self/exe", policyPath: configuration.policyPath, timeoutSeconds: configuration.hookTimeoutSeconds,
+            allowManagedHooksOnly: true, hookURL: url, failClosed: configuration.failClosed)
+        do {
+            let report = try installer.install(settings)
+            installedDropIn.withLock { $0 = report.path }
+        } catch {
+            throw DaemonError("vigild: cannot install the Claude Code hooks: \(error)")
+        }
+    }
+
+    /// POST /v1/hook from Claude Code.
+    func endpoint(_ request: HTTPRequest, connection: HTTPConnection) -> HTTPResponse {
+        guard request.method == "POST", request.path == "/v1/hook" || request.path.hasPrefix("/v1/hook?") else {
+            return .text(status: 404, "vigild: no such endpoint \(request.method) \(request.path)\n")
+        }
+        let caller: HookCaller
+        do {
+            let peer = try connection.peer(candidatePIDs: sessions.agentPIDs())
+            caller = HookCaller(pid: peer.pid, uid: peer.uid, failure: peer.pid == nil ? "no process holds socket:[\(peer.inode)]" : nil)
+        } catch {
+            caller = HookCaller(pid: nil, uid: nil, failure: "\(error)")
+        }
+        let answer = hook(body: request.body, caller: caller)
+        return answer.status == 200 ? .json(status: 200, Array(answer.body.utf8)) : .text(status: answer.status, answer.body + "\n")
+    }
+
     /// Handles one hook payload from `caller`.
-    public func hook(body: [UInt8], caller: HookCaller) -> HookAnswer {
+    func hook(body: [UInt8], caller: HookCaller) -> HookAnswer {
         let start = monotonicNanoseconds()
-        counters.hookCalls.add(1, ordering: .relaxed)
+        counters.calls.add(1, ordering: .relaxed)
         defer {
             let elapsed = monotonicNanoseconds() - start
-            state.withLock { $0.hookLatencies.add(elapsed) }
+            latencies.withLock { $0.add(elapsed) }
         }
         guard let pid = caller.pid, let uid = caller.uid else {
             return reject(caller: caller, exe: nil, why: "the calling process could not be identified: \(caller.failure ?? "unknown")")
@@ -60,39 +158,30 @@ extension Daemon {
         }
 
         // The session: the one the kernel says this process belongs to, else a new one (adoption).
-        var session = sensor.session(of: pid)
+        var session = sessions.sensor.session(of: pid)
         var adoptionFailure: String?
-        if !configuration.adoptUnwrapped && (session == 0 || state.withLock({ $0.sessions[session] == nil })) {
+        if !configuration.adoptUnwrapped && (session == 0 || !sessions.isLive(session)) {
             session = 0
-        } else if session == 0 || state.withLock({ $0.sessions[session] == nil }) {
-            let adopted = adoptionLock.withLock { _ -> Result<SessionID, DaemonError> in
-                let again = sensor.session(of: pid)
-                if again != 0, state.withLock({ $0.sessions[again] != nil }) { return .success(again) }
-                return Result { () throws(DaemonError) -> SessionID in
-                    Self.parseSessionID(try startSession(root: pid, uid: uid, origin: .adopted, cwd: nil).id)
-                }
-            }
-            switch adopted {
+        } else if session == 0 || !sessions.isLive(session) {
+            switch sessions.adopt(pid: pid, uid: uid) {
             case .success(let id):
                 session = id
             case .failure(let error):
                 // Still decided and recorded: only the kernel side of the session is missing.
                 adoptionFailure = "\(error)"
-                noteError("adopting Claude Code pid \(pid): \(error)", metadata: ["process.pid": "\(pid)"])
+                journal.noteError("adopting Claude Code pid \(pid): \(error)", metadata: ["process.pid": "\(pid)"])
                 session = 0
             }
         }
-        let (subject, vigilID) = state.withLock { state -> (SessionSubject?, String?) in
-            guard let live = state.sessions[session] else { return (nil, nil) }
-            return (live.subject, live.record.id)
-        }
+        let live = sessions.subject(of: session)
+        let (subject, vigilID) = (live?.subject, live?.id)
         let account = Accounts.lookup(uid: uid)
         let identity = subject?.identity ?? Identity(user: account.name, teams: account.groups, device: configuration.deviceID)
         let posture = decider.posture.current
         let context = HookContext(
             identity: identity, subject: AuditEntry.Subject(uid: uid, userName: account.name),
             deviceID: configuration.deviceID, posture: posture.facts, environment: [:], fallbackHome: account.home)
-        let sink = DaemonHookSink(log: audit, vigilSession: vigilID, postureRef: posture.hash, callerPID: pid,
+        let sink = DaemonHookSink(log: journal.audit, vigilSession: vigilID, postureRef: posture.hash, callerPID: pid,
                                   adoptionFailure: adoptionFailure, deferred: { [engine] entry in engine.keep(entry) })
         let currentPolicy = policy.current
         let guardRef = engine.fanotify
@@ -106,20 +195,20 @@ extension Daemon {
         let tHandle0 = monotonicNanoseconds()
         let outcome = handler.handle(body)
         let tHandle1 = monotonicNanoseconds()
-        if outcome.recorded != nil { counters.auditEntries.add(1, ordering: .relaxed) }
+        if outcome.recorded != nil { journal.countAppended(1) }
         if let failure = outcome.failure {
-            counters.hookFailures.add(1, ordering: .relaxed)
-            noteError("hook from pid \(pid): \(failure)", metadata: ["process.pid": "\(pid)"])
+            counters.failures.add(1, ordering: .relaxed)
+            journal.noteError("hook from pid \(pid): \(failure)", metadata: ["process.pid": "\(pid)"])
         }
         if case .preToolUse? = outcome.payload?.event, outcome.decision?.action != .allow {
-            counters.hookDenied.add(1, ordering: .relaxed)
+            counters.denied.add(1, ordering: .relaxed)
         }
         if let payload = outcome.payload, session != 0 {
-            note(payload, outcome: outcome, session: session, agentPID: pid)
+            sessions.noteHookCall(payload, outcome: outcome, session: session, agentPID: pid)
             switch payload.event {
             case .stop, .sessionEnd:
                 // Off the hook's thread: the answer does not wait for the transcript to be read.
-                transcriptQueue.async { [self, session] in ingestTranscript(session: session) }
+                sessions.transcriptQueue.async { [sessions, session] in sessions.ingestTranscript(session: session) }
             default: break
             }
         }
@@ -131,94 +220,16 @@ extension Daemon {
     /// A caller that is not a trusted Claude Code process: refused (403; with `onFailure:"block"`
     /// Claude Code blocks the call) and audited — a forged tool-call event is itself evidence.
     private func reject(caller: HookCaller, exe: String?, why: String) -> HookAnswer {
-        counters.hookRejectedCallers.add(1, ordering: .relaxed)
+        counters.rejectedCallers.add(1, ordering: .relaxed)
         var entry = AuditEntry(kind: AuditEntry.Kind(rawValue: "hookRejected"),
                                subject: caller.uid.map { AuditEntry.Subject(uid: $0, userName: decider.userName(of: $0)) },
                                deviceId: configuration.deviceID, action: .init(path: exe))
         entry.decision = .deny
         entry.extra["reason"] = why
         if let pid = caller.pid { entry.extra["pid"] = String(pid) }
-        record([entry])
-        noteError("hook call refused: \(why)")
+        journal.record([entry])
+        journal.noteError("hook call refused: \(why)")
         return HookAnswer(status: 403, body: "vigild refused this hook call: \(why)")
-    }
-
-    /// Ties the call into its session: binds Claude Code's session id, starts or ends the tool
-    /// call's attribution, and writes the conversation's line.
-    private func note(_ payload: HookPayload, outcome: HookOutcome, session: SessionID, agentPID: Int32) {
-        state.withLock { state in
-            guard var live = state.sessions[session] else { return }
-            if !live.record.claudeSessionIDs.contains(payload.sessionID) {
-                live.record.claudeSessionIDs.append(payload.sessionID)
-                state.byClaudeSession[payload.sessionID] = session
-            }
-            if let transcript = payload.transcriptPath { live.record.transcriptPath = transcript }
-            if live.record.cwd == nil { live.record.cwd = payload.cwd }
-            switch payload.detail {
-            case .preToolUse(let tool):
-                live.record.toolCalls += 1
-                let decision = outcome.decision
-                let action = decision?.action.rawValue ?? "deny"
-                if decision?.action != .allow { live.record.deniedToolCalls += 1 }
-                let summary = outcome.recorded?.action.toolInput ?? InputSummary.of(toolInput: tool.input)
-                live.add(TimelineRecord(kind: .toolCall, toolUseID: tool.id, tool: tool.name, text: summary,
-                                        decision: outcome.failure == nil ? action : "deny", rule: decision?.winningRuleID,
-                                        reason: outcome.failure ?? (decision?.action == .allow ? nil : decision?.reason), pid: agentPID,
-                                        mechanism: decision?.action == .allow && outcome.failure == nil ? nil
-                                            : "PreToolUse hook " + (decision?.action == .ask ? "ask" : "deny")
-                                                + (outcome.failure != nil ? " (fail closed)" : "")))
-                if let id = tool.id, decision?.action != .deny, outcome.failure == nil {
-                    live.openToolCalls[id] = tool.name
-                    state.attributor.begin(
-                        session: session, agentPID: agentPID, toolUseID: id, tool: tool.name,
-                        command: tool.input["command"]?.stringValue ?? tool.input["url"]?.stringValue,
-                        filePath: tool.input["file_path"]?.stringValue ?? tool.input["notebook_path"]?.stringValue)
-                }
-            case .postToolUse(let tool, let response, let duration):
-                if let id = tool.id {
-                    state.attributor.end(toolUseID: id)
-                    live.openToolCalls[id] = nil
-                }
-                live.add(TimelineRecord(kind: .toolResult, toolUseID: tool.id, tool: tool.name,
-                                        text: Self.resultText(response) + (duration.map { " (\($0) ms)" } ?? ""), decision: "ran"))
-            case .postToolUseFailure(let tool, let error, let interrupted, _):
-                if let id = tool.id {
-                    state.attributor.end(toolUseID: id)
-                    live.openToolCalls[id] = nil
-                }
-                live.add(TimelineRecord(kind: .toolResult, toolUseID: tool.id, tool: tool.name,
-                                        text: InputSummary.of(text: error ?? ""), decision: interrupted ? "interrupted" : "failed"))
-            case .userPromptSubmit(let prompt):
-                live.record.prompts += 1
-                live.add(TimelineRecord(kind: .prompt, text: InputSummary.of(text: prompt), decision: outcome.response.stdout.isEmpty ? nil : "blocked"))
-            case .stop(_, let last):
-                if let last { live.add(TimelineRecord(kind: .assistant, text: InputSummary.of(text: last))) }
-            case .sessionStart(let source):
-                live.add(TimelineRecord(kind: .notice, text: "Claude Code session \(payload.sessionID) started (\(source ?? "startup"))", pid: agentPID))
-            case .sessionEnd(let reason):
-                live.add(TimelineRecord(kind: .notice, text: "Claude Code session \(payload.sessionID) ended (\(reason ?? "exit"))", pid: agentPID))
-            case .other:
-                break
-            }
-            state.sessions[session] = live
-        }
-        flushTimelines()
-    }
-
-    static func resultText(_ response: JSONValue?) -> String {
-        switch response {
-        case .string(let text)?:
-            return InputSummary.of(text: text)
-        case .object(let object)?:
-            let parts = ["stdout", "stderr", "content", "output", "result"].compactMap { key -> String? in
-                guard let value = object[key]?.stringValue, !value.isEmpty else { return nil }
-                return key == "stderr" ? "stderr: " + value : value
-            }
-            if !parts.isEmpty { return InputSummary.of(text: parts.joined(separator: "\n")) }
-            return InputSummary.of(toolInput: object)
-        default:
-            return ""
-        }
     }
 
     /// HTTP for a hook answer: Claude Code reads a 2xx JSON body like command-hook stdout. A
@@ -236,7 +247,6 @@ extension Daemon {
         }
     }
 
-    static func parseSessionID(_ id: String) -> SessionID { UInt64(id, radix: 16) ?? 0 }
 }
 
 /// Where hook entries go: the daemon's open log, stamped with the Vigil session, the posture and
@@ -270,5 +280,26 @@ struct DaemonHookSink: HookAuditSink {
             return
         }
         _ = try log.append(stamped)
+    }
+}
+
+/// The last hook latencies, for p50/p99 in `vigil status`.
+struct LatencyWindow {
+    private var samples: [UInt64] = []
+    private var next = 0
+    var count = 0
+
+    mutating func add(_ nanoseconds: UInt64) {
+        count += 1
+        if samples.count < 4096 { samples.append(nanoseconds) } else {
+            samples[next] = nanoseconds
+            next = (next + 1) % 4096
+        }
+    }
+
+    func percentile(_ p: Double) -> UInt64? {
+        guard !samples.isEmpty else { return nil }
+        let sorted = samples.sorted()
+        return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
     }
 }

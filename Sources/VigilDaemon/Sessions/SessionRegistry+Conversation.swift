@@ -10,7 +10,7 @@ import VigilAPI
 import VigilClaude
 import VigilCore
 
-extension Daemon {
+extension SessionRegistry {
     /// Reads what the transcript gained since the last read and appends it to the session's
     /// conversation. Problems are kept with the session (and counted), never silent.
     func ingestTranscript(session: SessionID) {
@@ -27,7 +27,7 @@ extension Daemon {
                 live.record.problems.append(problem)
                 state.sessions[session] = live
             }
-            noteError("session \(id): \(problem)", metadata: ["session.id": "\(id)"])
+            journal.noteError("session \(id): \(problem)", metadata: ["session.id": "\(id)"])
         case .success(let (bytes, start)):
             var reader = TranscriptReader()
             let chunk = reader.read(bytes, from: start)
@@ -42,7 +42,7 @@ extension Daemon {
                 try store.appendConversation(chunk.items.map(Self.redacted), to: id)
             } catch {
                 counters.timelineFailures.add(1, ordering: .relaxed)
-                noteError("session \(id) conversation: \(error)", metadata: ["session.id": "\(id)"])
+                journal.noteError("session \(id) conversation: \(error)", metadata: ["session.id": "\(id)"])
             }
         }
     }

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// Starting, adopting and ending sessions, and putting each session's share of the policy into the
-// kernel (cgroup network hooks, in-kernel kills, fanotify marks).
+// The sessions service: every live session, the process tree and the tool-call attributor, behind
+// one lock that only this service takes. It starts, adopts and ends sessions, puts each session's
+// share of the policy into the kernel (cgroup network hooks, in-kernel kills, fanotify marks)
+// through the engine, and keeps each session's timeline and conversation. The kernel consumer
+// hands it decoded events (SessionRegistry+Events), the hook service what each hook call adds
+// (SessionRegistry+Hooks), the control API asks it for records; nothing else reads its state.
 import Foundation
 import Glibc
 import Synchronization
@@ -14,9 +18,87 @@ import VigilPolicy
 import VigilPosture
 import VigilRuntime
 import VigilSensor
-import VigilTransport
 
-extension Daemon {
+final class SessionRegistry: Sendable {
+    let deviceID: String
+    let store: SessionStore
+    let counters = SessionCounters()
+    let sensor: Sensor
+    /// The one enforcement engine: sessions' subjects, kernel rules, fanotify marks.
+    let engine: KernelEngine
+    let journal: DaemonJournal
+    let trust: AgentTrust
+    let detector = AgentDetector()
+    /// The sessions, the tree and the attributor. Only the registry's own files take this lock;
+    /// what is slow — hashing executables, fsync, writing timelines — happens outside it.
+    let state = Mutex(SessionsState())
+    /// Adoptions are serialized: two first hook calls of one Claude Code must not make two sessions.
+    let adoptionLock = Mutex<Void>(())
+    /// Transcript reads, one at a time, off the hook threads.
+    let transcriptQueue = DispatchQueue(label: "vigild.transcripts")
+
+    init(deviceID: String, store: SessionStore, sensor: Sensor, engine: KernelEngine, journal: DaemonJournal, trust: AgentTrust) {
+        self.deviceID = deviceID
+        self.store = store
+        self.sensor = sensor
+        self.engine = engine
+        self.journal = journal
+        self.trust = trust
+    }
+
+    var decider: KernelDecider { engine.decider }
+
+    // MARK: Queries (the hook service and the control API)
+
+    /// Whether `session` is live here.
+    func isLive(_ session: SessionID) -> Bool { state.withLock { $0.sessions[session] != nil } }
+
+    /// A live session's subject and Vigil id.
+    func subject(of session: SessionID) -> (subject: SessionSubject, id: String)? {
+        state.withLock { state in state.sessions[session].map { ($0.subject, $0.record.id) } }
+    }
+
+    /// The processes a hook connection may come from: every session's root and every agent seen outside one.
+    func agentPIDs() -> [Int32] {
+        state.withLock { state in state.sessions.values.map(\.subject.root) + Array(state.unmanaged.keys) }
+    }
+
+    /// How many live sessions `uid` has.
+    func liveCount(uid: UInt32) -> Int {
+        state.withLock { state in state.sessions.values.filter { $0.record.uid == uid }.count }
+    }
+
+    /// Live and recently ended sessions, for `uid` (root: all).
+    func records(visibleTo uid: UInt32) -> [SessionRecord] {
+        let all = state.withLock { state in state.sessions.values.map(\.record) + state.endedSessions }
+        return all.filter { uid == 0 || $0.uid == uid }
+    }
+
+    /// One session's record: live, recently ended, or from the store.
+    func record(id: String) -> SessionRecord? {
+        let known = state.withLock { state in
+            state.sessions.values.first { $0.record.id == id }?.record ?? state.endedSessions.last { $0.id == id }
+        }
+        return known ?? store.load(id)
+    }
+
+    /// What `vigil status` shows of the sessions, for `uid` (root: all).
+    func statusView(visibleTo uid: UInt32) -> SessionsStatusView {
+        state.withLock { state in
+            let visible = { (owner: UInt32) in uid == 0 || owner == uid }
+            return SessionsStatusView(
+                live: state.sessions.values.map(\.record).filter { visible($0.uid) }.sorted { $0.startedAt < $1.startedAt },
+                recentlyEnded: Array(state.endedSessions.filter { visible($0.uid) }.suffix(20)),
+                unmanaged: state.unmanaged.values.filter { visible($0.uid) }.sorted { $0.pid < $1.pid },
+                attribution: ["attributed": state.attributor.counters.attributed, "unattributed": state.attributor.counters.unattributed,
+                              "pendingDropped": state.attributor.counters.pendingDropped,
+                              "processesEvicted": state.attributor.counters.processesEvicted,
+                              "sessionsEvicted": state.attributor.counters.sessionsEvicted])
+        }
+    }
+
+    // MARK: Starting and ending
+
     /// A new session rooted at `pid` (the `vigil claude` process about to exec Claude Code, or a
     /// running Claude Code being adopted with its descendants). Everything that enforces is in
     /// place before the first process is tagged: the session's kernel rules, its cgroup hooks, its
@@ -30,7 +112,7 @@ extension Daemon {
         let session = Tracer.newSessionID()
         let id = EventRenderer.hex(session)
         let account = Accounts.lookup(uid: uid)
-        let identity = Identity(user: account.name, teams: account.groups, device: configuration.deviceID)
+        let identity = Identity(user: account.name, teams: account.groups, device: deviceID)
         var subject = SessionSubject(session: session, root: pid, identity: identity, home: account.home)
         // `Peer(model-api)`: the model API this agent was started against (the developer's setting).
         subject.modelAPIPort = SessionSubject.loopbackModelAPIPort(baseURL: SessionSubject.modelAPIBaseURL(of: pid))
@@ -128,13 +210,13 @@ extension Daemon {
         }
         if origin == .adopted { counters.sessionsAdopted.add(1, ordering: .relaxed) } else { counters.sessionsStarted.add(1, ordering: .relaxed) }
         var entry = AuditEntry(kind: .session, subject: AuditEntry.Subject(uid: uid, userName: account.name),
-                               deviceId: configuration.deviceID, sessionId: id, postureRef: decider.posture.current.hash)
+                               deviceId: deviceID, sessionId: id, postureRef: decider.posture.current.hash)
         entry.extra["event"] = "vigilSessionStart"
         entry.extra["origin"] = origin.rawValue
         entry.extra["rootPid"] = String(pid)
         entry.extra["cgroup"] = cgroup.path
         if !problems.isEmpty { entry.extra["problems"] = problems.joined(separator: "; ") }
-        if let failure = self.record([entry]) {
+        if let failure = journal.record([entry]) {
             // A session whose start cannot be recorded does not start.
             endSession(session, reason: "its start could not be audited")
             throw DaemonError("session \(id) not started: \(failure)")
@@ -148,20 +230,20 @@ extension Daemon {
     private func refuseNestedSession(pid: Int32, uid: UInt32, member: Int32, owner: String) {
         counters.nestedSessionsRefused.add(1, ordering: .relaxed)
         var entry = AuditEntry(kind: .session, subject: AuditEntry.Subject(uid: uid, userName: Accounts.lookup(uid: uid).name),
-                               deviceId: configuration.deviceID, sessionId: owner, postureRef: decider.posture.current.hash)
+                               deviceId: deviceID, sessionId: owner, postureRef: decider.posture.current.hash)
         entry.decision = .deny
         entry.extra["event"] = "vigilSessionRefused"
         entry.extra["pid"] = String(pid)
         entry.extra["exe"] = ProcScanner.read(pid: pid)?.exePath ?? "?"
         entry.extra["reason"] = "pid \(member) is inside session \(owner): a process of a session cannot start or become the root of another"
         entry.enforcement = .init(action: "refused", succeeded: true, detail: "vigild refused the session request")
-        record([entry])
+        journal.record([entry])
     }
 
     /// The exec of a wrapped session's root: it is spared from kills only once it runs a Claude Code
     /// binary the daemon trusts (a configured, pinned one, or a root-owned system install). Executing
     /// anything else leaves it an ordinary member of its session, and says so.
-    func rootExecuted(session: SessionID, pid: Int32, path: String, state: inout DaemonState) -> AuditEntry? {
+    func rootExecuted(session: SessionID, pid: Int32, path: String, state: inout SessionsState) -> AuditEntry? {
         guard var live = state.sessions[session], live.pendingRoot == pid else { return nil }
         live.pendingRoot = nil
         let verdict = trust.check(pid: pid, exe: path)
@@ -173,7 +255,7 @@ extension Daemon {
             live.add(TimelineRecord(kind: .sessionStart, text: "root pid \(pid) runs \(path): \(verdict.reason)", pid: pid))
         } else {
             var refused = AuditEntry(kind: .session, subject: AuditEntry.Subject(uid: live.record.uid, userName: live.record.user),
-                                     deviceId: configuration.deviceID, sessionId: live.record.id,
+                                     deviceId: deviceID, sessionId: live.record.id,
                                      postureRef: decider.posture.current.hash)
             refused.decision = .flag
             refused.extra["event"] = "vigilSessionRootUntrusted"
@@ -212,7 +294,7 @@ extension Daemon {
     func endSession(_ session: SessionID, reason: String) {
         // The rest of the conversation, before the session's state goes.
         transcriptQueue.sync { ingestTranscript(session: session) }
-        recordKernel([], force: true)  // its last kernel entries go before its end
+        journal.recordKernel([], force: true)  // its last kernel entries go before its end
         guard var live = state.withLock({ $0.sessions.removeValue(forKey: session) }) else { return }
         engine.unregister(session)
         sensor.endSession(session)
@@ -226,14 +308,14 @@ extension Daemon {
         live.add(TimelineRecord(kind: .sessionEnd, text: reason + (live.timelineOmitted > 0
             ? "; \(live.timelineOmitted) kernel events beyond the timeline cap are in the audit log only" : "")))
         writeTimeline(&live)
-        do { try store.save(live.record) } catch { noteError("session \(live.record.id): \(error)", metadata: ["session.id": "\(live.record.id)"]) }
+        do { try store.save(live.record) } catch { journal.noteError("session \(live.record.id): \(error)", metadata: ["session.id": "\(live.record.id)"]) }
         var entry = AuditEntry(kind: .session, subject: AuditEntry.Subject(uid: live.record.uid, userName: live.record.user),
-                               deviceId: configuration.deviceID, sessionId: live.record.id)
+                               deviceId: deviceID, sessionId: live.record.id)
         entry.extra["event"] = "vigilSessionEnd"
         entry.extra["reason"] = reason
         entry.extra["kernelEvents"] = String(live.record.kernelEvents)
         entry.extra["toolCalls"] = String(live.record.toolCalls)
-        record([entry])
+        journal.record([entry])
         let ended = live.record
         state.withLock { state in
             state.endedSubjects[session] = live.subject
@@ -263,7 +345,7 @@ extension Daemon {
         for (id, lines) in pending {
             do { try store.append(lines, to: id) } catch {
                 counters.timelineFailures.add(1, ordering: .relaxed)
-                noteError("session \(id) timeline: \(error)", metadata: ["session.id": "\(id)"])
+                journal.noteError("session \(id) timeline: \(error)", metadata: ["session.id": "\(id)"])
             }
         }
     }
@@ -272,10 +354,94 @@ extension Daemon {
         guard !live.pendingTimeline.isEmpty else { return }
         do { try store.append(live.pendingTimeline, to: live.record.id) } catch {
             counters.timelineFailures.add(1, ordering: .relaxed)
-            noteError("session \(live.record.id) timeline: \(error)", metadata: ["session.id": "\(live.record.id)"])
+            journal.noteError("session \(live.record.id) timeline: \(error)", metadata: ["session.id": "\(live.record.id)"])
         }
         live.pendingTimeline.removeAll()
     }
 }
 
-/// OS accounts: the name, home and group names (teams) of a uid.
+/// The registry's state, behind `SessionRegistry.state`.
+struct SessionsState: ~Copyable {
+    var sessions: [SessionID: LiveSession] = [:]
+    /// Claude Code's session id → Vigil's.
+    var byClaudeSession: [String: SessionID] = [:]
+    var tree = ProcessTree()
+    /// Ties each session's kernel events to the tool call that caused them.
+    var attributor = ToolCallAttributor()
+    var unmanaged: [Int32: UnmanagedAgent] = [:]
+    /// Agent pids already reported (so one process is audited once).
+    var reportedAgents: Set<Int32> = []
+    var endedSessions: [SessionRecord] = []
+    /// The subjects of the last 256 ended sessions: events read after an end are still decided as theirs.
+    var endedSubjects: [SessionID: SessionSubject] = [:]
+    var endedOrder: [SessionID] = []
+}
+
+/// A live session: its record, who it is decided for, what attributes its events to tool calls.
+struct LiveSession {
+    var record: SessionRecord
+    var subject: SessionSubject
+    var tally = DecisionTally()
+    var cgroup: SessionCgroup?
+    var networkHooks: NetworkHooks?
+    /// Timeline lines not yet written (flushed after each batch and hook call).
+    var pendingTimeline: [TimelineRecord] = []
+    var timelineLines = 0
+    var timelineOmitted = 0
+    /// Tool calls allowed and not finished, by id (for the timeline's result lines).
+    var openToolCalls: [String: String] = [:]
+    var transcriptOffset: UInt64 = 0
+    var end = SessionEndGate()
+    /// A wrapped session's root until its exec shows what it runs (see `SessionRegistry.rootExecuted`).
+    var pendingRoot: Int32?
+
+    static let timelineCap = 200_000
+
+    mutating func add(_ line: TimelineRecord) {
+        if timelineLines >= Self.timelineCap && line.kind == .kernel {
+            timelineOmitted += 1
+            return
+        }
+        timelineLines += 1
+        pendingTimeline.append(line)
+    }
+}
+
+/// When a session whose processes are all gone may end. Not at once: what its last processes did
+/// just before they exited may still be in the ring or the queue, and an event that arrives after
+/// its session ended has nowhere to go (counted as an orphan, not audited). It ends once a batch
+/// read from the ring after its processes were found gone has been processed.
+struct SessionEndGate {
+    private var allGoneAt: UInt64?
+
+    /// `drainedBefore`: every record committed before this time has been processed.
+    mutating func ready(allGone: Bool, now: UInt64, drainedBefore: UInt64) -> Bool {
+        guard allGone else {
+            allGoneAt = nil
+            return false
+        }
+        guard let since = allGoneAt else {
+            allGoneAt = now
+            return drainedBefore == .max
+        }
+        return drainedBefore > since
+    }
+}
+
+final class SessionCounters: Sendable {
+    let sessionsStarted = Atomic<Int>(0)
+    let sessionsAdopted = Atomic<Int>(0)
+    /// Session requests from a process already inside a session (refused, audited).
+    let nestedSessionsRefused = Atomic<Int>(0)
+    /// Events of a session no longer (or never) live: decided and audited, in no timeline.
+    let orphanEvents = Atomic<Int>(0)
+    let timelineFailures = Atomic<Int>(0)
+}
+
+/// The sessions' part of `vigil status`.
+struct SessionsStatusView {
+    var live: [SessionRecord]
+    var recentlyEnded: [SessionRecord]
+    var unmanaged: [UnmanagedAgent]
+    var attribution: [String: Int]
+}

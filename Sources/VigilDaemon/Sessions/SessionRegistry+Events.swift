@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// The one ring-buffer consumer: every batch is decoded once, each event is routed by the session
-// tag the kernel put on it, decided with that session's identity, tied to the tool call that caused
-// it, audited and appended to the session's timeline. Exec events of untagged processes are only
-// looked at for agent CLIs running outside every session.
+// Kernel events into their sessions: each decoded event (from the kernel consumer) is routed by
+// the session tag the kernel put on it, decided with that session's identity, tied to the tool
+// call that caused it and appended to the session's timeline. Exec events of untagged processes are
+// only looked at for agent CLIs running outside every session. Housekeeping ends the sessions
+// whose processes are all gone.
 import Foundation
 import Glibc
 import Synchronization
@@ -16,83 +17,28 @@ import VigilPolicy
 import VigilPosture
 import VigilRuntime
 import VigilSensor
-import VigilTransport
 
-extension Daemon {
-    /// Consumes the sensor until `stop()`; returns when the stream has drained.
-    func runKernel(_ stream: AsyncStream<SensorBatch>) async {
-        let offset = realtimeOffset()
-        var lastHousekeeping = monotonicNanoseconds()
-        for await batch in stream {
-            var events: [SensorEvent] = []
-            events.reserveCapacity(batch.records)
-            for gap in batch.gaps { events.append(.gap(gap)) }
-            do {
-                try batch.bytes.withUnsafeBytes { try EventDecoder.decodeBatch($0) { events.append($0) } }
-            } catch {
-                counters.decodeErrors.add(1, ordering: .relaxed)
-                noteError("a ring-buffer batch did not decode (\(batch.records) records): \(error)")
-            }
-            sensor.acknowledge(batch)
-            process(events, realtimeOffset: offset)
-            let now = monotonicNanoseconds()
-            if now - lastHousekeeping > 500_000_000 {
-                lastHousekeeping = now
-                housekeeping(drainedBefore: batch.drainedBefore)
+extension SessionRegistry {
+    /// Routes a chunk of decoded events (no gaps: the consumer audits those) to their sessions under
+    /// one hold of the lock: each event is decided with its session's subject, tied to the tool call
+    /// that caused it, and added to the session's timeline. Returns the audit entries and the agent
+    /// CLIs seen starting outside every session (report them with `reportUnmanaged`, outside the lock).
+    func apply(
+        _ chunk: ArraySlice<SensorEvent>, policy: Policy, hashes: [Int32: String], realtimeOffset: Int64,
+        entries: inout [AuditEntry], agentsSeen: inout [(ExecEvent, AgentMatch)]
+    ) {
+        state.withLock { state in
+            for event in chunk {
+                route(event, state: &state, policy: policy, hashes: hashes, offset: realtimeOffset, entries: &entries, agentsSeen: &agentsSeen)
             }
         }
-        housekeeping(drainedBefore: .max)  // the stream has ended: everything is drained
-    }
-
-    /// Decides and records one batch. Hashing happens before the lock (a first hash of a big
-    /// binary takes a while); the lock is taken per chunk so hook calls are never held up long.
-    func process(_ events: [SensorEvent], realtimeOffset: Int64) {
-        var hashes: [Int32: String] = [:]
-        for event in events {
-            if case .exec(let e) = event, e.header.session != 0, let sha = hasher.hash(pid: e.header.pid, path: e.path, identity: e.exeIdentity) {
-                hashes[e.header.pid] = sha
-            }
-        }
-        var entries: [AuditEntry] = []
-        var agentsSeen: [(ExecEvent, AgentMatch)] = []
-        let currentPolicy = policy.current
-        var index = 0
-        while index < events.count {
-            let chunk = events[index..<min(index + 512, events.count)]
-            index += chunk.count
-            state.withLock { state in
-                for event in chunk {
-                    route(event, state: &state, policy: currentPolicy, hashes: hashes, offset: realtimeOffset,
-                          entries: &entries, agentsSeen: &agentsSeen)
-                }
-            }
-        }
-        for (exec, match) in agentsSeen {
-            reportUnmanaged(pid: exec.header.pid, uid: exec.uid, path: exec.path, argv: exec.argv, match: match)
-        }
-        entries += engine.takeKept()
-        recordKernel(entries, force: false)
-        flushTimelines()
-    }
-
-    /// Kernel entries share fsyncs (see `KernelAuditBatch`): denials at once, allows batched.
-    func recordKernel(_ entries: [AuditEntry], force: Bool) {
-        record(kernelBatch.add(entries, force: force))
     }
 
     private func route(
-        _ event: SensorEvent, state: inout DaemonState, policy: Policy, hashes: [Int32: String], offset: Int64,
+        _ event: SensorEvent, state: inout SessionsState, policy: Policy, hashes: [Int32: String], offset: Int64,
         entries: inout [AuditEntry], agentsSeen: inout [(ExecEvent, AgentMatch)]
     ) {
-        counters.kernelEvents.add(1, ordering: .relaxed)
-        guard let header = event.header else {
-            if case .gap(let gap) = event {
-                counters.gaps.add(1, ordering: .relaxed)
-                entries.append(AuditEntry.gap(deviceId: configuration.deviceID, source: "sensor", lost: gap.lost,
-                                              reason: gap.cause.rawValue, extra: [:]))
-            }
-            return
-        }
+        guard let header = event.header else { return }
         guard header.session != 0 else {
             if case .exec(let e) = event, !state.reportedAgents.contains(e.header.pid), let match = detector.detect(e) {
                 state.reportedAgents.insert(e.header.pid)
@@ -142,9 +88,9 @@ extension Daemon {
     /// An event of a session that is no longer live: decided under the subject it ended with (or,
     /// for a session never known, as an unknown session's: any deny rule of the policy applies) and
     /// recorded, never dropped. Not in any timeline: the session's is closed.
-    private func decideOrphan(_ event: SensorEvent, header: EventHeader, state: inout DaemonState, policy: Policy) -> AuditEntry? {
+    private func decideOrphan(_ event: SensorEvent, header: EventHeader, state: inout SessionsState, policy: Policy) -> AuditEntry? {
         let subject = state.endedSubjects[header.session]
-            ?? SessionSubject(session: header.session, root: 0, identity: Identity(user: "?", device: configuration.deviceID), home: "/")
+            ?? SessionSubject(session: header.session, root: 0, identity: Identity(user: "?", device: deviceID), home: "/")
         var tally = DecisionTally()
         var context = RenderedContext()
         context.ancestry = state.tree.ancestry(of: header.pid)
@@ -177,14 +123,14 @@ extension Daemon {
         state.withLock { $0.unmanaged[pid] = agent }
         var entry = AuditEntry(kind: AuditEntry.Kind(rawValue: "agent"),
                                subject: AuditEntry.Subject(uid: uid, userName: decider.userName(of: uid)),
-                               deviceId: configuration.deviceID, action: .init(argv: Array(argv.prefix(32)), path: path),
+                               deviceId: deviceID, action: .init(argv: Array(argv.prefix(32)), path: path),
                                postureRef: decider.posture.current.hash)
         entry.decision = .flag
         entry.extra["agent"] = match.name
         entry.extra["evidence"] = match.evidence
         entry.extra["pid"] = String(pid)
         entry.extra["note"] = note
-        record([entry])
+        journal.record([entry])
     }
 
     /// Every half second: processes gone without an exit event are marked exited (after a ring
@@ -208,7 +154,7 @@ extension Daemon {
             return done
         }
         for session in ending { endSession(session, reason: "every process of the session has exited") }
-        recordKernel(engine.takeKept(), force: true)
+        journal.recordKernel(engine.takeKept(), force: true)
         flushTimelines()
     }
 

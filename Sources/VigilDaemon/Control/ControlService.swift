@@ -10,6 +10,7 @@
 //   POST /v1/policy/reload       root only
 import Foundation
 import Glibc
+import ServiceLifecycle
 import Synchronization
 import VigilAPI
 import VigilAudit
@@ -22,15 +23,52 @@ import VigilRuntime
 import VigilSensor
 import VigilTransport
 
-extension Daemon {
-    func control(_ request: HTTPRequest, credentials: PeerCredentials?) -> HTTPResponse {
+final class ControlService: Service, Sendable {
+    let socketPath: String
+    private let sessions: SessionRegistry
+    private let policy: PolicyService
+    private let journal: DaemonJournal
+    private let status: StatusReport
+    private let server = Mutex<HTTPServer?>(nil)
+
+    init(socketPath: String, sessions: SessionRegistry, policy: PolicyService, journal: DaemonJournal, status: StatusReport) {
+        self.socketPath = socketPath
+        self.sessions = sessions
+        self.policy = policy
+        self.journal = journal
+        self.status = status
+    }
+
+    /// Starts listening on the socket (before the group runs).
+    func listen() throws(DaemonError) {
+        let socketDirectory = (socketPath as NSString).deletingLastPathComponent
+        try DaemonFiles.makeDirectory(socketDirectory, mode: 0o755)
+        do {
+            let control = try HTTPServer(listener: .unix(path: socketPath, mode: 0o666)) { [self] request, connection in
+                handle(request, credentials: connection.peerCredentials)
+            }
+            server.withLock { $0 = control }
+        } catch {
+            throw DaemonError("vigild: the API socket cannot listen: \(error)")
+        }
+    }
+
+    /// Stops the listener (also when the start fails half-way).
+    func stop() { server.withLock { $0 }?.stop() }
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        stop()
+    }
+
+    func handle(_ request: HTTPRequest, credentials: PeerCredentials?) -> HTTPResponse {
         guard let caller = credentials else {
             return .text(status: 403, "vigild: the caller's credentials are unknown\n")
         }
         let path = request.path.split(separator: "?").first.map(String.init) ?? request.path
         switch (request.method, path) {
         case ("GET", "/v1/status"):
-            return Self.json(status(for: caller.uid))
+            return Self.json(status.status(for: caller.uid))
         case ("POST", "/v1/sessions"):
             let body: SessionRequest
             do {
@@ -39,39 +77,35 @@ extension Daemon {
                 return .text(status: 400, "vigild: a session request is {\"cwd\":…,\"argv\":[…]}: \(error)\n")
             }
             // One user cannot fill the machine with sessions (each holds a cgroup and kernel map entries).
-            let live = state.withLock { state in state.sessions.values.filter { $0.record.uid == caller.uid }.count }
+            let live = sessions.liveCount(uid: caller.uid)
             guard caller.uid == 0 || live < Self.maximumSessionsPerUser else {
                 return .text(status: 429, "vigild: uid \(caller.uid) already has \(live) live sessions (the limit is \(Self.maximumSessionsPerUser))\n")
             }
             do {
-                let record = try startSession(root: caller.pid, uid: caller.uid, origin: .wrapped, cwd: body.cwd)
+                let record = try sessions.startSession(root: caller.pid, uid: caller.uid, origin: .wrapped, cwd: body.cwd)
                 return Self.json(SessionGrant(session: record.id, cgroup: record.cgroup))
             } catch {
-                noteError("session for pid \(caller.pid) (uid \(caller.uid)) not started: \(error)", metadata: ["process.pid": "\(caller.pid)", "user.id": "\(caller.uid)"])
+                journal.noteError("session for pid \(caller.pid) (uid \(caller.uid)) not started: \(error)", metadata: ["process.pid": "\(caller.pid)", "user.id": "\(caller.uid)"])
                 return .text(status: error.kind == .refused ? 403 : 500, "vigild: \(error)\n")
             }
         case ("GET", "/v1/sessions"):
-            let live = state.withLock { state in state.sessions.values.map(\.record) + state.endedSessions }
-            return Self.json(live.filter { caller.uid == 0 || $0.uid == caller.uid })
+            return Self.json(sessions.records(visibleTo: caller.uid))
         case ("GET", _) where path.hasPrefix("/v1/sessions/"):
             let id = String(path.dropFirst("/v1/sessions/".count))
             guard id.count == 16, id.allSatisfy(\.isHexDigit) else {
                 return .text(status: 400, "vigild: a session id is 16 hex digits, got '\(id)'\n")
             }
-            let live = state.withLock { state in
-                state.sessions.values.first { $0.record.id == id }?.record ?? state.endedSessions.last { $0.id == id }
-            }
-            guard let record = live ?? store.load(id) else { return .text(status: 404, "vigild: no session \(id)\n") }
+            guard let record = sessions.record(id: id) else { return .text(status: 404, "vigild: no session \(id)\n") }
             guard caller.uid == 0 || record.uid == caller.uid else {
                 return .text(status: 403, "vigild: session \(id) belongs to another user\n")
             }
-            flushTimelines()
-            let timeline = store.timeline(id)
+            sessions.flushTimelines()
+            let timeline = sessions.store.timeline(id)
             return Self.json(SessionDetail(record: record, timeline: timeline.records, unreadableTimelineLines: timeline.unreadable,
-                                           conversation: store.conversation(id)))
+                                           conversation: sessions.store.conversation(id)))
         case ("POST", "/v1/policy/reload"):
             guard caller.uid == 0 else { return .text(status: 403, "vigild: only root may reload the policy\n") }
-            switch reloadPolicy(trigger: "vigil policy reload (pid \(caller.pid))") {
+            switch policy.reload(trigger: "vigil policy reload (pid \(caller.pid))") {
             case .success(let version): return .text(status: 200, "policy \(version) in force\n")
             case .failure(let error): return .text(status: 422, "\(error)\n(the previous policy stays in force)\n")
             }
