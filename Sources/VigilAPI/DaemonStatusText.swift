@@ -23,6 +23,10 @@ public enum DaemonStatusText {
         for degraded in s.sensor.degraded { line("  DEGRADED", degraded) }
         line("audit", "\(s.audit.directory): \(s.audit.entries) entries, \(s.audit.failures) failed appends")
         line("attribution", "\(s.attribution["attributed"] ?? 0) events tied to tool calls, \(s.attribution["unattributed"] ?? 0) not")
+        let attributionDrops = ["pendingDropped", "processesEvicted", "sessionsEvicted"].map { s.attribution[$0] ?? 0 }
+        if attributionDrops.contains(where: { $0 > 0 }) {
+            line("  ATTRIBUTION DROPPED", "\(attributionDrops[0]) pending events, \(attributionDrops[1]) processes, \(attributionDrops[2]) sessions evicted by its bounds")
+        }
         if s.timelineFailures > 0 { line("  TIMELINE FAILURES", String(s.timelineFailures)) }
         line("errors", "\(s.errors)")
         for error in s.recentErrors.suffix(10) { lines.append("  " + error) }
