@@ -60,9 +60,7 @@ build: $(SKELS)
 
 # Formatting: .swift-format (swift-format, with the toolchain) and .clang-format (Debian's clang-format).
 # `make fmt` rewrites in place every file we own, or only FILES="a.swift b.c"; `make lint` changes
-# nothing and fails on any finding. Files in .format-pending predate the formatters: lint still runs
-# swift-format's rules on them, but not the formatter (whitespace, line breaks, line length) or
-# clang-format. Rules the tree breaks today are off in .swift-format until it is reformatted:
+# nothing and fails on any finding. Rules the tree still breaks are off in .swift-format:
 # AlwaysUseLowerCamelCase, DoNotUseSemicolons, GroupNumericLiterals, OneCasePerLine,
 # OneVariableDeclarationPerLine, OnlyOneTrailingClosureArgument, OrderedImports,
 # ReplaceForEachWithForLoop, TypeNamesShouldBeCapitalized, UseLetInEveryBoundCaseVariable.
@@ -70,24 +68,17 @@ SWIFT_FORMAT := $(SWIFT_BIN)/swift-format
 CLANG_FORMAT ?= clang-format
 SWIFT_FILES = $(shell git ls-files '*.swift')
 C_FILES = $(shell git ls-files '*.c' '*.h' | grep -v '/vmlinux')
-PENDING = $(shell grep -v '^\#' .format-pending)
-FORMATTER_FINDINGS := \[(Indentation|AddLines|RemoveLine|LineLength|Spacing|TrailingComma|TrailingWhitespace|EndOfLineComment)\]
 fmt: | $(OUT)/.deps
 	@files="$(or $(FILES),$(SWIFT_FILES) $(C_FILES))"; \
 	swift=$$(printf '%s\n' $$files | grep '\.swift$$' || true); c=$$(printf '%s\n' $$files | grep -E '\.[ch]$$' || true); \
 	[ -z "$$swift" ] || $(SWIFT_FORMAT) format --in-place --parallel $$swift; \
 	[ -z "$$c" ] || $(CLANG_FORMAT) -i --style=file $$c
 lint: | $(OUT)/.deps
-	@set -o pipefail; status=0; \
-	formatted=$$(printf '%s\n' $(SWIFT_FILES) | grep -vxF -f <(printf '%s\n' $(PENDING)) || true); \
-	pending=$$(printf '%s\n' $(SWIFT_FILES) | grep -xF -f <(printf '%s\n' $(PENDING)) || true); \
-	[ -z "$$formatted" ] || $(SWIFT_FORMAT) lint --strict --parallel $$formatted || status=1; \
-	out=$$([ -z "$$pending" ] || $(SWIFT_FORMAT) lint --parallel $$pending 2>&1 | grep -Ev '$(FORMATTER_FINDINGS)' || true); \
-	[ -z "$$out" ] || { echo "$$out" >&2; status=1; }; \
-	cfiles=$$(printf '%s\n' $(C_FILES) | grep -vxF -f <(printf '%s\n' $(PENDING)) || true); \
-	[ -z "$$cfiles" ] || $(CLANG_FORMAT) --dry-run --Werror --style=file $$cfiles || status=1; \
+	@status=0; \
+	$(SWIFT_FORMAT) lint --strict --parallel $(SWIFT_FILES) || status=1; \
+	$(CLANG_FORMAT) --dry-run --Werror --style=file $(C_FILES) || status=1; \
 	if [ $$status != 0 ]; then echo "lint: findings above (make fmt FILES=... fixes the formatting ones)" >&2; exit 1; fi; \
-	echo "lint: clean ($$(echo $$formatted $$cfiles | wc -w) files formatted and linted, $(words $(PENDING)) pending formatting)"
+	echo "lint: clean ($(words $(SWIFT_FILES) $(C_FILES)) files formatted and linted)"
 
 # Small C programs the privileged tests run: io_uring-only and int 0x80 opens, ptrace and friends, and so on.
 HELPERS := $(OUT)/helpers/uring_probe $(OUT)/helpers/int80_open $(OUT)/helpers/proc_reach

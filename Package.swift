@@ -44,8 +44,12 @@ let package = Package(
             dependencies: [.product(name: "SystemPackage", package: "swift-system"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
-        .target(name: "VigilPolicy", dependencies: ["Yams", "VigilCore", "VigilJSON", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
-        .target(name: "VigilPosture", dependencies: ["VigilCore", "VigilJSON", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
+        .target(
+            name: "VigilPolicy", dependencies: ["Yams", "VigilCore", "VigilJSON", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "VigilPosture", dependencies: ["VigilCore", "VigilJSON", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
         .target(
             name: "VigilAudit",
             dependencies: ["VigilHost", "VigilJSON", .product(name: "Crypto", package: "swift-crypto")],
@@ -78,7 +82,10 @@ let package = Package(
         // The Claude Code adapter: hook payload codecs and answers, the managed-settings drop-in, `vigil hook`.
         .target(
             name: "VigilClaude",
-            dependencies: ["VigilAPI", "VigilCore", "VigilHost", "VigilJSON", "VigilPolicy", "VigilAudit", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "VigilAPI", "VigilCore", "VigilHost", "VigilJSON", "VigilPolicy", "VigilAudit", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -134,7 +141,8 @@ let package = Package(
             name: "vigil",
             dependencies: [
                 "VigilAPI", "VigilCore", "VigilJSON", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilEnforcement", "VigilRuntime",
-                "VigilClaude", "VigilTransport", "VigilTransportClient", "VigilHost", "VigilExport", .product(name: "Crypto", package: "swift-crypto"),
+                "VigilClaude", "VigilTransport", "VigilTransportClient", "VigilHost", "VigilExport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -142,7 +150,8 @@ let package = Package(
         .executableTarget(
             name: "vigil-bench",
             dependencies: [
-                "VigilCore", "VigilJSON", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilRuntime", "VigilClaude", "VigilTransport", "VigilTransportClient",
+                "VigilCore", "VigilJSON", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilRuntime", "VigilClaude", "VigilTransport",
+                "VigilTransportClient",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -155,10 +164,16 @@ let package = Package(
         ),
 
         .testTarget(name: "VigilJSONTests", dependencies: ["VigilJSON"], swiftSettings: swiftSettings),
-        .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
-        .testTarget(name: "VigilHostTests", dependencies: ["VigilHost", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
-        .testTarget(name: "VigilPolicyTests", dependencies: ["VigilPolicy", "VigilCore", "VigilJSON", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
-        .testTarget(name: "VigilPostureTests", dependencies: ["VigilPosture", "VigilCore", "VigilJSON", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VigilCoreTests", dependencies: ["VigilCore", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VigilHostTests", dependencies: ["VigilHost", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VigilPolicyTests", dependencies: ["VigilPolicy", "VigilCore", "VigilJSON", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VigilPostureTests", dependencies: ["VigilPosture", "VigilCore", "VigilJSON", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "VigilEnforcementTests", dependencies: ["VigilEnforcement", "VigilPolicy", "VigilTestSupport"],
             swiftSettings: swiftSettings
@@ -174,7 +189,8 @@ let package = Package(
         .testTarget(
             name: "VigilClaudeTests",
             dependencies: [
-                "VigilClaude", "VigilAPI", "VigilJSON", "VigilPolicy", "VigilAudit", "VigilCore", "VigilTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log"),
+                "VigilClaude", "VigilAPI", "VigilJSON", "VigilPolicy", "VigilAudit", "VigilCore", "VigilTestSupport",
+                .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings

@@ -25,7 +25,8 @@ int main(int argc, char **argv)
     struct bpf_prog_info before[MAX_PROGS] = {};
     int n = 0;
     struct bpf_program *prog;
-    bpf_object__for_each_program(prog, obj) {
+    bpf_object__for_each_program(prog, obj)
+    {
         if (n == MAX_PROGS)
             break;
         links[n] = bpf_program__attach(prog);

@@ -122,11 +122,11 @@ static void one_open(unsigned long i)
 {
     int fd;
     switch (i % 5) {
-    case 0: fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC); break;         /* absolute, system */
-    case 1: fd = open("main.c", O_RDONLY | O_CLOEXEC); break;              /* relative to cwd */
-    case 2: fd = open(abs_header, O_RDONLY | O_CLOEXEC); break;            /* absolute, deeper */
+    case 0: fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC); break;           /* absolute, system */
+    case 1: fd = open("main.c", O_RDONLY | O_CLOEXEC); break;                /* relative to cwd */
+    case 2: fd = open(abs_header, O_RDONLY | O_CLOEXEC); break;              /* absolute, deeper */
     case 3: fd = openat(include_dir, "util.h", O_RDONLY | O_CLOEXEC); break; /* relative to a dir fd */
-    default:                                                               /* header search miss */
+    default:                                                                 /* header search miss */
         fd = open("include/missing.h", O_RDONLY | O_CLOEXEC);
         if (fd >= 0 || errno != ENOENT)
             die("missing.h exists");
@@ -148,7 +148,10 @@ static void opens_only(unsigned long n)
         case 1: fd = open("main.c", O_RDONLY | O_CLOEXEC); break;
         case 2: fd = open(abs_header, O_RDONLY | O_CLOEXEC); break;
         case 3: fd = openat(include_dir, "util.h", O_RDONLY | O_CLOEXEC); break;
-        default: fd = open("include/missing.h", O_RDONLY | O_CLOEXEC); fd = fd < 0 ? 0 : -1; break;
+        default:
+            fd = open("include/missing.h", O_RDONLY | O_CLOEXEC);
+            fd = fd < 0 ? 0 : -1;
+            break;
         }
         if (fd < 0)
             die("open");
@@ -202,8 +205,8 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *mode = argv[1];
-    if (strcmp(mode, "open") && strcmp(mode, "opens") && strcmp(mode, "exec") && strcmp(mode, "mixed")
-        && strcmp(mode, "build")) {
+    if (strcmp(mode, "open") && strcmp(mode, "opens") && strcmp(mode, "exec") && strcmp(mode, "mixed") &&
+        strcmp(mode, "build")) {
         fprintf(stderr, "workload: unknown mode %s\n", mode);
         return 2;
     }

@@ -355,8 +355,8 @@ static __always_inline void emit_open_from_file(struct scratch *s, struct vigil_
     emit_from(s, record, sizeof(*h) + r.len, VIGIL_EVENT_OPEN);
 }
 
-static __always_inline void emit_open(struct task_struct *task, __u64 session, long ret, int dfd,
-                                      const char *upath, __u32 flags, __u32 mode, __u16 extra_flags)
+static __always_inline void emit_open(struct task_struct *task, __u64 session, long ret, int dfd, const char *upath,
+                                      __u32 flags, __u32 mode, __u16 extra_flags)
 {
     struct scratch *s = scratch();
     if (!s)
@@ -587,7 +587,8 @@ static __always_inline void emit_net(__u16 kind, __u64 session, long ret, const 
         __builtin_memcpy(key.addr, e.addr, 16);
         __u8 one = 1;
         /* Already reported — unless the session boundary refused it: every refusal is seen. */
-        if (bpf_map_update_elem(&vigil_send_seen, &key, &one, BPF_NOEXIST) != 0 && !(e.hdr.flags & VIGIL_F_PEER_REFUSED))
+        if (bpf_map_update_elem(&vigil_send_seen, &key, &one, BPF_NOEXIST) != 0 &&
+            !(e.hdr.flags & VIGIL_F_PEER_REFUSED))
             return;
     }
     emit(&e, sizeof(e), kind);
@@ -606,8 +607,8 @@ int BPF_PROG(vigil_sys_exit, struct pt_regs *regs, long ret)
         if (nr != NR_OPENAT && nr != NR_OPEN && nr != NR_CREAT && nr != NR_OPENAT2 && nr != NR_CONNECT &&
             nr != NR_SENDTO && nr != NR_SENDMSG)
             return 0;
-    } else if (nr != NR32_OPEN && nr != NR32_OPENAT && nr != NR32_CREAT && nr != NR32_OPENAT2 &&
-               nr != NR32_CONNECT && nr != NR32_SENDTO) {
+    } else if (nr != NR32_OPEN && nr != NR32_OPENAT && nr != NR32_CREAT && nr != NR32_OPENAT2 && nr != NR32_CONNECT &&
+               nr != NR32_SENDTO) {
         return 0;
     }
     __u64 session = session_of_task(task);
@@ -658,9 +659,7 @@ int BPF_PROG(vigil_sys_exit, struct pt_regs *regs, long ret)
     }
 
     switch (nr) {
-    case NR_CONNECT:
-        emit_net(VIGIL_EVENT_CONNECT, session, ret, (void *)a.a[1], true, flags, (long)a.a[0]);
-        break;
+    case NR_CONNECT: emit_net(VIGIL_EVENT_CONNECT, session, ret, (void *)a.a[1], true, flags, (long)a.a[0]); break;
     case NR_SENDTO:
         if (a.a[4])
             emit_net(VIGIL_EVENT_SEND, session, ret, (void *)a.a[4], true, flags, -1);
@@ -952,7 +951,6 @@ static __always_inline int net_verdict(__u64 session, __u32 port_be, const __u8 
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
 
-
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 
 /* Loopback (127/8, ::1, ::ffff:127/104) or unspecified (0.0.0.0, ::, which connect to the host
@@ -1028,7 +1026,8 @@ static __always_inline int peer_verdict(struct bpf_sock_addr *ctx, __u64 session
             __u32 level = rule->cgroup_level;
             if (cg->level >= (int)level && level < 256) {
                 struct cgroup *ancestor = NULL;
-                __u64 slot = (__u64)cg + bpf_core_field_offset(struct cgroup, ancestors) + (__u64)level * sizeof(void *);
+                __u64 slot =
+                    (__u64)cg + bpf_core_field_offset(struct cgroup, ancestors) + (__u64)level * sizeof(void *);
                 bpf_probe_read_kernel(&ancestor, sizeof(ancestor), (void *)slot);
                 inside = ancestor && BPF_CORE_READ(ancestor, kn, id) == rule->cgroup_id;
             }
@@ -1056,8 +1055,8 @@ static __always_inline int peer_verdict(struct bpf_sock_addr *ctx, __u64 session
             break;
         }
     }
-    struct peer_note *stored = bpf_task_storage_get(&vigil_peer_notes, bpf_get_current_task_btf(), 0,
-                                                    BPF_LOCAL_STORAGE_GET_F_CREATE);
+    struct peer_note *stored =
+        bpf_task_storage_get(&vigil_peer_notes, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
     if (stored)
         *stored = note;
     return verdict;
@@ -1096,13 +1095,25 @@ static __always_inline int verdict6(struct bpf_sock_addr *ctx)
 }
 
 SEC("cgroup/connect4")
-int vigil_connect4(struct bpf_sock_addr *ctx) { return verdict4(ctx); }
+int vigil_connect4(struct bpf_sock_addr *ctx)
+{
+    return verdict4(ctx);
+}
 
 SEC("cgroup/connect6")
-int vigil_connect6(struct bpf_sock_addr *ctx) { return verdict6(ctx); }
+int vigil_connect6(struct bpf_sock_addr *ctx)
+{
+    return verdict6(ctx);
+}
 
 SEC("cgroup/sendmsg4")
-int vigil_sendmsg4(struct bpf_sock_addr *ctx) { return verdict4(ctx); }
+int vigil_sendmsg4(struct bpf_sock_addr *ctx)
+{
+    return verdict4(ctx);
+}
 
 SEC("cgroup/sendmsg6")
-int vigil_sendmsg6(struct bpf_sock_addr *ctx) { return verdict6(ctx); }
+int vigil_sendmsg6(struct bpf_sock_addr *ctx)
+{
+    return verdict6(ctx);
+}

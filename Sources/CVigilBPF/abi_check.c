@@ -7,9 +7,9 @@
 #include <stddef.h>
 #include "CVigilBPF.h"
 
-#define FIELD(type, name)                                                                      \
-    {                                                                                          \
-        #type, #name, offsetof(struct type, name), sizeof(((struct type *)0)->name), sizeof(struct type) \
+#define FIELD(type, name)                                                                                              \
+    {                                                                                                                  \
+#type, #name, offsetof(struct type, name), sizeof(((struct type *)0)->name), sizeof(struct type)               \
     }
 
 static const struct vigil_abi_field fields[] = {

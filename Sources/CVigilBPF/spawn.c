@@ -61,7 +61,10 @@ int vigil_spawn_gated(const char *path, char *const argv[], char *const envp[], 
     pid_t child = fork();
     if (child < 0) {
         int e = errno;
-        close(gate[0]); close(gate[1]); close(status[0]); close(status[1]);
+        close(gate[0]);
+        close(gate[1]);
+        close(status[0]);
+        close(status[1]);
         return -e;
     }
     if (child == 0) {

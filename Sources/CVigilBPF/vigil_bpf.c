@@ -56,7 +56,8 @@ static bool is_io_uring_program(const struct bpf_program *prog)
     return strstr(bpf_program__name(prog), "uring") != NULL;
 }
 
-static struct vigil_skel *open_skeleton(const struct vigil_bpf_options *opts, bool with_io_uring, char *err, size_t err_len)
+static struct vigil_skel *open_skeleton(const struct vigil_bpf_options *opts, bool with_io_uring, char *err,
+                                        size_t err_len)
 {
     struct vigil_skel *skel = vigil_skel__open();
     if (!skel) {
@@ -68,7 +69,8 @@ static struct vigil_skel *open_skeleton(const struct vigil_bpf_options *opts, bo
     if (opts->ring_bytes)
         bpf_map__set_max_entries(skel->maps.vigil_events, opts->ring_bytes);
     struct bpf_program *prog;
-    bpf_object__for_each_program(prog, skel->obj) {
+    bpf_object__for_each_program(prog, skel->obj)
+    {
         if (is_io_uring_program(prog))
             bpf_program__set_autoload(prog, with_io_uring);
     }
@@ -128,7 +130,8 @@ vigil_bpf *vigil_bpf_open(const struct vigil_bpf_options *opts, char *err, size_
     }
 
     struct bpf_program *prog;
-    bpf_object__for_each_program(prog, bpf->skel->obj) {
+    bpf_object__for_each_program(prog, bpf->skel->obj)
+    {
         int i = bpf->program_count++;
         if (i >= MAX_PROGRAMS)
             break;
@@ -143,8 +146,7 @@ vigil_bpf *vigil_bpf_open(const struct vigil_bpf_options *opts, char *err, size_
         if (!bpf->links[i]) {
             bpf->program_errors[i] = -errno;
             if (!is_io_uring_program(prog)) {
-                snprintf(err, err_len, "attaching BPF program %s failed: %s", bpf_program__name(prog),
-                         strerror(errno));
+                snprintf(err, err_len, "attaching BPF program %s failed: %s", bpf_program__name(prog), strerror(errno));
                 vigil_bpf_close(bpf);
                 return NULL;
             }
@@ -173,7 +175,10 @@ void vigil_bpf_close(vigil_bpf *bpf)
     free(bpf);
 }
 
-int vigil_bpf_program_count(const vigil_bpf *bpf) { return bpf->program_count; }
+int vigil_bpf_program_count(const vigil_bpf *bpf)
+{
+    return bpf->program_count;
+}
 
 const char *vigil_bpf_program_name(const vigil_bpf *bpf, int index)
 {
@@ -210,7 +215,8 @@ static void tags_changed(vigil_bpf *bpf)
  * after one is removed, as the BPF side does. */
 static void hint_add(vigil_bpf *bpf, uint32_t pid, int32_t delta)
 {
-    __atomic_add_fetch(&bpf->skel->data_hint->tracked_hint[pid & (VIGIL_HINT_SLOTS - 1)], (uint32_t)delta, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&bpf->skel->data_hint->tracked_hint[pid & (VIGIL_HINT_SLOTS - 1)], (uint32_t)delta,
+                       __ATOMIC_SEQ_CST);
 }
 
 int vigil_bpf_track(vigil_bpf *bpf, uint32_t pid, uint64_t session)
@@ -333,7 +339,8 @@ static int probe_one(const char *name)
     if (!skel)
         return -errno;
     struct bpf_program *prog, *target = NULL;
-    bpf_object__for_each_program(prog, skel->obj) {
+    bpf_object__for_each_program(prog, skel->obj)
+    {
         bool match = strcmp(bpf_program__name(prog), name) == 0;
         bpf_program__set_autoload(prog, match);
         if (match)

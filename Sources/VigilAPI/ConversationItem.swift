@@ -23,8 +23,10 @@ public struct ConversationItem: Codable, Sendable, Hashable {
     /// True in subagent transcripts.
     public var isSidechain: Bool
 
-    public init(_ content: Content, timestamp: String, uuid: String, promptID: String? = nil,
-                isSidechain: Bool = false) {
+    public init(
+        _ content: Content, timestamp: String, uuid: String, promptID: String? = nil,
+        isSidechain: Bool = false
+    ) {
         self.content = content
         self.timestamp = timestamp
         self.uuid = uuid

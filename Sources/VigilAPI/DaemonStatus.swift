@@ -21,10 +21,12 @@ public struct DaemonStatus: Codable, Sendable {
         public var peerCrossings: UInt64?
         public var peerDenied: UInt64?
 
-        public init(programs: [String: String], degraded: [String], emitted: UInt64, kernelDropped: UInt64,
-                    consumerDropped: UInt64, decodeErrors: Int, gaps: Int, networkDenied: UInt64, execKilled: UInt64,
-                    openKilled: UInt64, processAccessKilled: UInt64? = nil, peerCrossings: UInt64? = nil,
-                    peerDenied: UInt64? = nil) {
+        public init(
+            programs: [String: String], degraded: [String], emitted: UInt64, kernelDropped: UInt64,
+            consumerDropped: UInt64, decodeErrors: Int, gaps: Int, networkDenied: UInt64, execKilled: UInt64,
+            openKilled: UInt64, processAccessKilled: UInt64? = nil, peerCrossings: UInt64? = nil,
+            peerDenied: UInt64? = nil
+        ) {
             self.programs = programs
             self.degraded = degraded
             self.emitted = emitted
@@ -53,9 +55,11 @@ public struct DaemonStatus: Codable, Sendable {
         public var p99Microseconds: UInt64?
         public var trustedBinaries: [String]
 
-        public init(url: String, dropIn: String? = nil, failClosed: Bool, calls: Int, denied: Int,
-                    rejectedCallers: Int, failures: Int, p50Microseconds: UInt64? = nil,
-                    p99Microseconds: UInt64? = nil, trustedBinaries: [String]) {
+        public init(
+            url: String, dropIn: String? = nil, failClosed: Bool, calls: Int, denied: Int,
+            rejectedCallers: Int, failures: Int, p50Microseconds: UInt64? = nil,
+            p99Microseconds: UInt64? = nil, trustedBinaries: [String]
+        ) {
             self.url = url
             self.dropIn = dropIn
             self.failClosed = failClosed
@@ -109,11 +113,13 @@ public struct DaemonStatus: Codable, Sendable {
     /// The caller sees only their own sessions and agents unless root.
     public var scope: String
 
-    public init(version: Int = 1, pid: Int32, startedAt: Int64, enforcementMode: String, device: String,
-                policy: PolicyInfo, posture: String? = nil, ptraceRestricted: Bool? = nil, sensor: Sensor, hooks: Hooks, audit: Audit,
-                sessions: [SessionRecord], recentlyEnded: [SessionRecord], unmanagedAgents: [UnmanagedAgent],
-                attribution: [String: Int], timelineFailures: Int, orphanEvents: Int, refused: [String: Int]? = nil, errors: Int,
-                recentErrors: [String], scope: String) {
+    public init(
+        version: Int = 1, pid: Int32, startedAt: Int64, enforcementMode: String, device: String,
+        policy: PolicyInfo, posture: String? = nil, ptraceRestricted: Bool? = nil, sensor: Sensor, hooks: Hooks, audit: Audit,
+        sessions: [SessionRecord], recentlyEnded: [SessionRecord], unmanagedAgents: [UnmanagedAgent],
+        attribution: [String: Int], timelineFailures: Int, orphanEvents: Int, refused: [String: Int]? = nil, errors: Int,
+        recentErrors: [String], scope: String
+    ) {
         self.version = version
         self.pid = pid
         self.startedAt = startedAt
@@ -148,8 +154,10 @@ public struct PolicyInfo: Codable, Sendable, Hashable {
     /// Why the last change to the file was not applied (the previous policy stays in force).
     public var lastError: String?
 
-    public init(path: String, version: String, loadedAt: Int64, sha256: String? = nil, reloads: Int = 0,
-                rejected: Int = 0, lastError: String? = nil) {
+    public init(
+        path: String, version: String, loadedAt: Int64, sha256: String? = nil, reloads: Int = 0,
+        rejected: Int = 0, lastError: String? = nil
+    ) {
         self.path = path
         self.version = version
         self.loadedAt = loadedAt

@@ -15,17 +15,27 @@ public enum DaemonStatusText {
             line("  PTRACE UNRESTRICTED", "no Yama ptrace_scope (or 0): only Vigil's in-kernel kill stops a session reaching into other processes")
         }
         line("hooks", "\(s.hooks.url) (\(s.hooks.failClosed ? "fail closed" : "FAIL OPEN")), drop-in \(s.hooks.dropIn ?? "NOT INSTALLED")")
-        line("  calls", "\(s.hooks.calls), denied \(s.hooks.denied), refused callers \(s.hooks.rejectedCallers), failures \(s.hooks.failures)"
-             + (s.hooks.p99Microseconds.map { ", p50 \(s.hooks.p50Microseconds ?? 0) µs, p99 \($0) µs" } ?? ""))
-        line("sensor", "\(s.sensor.emitted) events; dropped: kernel \(s.sensor.kernelDropped), queue \(s.sensor.consumerDropped); gaps \(s.sensor.gaps); decode errors \(s.sensor.decodeErrors)")
-        line("  enforced", "connects refused \(s.sensor.networkDenied), execs killed \(s.sensor.execKilled), opens killed \(s.sensor.openKilled), process reaches killed \(s.sensor.processAccessKilled ?? 0)")
+        line(
+            "  calls",
+            "\(s.hooks.calls), denied \(s.hooks.denied), refused callers \(s.hooks.rejectedCallers), failures \(s.hooks.failures)"
+                + (s.hooks.p99Microseconds.map { ", p50 \(s.hooks.p50Microseconds ?? 0) µs, p99 \($0) µs" } ?? ""))
+        line(
+            "sensor",
+            "\(s.sensor.emitted) events; dropped: kernel \(s.sensor.kernelDropped), queue \(s.sensor.consumerDropped); gaps \(s.sensor.gaps); decode errors \(s.sensor.decodeErrors)"
+        )
+        line(
+            "  enforced",
+            "connects refused \(s.sensor.networkDenied), execs killed \(s.sensor.execKilled), opens killed \(s.sensor.openKilled), process reaches killed \(s.sensor.processAccessKilled ?? 0)"
+        )
         line("  boundary", "crossings to local peers outside the session \(s.sensor.peerCrossings ?? 0), refused \(s.sensor.peerDenied ?? 0)")
         for degraded in s.sensor.degraded { line("  DEGRADED", degraded) }
         line("audit", "\(s.audit.directory): \(s.audit.entries) entries, \(s.audit.failures) failed appends")
         line("attribution", "\(s.attribution["attributed"] ?? 0) events tied to tool calls, \(s.attribution["unattributed"] ?? 0) not")
         let attributionDrops = ["pendingDropped", "processesEvicted", "sessionsEvicted"].map { s.attribution[$0] ?? 0 }
         if attributionDrops.contains(where: { $0 > 0 }) {
-            line("  ATTRIBUTION DROPPED", "\(attributionDrops[0]) pending events, \(attributionDrops[1]) processes, \(attributionDrops[2]) sessions evicted by its bounds")
+            line(
+                "  ATTRIBUTION DROPPED",
+                "\(attributionDrops[0]) pending events, \(attributionDrops[1]) processes, \(attributionDrops[2]) sessions evicted by its bounds")
         }
         if s.timelineFailures > 0 { line("  TIMELINE FAILURES", String(s.timelineFailures)) }
         line("errors", "\(s.errors)")
@@ -33,8 +43,9 @@ public enum DaemonStatusText {
         lines.append("")
         lines.append("sessions (\(s.scope)): \(s.sessions.count) live")
         for r in s.sessions {
-            lines.append("  \(r.id)  \(r.origin.rawValue)  \(r.user)  pid \(r.rootPID)  \(r.toolCalls) tool calls (\(r.deniedToolCalls) denied)  "
-                         + "\(r.kernelEvents) kernel events (\(r.attributedEvents) tied to calls)  \(r.decisions.filter { $0.key != "allow" })")
+            lines.append(
+                "  \(r.id)  \(r.origin.rawValue)  \(r.user)  pid \(r.rootPID)  \(r.toolCalls) tool calls (\(r.deniedToolCalls) denied)  "
+                    + "\(r.kernelEvents) kernel events (\(r.attributedEvents) tied to calls)  \(r.decisions.filter { $0.key != "allow" })")
             for problem in r.problems { lines.append("      ! " + problem) }
         }
         if !s.recentlyEnded.isEmpty {

@@ -47,12 +47,14 @@ public struct SessionRecord: Codable, Sendable, Hashable {
 
     public var isLive: Bool { endedAt == nil }
 
-    public init(id: String, origin: Origin, agent: String, uid: UInt32, user: String, rootPID: Int32,
-                cgroup: String? = nil, claudeSessionIDs: [String] = [], transcriptPath: String? = nil,
-                cwd: String? = nil, startedAt: Int64, endedAt: Int64? = nil, kernelEvents: UInt64 = 0,
-                attributedEvents: UInt64 = 0, toolCalls: Int = 0, deniedToolCalls: Int = 0, prompts: Int = 0,
-                conversationItems: Int = 0, transcriptSkipped: Int = 0, decisions: [String: Int] = [:],
-                enforcementFailures: Int = 0, problems: [String] = []) {
+    public init(
+        id: String, origin: Origin, agent: String, uid: UInt32, user: String, rootPID: Int32,
+        cgroup: String? = nil, claudeSessionIDs: [String] = [], transcriptPath: String? = nil,
+        cwd: String? = nil, startedAt: Int64, endedAt: Int64? = nil, kernelEvents: UInt64 = 0,
+        attributedEvents: UInt64 = 0, toolCalls: Int = 0, deniedToolCalls: Int = 0, prompts: Int = 0,
+        conversationItems: Int = 0, transcriptSkipped: Int = 0, decisions: [String: Int] = [:],
+        enforcementFailures: Int = 0, problems: [String] = []
+    ) {
         self.id = id
         self.origin = origin
         self.agent = agent
@@ -102,9 +104,11 @@ public struct TimelineRecord: Codable, Sendable, Hashable {
     /// `bpf-sigkill`, `pidfd-kill`, `flag`, with its detail. nil for allows.
     public var mechanism: String?
 
-    public init(kind: Kind, time: Int64 = TimelineRecord.now(), toolUseID: String? = nil, tool: String? = nil, text: String? = nil,
-                decision: String? = nil, rule: String? = nil, reason: String? = nil, pid: Int32? = nil, event: String? = nil,
-                mechanism: String? = nil) {
+    public init(
+        kind: Kind, time: Int64 = TimelineRecord.now(), toolUseID: String? = nil, tool: String? = nil, text: String? = nil,
+        decision: String? = nil, rule: String? = nil, reason: String? = nil, pid: Int32? = nil, event: String? = nil,
+        mechanism: String? = nil
+    ) {
         self.kind = kind
         self.time = time
         self.toolUseID = toolUseID

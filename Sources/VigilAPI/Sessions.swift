@@ -31,8 +31,10 @@ public struct SessionDetail: Codable, Sendable {
     /// From Claude Code's transcript.
     public var conversation: [ConversationItem]
 
-    public init(record: SessionRecord, timeline: [TimelineRecord], unreadableTimelineLines: Int,
-                conversation: [ConversationItem]) {
+    public init(
+        record: SessionRecord, timeline: [TimelineRecord], unreadableTimelineLines: Int,
+        conversation: [ConversationItem]
+    ) {
         self.record = record
         self.timeline = timeline
         self.unreadableTimelineLines = unreadableTimelineLines

@@ -21,7 +21,6 @@ public struct AuditLeaf: Sendable, Hashable {
     private static let p2 = Array(#"","recorded":"#.utf8)
     private static let p3 = Array(#","entry":"#.utf8)
 
-
     /// Appends the leaf bytes for an already-encoded entry.
     static func write(index: Int, prev: MerkleHash, recorded: Int64, entryJSON: [UInt8], to out: inout [UInt8]) {
         out.append(contentsOf: p0)

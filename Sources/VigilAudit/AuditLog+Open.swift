@@ -2,7 +2,7 @@
 // Opening a log: create it, or verify everything first and refuse to append to a log that fails.
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension AuditLog {

@@ -4,7 +4,7 @@ import Dispatch
 import Foundation
 import Synchronization
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An open audit log that appends entries and issues signed checkpoints. One writer per directory

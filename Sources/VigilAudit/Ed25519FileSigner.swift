@@ -3,7 +3,7 @@
 import Crypto
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An ``AuditSigner`` over an Ed25519 private key kept in a file that only its owner can read.

@@ -91,8 +91,9 @@ public struct InclusionProof: Sendable, Hashable {
             result.reason = "the leaf does not decode or does not carry index \(index)"
             return result
         }
-        guard MerkleProof.verifyInclusion(
-            leafHash: leafHash, index: index, size: checkpoint.size, proof: hashes, root: checkpoint.root)
+        guard
+            MerkleProof.verifyInclusion(
+                leafHash: leafHash, index: index, size: checkpoint.size, proof: hashes, root: checkpoint.root)
         else {
             result.reason = "the inclusion proof does not lead from the leaf hash \(leafHash.base64) to the signed root"
             return result

@@ -31,7 +31,8 @@ extension LogScanner {
                     if backwards || forked {
                         scan.report.failure = VerificationFailure(
                             .checkpointOrder, index: checked.checkpoint.size, checkpoint: ordinal, file: file, offset: offset,
-                            backwards ? "checkpoint size goes backwards (replaced or reordered checkpoint)"
+                            backwards
+                                ? "checkpoint size goes backwards (replaced or reordered checkpoint)"
                                 : "two checkpoints of the same size have different roots",
                             evidence: [
                                 .init("previous checkpoint #\(ordinal - 1)", previous.description),
@@ -94,9 +95,10 @@ extension LogScanner {
                 evidence: [.init("log's last checkpoint", scan.report.latest?.description ?? "none")])
             return nil
         }
-        guard let witness = checkNote(
-            String(decoding: bytes, as: UTF8.self), file: file, offset: 0, ordinal: nil, key: key, into: &scan.report)?
-            .checkpoint
+        guard
+            let witness = checkNote(
+                String(decoding: bytes, as: UTF8.self), file: file, offset: 0, ordinal: nil, key: key, into: &scan.report)?
+                .checkpoint
         else { return nil }
         scan.report.witness = witness
         let log = scan.checkpoints.map(\.checkpoint)

@@ -139,8 +139,9 @@ extension LogScanner {
         chain.sort { $0.size < $1.size }
         for (old, new) in zip(chain, chain.dropFirst()) where old.size < new.size {
             let proof = old.size == 0 ? [] : scan.tree.consistencyProof(from: old.size, to: new.size)
-            guard MerkleProof.verifyConsistency(
-                oldSize: old.size, oldRoot: old.root, newSize: new.size, newRoot: new.root, proof: proof)
+            guard
+                MerkleProof.verifyConsistency(
+                    oldSize: old.size, oldRoot: old.root, newSize: new.size, newRoot: new.root, proof: proof)
             else {
                 scan.report.failure = VerificationFailure(
                     .inconsistentCheckpoints, index: old.size, file: layout.checkpoints,

@@ -43,7 +43,9 @@ extension LogScanner {
         _ result: RecordFraming.ReadResult, file: String, offset: Int, index: Int?, checkpoint: Int?, covered: Int = 0
     ) -> VerificationFailure {
         let signed = index.map { $0 < covered } ?? false
-        let why = signed ? " (a signed checkpoint covers this record, so it is not a crash remnant)"
+        let why =
+            signed
+            ? " (a signed checkpoint covers this record, so it is not a crash remnant)"
             : " (not confined to the final batch: intact or non-zero data follows, so it was acknowledged)"
         switch result {
         case .record:

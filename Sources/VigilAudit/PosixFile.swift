@@ -3,7 +3,7 @@
 import Foundation
 import VigilHost
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Thin, throwing wrappers over POSIX file calls. Each retries `EINTR` and reports `errno` and path.

@@ -160,7 +160,8 @@ public struct SessionTimeline: Sendable {
             case .assistantText:
                 out += "\(time)assistant: \(short(entry.text ?? ""))\n"
             case .toolCall, .orphanActivity:
-                var head = entry.kind == .toolCall
+                var head =
+                    entry.kind == .toolCall
                     ? "\(time)tool \(entry.tool ?? "?") \(entry.toolUseID ?? "") \(short(entry.input ?? ""))"
                     : "\(time)activity of \(entry.toolUseID ?? "") (call not in the transcript)"
                 if let d = entry.decision {

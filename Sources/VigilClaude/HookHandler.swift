@@ -43,7 +43,8 @@ public struct HookContext: Sendable {
     /// transcript lives under (`<home>/.claude/projects/…`), else `HOME`, else the account's.
     public func home(for payload: HookPayload) -> String {
         if environment["CLAUDE_CONFIG_DIR"] == nil, let transcript = payload.transcriptPath,
-           let range = transcript.range(of: "/.claude/projects/"), transcript.hasPrefix("/") {
+            let range = transcript.range(of: "/.claude/projects/"), transcript.hasPrefix("/")
+        {
             let home = String(transcript[..<range.lowerBound])
             return home.isEmpty ? "/" : home
         }
@@ -133,17 +134,21 @@ public struct HookHandler: Sendable {
             let effects = Policy.kernelEffects(of: call, aliases: pathAliases)
             if let kernelDeny = policy.decideKernelEffects(
                 effects, identity: context.identity, posture: context.posture,
-                context: KernelContext(home: context.home(for: payload))) {
+                context: KernelContext(home: context.home(for: payload)))
+            {
                 decision = kernelDeny
             }
         }
         let reason = HookReason.text(for: decision, tool: tool.name)
-        logger.log(level: decision.action == .allow ? .debug : .info, "tool call decided", metadata: [
-            "claude.session_id": "\(payload.sessionID)", "tool_use.id": "\(tool.id ?? "")", "tool.name": "\(tool.name)",
-            "policy.decision": "\(decision.action.rawValue)", "policy.rule": "\(decision.winningRuleID ?? "")",
-        ])
+        logger.log(
+            level: decision.action == .allow ? .debug : .info, "tool call decided",
+            metadata: [
+                "claude.session_id": "\(payload.sessionID)", "tool_use.id": "\(tool.id ?? "")", "tool.name": "\(tool.name)",
+                "policy.decision": "\(decision.action.rawValue)", "policy.rule": "\(decision.winningRuleID ?? "")",
+            ])
         guard let audit else {
-            return HookOutcome(response: .preToolUse(decision.action, reason: reason), payload: payload, decision: decision, recorded: nil, failure: nil)
+            return HookOutcome(
+                response: .preToolUse(decision.action, reason: reason), payload: payload, decision: decision, recorded: nil, failure: nil)
         }
         var entry = baseEntry(payload, kind: .toolCall)
         fillTool(&entry, tool, payload)
@@ -171,7 +176,8 @@ public struct HookHandler: Sendable {
 
     private func denyFailClosed(_ payload: HookPayload?, tool: ToolUse?, failure: String, decision: Decision?) -> HookOutcome {
         let reason = HookReason.failClosed(failure)
-        var entry = payload.map { baseEntry($0, kind: .toolCall) }
+        var entry =
+            payload.map { baseEntry($0, kind: .toolCall) }
             ?? AuditEntry(kind: .toolCall, subject: context.subject, deviceId: context.deviceID)
         if let tool, let payload { fillTool(&entry, tool, payload) }
         entry.decision = .deny
@@ -259,7 +265,8 @@ public struct HookHandler: Sendable {
             return HookOutcome(response: .silent, payload: payload, decision: nil, recorded: entry, failure: nil)
         } catch {
             let failure = "the audit log at \(audit.location) cannot record this \(payload.event.name) event: \(error)"
-            let response: HookResponse = payload.event == .userPromptSubmit
+            let response: HookResponse =
+                payload.event == .userPromptSubmit
                 ? .blockPrompt(reason: "Vigil blocked this prompt (fail closed): \(failure)", stderr: "vigil hook: \(failure)")
                 : HookResponse(stderr: "vigil hook: \(failure)", exitCode: 1)
             return HookOutcome(response: response, payload: payload, decision: nil, recorded: nil, failure: failure)

@@ -209,8 +209,8 @@ public struct HookPayload: Sendable, Hashable {
     /// Best effort: the event name of bytes that failed to decode, so the answer can use its format.
     public static func eventName(inMalformed bytes: some Collection<UInt8>) -> HookEvent? {
         guard bytes.count <= maximumSize,
-              let value = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)),
-              case .object(let object) = value, let name = object["hook_event_name"]?.stringValue, !name.isEmpty
+            let value = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)),
+            case .object(let object) = value, let name = object["hook_event_name"]?.stringValue, !name.isEmpty
         else { return nil }
         return HookEvent(name: name)
     }

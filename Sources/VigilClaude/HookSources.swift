@@ -5,7 +5,7 @@ import VigilAudit
 import VigilHost
 import VigilPolicy
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The signed audit log, opened for one append and closed again (no daemon yet): each hook

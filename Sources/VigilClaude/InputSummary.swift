@@ -83,7 +83,8 @@ public enum InputSummary {
         let all: [Rule]
 
         init() {
-            let words = #"[A-Za-z0-9_-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential)[A-Za-z0-9_-]*"#
+            let words =
+                #"[A-Za-z0-9_-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential)[A-Za-z0-9_-]*"#
             func keep(_ m: Regex<AnyRegexOutput>.Match, _ group: Int) -> String {
                 m.output[group].substring.map(String.init) ?? ""
             }
@@ -93,11 +94,15 @@ public enum InputSummary {
             let tokenPrefixes = ["sk-", "sk_", "gh", "github_pat_", "glpat-", "xox", "AKIA", "ASIA", "AIza", "eyJ"]
             all = [
                 // Authorization: Bearer xxx / Basic xxx
-                Rule(regex: try! Regex(#"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"#),
-                     mayMatch: { lower, _ in lower.contains("bearer") || lower.contains("basic") }) { m in keep(m, 1) + " " + InputSummary.redacted },
+                Rule(
+                    regex: try! Regex(#"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"#),
+                    mayMatch: { lower, _ in lower.contains("bearer") || lower.contains("basic") }
+                ) { m in keep(m, 1) + " " + InputSummary.redacted },
                 // scheme://user:password@host
-                Rule(regex: try! Regex(#"([A-Za-z][A-Za-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"#),
-                     mayMatch: { _, text in text.contains("://") && text.contains("@") }) { m in keep(m, 1) + InputSummary.redacted + "@" },
+                Rule(
+                    regex: try! Regex(#"([A-Za-z][A-Za-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"#),
+                    mayMatch: { _, text in text.contains("://") && text.contains("@") }
+                ) { m in keep(m, 1) + InputSummary.redacted + "@" },
                 // --name value, --name=value (command-line flags)
                 Rule(regex: try! Regex(#"(?i)(--?"# + words + #"(?:\s+|=)["']?)([^\s"'&;|]{4,})"#), mayMatch: hasWord) { m in
                     keep(m, 1) + InputSummary.redacted
@@ -107,12 +112,16 @@ public enum InputSummary {
                     keep(m, 1) + InputSummary.redacted
                 },
                 // Well-known token shapes.
-                Rule(regex: try! Regex(
-                    #"\b(?:sk-[A-Za-z0-9_-]{16,}|sk_(?:live|test)_[A-Za-z0-9]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{16,}|xox[abposr]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{30,}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})"#
-                ), mayMatch: { _, text in tokenPrefixes.contains { text.contains($0) } }) { _ in InputSummary.redacted },
+                Rule(
+                    regex: try! Regex(
+                        #"\b(?:sk-[A-Za-z0-9_-]{16,}|sk_(?:live|test)_[A-Za-z0-9]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{16,}|xox[abposr]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{30,}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})"#
+                    ), mayMatch: { _, text in tokenPrefixes.contains { text.contains($0) } }
+                ) { _ in InputSummary.redacted },
                 // PEM private keys.
-                Rule(regex: try! Regex(#"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)"#),
-                     mayMatch: { _, text in text.contains("-----BEGIN") }) { _ in
+                Rule(
+                    regex: try! Regex(#"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)"#),
+                    mayMatch: { _, text in text.contains("-----BEGIN") }
+                ) { _ in
                     "-----BEGIN PRIVATE KEY-----" + InputSummary.redacted
                 },
             ]

@@ -17,7 +17,7 @@ import Foundation
 import VigilCore
 import VigilHost
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The hook handlers to install.
@@ -220,7 +220,8 @@ public struct ManagedSettingsInstaller: Sendable {
         }
         if let current = try FileIO.read(dropInPath), SHA256.hexDigest(current) != record.installedSHA256, !force {
             throw ManagedSettingsError(
-                path: dropInPath, reason: "changed since Vigil installed it (sha256 \(SHA256.hexDigest(current).prefix(16))…); "
+                path: dropInPath,
+                reason: "changed since Vigil installed it (sha256 \(SHA256.hexDigest(current).prefix(16))…); "
                     + "nothing changed (force to restore anyway)")
         }
         var removed: [String] = []

@@ -174,7 +174,7 @@ public struct TranscriptReader: Sendable {
             return
         }
         guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(line)), case .object(let object) = value,
-              let type = object["type"]?.stringValue
+            let type = object["type"]?.stringValue
         else {
             counters.malformed += 1
             return

@@ -39,17 +39,20 @@ extension Daemon {
             sensor: sensor, stream: stream, sessions: sessions, policy: policy, journal: journal, counters: kernelCounters, hasher: hasher)
         // Shut down in reverse: the signals, posture and policy first, then the hook endpoint and the
         // control socket, the kernel consumer last (it drains what the ring still holds).
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [
-                .init(service: kernel),
-                .init(service: control),
-                .init(service: hooks),
-                .init(service: policy.watching(signals: reloadSignals)),
-                .init(service: posture),
-                .init(service: StopSignalService(signals: stopSignals), successTerminationBehavior: .gracefullyShutdownGroup),
-            ],
-            logger: logger))
-        logger.info("running (pid \(getpid())); hooks at \(configuration.hookHost):\(hooks.port), API at \(configuration.socketPath), mode \(enforcementMode)")
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    .init(service: kernel),
+                    .init(service: control),
+                    .init(service: hooks),
+                    .init(service: policy.watching(signals: reloadSignals)),
+                    .init(service: posture),
+                    .init(service: StopSignalService(signals: stopSignals), successTerminationBehavior: .gracefullyShutdownGroup),
+                ],
+                logger: logger))
+        logger.info(
+            "running (pid \(getpid())); hooks at \(configuration.hookHost):\(hooks.port), API at \(configuration.socketPath), mode \(enforcementMode)"
+        )
         try await group.run()
         try? journal.audit.close()
     }

@@ -72,8 +72,9 @@ public final class Daemon: Sendable {
         engine = KernelEngine(
             sensor: sensor, policy: loaded, deviceID: configuration.deviceID,
             posture: PostureTimeline(facts: PostureMonitor.facts(snapshot), hash: snapshot.hash), options: engineOptions, logger: logger)
-        policy = PolicyService(path: configuration.policyPath, loaded: loaded, deviceID: configuration.deviceID,
-                               pollInterval: configuration.policyPollInterval, engine: engine, journal: journal)
+        policy = PolicyService(
+            path: configuration.policyPath, loaded: loaded, deviceID: configuration.deviceID,
+            pollInterval: configuration.policyPollInterval, engine: engine, journal: journal)
         posture = PostureService(monitor: monitor, deviceID: configuration.deviceID, engine: engine, journal: journal)
         let store = SessionStore(directory: configuration.sessionsDirectory)
         try store.prepare()

@@ -249,13 +249,15 @@ final class GuardCore: Sendable {
     }
 
     init(options: FanotifyGuardOptions, decide: @escaping Decide) throws(EnforcementError) {
-        let flags = Fanotify.classContent | Fanotify.cloexec | Fanotify.nonblock | Fanotify.reportTID
+        let flags =
+            Fanotify.classContent | Fanotify.cloexec | Fanotify.nonblock | Fanotify.reportTID
             | Fanotify.unlimitedQueue | Fanotify.unlimitedMarks
         let fd = LinuxCalls.fanotifyInit(flags: flags, eventFlags: UInt32(O_RDONLY | O_CLOEXEC) | Fanotify.largeFile)
         guard fd >= 0 else {
             let code = errno
-            throw EnforcementError(description: "fanotify_init(FAN_CLASS_CONTENT) failed: \(String(cString: strerror(code)))"
-                + (code == EPERM ? " (needs CAP_SYS_ADMIN)" : code == EINVAL ? " (no permission events in this kernel?)" : ""),
+            throw EnforcementError(
+                description: "fanotify_init(FAN_CLASS_CONTENT) failed: \(String(cString: strerror(code)))"
+                    + (code == EPERM ? " (needs CAP_SYS_ADMIN)" : code == EINVAL ? " (no permission events in this kernel?)" : ""),
                 errorCode: code)
         }
         var pipeFDs: [Int32] = [-1, -1]
@@ -336,8 +338,9 @@ final class GuardCore: Sendable {
                     want(target.path, perm | directoryBits, directory: true, alias: false)
                     wantFiles(in: target.path, perm)
                 case .tree:
-                    let walk = MarkPlanner.expand(tree: target.path, fileSystem: fileSystem,
-                                                  maxDepth: options.maxTreeDepth, maxDirectories: options.maxTreeDirectories)
+                    let walk = MarkPlanner.expand(
+                        tree: target.path, fileSystem: fileSystem,
+                        maxDepth: options.maxTreeDepth, maxDirectories: options.maxTreeDirectories)
                     for directory in walk.directories {
                         want(directory, perm | directoryBits, directory: true, alias: false)
                         wantFiles(in: directory, perm)
@@ -375,8 +378,10 @@ final class GuardCore: Sendable {
                     report.stale += 1
                     continue
                 }
-                if LinuxCalls.fanotifyMark(fanotifyFD, flags: Fanotify.markRemove | (mark.directory ? Fanotify.markDontFollow : 0),
-                                           mask: extra, path: mark.path) == 0 {
+                if LinuxCalls.fanotifyMark(
+                    fanotifyFD, flags: Fanotify.markRemove | (mark.directory ? Fanotify.markDontFollow : 0),
+                    mask: extra, path: mark.path) == 0
+                {
                     report.removed += 1
                 } else if desired[id] == nil {
                     inForce[id] = mark  // still in the kernel: remembered, so a later plan can remove it
@@ -401,8 +406,10 @@ final class GuardCore: Sendable {
         for (id, path) in wanted {
             if current[id] != nil {
                 now[id] = path
-            } else if LinuxCalls.fanotifyMark(watchFD, flags: Fanotify.markAdd | Fanotify.markOnlyDirectory | Fanotify.markDontFollow,
-                                              mask: mask, path: path) == 0 {
+            } else if LinuxCalls.fanotifyMark(
+                watchFD, flags: Fanotify.markAdd | Fanotify.markOnlyDirectory | Fanotify.markDontFollow,
+                mask: mask, path: path) == 0
+            {
                 now[id] = path
             } else if report.watchProblem == nil {
                 report.watchProblem = "\(path) cannot be watched for new entries: \(String(cString: strerror(errno)))"
@@ -513,9 +520,11 @@ final class GuardCore: Sendable {
             buffer.deallocate()
             finished.signal()
         }
-        var fds = [pollfd(fd: fanotifyFD, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: watchFD, events: Int16(POLLIN), revents: 0)]
+        var fds = [
+            pollfd(fd: fanotifyFD, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: watchFD, events: Int16(POLLIN), revents: 0),
+        ]
         while true {
             fds[0].revents = 0
             fds[1].revents = 0
@@ -604,8 +613,9 @@ final class GuardCore: Sendable {
         } else if !failed, let pid, let path = readLink("/proc/self/fd/\(event.fd)") {
             let isExec = event.mask & Fanotify.openExecPerm != 0
             let call = BlockedCall.read(tid: tid)
-            var request = FanotifyEvent(pid: pid, tid: tid, path: path, isExec: isExec, access: call.access,
-                                        execPath: nil, argv: nil, markedAs: [])
+            var request = FanotifyEvent(
+                pid: pid, tid: tid, path: path, isExec: isExec, access: call.access,
+                execPath: nil, argv: nil, markedAs: [])
             if let id = GuardCore.fileID(fd: event.fd) {
                 request.markedAs = state.withLock { $0.aliases[id] ?? [] }
             }

@@ -41,9 +41,9 @@ enum Fanotify {
 
     /// O_LARGEFILE for the event fds (Swift's Glibc does not export it).
     #if arch(arm64)
-    static let largeFile: UInt32 = 0o400000
+        static let largeFile: UInt32 = 0o400000
     #else
-    static let largeFile: UInt32 = 0o100000
+        static let largeFile: UInt32 = 0o100000
     #endif
 
     static let metadataVersion: UInt8 = 3

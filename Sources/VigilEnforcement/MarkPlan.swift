@@ -128,7 +128,8 @@ public enum MarkPlanner {
         switch kind {
         case "Open":
             if let comma = body.lastIndex(of: ","),
-               ["read", "write", "any"].contains(body[body.index(after: comma)...].trimmingSet(" \t")) {
+                ["read", "write", "any"].contains(body[body.index(after: comma)...].trimmingSet(" \t"))
+            {
                 body = String(body[..<comma]).trimmingSet(" \t")
             }
             planPath(body, exec: false, home: home, fs: fs, matching: matching, into: &result)
@@ -145,7 +146,8 @@ public enum MarkPlanner {
                 planName(binary, directories: binDirectories, fs: fs, matching: matching, into: &result)
             }
             if result.notEnforceable == nil, !arguments.isEmpty, arguments != "*" {
-                result.note = "argument pattern: decided from the argv read from /proc/<tid>/mem at exec time; "
+                result.note =
+                    "argument pattern: decided from the argv read from /proc/<tid>/mem at exec time; "
                     + "when it cannot be read the event carries argv nil"
             }
         default:

@@ -53,7 +53,9 @@ public enum OCSFExport {
     private static func categoryUID(_ classUID: Int64) -> Int64 { classUID / 1000 }
 
     /// The base event, the security-control profile and Vigil's provenance.
-    static func base(_ leaf: AuditLeaf, _ leafHash: MerkleHash, _ origin: String, classUID: Int64, activity: Int64, name: String) -> [String: OCSFValue] {
+    static func base(_ leaf: AuditLeaf, _ leafHash: MerkleHash, _ origin: String, classUID: Int64, activity: Int64, name: String) -> [String:
+        OCSFValue]
+    {
         let entry = leaf.entry
         var event: [String: OCSFValue] = [
             "class_uid": .int(classUID), "category_uid": .int(categoryUID(classUID)), "activity_id": .int(activity),

@@ -78,8 +78,9 @@ public final class Accounts: Sendable {
             return rc
         }
         guard let entry else { return nil }
-        return Account(uid: uid, gid: entry.gid, name: entry.name, home: entry.home,
-                       groups: groupNames(user: entry.name, gid: entry.gid, initialBufferSize: initialBufferSize))
+        return Account(
+            uid: uid, gid: entry.gid, name: entry.name, home: entry.home,
+            groups: groupNames(user: entry.name, gid: entry.gid, initialBufferSize: initialBufferSize))
     }
 
     /// The name of group `gid`, or nil.

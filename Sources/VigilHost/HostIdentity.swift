@@ -15,7 +15,7 @@ public enum HostIdentity {
     /// `/proc/self/loginuid`: the login session's uid, which survives `sudo`; nil when unset.
     public static func loginUID() -> UInt32? {
         guard let text = try? String(contentsOfFile: "/proc/self/loginuid", encoding: .utf8),
-              let value = UInt32(text.trimmingCharacters(in: .whitespacesAndNewlines)), value != UInt32.max
+            let value = UInt32(text.trimmingCharacters(in: .whitespacesAndNewlines)), value != UInt32.max
         else { return nil }
         return value
     }

@@ -55,8 +55,10 @@ struct BashCall: Sendable {
     var parts: [Part] = []
     var malformed = false
 
-    static let writeCommands: Set<String> = ["rm", "mv", "cp", "touch", "tee", "truncate", "dd", "install", "ln",
-                                             "chmod", "chown", "mkdir", "rmdir", "shred", "unlink", "sed", "rsync"]
+    static let writeCommands: Set<String> = [
+        "rm", "mv", "cp", "touch", "tee", "truncate", "dd", "install", "ln",
+        "chmod", "chown", "mkdir", "rmdir", "shred", "unlink", "sed", "rsync",
+    ]
     static let neutralCommands: Set<String> = ["true", "false", ":", "pwd", "echo", "printf"]
 
     init(command: String) {
@@ -73,7 +75,9 @@ struct BashCall: Sendable {
             for shellPart in parsed.parts {
                 let analysis = shellPart.analyze()
                 for code in analysis.code {
-                    if depth + 1 > BashCall.maxCodeDepth { malformed = true } else {
+                    if depth + 1 > BashCall.maxCodeDepth {
+                        malformed = true
+                    } else {
                         queue.append((code, depth + 1))
                     }
                 }
@@ -89,7 +93,8 @@ struct BashCall: Sendable {
     }
 
     private static func part(_ shell: consuming ShellPart, _ analysis: consuming CommandAnalysis, topLevel: Bool)
-        -> Part {
+        -> Part
+    {
         let innermost = analysis.views.last.map { basename($0.word(0, in: shell.words)) } ?? ""
         // One trait lookup serves both questions when the command word is the innermost one (most commands).
         let innermostTraits = Wrappers.traits(innermost)
@@ -99,14 +104,16 @@ struct BashCall: Sendable {
         if topLevel, let first = analysis.views.first, let start = shell.allowStart() {
             let command = first.word(0, in: shell.words)
             let commandTraits = command == innermost ? innermostTraits : Wrappers.traits(command)
-            neutral = Wrappers.has(.neutral, traits: commandTraits, command, set: neutralCommands)
+            neutral =
+                Wrappers.has(.neutral, traits: commandTraits, command, set: neutralCommands)
                 && shell.redirects.allSatisfy { $0.kind == .duplicate }
             if command == "cd", first.count <= 2, !containsDollar(shell.rawText(from: start)) {
                 cdTarget = first.count == 2 ? first.word(1, in: shell.words) : "~"
             }
         }
-        return Part(shell: shell, analysis: analysis, needsAllow: topLevel, neutral: neutral, cdTarget: cdTarget,
-                    writes: writes)
+        return Part(
+            shell: shell, analysis: analysis, needsAllow: topLevel, neutral: neutral, cdTarget: cdTarget,
+            writes: writes)
     }
 
     static func bit(_ index: Int) -> UInt64 {

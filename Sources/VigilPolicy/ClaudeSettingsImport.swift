@@ -60,8 +60,9 @@ public enum ClaudeSettingsImport {
                         _ = try RulePattern(parsing: rewritten, action: PolicyAction(rawValue: action)!)
                     } catch {
                         let at = node.mark
-                        throw PolicyError(file: layer.path, line: at?.line ?? 0, column: at?.column ?? 0,
-                                          reason: "Claude Code rule '\(pattern)' can't be imported: \(error.reason)")
+                        throw PolicyError(
+                            file: layer.path, line: at?.line ?? 0, column: at?.column ?? 0,
+                            reason: "Claude Code rule '\(pattern)' can't be imported: \(error.reason)")
                     }
                     let key = "\(layer.source.rawValue)-\(action)"
                     counters[key, default: 0] += 1

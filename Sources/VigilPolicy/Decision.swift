@@ -42,14 +42,17 @@ public struct Decision: Sendable, Hashable {
             case .text(let text):
                 return text
             case .bashDefault(let words, let view, let action):
-                return builtString(prefix: "No Vigil policy rule allows `", words: view?.words(in: words) ?? [],
-                                   suffix: "` (default: ", action.rawValue, ")")
+                return builtString(
+                    prefix: "No Vigil policy rule allows `", words: view?.words(in: words) ?? [],
+                    suffix: "` (default: ", action.rawValue, ")")
             case .toolDefault(let tool, let action):
-                return builtString(prefix: "No Vigil policy rule allows this ", words: [tool],
-                                   suffix: " call (default: ", action.rawValue, ")")
+                return builtString(
+                    prefix: "No Vigil policy rule allows this ", words: [tool],
+                    suffix: " call (default: ", action.rawValue, ")")
             case .kernelDefault(let kind, let enforcement):
-                return builtString(prefix: "No Vigil policy rule names this ", words: [kind],
-                                   suffix: " (default: ", enforcement.rawValue, ")")
+                return builtString(
+                    prefix: "No Vigil policy rule names this ", words: [kind],
+                    suffix: " (default: ", enforcement.rawValue, ")")
             }
         }
     }
@@ -58,9 +61,10 @@ public struct Decision: Sendable, Hashable {
         action: PolicyAction, enforcement: KernelEnforcement = .none, matchedRuleIDs: [String] = [],
         winningRuleID: String? = nil, reason: String, policyVersion: String, derived: Bool = false
     ) {
-        self.init(action: action, enforcement: enforcement, matchedRuleIDs: matchedRuleIDs,
-                  winningRuleID: winningRuleID, reasonSource: .text(reason), policyVersion: policyVersion,
-                  derived: derived)
+        self.init(
+            action: action, enforcement: enforcement, matchedRuleIDs: matchedRuleIDs,
+            winningRuleID: winningRuleID, reasonSource: .text(reason), policyVersion: policyVersion,
+            derived: derived)
     }
 
     init(

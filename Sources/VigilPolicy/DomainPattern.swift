@@ -64,7 +64,8 @@ private func asciiURLHost(_ bytes: UnsafeBufferPointer<UInt8>) -> String?? {
         let byte = bytes[index]
         if byte >= 0x80 { return .none }
         if scheme < 0, byte == UInt8(ascii: ":"), index + 2 < bytes.count, bytes[index + 1] == UInt8(ascii: "/"),
-           bytes[index + 2] == UInt8(ascii: "/") {
+            bytes[index + 2] == UInt8(ascii: "/")
+        {
             scheme = index + 3
         }
         index += 1
@@ -73,7 +74,8 @@ private func asciiURLHost(_ bytes: UnsafeBufferPointer<UInt8>) -> String?? {
     var start = scheme
     var end = scheme
     while end < bytes.count, bytes[end] != UInt8(ascii: "/"), bytes[end] != UInt8(ascii: "?"),
-          bytes[end] != UInt8(ascii: "#") { end += 1 }
+        bytes[end] != UInt8(ascii: "#")
+    { end += 1 }
     var at = end - 1
     while at >= start, bytes[at] != UInt8(ascii: "@") { at -= 1 }
     if at >= start { start = at + 1 }

@@ -3,7 +3,7 @@
 // failure naming the file.
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Why the policy cannot be used; names the file.

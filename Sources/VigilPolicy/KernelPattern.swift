@@ -28,7 +28,8 @@ struct ExecPattern: Sendable, Hashable {
     }
 
     func matches(path: String, argv: [String]) -> Bool {
-        let binaryMatches = matchesPath
+        let binaryMatches =
+            matchesPath
             ? binary.matches(path)
             : binary.matches(basename(path)) || (argv.first.map { binary.matches(basename($0)) } ?? false)
         guard binaryMatches else { return false }
@@ -100,7 +101,9 @@ struct ConnectPattern: Sendable, Hashable {
         if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
             host = text[...close]
             let after = text[text.index(after: close)...]
-            if after.hasPrefix(":") { portText = after.dropFirst() } else if !after.isEmpty {
+            if after.hasPrefix(":") {
+                portText = after.dropFirst()
+            } else if !after.isEmpty {
                 throw PatternError("unexpected '\(after)' after '\(host)'")
             }
         } else if text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") {

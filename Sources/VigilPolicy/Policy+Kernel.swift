@@ -53,18 +53,21 @@ extension Policy {
         let ids = matched.map { rules[$0].id }
         if let winner {
             let rule = rules[winner]
-            return Decision(action: .deny, enforcement: rule.enforcement, matchedRuleIDs: ids, winningRuleID: rule.id,
-                            reason: rule.describedReason, policyVersion: version, derived: rule.derivedFrom != nil)
+            return Decision(
+                action: .deny, enforcement: rule.enforcement, matchedRuleIDs: ids, winningRuleID: rule.id,
+                reason: rule.describedReason, policyVersion: version, derived: rule.derivedFrom != nil)
         }
         if let firstAllow {
             let rule = rules[firstAllow]
-            return Decision(action: .allow, matchedRuleIDs: ids, winningRuleID: rule.id,
-                            reason: rule.describedReason, policyVersion: version)
+            return Decision(
+                action: .allow, matchedRuleIDs: ids, winningRuleID: rule.id,
+                reason: rule.describedReason, policyVersion: version)
         }
         let enforcement = document.defaultKernel
-        return Decision(action: enforcement == .none ? .allow : .deny, enforcement: enforcement, matchedRuleIDs: ids,
-                        reasonSource: .kernelDefault(kind: subject.kind, enforcement: enforcement),
-                        policyVersion: version)
+        return Decision(
+            action: enforcement == .none ? .allow : .deny, enforcement: enforcement, matchedRuleIDs: ids,
+            reasonSource: .kernelDefault(kind: subject.kind, enforcement: enforcement),
+            policyVersion: version)
     }
 
     /// A kernel exception lifts when it applies here; a tool-rule exception (for a derived rule) by scope and

@@ -80,9 +80,10 @@ public struct KernelPlan: Sendable, Hashable {
     public func deniedPeerPorts(alsoAllowing: [UInt16] = [], modelAPIPort: UInt16? = nil) -> [ClosedRange<UInt16>] {
         var denied: [ClosedRange<UInt16>] = []
         for denial in peers {
-            let allowed = denial.allowed.compactMap { allowance -> ClosedRange<UInt16>? in
-                allowance.modelAPI ? modelAPIPort.map { $0...$0 } : allowance.ports ?? 0...UInt16.max
-            } + alsoAllowing.map { $0...$0 }
+            let allowed =
+                denial.allowed.compactMap { allowance -> ClosedRange<UInt16>? in
+                    allowance.modelAPI ? modelAPIPort.map { $0...$0 } : allowance.ports ?? 0...UInt16.max
+                } + alsoAllowing.map { $0...$0 }
             denied += KernelPlan.subtract(allowed, from: denial.ports ?? 0...UInt16.max)
         }
         return KernelPlan.merged(denied)
@@ -129,14 +130,19 @@ extension Policy {
                 if peer.fifoPath != nil {
                     plan.userSpace.append((rule.id, "\(rule.match): FIFO opens are decided per event, after the open (the opener is killed)"))
                 } else if peer.source.trimmingSpaces == "*" || !peer.coversIP {
-                    plan.userSpace.append((rule.id, "\(rule.match): AF_UNIX peers are held in the kernel (killed at the connect's return) only when every exception is an exact path; else decided per event"))
+                    plan.userSpace.append(
+                        (
+                            rule.id,
+                            "\(rule.match): AF_UNIX peers are held in the kernel (killed at the connect's return) only when every exception is an exact path; else decided per event"
+                        ))
                 }
                 if peer.source.trimmingSpaces == "*" {
                     var literal: [String]? = []
                     for exception in liftedBy[index] {
                         let lifting = rules[exception]
                         guard case .peer(let allow) = lifting.pattern, allow.unixPath != nil,
-                              lifting.applies(to: identity, posture: posture) else { continue }
+                            lifting.applies(to: identity, posture: posture)
+                        else { continue }
                         let path = String(allow.source.trimmingSpaces.dropFirst(5))
                         if path.hasPrefix("/"), !path.contains(where: { "*?[".contains($0) }) {
                             literal?.append(path)
@@ -152,7 +158,8 @@ extension Policy {
                 let allowed = liftedBy[index].compactMap { exception -> KernelPlan.PeerAllowance? in
                     let lifting = rules[exception]
                     guard case .peer(let allow) = lifting.pattern, allow.coversIP,
-                          lifting.applies(to: identity, posture: posture) else { return nil }
+                        lifting.applies(to: identity, posture: posture)
+                    else { return nil }
                     return .init(ruleID: lifting.id, ports: allow.ports, modelAPI: allow.modelAPI)
                 }
                 plan.peers.append(.init(ruleID: rule.id, ports: peer.ports, allowed: allowed))
@@ -166,11 +173,15 @@ extension Policy {
             case .connect(let connect):
                 switch connect.target {
                 case .anyAddress:
-                    plan.network.append(.init(ruleID: rule.id, address: [UInt8](repeating: 0, count: 16), prefixBits: 0,
-                                              ports: connect.ports, enforcement: rule.enforcement))
+                    plan.network.append(
+                        .init(
+                            ruleID: rule.id, address: [UInt8](repeating: 0, count: 16), prefixBits: 0,
+                            ports: connect.ports, enforcement: rule.enforcement))
                 case .network(let cidr):
-                    plan.network.append(.init(ruleID: rule.id, address: cidr.network.bytes, prefixBits: cidr.bits,
-                                              ports: connect.ports, enforcement: rule.enforcement))
+                    plan.network.append(
+                        .init(
+                            ruleID: rule.id, address: cidr.network.bytes, prefixBits: cidr.bits,
+                            ports: connect.ports, enforcement: rule.enforcement))
                 case .host:
                     plan.userSpace.append((rule.id, "\(rule.match) names a host, not an address: decided per event"))
                 case .unixPath:
@@ -178,11 +189,15 @@ extension Policy {
                 }
             case .exec(let exec):
                 let name = !exec.matchesPath && exec.arguments == nil ? exec.binary.literal.map { String(decoding: $0, as: UTF8.self) } : nil
-                plan.paths.append(.init(ruleID: rule.id, rule: rule.match, enforcement: rule.enforcement, isExec: true,
-                                        inKernelName: name.flatMap(KernelPlan.kernelMatchable)))
+                plan.paths.append(
+                    .init(
+                        ruleID: rule.id, rule: rule.match, enforcement: rule.enforcement, isExec: true,
+                        inKernelName: name.flatMap(KernelPlan.kernelMatchable)))
             case .open(let open):
-                plan.paths.append(.init(ruleID: rule.id, rule: rule.match, enforcement: rule.enforcement, isExec: false,
-                                        inKernelName: open.mode == .any ? open.path.anywhereName.flatMap(KernelPlan.kernelMatchable) : nil))
+                plan.paths.append(
+                    .init(
+                        ruleID: rule.id, rule: rule.match, enforcement: rule.enforcement, isExec: false,
+                        inKernelName: open.mode == .any ? open.path.anywhereName.flatMap(KernelPlan.kernelMatchable) : nil))
             default:
                 continue
             }

@@ -41,20 +41,24 @@ extension Policy {
         // The reason's pieces; the message is joined only if someone reads `reason`.
         let reason: Decision.ReasonSource
         if let bash = evaluation.bash, !bash.malformed,
-           let part = bash.parts.indices.first(where: { required & ~covered & BashCall.bit($0) != 0 }) {
-            reason = .bashDefault(words: bash.parts[part].shell.words, view: bash.parts[part].analysis.views.first,
-                                  action: document.defaultTool)
+            let part = bash.parts.indices.first(where: { required & ~covered & BashCall.bit($0) != 0 })
+        {
+            reason = .bashDefault(
+                words: bash.parts[part].shell.words, view: bash.parts[part].analysis.views.first,
+                action: document.defaultTool)
         } else {
             reason = .toolDefault(tool: evaluation.name, action: document.defaultTool)
         }
-        return Decision(action: document.defaultTool, matchedRuleIDs: ids, reasonSource: reason,
-                        policyVersion: version)
+        return Decision(
+            action: document.defaultTool, matchedRuleIDs: ids, reasonSource: reason,
+            policyVersion: version)
     }
 
     private func decision(_ action: PolicyAction, winner: Int, matched: [String]) -> Decision {
         let rule = rules[winner]
-        return Decision(action: action, matchedRuleIDs: matched, winningRuleID: rule.id,
-                        reason: rule.describedReason, policyVersion: version)
+        return Decision(
+            action: action, matchedRuleIDs: matched, winningRuleID: rule.id,
+            reason: rule.describedReason, policyVersion: version)
     }
 
     /// An exception lifts a deny/ask when it applies here and, read as an allow, covers every part the deny hit.
@@ -127,9 +131,12 @@ extension Policy {
 /// `String.append` checks grapheme and normalisation boundaries at every join, which costs more than the
 /// bytes here; every piece is a whole String, so the bytes are valid UTF-8 and decode to exactly the
 /// concatenation.
-func builtString(prefix: String = "", words: [String], suffix: String = "", _ suffix2: String = "",
-                 _ suffix3: String = "") -> String {
-    var total = prefix.utf8.count + suffix.utf8.count + suffix2.utf8.count + suffix3.utf8.count
+func builtString(
+    prefix: String = "", words: [String], suffix: String = "", _ suffix2: String = "",
+    _ suffix3: String = ""
+) -> String {
+    var total =
+        prefix.utf8.count + suffix.utf8.count + suffix2.utf8.count + suffix3.utf8.count
         + max(words.count - 1, 0)
     for word in words { total += word.utf8.count }
     if total == 0 { return "" }

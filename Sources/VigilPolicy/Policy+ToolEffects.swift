@@ -47,9 +47,10 @@ extension Policy {
             case .peer(let address, let port): what = "reaching a process outside the session at \(address):\(port)"
             case .fifo(let path): what = "opening the FIFO \(path)"
             }
-            return Decision(action: .deny, enforcement: decision.enforcement, matchedRuleIDs: decision.matchedRuleIDs,
-                            winningRuleID: rule, reason: "\(decision.reason) (kernel rule \(rule) refuses \(what))",
-                            policyVersion: decision.policyVersion, derived: decision.derived)
+            return Decision(
+                action: .deny, enforcement: decision.enforcement, matchedRuleIDs: decision.matchedRuleIDs,
+                winningRuleID: rule, reason: "\(decision.reason) (kernel rule \(rule) refuses \(what))",
+                policyVersion: decision.policyVersion, derived: decision.derived)
         }
         return nil
     }
@@ -58,9 +59,11 @@ extension Policy {
 /// The explicit port of an http(s) URL, if any.
 func urlPort(_ url: String) -> UInt16? {
     let bytes = Array(url.utf8)
-    guard let schemeEnd = bytes.indices.first(where: {
-        $0 + 2 < bytes.count && bytes[$0] == UInt8(ascii: ":") && bytes[$0 + 1] == UInt8(ascii: "/") && bytes[$0 + 2] == UInt8(ascii: "/")
-    }) else { return nil }
+    guard
+        let schemeEnd = bytes.indices.first(where: {
+            $0 + 2 < bytes.count && bytes[$0] == UInt8(ascii: ":") && bytes[$0 + 1] == UInt8(ascii: "/") && bytes[$0 + 2] == UInt8(ascii: "/")
+        })
+    else { return nil }
     let rest = Substring(String(decoding: bytes[(schemeEnd + 3)...], as: UTF8.self))
     let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
     let hostPort = authority.split(separator: "@").last ?? authority[...]

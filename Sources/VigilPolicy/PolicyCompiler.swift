@@ -14,13 +14,16 @@ struct PolicyCompiler {
     }
 
     private func error(_ rule: PolicyRule, _ reason: String) -> PolicyError {
-        PolicyError(file: document.file, line: rule.location.line, column: rule.location.column,
-                    ruleID: rule.id, reason: reason)
+        PolicyError(
+            file: document.file, line: rule.location.line, column: rule.location.column,
+            ruleID: rule.id, reason: reason)
     }
 
     private mutating func warn(_ rule: PolicyRule, _ message: String) {
-        warnings.append(PolicyWarning(file: document.file, line: rule.location.line, column: rule.location.column,
-                                      ruleID: rule.id, message: message))
+        warnings.append(
+            PolicyWarning(
+                file: document.file, line: rule.location.line, column: rule.location.column,
+                ruleID: rule.id, message: message))
     }
 
     mutating func compile() throws(PolicyError) {
@@ -115,8 +118,10 @@ struct PolicyCompiler {
                     reason: source.reason, order: source.order, derivedFrom: source.id, inert: false)
                 rules.append(derived)
                 liftedBy.append(liftedBy[index])
-                derivations.append(.init(ruleID: source.id, kernelRule: text,
-                                         note: "\(source.match) → \(text) in the agent's process tree"))
+                derivations.append(
+                    .init(
+                        ruleID: source.id, kernelRule: text,
+                        note: "\(source.match) → \(text) in the agent's process tree"))
             case .failure(let gap):
                 derivations.append(.init(ruleID: source.id, kernelRule: nil, note: "not derived: \(gap.reason)"))
                 if rule.kernel != nil { warn(rule, "'kernel: \(rule.kernel!.rawValue)' has no effect: \(gap.reason)") }

@@ -50,13 +50,15 @@ extension PolicyDocument {
             defaultTool = try reader.choice(tool.value, what: "defaults.tool", PolicyAction.self, allowed: PolicyAction.allCases)
         }
         if let kernel = keys["kernel"] {
-            defaultKernel = try reader.choice(kernel.value, what: "defaults.kernel", KernelEnforcement.self,
-                                              allowed: KernelEnforcement.allCases)
+            defaultKernel = try reader.choice(
+                kernel.value, what: "defaults.kernel", KernelEnforcement.self,
+                allowed: KernelEnforcement.allCases)
         }
         if let derive = keys["derive_kernel"] { deriveKernel = try reader.bool(derive.value, what: "defaults.derive_kernel") }
         if let unknown = keys["unknown_posture"] {
-            unknownPosture = try reader.choice(unknown.value, what: "defaults.unknown_posture", UnknownPosture.self,
-                                               allowed: [.failClosed, .match, .noMatch])
+            unknownPosture = try reader.choice(
+                unknown.value, what: "defaults.unknown_posture", UnknownPosture.self,
+                allowed: [.failClosed, .match, .noMatch])
         }
     }
 
@@ -101,8 +103,9 @@ extension PolicyDocument {
         if let reason = keys["reason"] { rule.reason = try reader.string(reason.value, what: "reason") }
         if let overrides = keys["overrides"] { rule.overrides = try reader.strings(overrides.value, what: "overrides") }
         if let onUnknown = keys["on_unknown"] {
-            rule.onUnknown = try reader.choice(onUnknown.value, what: "on_unknown", UnknownPosture.self,
-                                               allowed: [.failClosed, .match, .noMatch])
+            rule.onUnknown = try reader.choice(
+                onUnknown.value, what: "on_unknown", UnknownPosture.self,
+                allowed: [.failClosed, .match, .noMatch])
         }
         return rule
     }
@@ -129,12 +132,13 @@ extension YAMLReader {
     func yamlError(_ error: YamlError) -> PolicyError {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
+            .composer(let context, let problem, let mark, _):
             let detail = context.map { "\(problem) \($0.text)" } ?? problem
             return self.error(at: SourceLocation(line: mark.line, column: mark.column), "invalid YAML: \(detail)")
         case .duplicatedKeysInMapping(let duplicates, let context):
-            return self.error(at: SourceLocation(line: context.mark.line, column: context.mark.column),
-                              "duplicate key \(duplicates.joined(separator: ", ")) \(context.text)")
+            return self.error(
+                at: SourceLocation(line: context.mark.line, column: context.mark.column),
+                "duplicate key \(duplicates.joined(separator: ", ")) \(context.text)")
         default:
             return self.error(at: .unknown, "invalid YAML: \(error)")
         }

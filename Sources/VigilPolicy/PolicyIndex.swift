@@ -88,7 +88,8 @@ final class PolicyIndex: Sendable {
             guard toolTable.append(bytes, into: &result) else { return false }
             // `mcp__server__tool`: the server is everything before the second `__`.
             guard bytes.count >= 5, bytes[0] == 0x6d, bytes[1] == 0x63, bytes[2] == 0x70, bytes[3] == 0x5f,
-                  bytes[4] == 0x5f else { return true }
+                bytes[4] == 0x5f
+            else { return true }
             var end = bytes.count
             var cursor = 5
             while cursor + 1 < bytes.count {
@@ -154,7 +155,8 @@ final class PolicyIndex: Sendable {
                     if cursor > start {
                         let piece = UnsafeBufferPointer(rebasing: bytes[start..<cursor])
                         if !pathTable.append(piece, into: &result),
-                           let hits = pathBySegment[String(decoding: piece, as: UTF8.self)] {
+                            let hits = pathBySegment[String(decoding: piece, as: UTF8.self)]
+                        {
                             result.append(contentsOf: hits)
                         }
                     }

@@ -63,7 +63,8 @@ enum RulePattern: Sendable, Hashable {
             specifier = String(trimmed[trimmed.index(after: open)..<trimmed.index(before: trimmed.endIndex)])
         }
         guard let first = name.first, first.isLetter,
-              name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_-*.".contains($0)) }) else {
+            name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_-*.".contains($0)) })
+        else {
             throw PatternError("'\(name)' is not a tool name")
         }
         if name == "Task" { name = "Agent" }  // legacy alias, reported as Agent by Claude Code too

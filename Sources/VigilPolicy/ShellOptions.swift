@@ -56,8 +56,12 @@ enum Wrappers {
         "builtin": WrapperSyntax(),
         "exec": WrapperSyntax(short: "a"),
         "env": WrapperSyntax(short: "uCS", long: ["unset", "chdir", "split-string"]),
-        "sudo": WrapperSyntax(short: "ugCDhprtUT", long: ["user", "group", "close-from", "chdir", "host", "prompt",
-                                                          "role", "type", "other-user", "command-timeout"]),
+        "sudo": WrapperSyntax(
+            short: "ugCDhprtUT",
+            long: [
+                "user", "group", "close-from", "chdir", "host", "prompt",
+                "role", "type", "other-user", "command-timeout",
+            ]),
         "doas": WrapperSyntax(short: "uC"),
         "setsid": WrapperSyntax(),
         "stdbuf": WrapperSyntax(short: "ioe", long: ["input", "output", "error"]),
@@ -66,8 +70,12 @@ enum Wrappers {
         "taskset": WrapperSyntax(operands: 1),
         "flock": WrapperSyntax(short: "wEc", long: ["timeout", "conflict-exit-code", "command"], operands: 1),
         "unbuffer": WrapperSyntax(),
-        "xargs": WrapperSyntax(short: "adEeIiLlnPs", long: ["arg-file", "delimiter", "eof", "replace", "max-lines",
-                                                           "max-args", "max-procs", "max-chars", "process-slot-var"]),
+        "xargs": WrapperSyntax(
+            short: "adEeIiLlnPs",
+            long: [
+                "arg-file", "delimiter", "eof", "replace", "max-lines",
+                "max-args", "max-procs", "max-chars", "process-slot-var",
+            ]),
         "strace": WrapperSyntax(short: "abeEoOpPsSuX", long: ["output", "attach", "user"]),
         "ltrace": WrapperSyntax(short: "aeEnopsuxA", long: ["output"]),
         "nsenter": WrapperSyntax(short: "tSGw", long: ["target", "setuid", "setgid", "wd"]),

@@ -153,11 +153,12 @@ extension ShellParser {
     static let processIn = Array("<(".utf8)
     static let processOut = Array(">(".utf8)
     /// Longest first, so `<<<` isn't read as `<<`.
-    static let redirectOperators: [([UInt8], ShellRedirect.Kind, Bool?)] = ([
-        ("<<<", .hereText, nil), ("<<-", .hereText, true), ("<<", .hereText, false),
-        ("&>>", .write, nil), ("&>", .write, nil), (">>", .write, nil), (">|", .write, nil),
-        (">&", .write, nil), ("<&", .duplicate, nil), ("<>", .write, nil), (">", .write, nil), ("<", .read, nil),
-    ] as [(String, ShellRedirect.Kind, Bool?)]).map { (Array($0.0.utf8), $0.1, $0.2) }
+    static let redirectOperators: [([UInt8], ShellRedirect.Kind, Bool?)] =
+        ([
+            ("<<<", .hereText, nil), ("<<-", .hereText, true), ("<<", .hereText, false),
+            ("&>>", .write, nil), ("&>", .write, nil), (">>", .write, nil), (">|", .write, nil),
+            (">&", .write, nil), ("<&", .duplicate, nil), ("<>", .write, nil), (">", .write, nil), ("<", .read, nil),
+        ] as [(String, ShellRedirect.Kind, Bool?)]).map { (Array($0.0.utf8), $0.1, $0.2) }
 
     private mutating func processSubstitution(close: Int) {
         markSubstitution()
@@ -196,12 +197,14 @@ extension ShellParser {
         var cursor = 0
         while cursor < body.count {
             if body[cursor] == UInt8(ascii: "$"), cursor + 1 < body.count, body[cursor + 1] == UInt8(ascii: "("),
-               let close = ShellParser.matchingClose(body, from: cursor + 1) {
+                let close = ShellParser.matchingClose(body, from: cursor + 1)
+            {
                 found = true
                 absorbNested(Array(body[(cursor + 2)..<close]))
                 cursor = close + 1
             } else if body[cursor] == UInt8(ascii: "`"),
-                      let close = body[(cursor + 1)...].firstIndex(of: UInt8(ascii: "`")) {
+                let close = body[(cursor + 1)...].firstIndex(of: UInt8(ascii: "`"))
+            {
                 found = true
                 absorbNested(Array(body[(cursor + 1)..<close]))
                 cursor = close + 1
@@ -258,8 +261,12 @@ extension ShellParser {
         if stripTabs { cursor += 1 }
         while cursor < bytes.count, bytes[cursor] == UInt8(ascii: " ") { cursor += 1 }
         var delimiter: [UInt8] = []
-        while cursor < bytes.count, ![UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: ";"), UInt8(ascii: ")"),
-                                      UInt8(ascii: "|"), UInt8(ascii: "&")].contains(bytes[cursor]) {
+        while cursor < bytes.count,
+            ![
+                UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: ";"), UInt8(ascii: ")"),
+                UInt8(ascii: "|"), UInt8(ascii: "&"),
+            ].contains(bytes[cursor])
+        {
             if ![UInt8(ascii: "'"), UInt8(ascii: "\""), UInt8(ascii: "\\")].contains(bytes[cursor]) {
                 delimiter.append(bytes[cursor])
             }

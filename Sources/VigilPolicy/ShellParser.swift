@@ -119,17 +119,21 @@ struct ShellParser {
     }
 
     /// Drops reserved words at the front (`if`, `then`, `!`, `{`, …) and headers whose words are data (`for x in …`).
-    private static let leadingKeywords: Set<String> = ["if", "then", "else", "elif", "while", "until", "do", "!", "{",
-                                                       "}", "fi", "done", "esac", "coproc", "function", "[[", "]]"]
+    private static let leadingKeywords: Set<String> = [
+        "if", "then", "else", "elif", "while", "until", "do", "!", "{",
+        "}", "fi", "done", "esac", "coproc", "function", "[[", "]]",
+    ]
 
     private func stripKeywords(_ part: inout ShellPart) {
         while let first = part.words.first, !first.dynamic, ShellParser.isLeadingKeyword(first.text),
-              part.source[first.raw.lowerBound] != UInt8(ascii: "'"),
-              part.source[first.raw.lowerBound] != UInt8(ascii: "\"") {
+            part.source[first.raw.lowerBound] != UInt8(ascii: "'"),
+            part.source[first.raw.lowerBound] != UInt8(ascii: "\"")
+        {
             part.words.removeFirst()
         }
         if let first = part.words.first, let byte = first.text.utf8.first,
-           byte == UInt8(ascii: "f") || byte == UInt8(ascii: "s") || byte == UInt8(ascii: "c") || byte == UInt8(ascii: "i") {
+            byte == UInt8(ascii: "f") || byte == UInt8(ascii: "s") || byte == UInt8(ascii: "c") || byte == UInt8(ascii: "i")
+        {
             let count = first.text.utf8.count
             if count == 2 || count == 3 || count == 4 || count == 6 {
                 switch first.text {
@@ -145,8 +149,8 @@ struct ShellParser {
         // Every keyword starts with one of these bytes: most command words are out after one comparison.
         switch text.utf8.first {
         case UInt8(ascii: "i"), UInt8(ascii: "t"), UInt8(ascii: "e"), UInt8(ascii: "w"), UInt8(ascii: "u"),
-             UInt8(ascii: "d"), UInt8(ascii: "!"), UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "f"),
-             UInt8(ascii: "c"), UInt8(ascii: "["), UInt8(ascii: "]"):
+            UInt8(ascii: "d"), UInt8(ascii: "!"), UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "f"),
+            UInt8(ascii: "c"), UInt8(ascii: "["), UInt8(ascii: "]"):
             break
         default:
             return false
@@ -195,7 +199,8 @@ struct ShellParser {
             if redirect.kind == .hereText, let stripTabs = pendingHeredocStripTabs {
                 pendingHeredocStripTabs = nil
                 let raw = bytes[finished.raw]
-                let quoted = raw.contains(UInt8(ascii: "'")) || raw.contains(UInt8(ascii: "\""))
+                let quoted =
+                    raw.contains(UInt8(ascii: "'")) || raw.contains(UInt8(ascii: "\""))
                     || raw.contains(UInt8(ascii: "\\"))
                 heredocCount += 1
                 redirect.heredocID = heredocCount
@@ -288,10 +293,10 @@ struct ShellParser {
     static func isPlain(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: "\n"), UInt8(ascii: ";"),
-             UInt8(ascii: "|"), UInt8(ascii: "&"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "<"),
-             UInt8(ascii: ">"), UInt8(ascii: "'"), UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "$"),
-             UInt8(ascii: "`"), UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "["), UInt8(ascii: "{"),
-             UInt8(ascii: "#"):
+            UInt8(ascii: "|"), UInt8(ascii: "&"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "<"),
+            UInt8(ascii: ">"), UInt8(ascii: "'"), UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "$"),
+            UInt8(ascii: "`"), UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "["), UInt8(ascii: "{"),
+            UInt8(ascii: "#"):
             return false
         default:
             return true

@@ -23,7 +23,8 @@ extension ShellPart {
         while index < words.count {
             let name = words[index].text
             if Wrappers.has(.allowStripped, name, set: Wrappers.allowStripped), let syntax = Wrappers.table[name],
-               let inner = syntax.commandStart(in: words, after: index + 1) {
+                let inner = syntax.commandStart(in: words, after: index + 1)
+            {
                 if name == "command", words[index + 1].text == "-v" || words[index + 1].text == "-V" { break }
                 index = inner
                 continue

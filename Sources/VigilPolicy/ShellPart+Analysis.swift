@@ -186,10 +186,12 @@ extension ShellPart {
             }
             return
         }
-        let syntax = name == "ssh"
+        let syntax =
+            name == "ssh"
             ? WrapperSyntax(short: "bcDEeFIiJLlmOopQRSWw", operands: 1)
-            : name == "watch" ? WrapperSyntax(short: "nqd", long: ["interval", "differences"])
-            : WrapperSyntax(short: "cEIOBT", long: ["command"])
+            : name == "watch"
+                ? WrapperSyntax(short: "nqd", long: ["interval", "differences"])
+                : WrapperSyntax(short: "cEIOBT", long: ["command"])
         if name == "script", let code = optionValue(words, ["-c", "--command"]) {
             result.code.append(code.text)
             return
@@ -260,7 +262,8 @@ extension ShellPart {
             for cursor in 0..<bytes.count {
                 let byte = bytes[cursor]
                 if ShellParser.isNameByte(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
-                    || byte == UInt8(ascii: "/") {
+                    || byte == UInt8(ascii: "/")
+                {
                     if start < 0 { start = cursor }
                 } else if start >= 0 {
                     let run = UnsafeBufferPointer(rebasing: bytes[start..<cursor])

@@ -167,7 +167,8 @@ final class ToolEvaluation {
             let analysis = part.analysis
             if analysis.opaque
                 || analysis.views.contains(where: { command.matches($0.text(in: part.shell.words)) })
-                || (command.namesCommandOnly && analysis.codeWords.contains(command.commandWord!)) {
+                || (command.namesCommandOnly && analysis.codeWords.contains(command.commandWord!))
+            {
                 mask |= BashCall.bit(index)
             }
         }
@@ -212,6 +213,5 @@ final class ToolEvaluation {
         }
         return mask
     }
-
 
 }

@@ -28,7 +28,8 @@ public struct PostureConfiguration: Sendable {
         self.root = root
         self.encryptedPaths = encryptedPaths
         self.endpointProtectionProcessNames = endpointProtectionProcessNames
-        self.commandRunner = commandRunner
+        self.commandRunner =
+            commandRunner
             ?? (root == "/" ? .system() : .disabled(reason: "commands not run: probe root is \(root), not /"))
         self.now = now
     }

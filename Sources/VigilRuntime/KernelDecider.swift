@@ -135,8 +135,9 @@ public final class KernelDecider: Sendable {
         var entry: AuditEntry
         switch event {
         case .gap(let gap):
-            entry = AuditEntry.gap(deviceId: deviceID, source: "sensor", lost: gap.lost, reason: gap.cause.rawValue,
-                                   extra: ["session": EventRenderer.hex(subject.session)])
+            entry = AuditEntry.gap(
+                deviceId: deviceID, source: "sensor", lost: gap.lost, reason: gap.cause.rawValue,
+                extra: ["session": EventRenderer.hex(subject.session)])
         case .fork, .exit:
             return nil  // lifecycle: in the tree and the ancestry of later entries, not decisions
         case .exec(let e):
@@ -144,11 +145,13 @@ public final class KernelDecider: Sendable {
             if e.header.flags.contains(.killed), decision.action != .deny, e.argv.count > 1 {
                 // The kernel matched the name the file was executed by: for a script that is
                 // argv[1] (the kernel ran its interpreter, e.path).
-                decision = policy.decide(.exec(path: e.argv[1], argv: Array(e.argv.dropFirst())),
-                                         identity: identity, posture: facts, context: kernelContext)
+                decision = policy.decide(
+                    .exec(path: e.argv[1], argv: Array(e.argv.dropFirst())),
+                    identity: identity, posture: facts, context: kernelContext)
             }
-            entry = makeEntry(kind: .exec, pid: e.header.pid, uid: e.uid, session: subject.session,
-                              action: .init(argv: e.argv, path: e.path), decision: decision, ancestry: ancestry)
+            entry = makeEntry(
+                kind: .exec, pid: e.header.pid, uid: e.uid, session: subject.session,
+                action: .init(argv: e.argv, path: e.path), decision: decision, ancestry: ancestry)
             entry.monotonicNs = e.header.ktimeNanoseconds
             if e.header.flags.contains(.killed) {
                 entry.decision = .kill
@@ -165,8 +168,9 @@ public final class KernelDecider: Sendable {
                 let handOver = policy.decide(.fifo(path: e.path), identity: identity, posture: facts, context: kernelContext)
                 if handOver.action == .deny { decision = handOver }
             }
-            entry = makeEntry(kind: .open, pid: e.header.pid, uid: uid, session: subject.session,
-                              action: .init(path: e.path, mode: e.isWrite ? "write" : "read"), decision: decision, ancestry: ancestry)
+            entry = makeEntry(
+                kind: .open, pid: e.header.pid, uid: uid, session: subject.session,
+                action: .init(path: e.path, mode: e.isWrite ? "write" : "read"), decision: decision, ancestry: ancestry)
             entry.extra["result"] = String(e.result)
             if fifo { entry.extra["fifo"] = "true" }
             entry.monotonicNs = e.header.ktimeNanoseconds
@@ -176,8 +180,9 @@ public final class KernelDecider: Sendable {
             }
             if e.header.flags.contains(.killed) {
                 entry.decision = .kill
-                entry.enforcement = .init(action: "bpf-sigkill", succeeded: true,
-                                          detail: "SIGKILL in the kernel at open: the descriptor was never used")
+                entry.enforcement = .init(
+                    action: "bpf-sigkill", succeeded: true,
+                    detail: "SIGKILL in the kernel at open: the descriptor was never used")
                 tally.decisions["kill", default: 0] += 1
             } else {
                 enforce(&entry, decision: decision, pid: e.header.pid, root: subject.root, prevented: e.result < 0, tally: &tally)
@@ -186,38 +191,45 @@ public final class KernelDecider: Sendable {
         case .connect(let e) where e.crossesBoundary, .send(let e) where e.crossesBoundary:
             let isSend: Bool
             if case .send = event { isSend = true } else { isSend = false }
-            entry = crossingEntry(e, isSend: isSend, uid: uid, subject: subject, policy: policy, facts: facts,
-                                  context: kernelContext, ancestry: ancestry, tally: &tally)
+            entry = crossingEntry(
+                e, isSend: isSend, uid: uid, subject: subject, policy: policy, facts: facts,
+                context: kernelContext, ancestry: ancestry, tally: &tally)
         case .connect(let e), .send(let e):
             let isSend: Bool
             if case .send = event { isSend = true } else { isSend = false }
-            let decision = policy.decide(.connect(address: e.address, port: e.port, host: nil),
-                                         identity: identity, posture: facts, context: kernelContext)
-            entry = makeEntry(kind: isSend ? .send : .connect, pid: e.header.pid, uid: uid, session: subject.session,
-                              action: .init(address: e.address, port: e.port, transport: EventRenderer.familyName(e.family)),
-                              decision: decision, ancestry: ancestry)
+            let decision = policy.decide(
+                .connect(address: e.address, port: e.port, host: nil),
+                identity: identity, posture: facts, context: kernelContext)
+            entry = makeEntry(
+                kind: isSend ? .send : .connect, pid: e.header.pid, uid: uid, session: subject.session,
+                action: .init(address: e.address, port: e.port, transport: EventRenderer.familyName(e.family)),
+                decision: decision, ancestry: ancestry)
             entry.extra["result"] = String(e.result)
             entry.monotonicNs = e.header.ktimeNanoseconds
             let refused = e.result == -Int64(EPERM)  // from the cgroup hook
             if decision.action == .deny, refused {
-                entry.enforcement = .init(action: "cgroup-deny", succeeded: true, detail: "EPERM from the cgroup \(isSend ? "sendmsg" : "connect") hook; no packet sent")
+                entry.enforcement = .init(
+                    action: "cgroup-deny", succeeded: true, detail: "EPERM from the cgroup \(isSend ? "sendmsg" : "connect") hook; no packet sent")
                 entry.decision = .deny
                 tally.decisions["deny", default: 0] += 1
             } else {
                 // -EINPROGRESS / -EALREADY: a non-blocking connect under way has not failed by itself.
                 let underWay = e.result == -Int64(EINPROGRESS) || e.result == -Int64(EALREADY)
-                enforce(&entry, decision: decision, pid: e.header.pid, root: subject.root, prevented: e.result < 0 && !underWay,
-                        tally: &tally)
+                enforce(
+                    &entry, decision: decision, pid: e.header.pid, root: subject.root, prevented: e.result < 0 && !underWay,
+                    tally: &tally)
             }
         case .procAccess(let e):
             entry = processAccessEntry(e, uid: uid, subject: subject, policy: policy, ancestry: ancestry, tally: &tally)
         }
         entry.postureRef = inForce.hash
-        logger.log(level: entry.decision == nil || entry.decision == .allow ? .trace : .info, "kernel decision", metadata: [
-            "session.id": "\(EventRenderer.hex(subject.session))", "process.pid": "\(event.header?.pid ?? 0)",
-            "event.kind": "\(entry.kind)", "policy.decision": "\(entry.decision?.rawValue ?? "none")",
-            "policy.rule": "\(entry.winningRule ?? "")",
-        ])
+        logger.log(
+            level: entry.decision == nil || entry.decision == .allow ? .trace : .info, "kernel decision",
+            metadata: [
+                "session.id": "\(EventRenderer.hex(subject.session))", "process.pid": "\(event.header?.pid ?? 0)",
+                "event.kind": "\(entry.kind)", "policy.decision": "\(entry.decision?.rawValue ?? "none")",
+                "policy.rule": "\(entry.winningRule ?? "")",
+            ])
         return entry
     }
 
@@ -233,18 +245,21 @@ public final class KernelDecider: Sendable {
     ) -> AuditEntry {
         let isUnix = e.family == .unix
         let exempt = isUnix ? exemptUnixPeers.withLock { $0[e.address] } : exemptPeers.withLock { $0[e.port] }
-        var decision = policy.decide(.peer(address: e.address, port: e.port), identity: subject.identity,
-                                     posture: facts, context: context)
+        var decision = policy.decide(
+            .peer(address: e.address, port: e.port), identity: subject.identity,
+            posture: facts, context: context)
         if let exempt, !e.header.flags.contains(.peerRefused) {
-            decision = VigilPolicy.Decision(action: .allow, reason: "\(exempt): every session may reach it",
-                                            policyVersion: policy.version)
+            decision = VigilPolicy.Decision(
+                action: .allow, reason: "\(exempt): every session may reach it",
+                policyVersion: policy.version)
         }
         let peerPID = e.peerPID > 0 ? e.peerPID : e.peerInode == 0 ? nil : socketOwner?(e.peerInode)
         let peerExe = peerPID.flatMap(Self.executable(of:))
         let transport = EventRenderer.familyName(e.family)
-        var entry = makeEntry(kind: isSend ? .send : .connect, pid: e.header.pid, uid: uid, session: subject.session,
-                              action: .init(address: e.address, port: e.port, transport: transport),
-                              decision: decision, ancestry: ancestry)
+        var entry = makeEntry(
+            kind: isSend ? .send : .connect, pid: e.header.pid, uid: uid, session: subject.session,
+            action: .init(address: e.address, port: e.port, transport: transport),
+            decision: decision, ancestry: ancestry)
         entry.monotonicNs = e.header.ktimeNanoseconds
         entry.extra["result"] = String(e.result)
         entry.extra["boundary"] = "crossing"
@@ -259,7 +274,8 @@ public final class KernelDecider: Sendable {
             entry.decision = .kill
             entry.enforcement = .init(
                 action: "bpf-sigkill", succeeded: true,
-                detail: "SIGKILL in the kernel at the connect's return: \(e.address) belongs to \(peer), outside the session; the socket was never used")
+                detail:
+                    "SIGKILL in the kernel at the connect's return: \(e.address) belongs to \(peer), outside the session; the socket was never used")
             tally.decisions["kill", default: 0] += 1
         } else if isUnix, e.header.flags.contains(.spared) {
             entry.decision = .flag
@@ -278,8 +294,9 @@ public final class KernelDecider: Sendable {
             // Let through by the kernel: allowed — or denied by a flag rule, or after a reload the
             // kernel had not seen yet (then enforced after the fact).
             let underWay = e.result == -Int64(EINPROGRESS) || e.result == -Int64(EALREADY)
-            enforce(&entry, decision: decision, pid: e.header.pid, root: subject.root, prevented: e.result < 0 && !underWay,
-                    tally: &tally)
+            enforce(
+                &entry, decision: decision, pid: e.header.pid, root: subject.root, prevented: e.result < 0 && !underWay,
+                tally: &tally)
             if isUnix, entry.decision != .allow, var enforcement = entry.enforcement {
                 // No kernel hook can tell an AF_UNIX listener's owner before the connect: after the fact.
                 enforcement.detail = "AF_UNIX crossing to \(peer), decided after the connect: " + (enforcement.detail ?? enforcement.action)
@@ -301,15 +318,17 @@ public final class KernelDecider: Sendable {
         ancestry: [AuditEntry.ProcessLink], tally: inout DecisionTally
     ) -> AuditEntry {
         let outside = e.targetSession != subject.session || e.header.flags.contains(.targetUnresolved)
-        let reason = outside
+        let reason =
+            outside
             ? "a session process may not reach into a process outside its session"
             : "a process of the session on another one of the same session"
         let decision = VigilPolicy.Decision(
             action: e.killed ? .deny : .allow, enforcement: e.killed ? .kill : .none, reason: reason,
             policyVersion: policy.version)
         let targetExe = e.targetPID > 0 ? Self.executable(of: e.targetPID) : nil
-        var entry = makeEntry(kind: .processAccess, pid: e.header.pid, uid: uid, session: subject.session,
-                              action: .init(path: targetExe, mode: e.callName), decision: decision, ancestry: ancestry)
+        var entry = makeEntry(
+            kind: .processAccess, pid: e.header.pid, uid: uid, session: subject.session,
+            action: .init(path: targetExe, mode: e.callName), decision: decision, ancestry: ancestry)
         entry.monotonicNs = e.header.ktimeNanoseconds
         entry.extra["call"] = e.callName
         if let request = e.requestName { entry.extra["request"] = request }
@@ -319,11 +338,13 @@ public final class KernelDecider: Sendable {
         entry.extra["reason"] = reason
         if e.killed {
             entry.decision = .kill
-            let target = e.header.flags.contains(.targetUnresolved)
+            let target =
+                e.header.flags.contains(.targetUnresolved)
                 ? "an unresolved target (taken as outside the session)"
                 : "pid \(e.targetPID) (\(targetExe ?? "executable unknown"))"
-            entry.enforcement = .init(action: "bpf-sigkill", succeeded: true,
-                                      detail: "\(Self.processAccessMechanism): \(e.requestName.map { e.callName + " " + $0 } ?? e.callName) of \(target)")
+            entry.enforcement = .init(
+                action: "bpf-sigkill", succeeded: true,
+                detail: "\(Self.processAccessMechanism): \(e.requestName.map { e.callName + " " + $0 } ?? e.callName) of \(target)")
             tally.decisions["kill", default: 0] += 1
         } else {
             entry.decision = .allow
@@ -355,8 +376,9 @@ public final class KernelDecider: Sendable {
                 entry.enforcement = .init(action: "none-needed", succeeded: true, detail: "the syscall failed by itself")
             } else if root != 0 && pid == root {
                 entry.decision = .flag
-                entry.enforcement = .init(action: "flag", succeeded: true,
-                                          detail: "not prevented: only a kill would hold this rule, and the session root (Claude Code) is never killed")
+                entry.enforcement = .init(
+                    action: "flag", succeeded: true,
+                    detail: "not prevented: only a kill would hold this rule, and the session root (Claude Code) is never killed")
             } else {
                 let outcome = ProcessKiller.kill(pid: pid)
                 entry.decision = .kill

@@ -20,8 +20,10 @@ public final class PostureMonitor: @unchecked Sendable {
     public let rounds = Atomic<Int>(0)
     public let changeCount = Atomic<Int>(0)
 
-    public init(prober: PostureProber = PostureProber(), edrInterval: Duration = .milliseconds(250),
-                fullInterval: Duration = .seconds(30), health: VigilHealth? = nil) {
+    public init(
+        prober: PostureProber = PostureProber(), edrInterval: Duration = .milliseconds(250),
+        fullInterval: Duration = .seconds(30), health: VigilHealth? = nil
+    ) {
         self.prober = prober
         self.edrInterval = edrInterval
         self.fullInterval = fullInterval

@@ -34,9 +34,11 @@ public struct RunConfiguration: Sendable {
     /// The account the command runs as (`vigil run --as-user`); nil: as this process (root).
     public var account: UserAccount?
 
-    public init(policy: Policy, identity: Identity, home: String, deviceID: String, userName: String? = nil,
-                posture: PostureMonitor? = nil, socketOwner: (@Sendable (UInt64) -> Int32?)? = nil,
-                account: UserAccount? = nil) {
+    public init(
+        policy: Policy, identity: Identity, home: String, deviceID: String, userName: String? = nil,
+        posture: PostureMonitor? = nil, socketOwner: (@Sendable (UInt64) -> Int32?)? = nil,
+        account: UserAccount? = nil
+    ) {
         self.policy = policy
         self.identity = identity
         self.home = home
@@ -92,8 +94,9 @@ public final class Runner: @unchecked Sendable {
         self.audit = audit
         var options = KernelEngineOptions()
         options.socketOwner = configuration.socketOwner
-        self.engine = KernelEngine(sensor: sensor, policy: configuration.policy, deviceID: configuration.deviceID,
-                                   options: options, logger: logger)
+        self.engine = KernelEngine(
+            sensor: sensor, policy: configuration.policy, deviceID: configuration.deviceID,
+            options: options, logger: logger)
     }
 
     private var posture: PostureTimeline { engine.posture }
@@ -118,29 +121,33 @@ public final class Runner: @unchecked Sendable {
         result.hashCacheWarning = hashCache.degradedWarning
         let tracer = Tracer(sensor: sensor, ancestryForAllEvents: true, hasher: ExecutableHasher(store: hashCache))
 
-        let trace = try await tracer.run(command: argv, as: configuration.account, prepare: { (start: SessionStart) throws(SensorError) in
-            // No root is spared here: CMD is whatever the caller named, not a pinned Claude Code.
-            subject.session = start.session
-            subject.cgroup = start.cgroup
-            engine.register(subject)
-            hooks = try sensor.attachNetworkHooks(to: start.cgroup)
-            try engine.applyRules(for: subject)
-            if !plan.paths.isEmpty || configuration.posture != nil {
-                try startGuard(plan: plan, report: &result)
-            }
-            if let monitor = configuration.posture {
-                engine.watchPosture(monitor) { [self] before, after, changes, replan in
-                    postureChanged(before: before, after: after, changes: changes, session: start.session, replan: replan)
+        let trace = try await tracer.run(
+            command: argv, as: configuration.account,
+            prepare: { (start: SessionStart) throws(SensorError) in
+                // No root is spared here: CMD is whatever the caller named, not a pinned Claude Code.
+                subject.session = start.session
+                subject.cgroup = start.cgroup
+                engine.register(subject)
+                hooks = try sensor.attachNetworkHooks(to: start.cgroup)
+                try engine.applyRules(for: subject)
+                if !plan.paths.isEmpty || configuration.posture != nil {
+                    try startGuard(plan: plan, report: &result)
                 }
-            }
-        }, onBatch: {
-            for entry in flush(&result) { onDecided(DecidedEvent(event: nil, context: RenderedContext(), entry: entry)) }
-        }, onEvent: { event, context in
-            if let entry = engine.decider.decide(event, context, policy: policy, subject: subject, tally: &tally) {
-                batch.append(entry)
-                onDecided(DecidedEvent(event: event, context: context, entry: entry))
-            }
-        })
+                if let monitor = configuration.posture {
+                    engine.watchPosture(monitor) { [self] before, after, changes, replan in
+                        postureChanged(before: before, after: after, changes: changes, session: start.session, replan: replan)
+                    }
+                }
+            },
+            onBatch: {
+                for entry in flush(&result) { onDecided(DecidedEvent(event: nil, context: RenderedContext(), entry: entry)) }
+            },
+            onEvent: { event, context in
+                if let entry = engine.decider.decide(event, context, policy: policy, subject: subject, tally: &tally) {
+                    batch.append(entry)
+                    onDecided(DecidedEvent(event: event, context: context, entry: entry))
+                }
+            })
         configuration.posture?.stop()
         engine.shutdownGuard()
         for entry in flush(&result) { onDecided(DecidedEvent(event: nil, context: RenderedContext(), entry: entry)) }
@@ -168,8 +175,10 @@ public final class Runner: @unchecked Sendable {
         if let failure = replan.failures.first(where: { $0.session == session }) {
             applied = "kernel rules could not be re-planned (\(failure.error)); decisions still follow the new posture"
         }
-        engine.keep(PostureChangeEntry.make(before: before, after: after, changes: changes, deviceID: configuration.deviceID,
-                                            session: EventRenderer.hex(session), applied: applied))
+        engine.keep(
+            PostureChangeEntry.make(
+                before: before, after: after, changes: changes, deviceID: configuration.deviceID,
+                session: EventRenderer.hex(session), applied: applied))
     }
 
     private func startGuard(plan: KernelPlan, report: inout RunSummary) throws(SensorError) {

@@ -12,15 +12,18 @@ public enum Environment {
             throw SensorError(.notPrivileged, "vigil sensor: loading BPF programs needs root (or CAP_BPF + CAP_PERFMON); running as uid \(geteuid())")
         }
         if !FileManager.default.fileExists(atPath: "/sys/kernel/btf/vmlinux") {
-            throw SensorError(.btfMissing, "vigil sensor: the kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing; CONFIG_DEBUG_INFO_BTF=y is required for the CO-RE programs)")
+            throw SensorError(
+                .btfMissing,
+                "vigil sensor: the kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing; CONFIG_DEBUG_INFO_BTF=y is required for the CO-RE programs)"
+            )
         }
     }
 
     /// Whether the effective capability set holds capability number `bpf`.
     static func hasCapability(bpf bit: Int) -> Bool {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
-              let mask = UInt64(line.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16)
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
+            let mask = UInt64(line.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16)
         else { return false }
         return mask & (1 << UInt64(bit)) != 0
     }

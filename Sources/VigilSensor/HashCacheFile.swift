@@ -116,11 +116,14 @@ public final class HashCacheFile: Sendable {
     static func parse(_ line: ArraySlice<UInt8>) -> (FileIdentity, String)? {
         let fields = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         guard fields.count == 9, fields[0] == "v1",
-              let device = UInt64(fields[1]), let inode = UInt64(fields[2]), let size = Int64(fields[3]),
-              let ms = Int64(fields[4]), let mns = Int64(fields[5]), let cs = Int64(fields[6]), let cns = Int64(fields[7]),
-              fields[8].utf8.count == 64, fields[8].utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+            let device = UInt64(fields[1]), let inode = UInt64(fields[2]), let size = Int64(fields[3]),
+            let ms = Int64(fields[4]), let mns = Int64(fields[5]), let cs = Int64(fields[6]), let cns = Int64(fields[7]),
+            fields[8].utf8.count == 64, fields[8].utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
         else { return nil }
-        return (FileIdentity(device: device, inode: inode, size: size, mtimeSeconds: ms, mtimeNanoseconds: mns,
-                             ctimeSeconds: cs, ctimeNanoseconds: cns), fields[8])
+        return (
+            FileIdentity(
+                device: device, inode: inode, size: size, mtimeSeconds: ms, mtimeNanoseconds: mns,
+                ctimeSeconds: cs, ctimeNanoseconds: cns), fields[8]
+        )
     }
 }

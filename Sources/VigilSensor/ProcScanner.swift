@@ -16,7 +16,8 @@ public enum ProcScanner {
     public static func read(pid: Int32, procRoot: String = "/proc") -> ProcessNode? {
         let dir = "\(procRoot)/\(pid)"
         guard let statText = try? String(contentsOfFile: dir + "/stat", encoding: .utf8),
-              let close = statText.lastIndex(of: ")") else { return nil }
+            let close = statText.lastIndex(of: ")")
+        else { return nil }
         // Fields after "comm)": state ppid pgrp ...; field 22 is the start time in clock ticks.
         let fields = statText[statText.index(after: close)...].split(separator: " ")
         guard fields.count > 20, let ppid = Int32(fields[1]) else { return nil }

@@ -74,7 +74,8 @@ public final class Sensor: @unchecked Sendable {
             ring_bytes: options.ringBytes, wakeup_every: options.wakeupEvery)
         var message = [CChar](repeating: 0, count: 1024)
         guard let handle = vigil_bpf_open(&opts, &message, message.count) else {
-            throw SensorError(.loadFailed, "vigil sensor: " + String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            throw SensorError(
+                .loadFailed, "vigil sensor: " + String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
         self.handle = handle
         self.options = options
@@ -255,7 +256,8 @@ public final class Sensor: @unchecked Sendable {
             // An empty batch now and then is the consumer's heartbeat: it checks its end conditions.
             if records > 0 || !pendingGaps.isEmpty || now - lastYield > 100_000_000 {
                 lastYield = now
-                let bytes = records > 0 && batchPointer != nil
+                let bytes =
+                    records > 0 && batchPointer != nil
                     ? Array(UnsafeBufferPointer(start: batchPointer, count: length)) : []
                 var batch = SensorBatch(bytes: bytes, records: max(records, 0), gaps: pendingGaps)
                 batch.drainedBefore = pollStart
@@ -263,7 +265,8 @@ public final class Sensor: @unchecked Sendable {
                     consumerDroppedBatches.add(1, ordering: .relaxed)
                     consumerDroppedRecords.add(UInt64(max(records, 0)), ordering: .relaxed)
                     // The loss itself must reach the consumer: it rides on the next batch.
-                    pendingGaps = batch.gaps + [GapEvent(cause: .consumerQueueFull, lost: UInt64(max(records, 0)), ktimeNanoseconds: monotonicNanoseconds())]
+                    pendingGaps =
+                        batch.gaps + [GapEvent(cause: .consumerQueueFull, lost: UInt64(max(records, 0)), ktimeNanoseconds: monotonicNanoseconds())]
                     if records > 0 { continue }
                 } else {
                     queuedBytes.add(bytes.count, ordering: .relaxed)

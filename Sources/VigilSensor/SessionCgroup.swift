@@ -49,7 +49,10 @@ public struct SessionCgroup: Sendable {
     /// - Throws: `SensorError(.cgroupUnavailable)` naming the path and errno.
     public static func create(name: String) throws(SensorError) -> SessionCgroup {
         guard let mount = unifiedMount() else {
-            throw SensorError(.cgroupUnavailable, "vigil: no cgroup v2 hierarchy is mounted (looked in /proc/self/mountinfo); mount one with 'mount -t cgroup2 none /sys/fs/cgroup/unified'")
+            throw SensorError(
+                .cgroupUnavailable,
+                "vigil: no cgroup v2 hierarchy is mounted (looked in /proc/self/mountinfo); mount one with 'mount -t cgroup2 none /sys/fs/cgroup/unified'"
+            )
         }
         let parent = mount + "/vigil"
         if mkdir(parent, 0o755) != 0 && errno != EEXIST {

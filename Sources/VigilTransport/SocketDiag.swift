@@ -66,7 +66,7 @@ enum SocketDiag {
         for query in queries {
             do {
                 return try lookup(query, fd: fd)
-            } catch where error.step == .noMatchingSocket {
+            } catch  where error.step == .noMatchingSocket {
                 lastError = error
             }
         }
@@ -124,9 +124,11 @@ enum SocketDiag {
         var offset = 0
         while offset + headerSize <= bytes.count {
             let (length, type, seq) = bytes.withUnsafeBytes { raw in
-                (Int(raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)),
-                 raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt16.self),
-                 raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self))
+                (
+                    Int(raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)),
+                    raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt16.self),
+                    raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self)
+                )
             }
             guard length >= headerSize, offset + length <= bytes.count else { break }
             defer { offset += (length + 3) & ~3 }  // NLMSG_ALIGN
@@ -139,10 +141,12 @@ enum SocketDiag {
             }
             guard type == sockDiagByFamily, length >= headerSize + replySize else { continue }
             let (sport, dport, uid, inode) = bytes.withUnsafeBytes { raw in
-                (UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: payload + 4, as: UInt16.self)),
-                 UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: payload + 6, as: UInt16.self)),
-                 raw.loadUnaligned(fromByteOffset: payload + 64, as: UInt32.self),
-                 raw.loadUnaligned(fromByteOffset: payload + 68, as: UInt32.self))
+                (
+                    UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: payload + 4, as: UInt16.self)),
+                    UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: payload + 6, as: UInt16.self)),
+                    raw.loadUnaligned(fromByteOffset: payload + 64, as: UInt32.self),
+                    raw.loadUnaligned(fromByteOffset: payload + 68, as: UInt32.self)
+                )
             }
             let width = query.source.address.count
             let source = Array(bytes[(payload + 8)..<(payload + 8 + width)])

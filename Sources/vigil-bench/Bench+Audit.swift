@@ -9,7 +9,8 @@ import VigilAudit
 /// fsync hits a real disk, not a tmpfs.
 @Sendable func benchAudit() async throws {
     let cwd = FileManager.default.currentDirectoryPath
-    let base = ProcessInfo.processInfo.environment["VIGIL_BENCH_DIR"]
+    let base =
+        ProcessInfo.processInfo.environment["VIGIL_BENCH_DIR"]
         ?? (FileManager.default.fileExists(atPath: cwd + "/.build") ? cwd + "/.build" : cwd)
     let directory = "\(base)/.vigil-bench-audit-\(getpid())"
     defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -34,18 +35,20 @@ import VigilAudit
     guard fast.isValid, full.isValid, full.entries == total else {
         throw BenchAuditError(description: "verification failed: \(full)")
     }
-    report("audit", [
-        "entries": String(total),
-        "batch": String(batch),
-        "leaf_bytes_avg": String(entriesBytes / total),
-        "durable_appends_per_s": String(Int(Double(total) / appendSeconds)),
-        "durable_appends_per_cpu_s": String(Int(Double(total) / appendCPU)),
-        "fsyncs_per_s": String(Int(Double(total / batch) / appendSeconds)),
-        "durable_appends_per_s_batch\(bigBatch)": String(Int(100_000 / bigSeconds)),
-        "verify_entries_per_s": String(Int(Double(total) / merkleSeconds)),
-        "verify_decode_entries_per_s": String(Int(Double(total) / fullSeconds)),
-        "checkpoints": String(full.checkpoints),
-    ])
+    report(
+        "audit",
+        [
+            "entries": String(total),
+            "batch": String(batch),
+            "leaf_bytes_avg": String(entriesBytes / total),
+            "durable_appends_per_s": String(Int(Double(total) / appendSeconds)),
+            "durable_appends_per_cpu_s": String(Int(Double(total) / appendCPU)),
+            "fsyncs_per_s": String(Int(Double(total / batch) / appendSeconds)),
+            "durable_appends_per_s_batch\(bigBatch)": String(Int(100_000 / bigSeconds)),
+            "verify_entries_per_s": String(Int(Double(total) / merkleSeconds)),
+            "verify_decode_entries_per_s": String(Int(Double(total) / fullSeconds)),
+            "checkpoints": String(full.checkpoints),
+        ])
 }
 
 /// Appends `total` entries in batches; returns wall-clock and CPU seconds (user + system).

@@ -23,13 +23,15 @@ import VigilPolicy
     }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     let withPolicy = try consumerWithPolicy(batch)
-    report("consumer", [
-        "events": String(events),
-        "events_per_s": String(Int(Double(events) / seconds)),
-        "bytes_per_event": String(batch.bytes.count / batch.records),
-        "events_per_s_with_policy": String(withPolicy),
-        "target_events_per_s": "1000000",
-    ])
+    report(
+        "consumer",
+        [
+            "events": String(events),
+            "events_per_s": String(Int(Double(events) / seconds)),
+            "bytes_per_event": String(batch.bytes.count / batch.records),
+            "events_per_s_with_policy": String(withPolicy),
+            "target_events_per_s": "1000000",
+        ])
 }
 
 /// Decode + tree + a policy decision for every exec/open/connect, with the example policy.

@@ -24,12 +24,13 @@ import VigilSensor
     try signer.write(toKeyFile: dir + "/audit/audit.key")
     let log = try AuditLog.open(directory: dir + "/audit", signer: signer)
     let port = 18_000 + Int(getpid() % 1000)
-    let policy = try Policy(yaml: """
-        vigil: 1
-        rules:
-          - {id: no-port, match: 'Connect(127.0.0.1:\(port))', action: deny}
-          - {id: no-secret, match: 'Open(\(dir)/secret/**)', action: deny}
-        """, file: "bench.yaml")
+    let policy = try Policy(
+        yaml: """
+            vigil: 1
+            rules:
+              - {id: no-port, match: 'Connect(127.0.0.1:\(port))', action: deny}
+              - {id: no-secret, match: 'Open(\(dir)/secret/**)', action: deny}
+            """, file: "bench.yaml")
     let n = 2000
     let script = """
         import socket
@@ -41,8 +42,10 @@ import VigilSensor
             try: open("\(dir)/secret/key").read()
             except OSError: pass
         """
-    let runner = Runner(sensor: try Sensor(), configuration: RunConfiguration(
-        policy: policy, identity: Identity(user: "bench"), home: "/root", deviceID: "bench"), audit: log,
+    let runner = Runner(
+        sensor: try Sensor(),
+        configuration: RunConfiguration(
+            policy: policy, identity: Identity(user: "bench"), home: "/root", deviceID: "bench"), audit: log,
         logger: Logger(label: "vigil-bench") { _ in SwiftLogNoOpLogHandler() })  // decisions, not log writes, are measured
     let start = DispatchTime.now().uptimeNanoseconds
     try script.write(toFile: dir + "/workload.py", atomically: false, encoding: .utf8)
@@ -56,15 +59,17 @@ import VigilSensor
         let index = min(latencies.count - 1, Int(Double(latencies.count) * p))
         return String(format: "%.2f", Double(latencies[index]) / 1e6)
     }
-    report("enforce", [
-        "denied": String(summary.decisions["deny", default: 0]),
-        "expected_denied": String(2 * n),
-        "network_denied_in_kernel": String(summary.networkDenied),
-        "audit_entries": String(summary.auditEntries),
-        "deny_to_durable_audit_p50_ms": percentile(0.50),
-        "deny_to_durable_audit_p99_ms": percentile(0.99),
-        "deny_to_durable_audit_max_ms": percentile(1.0),
-        "run_s": String(format: "%.2f", seconds),
-        "decisions": summary.decisions.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ","),
-    ])
+    report(
+        "enforce",
+        [
+            "denied": String(summary.decisions["deny", default: 0]),
+            "expected_denied": String(2 * n),
+            "network_denied_in_kernel": String(summary.networkDenied),
+            "audit_entries": String(summary.auditEntries),
+            "deny_to_durable_audit_p50_ms": percentile(0.50),
+            "deny_to_durable_audit_p99_ms": percentile(0.99),
+            "deny_to_durable_audit_max_ms": percentile(1.0),
+            "run_s": String(format: "%.2f", seconds),
+            "decisions": summary.decisions.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ","),
+        ])
 }

@@ -52,16 +52,16 @@ private struct HookBench {
         try FileManager.default.createDirectory(atPath: dir + "/work", withIntermediateDirectories: true)
         policy = dir + "/policy.yaml"
         try """
-            vigil: 1
-            version: bench
-            defaults: {tool: allow}
-            rules:
-              - {id: no-curl, match: Bash(curl *), action: deny, reason: Downloads go through the artifact proxy.}
-              - {id: no-push, match: Bash(git push *), action: ask}
-              - {id: no-env, match: Read(**/.env), action: deny}
-              - {id: no-ssh, match: Read(~/.ssh/**), action: deny}
-              - {id: no-evil, match: WebFetch(domain:*.evil.example), action: deny}
-            """.write(toFile: policy, atomically: true, encoding: .utf8)
+        vigil: 1
+        version: bench
+        defaults: {tool: allow}
+        rules:
+          - {id: no-curl, match: Bash(curl *), action: deny, reason: Downloads go through the artifact proxy.}
+          - {id: no-push, match: Bash(git push *), action: ask}
+          - {id: no-env, match: Read(**/.env), action: deny}
+          - {id: no-ssh, match: Read(~/.ssh/**), action: deny}
+          - {id: no-evil, match: WebFetch(domain:*.evil.example), action: deny}
+        """.write(toFile: policy, atomically: true, encoding: .utf8)
         audit = dir + "/audit"
         try FileManager.default.createDirectory(atPath: audit, withIntermediateDirectories: true)
         try Ed25519FileSigner.generate(name: "vigil/bench").write(toKeyFile: audit + "/audit.key")
@@ -71,7 +71,8 @@ private struct HookBench {
 
     /// Real payload shapes (reference Appendix A): PreToolUse Bash allow and deny, Read, PostToolUse.
     static func payloads(cwd: String) -> [[UInt8]] {
-        let common = #""session_id":"23bea483-2a03-4dc4-b3fc-9c1a5688e419","transcript_path":"/root/.claude/projects/-w/23bea483-2a03-4dc4-b3fc-9c1a5688e419.jsonl","cwd":"\#(cwd)","prompt_id":"bd8dc3b6-4ad1-4c01-8234-184779abf7d0","permission_mode":"default","effort":{"level":"medium"}"#
+        let common =
+            #""session_id":"23bea483-2a03-4dc4-b3fc-9c1a5688e419","transcript_path":"/root/.claude/projects/-w/23bea483-2a03-4dc4-b3fc-9c1a5688e419.jsonl","cwd":"\#(cwd)","prompt_id":"bd8dc3b6-4ad1-4c01-8234-184779abf7d0","permission_mode":"default","effort":{"level":"medium"}"#
         return [
             #"{\#(common),"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"npm test && git status","description":"test"},"tool_use_id":"toolu_00_0"}"#,
             #"{\#(common),"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"curl -fsSL https://get.example/x.sh","description":"get"},"tool_use_id":"toolu_01_0"}"#,
@@ -135,7 +136,8 @@ private struct HookBench {
         // (each call decided and durably audited over http; no kernel session).
         // And the floor of any http hook here: the same drop-in pointing at a server that answers
         // `{}` at once (in this process), so what Claude Code itself spends per hook call shows.
-        let configurations = ProcessInfo.processInfo.environment["VIGIL_BENCH_HOOK_CONFIGS"].map { $0.split(separator: ",").map(String.init) }
+        let configurations =
+            ProcessInfo.processInfo.environment["VIGIL_BENCH_HOOK_CONFIGS"].map { $0.split(separator: ",").map(String.init) }
             ?? ["bare", "null_http", "hooked", "hooked_audit", "vigild", "vigild_hooks_only"]
         let claudeAudit = dir + "/audit-claude"
         try FileManager.default.createDirectory(atPath: claudeAudit, withIntermediateDirectories: true)
@@ -151,8 +153,9 @@ private struct HookBench {
         let null = try HTTPServer(listener: .tcp(host: "127.0.0.1", port: 0)) { _, _ in .json(status: 200, Array("{}".utf8)) }
         defer { null.stop() }
         try ManagedSettingsInstaller(root: dir + "/root-null_http", stateDirectory: dir + "/state-null_http").install(
-            HookInstallConfiguration(vigilPath: vigil, policyPath: policy, timeoutSeconds: 30,
-                                     hookURL: "http://127.0.0.1:\(null.port ?? 0)/v1/hook"))
+            HookInstallConfiguration(
+                vigilPath: vigil, policyPath: policy, timeoutSeconds: 30,
+                hookURL: "http://127.0.0.1:\(null.port ?? 0)/v1/hook"))
         let daemon = try startDaemon(claude: claude, name: "vigild")
         let hooksOnly = try startDaemon(claude: claude, name: "vigild_hooks_only", extra: ["--no-adopt"])
         defer {
@@ -188,8 +191,9 @@ private struct HookBench {
             for label in configurations {
                 let work = dir + "/work-\(label)-\(round)"
                 try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-                try runClaude(claude: claude, prompt: prompt, upper: "\(dir)/root-\(label)/etc", work: work, port: port, tag: "\(label)-\(round)",
-                              wrapped: label == "vigild")
+                try runClaude(
+                    claude: claude, prompt: prompt, upper: "\(dir)/root-\(label)/etc", work: work, port: port, tag: "\(label)-\(round)",
+                    wrapped: label == "vigild")
                 let stamps = ((try? String(contentsOfFile: work + "/stamps", encoding: .utf8)) ?? "")
                     .split(separator: "\n").compactMap { Double($0) }
                 guard stamps.count == calls else {
@@ -230,7 +234,9 @@ private struct HookBench {
             let data = pipe.fileHandleForReading.readDataToEndOfFile()
             status.waitUntilExit()
             if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let hooks = object["hooks"] as? [String: Any] {
-                print("bench hook.\(name)_inside calls=\(hooks["calls"] ?? "na") p50_us=\(hooks["p50Microseconds"] ?? "na") p99_us=\(hooks["p99Microseconds"] ?? "na")")
+                print(
+                    "bench hook.\(name)_inside calls=\(hooks["calls"] ?? "na") p50_us=\(hooks["p50Microseconds"] ?? "na") p99_us=\(hooks["p99Microseconds"] ?? "na")"
+                )
             }
         }
     }
@@ -242,10 +248,11 @@ private struct HookBench {
         let portFile = dir + "/\(name).port"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: vigild)
-        process.arguments = [
-            "--policy", policy, "--state-dir", dir + "/\(name)-state", "--socket", dir + "/\(name).sock", "--hook-port", "0",
-            "--port-file", portFile, "--root", dir + "/root-\(name)", "--claude-binary", claude,
-        ] + extra
+        process.arguments =
+            [
+                "--policy", policy, "--state-dir", dir + "/\(name)-state", "--socket", dir + "/\(name).sock", "--hook-port", "0",
+                "--port-file", portFile, "--root", dir + "/root-\(name)", "--claude-binary", claude,
+            ] + extra
         let log = dir + "/\(name).log"
         FileManager.default.createFile(atPath: log, contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))

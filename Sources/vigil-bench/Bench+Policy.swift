@@ -57,12 +57,14 @@ import VigilPolicy
             ? policy.decide(calls[(index / 5) % calls.count], identity: identity, posture: posture)
             : policy.decide(actions[index % actions.count], identity: identity, posture: posture, context: context)
     }
-    report("policy", [
-        "rules": "\(ruleCount)", "compiled_rules": "\(policy.compiledRuleCount)", "compile_ms": format(compileMs),
-        "decisions": "\(toolCount + total * 2)", "decisions_per_s": format(mixed.rate),
-        "tool_decisions_per_s": format(tool.rate), "kernel_decisions_per_s": format(kernel.rate),
-        "denied_share": format(Double(mixed.denies) / Double(total)),
-    ])
+    report(
+        "policy",
+        [
+            "rules": "\(ruleCount)", "compiled_rules": "\(policy.compiledRuleCount)", "compile_ms": format(compileMs),
+            "decisions": "\(toolCount + total * 2)", "decisions_per_s": format(mixed.rate),
+            "tool_decisions_per_s": format(tool.rate), "kernel_decisions_per_s": format(kernel.rate),
+            "denied_share": format(Double(mixed.denies) / Double(total)),
+        ])
 }
 
 /// A deterministic generator (SplitMix64), so every run decides the same inputs.
@@ -102,8 +104,10 @@ private func benchToolCall(_ random: inout BenchRandom) -> ToolCall {
         return call("Bash", input)
     }
     let words = ["build", "test", "lint", "fmt", "check", "run", "deploy", "status"]
-    let files = ["README.md", "Package.swift", "src/main.ts", "src/mod\(name(5))/index.ts", "lib/util\(m).py", ".env",
-                 "docs/guide\(any).md", "Makefile", "tests/test_\(m).py", "config/app.yaml"]
+    let files = [
+        "README.md", "Package.swift", "src/main.ts", "src/mod\(name(5))/index.ts", "lib/util\(m).py", ".env",
+        "docs/guide\(any).md", "Makefile", "tests/test_\(m).py", "config/app.yaml",
+    ]
     switch random.below(100) {
     case 0..<50:
         switch random.below(20) {

@@ -16,8 +16,9 @@ import VigilCore
         "/usr/bin/node", "/home/dev/.local/share/claude/versions/2.0.14/claude", "/usr/bin/zsh", "/usr/lib/systemd/systemd",
     ]
     let ancestry = ancestors.enumerated().map { i, path in
-        ProcessNode(pid: Int32(4000 - i * 37), ppid: Int32(4000 - (i + 1) * 37), session: 1, exePath: path,
-                    exeSHA256: String(repeating: String(i, radix: 16) + "3f9a0c", count: 9).prefix(64).description)
+        ProcessNode(
+            pid: Int32(4000 - i * 37), ppid: Int32(4000 - (i + 1) * 37), session: 1, exePath: path,
+            exeSHA256: String(repeating: String(i, radix: 16) + "3f9a0c", count: 9).prefix(64).description)
     }
     let offset: Int64 = 1_763_000_000_000_000_000
     let execContext = RenderedContext(ppid: 4000, ancestry: ancestry, realtimeOffsetNanoseconds: offset)

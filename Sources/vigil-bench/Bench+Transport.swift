@@ -116,8 +116,9 @@ private enum TransportBench {
         report("transport.thread_hand_off_round_trip", fields(handOff))
         let handOffP50 = handOff[handOff.count / 2]
         // About the size of a PreToolUse hook payload.
-        let payload = Array(("{\"session_id\":\"0b7c\",\"hook_event_name\":\"PreToolUse\",\"tool_name\":\"Bash\",\"tool_input\":{\"command\":\""
-            + String(repeating: "x", count: 400) + "\"}}").utf8)
+        let payload = Array(
+            ("{\"session_id\":\"0b7c\",\"hook_event_name\":\"PreToolUse\",\"tool_name\":\"Bash\",\"tool_input\":{\"command\":\""
+                + String(repeating: "x", count: 400) + "\"}}").utf8)
         let handler: HTTPServer.Handler = { _, _ in .json(Array("{\"continue\":true}".utf8)) }
         for transport in ["tcp", "unix"] {
             let path = "/tmp/vigil-bench-transport-\(getpid())-\(transport).sock"

@@ -80,7 +80,8 @@ extension Vigil.Audit {
 
         static func render(_ leaf: AuditLeaf) -> String {
             let e = leaf.entry
-            let time = Date(timeIntervalSince1970: Double(e.time) / 1e9).ISO8601Format(.iso8601.time(includingFractionalSeconds: true).year().month().day())
+            let time = Date(timeIntervalSince1970: Double(e.time) / 1e9).ISO8601Format(
+                .iso8601.time(includingFractionalSeconds: true).year().month().day())
             var parts = ["#\(leaf.index)", time, e.kind.rawValue]
             if let d = e.decision { parts.append(d.rawValue) }
             if let s = e.subject { parts.append("uid=\(s.uid)" + (s.userName.map { "(\($0))" } ?? "")) }

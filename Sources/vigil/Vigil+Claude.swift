@@ -9,7 +9,7 @@ import VigilAPI
 import VigilTransport
 import VigilTransportClient
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension Vigil {
@@ -37,12 +37,15 @@ extension Vigil {
             do {
                 response = try client.request("POST", "/v1/sessions", headers: ["Content-Type": "application/json"], body: Array(body))
             } catch {
-                fail("vigild is not reachable (\(error)). Start it ('systemctl start vigild', or 'make run'); "
-                     + "Claude Code is not started: its managed hooks would block every tool call.", code: 69)
+                fail(
+                    "vigild is not reachable (\(error)). Start it ('systemctl start vigild', or 'make run'); "
+                        + "Claude Code is not started: its managed hooks would block every tool call.", code: 69)
             }
             client.close()
             guard response.status == 200, let grant = try? JSONDecoder().decode(SessionGrant.self, from: Data(response.body)) else {
-                fail("vigild refused the session (HTTP \(response.status)): \(response.bodyText.trimmingCharacters(in: .whitespacesAndNewlines))", code: 77)
+                fail(
+                    "vigild refused the session (HTTP \(response.status)): \(response.bodyText.trimmingCharacters(in: .whitespacesAndNewlines))",
+                    code: 77)
             }
             setenv("VIGIL_SESSION", grant.session, 1)
             let argv = [binary] + arguments

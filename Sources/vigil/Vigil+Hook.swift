@@ -12,7 +12,7 @@ import VigilRuntime
 import VigilCore
 import VigilPolicy
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension Vigil {
@@ -55,7 +55,8 @@ extension Vigil {
                     inner: HookAuditLog(directory: directory, keyFile: auditKey, deviceID: context.deviceID),
                     snapshot: snapshot, stateFile: directory + "/posture.last", deviceID: context.deviceID)
             }
-            let handler = HookHandler(context: context, loadPolicy: { HookPolicyFile.load(policyPath) }, audit: audit, logger: Vigil.logger("vigil hook"))
+            let handler = HookHandler(
+                context: context, loadPolicy: { HookPolicyFile.load(policyPath) }, audit: audit, logger: Vigil.logger("vigil hook"))
             let outcome = handler.handle(input)
             let response = outcome.response
             if !response.stdout.isEmpty { FileHandle.standardOutput.write(Data((response.stdout + "\n").utf8)) }
@@ -89,8 +90,9 @@ extension Vigil {
 
         func record(_ entry: AuditEntry) throws {
             if let data = FileManager.default.contents(atPath: stateFile),
-               let previous = try? JSONDecoder().decode(PostureSnapshot.self, from: data),
-               previous.hash != snapshot.hash {
+                let previous = try? JSONDecoder().decode(PostureSnapshot.self, from: data),
+                previous.hash != snapshot.hash
+            {
                 let changes = snapshot.changes(from: previous)
                 if !changes.isEmpty {
                     var change = AuditEntry(kind: .posture, deviceId: deviceID, sessionId: entry.sessionId, postureRef: snapshot.hash)

@@ -76,7 +76,8 @@ extension Vigil.PolicyCommand {
                 var path = argument
                 var source: ClaudeSettingsLayer.Source?
                 if let colon = argument.firstIndex(of: ":"),
-                   let named = ClaudeSettingsLayer.Source(rawValue: String(argument[..<colon])) {
+                    let named = ClaudeSettingsLayer.Source(rawValue: String(argument[..<colon]))
+                {
                     source = named
                     path = String(argument[argument.index(after: colon)...])
                 }

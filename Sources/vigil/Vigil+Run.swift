@@ -76,7 +76,8 @@ extension Vigil {
             }
             let userName = user ?? account?.name ?? ProcessInfo.processInfo.environment["SUDO_USER"] ?? NSUserName()
             let home = account?.home ?? ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
-            let deviceID = (try? String(contentsOfFile: "/etc/machine-id", encoding: .utf8))?
+            let deviceID =
+                (try? String(contentsOfFile: "/etc/machine-id", encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines) ?? ProcessInfo.processInfo.hostName
             var log: AuditLog?
             if let auditDir {
@@ -118,9 +119,10 @@ extension Vigil {
                     if json {
                         if let line = try? String(decoding: decided.entry.canonicalJSON(), as: UTF8.self) { output.write(line + "\n") }
                     } else if decided.entry.decision != .allow {
-                        output.write("\(decided.entry.decision?.rawValue ?? "?")  \(decided.entry.kind)  "
-                            + "\(decided.entry.action.path ?? decided.entry.action.address.map { "\($0):\(decided.entry.action.port ?? 0)" } ?? "")"
-                            + "  [\(decided.entry.winningRule ?? "-")] \(decided.entry.enforcement?.action ?? "")\n")
+                        output.write(
+                            "\(decided.entry.decision?.rawValue ?? "?")  \(decided.entry.kind)  "
+                                + "\(decided.entry.action.path ?? decided.entry.action.address.map { "\($0):\(decided.entry.action.port ?? 0)" } ?? "")"
+                                + "  [\(decided.entry.winningRule ?? "-")] \(decided.entry.enforcement?.action ?? "")\n")
                     }
                 }
             } catch {

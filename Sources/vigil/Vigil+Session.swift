@@ -41,8 +41,9 @@ extension Vigil {
             func run() async throws {
                 let records = try JSONDecoder().decode([SessionRecord].self, from: Data(connection.get("/v1/sessions")))
                 for r in records.sorted(by: { $0.startedAt < $1.startedAt }) {
-                    print("\(r.id)  \(r.isLive ? "live " : "ended")  \(r.origin.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0))  "
-                          + "\(r.user)  \(r.toolCalls) calls (\(r.deniedToolCalls) denied)  \(r.kernelEvents) kernel events  \(r.cwd ?? "")")
+                    print(
+                        "\(r.id)  \(r.isLive ? "live " : "ended")  \(r.origin.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0))  "
+                            + "\(r.user)  \(r.toolCalls) calls (\(r.deniedToolCalls) denied)  \(r.kernelEvents) kernel events  \(r.cwd ?? "")")
                 }
             }
         }
@@ -75,10 +76,13 @@ extension Vigil {
                 for line in detail.timeline {
                     guard let call = line.toolUseID else { continue }
                     if line.kind == .kernel, let kind = KernelActivity.Kind(rawValue: line.event ?? ""),
-                       let decision = KernelActivity.Decision(rawValue: line.decision ?? "allow") {
-                        activity[call, default: []].append(KernelActivity(kind: kind, pid: line.pid ?? 0, detail: line.text ?? "",
-                                                                          decision: decision, ruleID: line.rule,
-                                                                          mechanism: line.mechanism))
+                        let decision = KernelActivity.Decision(rawValue: line.decision ?? "allow")
+                    {
+                        activity[call, default: []].append(
+                            KernelActivity(
+                                kind: kind, pid: line.pid ?? 0, detail: line.text ?? "",
+                                decision: decision, ruleID: line.rule,
+                                mechanism: line.mechanism))
                     } else if line.kind == .toolCall, let verdict = ToolCallDecision.Verdict(rawValue: line.decision ?? "") {
                         decisions[call] = ToolCallDecision(verdict: verdict, ruleID: line.rule, reason: line.reason)
                     }
@@ -86,10 +90,11 @@ extension Vigil {
                 if !detail.conversation.isEmpty {
                     return head + SessionTimeline(items: detail.conversation, activity: activity, decisions: decisions).text()
                 }
-                return head + detail.timeline.filter { $0.kind != .kernel || $0.toolUseID != nil }.map { line in
-                    "\(line.kind.rawValue)\(line.toolUseID.map { " [\($0)]" } ?? "")\(line.decision.map { " \($0)" } ?? "")"
-                        + "\(line.rule.map { " rule \($0)" } ?? "")\(line.mechanism.map { " by \($0)" } ?? ""): \(line.text ?? "")"
-                }.joined(separator: "\n")
+                return head
+                    + detail.timeline.filter { $0.kind != .kernel || $0.toolUseID != nil }.map { line in
+                        "\(line.kind.rawValue)\(line.toolUseID.map { " [\($0)]" } ?? "")\(line.decision.map { " \($0)" } ?? "")"
+                            + "\(line.rule.map { " rule \($0)" } ?? "")\(line.mechanism.map { " by \($0)" } ?? ""): \(line.text ?? "")"
+                    }.joined(separator: "\n")
             }
         }
     }

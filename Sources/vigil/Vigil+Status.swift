@@ -43,18 +43,23 @@ extension Vigil {
             var loadError: String?
             do {
                 let sensor = try Sensor()
-                programs = sensor.programs.map { ($0.name, $0.attached ? "attached" : "not attached: \(String(cString: strerror($0.errorCode ?? 0)))") }
+                programs = sensor.programs.map {
+                    ($0.name, $0.attached ? "attached" : "not attached: \(String(cString: strerror($0.errorCode ?? 0)))")
+                }
             } catch {
                 loadError = "\(error)"
             }
             if json {
                 var o = JSONObjectWriter()
                 o.raw("btf", features.btf ? "true" : "false")
-                for (key, probe) in [("tp_btf", features.tpBTF), ("fentry", features.fentry), ("lsm", features.lsm), ("cgroup_sock_addr", features.cgroupSockAddr)] {
+                for (key, probe) in [
+                    ("tp_btf", features.tpBTF), ("fentry", features.fentry), ("lsm", features.lsm), ("cgroup_sock_addr", features.cgroupSockAddr),
+                ] {
                     o.string(key, probe.description)
                 }
                 o.string("enforcement_mode", features.enforcementMode)
-                o.raw("programs", "{" + programs.map { JSONObjectWriter.quote($0.0) + ":" + JSONObjectWriter.quote($0.1) }.joined(separator: ",") + "}")
+                o.raw(
+                    "programs", "{" + programs.map { JSONObjectWriter.quote($0.0) + ":" + JSONObjectWriter.quote($0.1) }.joined(separator: ",") + "}")
                 if let loadError { o.string("sensor_error", loadError) }
                 print(o.finish())
             } else {

@@ -19,9 +19,11 @@ extension Vigil {
         @Option(name: .long, help: "Trace the running process PID and its descendants instead of starting a command.")
         var pid: Int32?
 
-        @Option(name: [.customShort("o"), .long], help: ArgumentHelp(
-            "Write the events to FILE instead of standard output (created with mode 0600, replaced; a symlink is refused). The summary ends FILE and standard output.",
-            valueName: "FILE"))
+        @Option(
+            name: [.customShort("o"), .long],
+            help: ArgumentHelp(
+                "Write the events to FILE instead of standard output (created with mode 0600, replaced; a symlink is refused). The summary ends FILE and standard output.",
+                valueName: "FILE"))
         var output: String?
 
         @Argument(parsing: .captureForPassthrough, help: "The command to run, after --.")
@@ -100,7 +102,8 @@ extension Vigil {
             s.int("argv_truncated", Int64(c.argvTruncated))
             s.int("track_failed", Int64(c.trackFailed))
             if summary.waitStatus != nil { s.int("exit_code", Int64(summary.exitCode)) }
-            let summaryLine = json
+            let summaryLine =
+                json
                 ? s.finish()
                 : "-- \(summary.events) events, \(summary.processes) processes, \(summary.dropped) dropped"
                     + (summary.waitStatus != nil ? ", exit \(summary.exitCode)" : "")
@@ -161,8 +164,9 @@ final class OutputBuffer: @unchecked Sendable {
     /// Says on stderr what could not be written; true if everything was.
     func reportLoss() -> Bool {
         guard let error = firstError else { return true }
-        FileHandle.standardError.write(Data(
-            "vigil: output: \(lostBytes) bytes of events could not be written: \(String(cString: strerror(error)))\n".utf8))
+        FileHandle.standardError.write(
+            Data(
+                "vigil: output: \(lostBytes) bytes of events could not be written: \(String(cString: strerror(error)))\n".utf8))
         return false
     }
 }

@@ -11,7 +11,9 @@ struct Vigil: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil",
         abstract: "Vigil: a trust layer for AI coding agents on Linux.",
-        subcommands: [Claude.self, Session.self, Trace.self, Run.self, Status.self, Posture.self, PolicyCommand.self, Audit.self, Hook.self, Hooks.self]
+        subcommands: [
+            Claude.self, Session.self, Trace.self, Run.self, Status.self, Posture.self, PolicyCommand.self, Audit.self, Hook.self, Hooks.self,
+        ]
     )
 
     /// The logger a subcommand hands the library: diagnostics on stderr at `VIGIL_LOG_LEVEL`, else

@@ -30,8 +30,10 @@ struct AuditEntryTests {
     @Test func keysAreInByteOrderAndEncodingIsDeterministic() throws {
         let entry = TestLog.entry(3)
         let text = String(decoding: entry.canonicalJSON(), as: UTF8.self)
-        let keys = ["\"action\"", "\"ancestry\"", "\"decision\"", "\"deviceId\"", "\"enforcement\"", "\"kind\"", "\"matchedRules\"",
-                    "\"policyVersion\"", "\"postureRef\"", "\"sessionId\"", "\"subject\"", "\"time\"", "\"winningRule\""]
+        let keys = [
+            "\"action\"", "\"ancestry\"", "\"decision\"", "\"deviceId\"", "\"enforcement\"", "\"kind\"", "\"matchedRules\"",
+            "\"policyVersion\"", "\"postureRef\"", "\"sessionId\"", "\"subject\"", "\"time\"", "\"winningRule\"",
+        ]
         let positions = keys.map { text.range(of: $0)!.lowerBound }
         #expect(positions == positions.sorted())
         #expect(entry.canonicalJSON() == entry.canonicalJSON())

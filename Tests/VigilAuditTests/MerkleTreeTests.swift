@@ -39,17 +39,19 @@ struct MerkleTreeTests {
 
     @Test func proofsMatchIndependentVectors() {
         let tree = MerkleTree(leafHashes: Self.leaves.map { RFC6962.leafHash($0) })
-        #expect(tree.inclusionProof(index: 5, size: 7).map(\.hex) == [
-            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
-            "b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f",
-            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-        ])
-        #expect(tree.consistencyProof(from: 3, to: 7).map(\.hex) == [
-            "0298d122906dcfc10892cb53a73992fc5b9f493ea4c9badb27b791b4127a7fe7",
-            "07506a85fd9dd2f120eb694f86011e5bb4662e5c415a62917033d4a9624487e7",
-            "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
-            "837dbb152e9b079010717e84e865da4ebc0fa198a806d59d31bf15accef22d0e",
-        ])
+        #expect(
+            tree.inclusionProof(index: 5, size: 7).map(\.hex) == [
+                "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+                "b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f",
+                "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+            ])
+        #expect(
+            tree.consistencyProof(from: 3, to: 7).map(\.hex) == [
+                "0298d122906dcfc10892cb53a73992fc5b9f493ea4c9badb27b791b4127a7fe7",
+                "07506a85fd9dd2f120eb694f86011e5bb4662e5c415a62917033d4a9624487e7",
+                "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+                "837dbb152e9b079010717e84e865da4ebc0fa198a806d59d31bf15accef22d0e",
+            ])
     }
 
     @Test func everyInclusionProofVerifiesAndTamperedOnesFail() {

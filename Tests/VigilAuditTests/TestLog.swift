@@ -19,8 +19,10 @@ enum TestLog {
                 : (i % 3 == 1 ? .init(path: "/home/dev/.ssh/id_\(i)", mode: "r") : .init(address: "10.0.0.\(i % 250)", port: 443, transport: "tcp")),
             decision: i % 5 == 0 ? .deny : .allow, matchedRules: ["r\(i % 7)"], winningRule: "r\(i % 7)", policyVersion: "v3",
             enforcement: .init(action: i % 5 == 0 ? "hookDeny" : "none", succeeded: true),
-            ancestry: [.init(pid: Int32(100 + i), exe: "/usr/bin/curl", sha256: String(repeating: "ab", count: 32)),
-                       .init(pid: 99, exe: "/usr/bin/bash", sha256: String(repeating: "cd", count: 32))],
+            ancestry: [
+                .init(pid: Int32(100 + i), exe: "/usr/bin/curl", sha256: String(repeating: "ab", count: 32)),
+                .init(pid: 99, exe: "/usr/bin/bash", sha256: String(repeating: "cd", count: 32)),
+            ],
             postureRef: "posture-1")
     }
 

@@ -34,7 +34,10 @@ struct HookCommandTests {
         let curl = Fixtures.preToolUseBash.replacingOccurrences(of: "echo hi", with: "curl -s https://x")
         let denied = try hook(vigil, ["--policy", policy, "--audit-dir", audit], stdin: curl)
         #expect(denied.status == 0, "\(denied.stderr)")
-        #expect(denied.stdout.hasPrefix(#"{"hookSpecificOutput":{"hookEventName":"PreToolUse","permissionDecision":"deny","permissionDecisionReason":"Denied by Vigil rule 'no-curl': "#))
+        #expect(
+            denied.stdout.hasPrefix(
+                #"{"hookSpecificOutput":{"hookEventName":"PreToolUse","permissionDecision":"deny","permissionDecisionReason":"Denied by Vigil rule 'no-curl': "#
+            ))
 
         let allowed = try hook(vigil, ["--policy", policy, "--audit-dir", audit], stdin: Fixtures.preToolUseBash)
         #expect(allowed.stdout.contains(#""permissionDecision":"allow""#))

@@ -8,7 +8,7 @@ import VigilClaude
 import VigilJSON
 import VigilPolicy
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct Scratch {
@@ -138,16 +138,20 @@ struct HookHandlerTests {
         let outcome = hook.handle(bash("echo hi"))
         #expect(outcome.response.exitCode == 0)
         #expect(outcome.response.stdout.contains(#""permissionDecision":"deny""#))
-        #expect(outcome.response.stdout.contains("Denied by Vigil (fail closed): cannot use the policy \(missing): unreadable (No such file or directory)"))
+        #expect(
+            outcome.response.stdout.contains(
+                "Denied by Vigil (fail closed): cannot use the policy \(missing): unreadable (No such file or directory)"))
         #expect(outcome.response.stderr.contains(missing))
 
         let broken = scratch.path + "/broken.yaml"
         try "rules:\n  - id: x\n    match: Bash(\n    action: deny\n".write(toFile: broken, atomically: true, encoding: .utf8)
-        let invalid = HookHandler(context: context, loadPolicy: { HookPolicyFile.load(broken) }, audit: audit, logger: silentLogger).handle(bash("echo hi"))
+        let invalid = HookHandler(context: context, loadPolicy: { HookPolicyFile.load(broken) }, audit: audit, logger: silentLogger).handle(
+            bash("echo hi"))
         #expect(invalid.response.stdout.contains(#""permissionDecision":"deny""#))
         #expect(invalid.response.stdout.contains("cannot use the policy \(broken): rejected: \(broken):"))
 
-        let directory = HookHandler(context: context, loadPolicy: { HookPolicyFile.load(scratch.path) }, audit: audit, logger: silentLogger).handle(bash("echo hi"))
+        let directory = HookHandler(context: context, loadPolicy: { HookPolicyFile.load(scratch.path) }, audit: audit, logger: silentLogger).handle(
+            bash("echo hi"))
         #expect(directory.response.stdout.contains("is a directory"))
 
         let recorded = try entries(audit.directory)
@@ -231,9 +235,10 @@ struct HookHandlerTests {
             #expect(outcome.recorded != nil)
         }
         let recorded = try entries(audit.directory)
-        #expect(recorded.map { $0.extra["event"] ?? "?" } == [
-            "SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "PostToolUseFailure", "Stop", "SessionEnd", "PostToolBatch",
-        ])
+        #expect(
+            recorded.map { $0.extra["event"] ?? "?" } == [
+                "SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "PostToolUseFailure", "Stop", "SessionEnd", "PostToolBatch",
+            ])
         #expect(recorded.map(\.kind) == [.session, .session, .toolCall, .toolCall, .toolCall, .session, .session, .session])
         #expect(recorded[0].extra["producer"] == "claude-code.hook")
         #expect(recorded[0].extra["source"] == "startup")

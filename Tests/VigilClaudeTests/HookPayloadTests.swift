@@ -88,9 +88,11 @@ struct HookPayloadTests {
         #expect(output["stdout"] == .string("hi"))
 
         let failure = try Fixtures.payload(Fixtures.postToolUseFailure)
-        #expect(failure.detail == .postToolUseFailure(
-            ToolUse(name: "Bash", input: ["command": .string("false"), "description": .string("fail")], id: "toolu_03_0"),
-            error: "Exit code 1", isInterrupt: false, durationMs: 21))
+        #expect(
+            failure.detail
+                == .postToolUseFailure(
+                    ToolUse(name: "Bash", input: ["command": .string("false"), "description": .string("fail")], id: "toolu_03_0"),
+                    error: "Exit code 1", isInterrupt: false, durationMs: 21))
 
         let prompt = try Fixtures.payload(Fixtures.userPromptSubmit)
         #expect(prompt.detail == .userPromptSubmit(prompt: #"go STEPS:[[{"name": "Bash"}]]"#))
@@ -149,7 +151,8 @@ struct HookPayloadTests {
 
     @Test func optionalFieldsAreLenient() throws {
         // Post events need no tool_use_id or cwd; optional fields of the wrong type read as absent.
-        let text = #"{"hook_event_name":"PostToolUse","session_id":"s","tool_name":"Read","tool_input":{},"duration_ms":"slow","prompt_id":7,"extra":[1]}"#
+        let text =
+            #"{"hook_event_name":"PostToolUse","session_id":"s","tool_name":"Read","tool_input":{},"duration_ms":"slow","prompt_id":7,"extra":[1]}"#
         let payload = try Fixtures.payload(text)
         #expect(payload.toolUse == ToolUse(name: "Read", input: [:], id: nil))
         #expect(payload.promptID == nil)
@@ -167,7 +170,10 @@ struct HookPayloadTests {
 struct HookResponseTests {
     @Test func preToolUseOutputIsExactlyTheVerifiedForm() {
         let deny = HookResponse.preToolUse(.deny, reason: "Denied by Vigil rule 'no-curl': x [policy v+1]")
-        #expect(deny.stdout == #"{"hookSpecificOutput":{"hookEventName":"PreToolUse","permissionDecision":"deny","permissionDecisionReason":"Denied by Vigil rule 'no-curl': x [policy v+1]"}}"#)
+        #expect(
+            deny.stdout
+                == #"{"hookSpecificOutput":{"hookEventName":"PreToolUse","permissionDecision":"deny","permissionDecisionReason":"Denied by Vigil rule 'no-curl': x [policy v+1]"}}"#
+        )
         #expect(deny.exitCode == 0)
         #expect(HookResponse.preToolUse(.allow, reason: "ok").stdout.contains(#""permissionDecision":"allow""#))
         #expect(HookResponse.preToolUse(.ask, reason: "sure?").stdout.contains(#""permissionDecision":"ask""#))
@@ -187,7 +193,8 @@ struct HookResponseTests {
         let deny = Decision(action: .deny, winningRuleID: "no-curl", reason: "Use the proxy.", policyVersion: "v1+abc")
         #expect(HookReason.text(for: deny, tool: "Bash") == "Denied by Vigil rule 'no-curl': Use the proxy. [policy v1+abc]")
         let ask = Decision(action: .ask, winningRuleID: "push", reason: "Pushes need a human.", policyVersion: "v1+abc")
-        #expect(HookReason.text(for: ask, tool: "Bash") == "Vigil rule 'push' requires approval for this Bash call: Pushes need a human. [policy v1+abc]")
+        #expect(
+            HookReason.text(for: ask, tool: "Bash") == "Vigil rule 'push' requires approval for this Bash call: Pushes need a human. [policy v1+abc]")
         let byDefault = Decision(action: .deny, reason: "No Vigil policy rule allows `ls`", policyVersion: "v1+abc")
         #expect(HookReason.text(for: byDefault, tool: "Bash").hasPrefix("Denied by Vigil (no rule applies, the policy default is deny)"))
     }

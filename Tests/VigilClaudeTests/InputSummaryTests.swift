@@ -33,7 +33,9 @@ struct InputSummaryTests {
         #expect(summary.hasSuffix(#">","file_path":"/home/dev/app/.env"}"#))
         #expect(!summary.contains("hunter2"))
 
-        let secretKeys: [String: JSONValue] = ["url": .string("https://x"), "headers": .object(["Authorization": .string("token abc"), "X-Api-Key": .string("k")])]
+        let secretKeys: [String: JSONValue] = [
+            "url": .string("https://x"), "headers": .object(["Authorization": .string("token abc"), "X-Api-Key": .string("k")]),
+        ]
         #expect(InputSummary.of(toolInput: secretKeys) == #"{"headers":{"Authorization":"[REDACTED]","X-Api-Key":"[REDACTED]"},"url":"https://x"}"#)
 
         let edits: [String: JSONValue] = ["edits": .array([.object(["old_string": .string("a"), "new_string": .string("b")])])]

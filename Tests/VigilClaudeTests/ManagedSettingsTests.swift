@@ -4,7 +4,7 @@ import Foundation
 import Testing
 import VigilClaude
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct ManagedSettingsTests {

@@ -30,14 +30,15 @@ enum TranscriptFixture {
         #expect(bytes.count > 100_000)
         var reader = TranscriptReader()
         let chunk = reader.read(bytes, from: 0)
-        #expect(kinds(chunk.items) == [
-            "prompt",
-            "use:toolu_00_0:Bash", "result:toolu_00_0",
-            "use:toolu_01_0:Read", "result:toolu_01_0",
-            "use:toolu_02_0:Bash", "result:toolu_02_0:error",
-            "use:toolu_03_0:Bash", "result:toolu_03_0:error",
-            "text:done",
-        ])
+        #expect(
+            kinds(chunk.items) == [
+                "prompt",
+                "use:toolu_00_0:Bash", "result:toolu_00_0",
+                "use:toolu_01_0:Read", "result:toolu_01_0",
+                "use:toolu_02_0:Bash", "result:toolu_02_0:error",
+                "use:toolu_03_0:Bash", "result:toolu_03_0:error",
+                "text:done",
+            ])
         #expect(chunk.newOffset == UInt64(bytes.count))
         #expect(!chunk.hasMore)
         // 40 lines: 5 user, 5 assistant; the other 30 are attachments and bookkeeping.
@@ -55,9 +56,11 @@ enum TranscriptFixture {
         #expect(chunk.items[1].content == .toolUse(id: "toolu_00_0", name: "Bash", input: #"{"command":"echo hi","description":"say hi"}"#))
         #expect(chunk.items[2].content == .toolResult(id: "toolu_00_0", text: "hi", isError: false, decision: "accept (mode)"))
         #expect(chunk.items[4].content == .toolResult(id: "toolu_01_0", text: "1\thello file\n2\t", isError: false, decision: "accept (mode)"))
-        #expect(chunk.items[6].content == .toolResult(
-            id: "toolu_02_0", text: "PreToolUse:Bash hook error: vigil: rm -rf is denied by rule no-rm", isError: true,
-            decision: "reject (hook: hook:PreToolUse)"))
+        #expect(
+            chunk.items[6].content
+                == .toolResult(
+                    id: "toolu_02_0", text: "PreToolUse:Bash hook error: vigil: rm -rf is denied by rule no-rm", isError: true,
+                    decision: "reject (hook: hook:PreToolUse)"))
         #expect(chunk.items[8].content == .toolResult(id: "toolu_03_0", text: "Exit code 3", isError: true, decision: "accept (mode)"))
         #expect(chunk.items.allSatisfy { !$0.timestamp.isEmpty && !$0.isSidechain })
     }
@@ -112,12 +115,13 @@ enum TranscriptFixture {
             """
         var reader = TranscriptReader()
         let chunk = reader.read(Array(text.utf8), from: 0)
-        #expect(chunk.items.map(\.content) == [
-            .prompt(text: "look at\nthis"),
-            .toolResult(id: "toolu_9", text: "a\n[image]", isError: false, decision: nil),
-            .assistantText(text: "x"),
-            .toolUse(id: "toolu_10", name: "Read", input: #"{"file_path":"/a/b"}"#),
-        ])
+        #expect(
+            chunk.items.map(\.content) == [
+                .prompt(text: "look at\nthis"),
+                .toolResult(id: "toolu_9", text: "a\n[image]", isError: false, decision: nil),
+                .assistantText(text: "x"),
+                .toolUse(id: "toolu_10", name: "Read", input: #"{"file_path":"/a/b"}"#),
+            ])
         #expect(chunk.items[2].isSidechain && chunk.items[3].uuid == "a1")
         #expect(chunk.counters.unknown == 1)
         #expect(chunk.counters.malformed == 4)
@@ -246,7 +250,9 @@ enum TranscriptFixture {
         #expect(lines[2] == "    exec    pid 1890  /usr/bin/bash -c … eval 'echo hi' …  allow")
         #expect(lines[3] == "    open    pid 1890  /etc/ld.so.cache (r)  allow")
         #expect(lines[4] == "  result: hi  (claude: accept (mode))")
-        #expect(text.contains(#"tool Bash toolu_02_0 {"command":"rm -rf /tmp/attr/fx/work","description":"clean"} → deny [no-rm]: rm -rf is denied by rule no-rm"#))
+        #expect(
+            text.contains(
+                #"tool Bash toolu_02_0 {"command":"rm -rf /tmp/attr/fx/work","description":"clean"} → deny [no-rm]: rm -rf is denied by rule no-rm"#))
         #expect(text.contains("  error: PreToolUse:Bash hook error: vigil: rm -rf is denied by rule no-rm  (claude: reject (hook: hook:PreToolUse))"))
         #expect(text.contains("    connect pid 1903  10.0.0.5:443  deny [net-deny]"))
         #expect(text.contains("assistant: done"))

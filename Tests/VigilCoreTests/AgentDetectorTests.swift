@@ -16,40 +16,50 @@ import Testing
 
     static let agents: [Case] = [
         // Claude Code: the SDK's bundled binary as the real run exec'd it.
-        Case(path: sdk, argv: [sdk, "-p", "go", "--output-format", "stream-json"], kind: .claudeCode, runtime: .native,
-             evidence: "path \(sdk)"),
+        Case(
+            path: sdk, argv: [sdk, "-p", "go", "--output-format", "stream-json"], kind: .claudeCode, runtime: .native,
+            evidence: "path \(sdk)"),
         // The native installer: ~/.local/bin/claude -> ~/.local/share/claude/versions/X (the kernel resolves the link).
         Case(path: "/home/dev/.local/share/claude/versions/2.1.330", argv: ["claude"], kind: .claudeCode, runtime: .native),
         Case(path: "/usr/local/bin/claude", argv: ["claude", "--resume"], kind: .claudeCode),
         // npm: node running cli.js, directly or through the bin link.
-        Case(path: "/usr/bin/node", argv: ["node", "/usr/lib/node_modules/@anthropic-ai/claude-code/cli.js", "-p", "x"],
-             kind: .claudeCode, runtime: .javascript, evidence: "argv[1] /usr/lib/node_modules/@anthropic-ai/claude-code/cli.js"),
+        Case(
+            path: "/usr/bin/node", argv: ["node", "/usr/lib/node_modules/@anthropic-ai/claude-code/cli.js", "-p", "x"],
+            kind: .claudeCode, runtime: .javascript, evidence: "argv[1] /usr/lib/node_modules/@anthropic-ai/claude-code/cli.js"),
         Case(path: "/usr/bin/node", argv: ["node", "/usr/bin/claude"], kind: .claudeCode, runtime: .javascript),
-        Case(path: "/opt/node/bin/node", argv: ["node", "--no-warnings", "--max-old-space-size=4096", "/home/u/.npm-global/bin/claude"],
-             kind: .claudeCode, evidence: "argv[3] /home/u/.npm-global/bin/claude"),
+        Case(
+            path: "/opt/node/bin/node", argv: ["node", "--no-warnings", "--max-old-space-size=4096", "/home/u/.npm-global/bin/claude"],
+            kind: .claudeCode, evidence: "argv[3] /home/u/.npm-global/bin/claude"),
         // Codex: node launcher, its native binary, a plain `codex`.
-        Case(path: "/usr/bin/node", argv: ["node", "/usr/lib/node_modules/@openai/codex/bin/codex.js", "exec", "fix it"],
-             kind: .codex, runtime: .javascript, evidence: "argv[1] /usr/lib/node_modules/@openai/codex/bin/codex.js"),
-        Case(path: "/usr/lib/node_modules/@openai/codex/vendor/x86_64-unknown-linux-musl/codex/codex-x86_64-unknown-linux-musl",
-             argv: ["codex"], kind: .codex, runtime: .native),
+        Case(
+            path: "/usr/bin/node", argv: ["node", "/usr/lib/node_modules/@openai/codex/bin/codex.js", "exec", "fix it"],
+            kind: .codex, runtime: .javascript, evidence: "argv[1] /usr/lib/node_modules/@openai/codex/bin/codex.js"),
+        Case(
+            path: "/usr/lib/node_modules/@openai/codex/vendor/x86_64-unknown-linux-musl/codex/codex-x86_64-unknown-linux-musl",
+            argv: ["codex"], kind: .codex, runtime: .native),
         Case(path: "/usr/local/bin/codex", argv: ["codex"], kind: .codex),
-        Case(path: "/usr/bin/node", argv: ["node", "-r", "/tmp/preload.js", "/usr/local/bin/codex"], kind: .codex,
-             evidence: "argv[3] /usr/local/bin/codex"),
+        Case(
+            path: "/usr/bin/node", argv: ["node", "-r", "/tmp/preload.js", "/usr/local/bin/codex"], kind: .codex,
+            evidence: "argv[3] /usr/local/bin/codex"),
         // Gemini CLI.
         Case(path: "/usr/bin/node", argv: ["node", "/usr/local/lib/node_modules/@google/gemini-cli/dist/index.js"], kind: .geminiCLI),
         Case(path: "/usr/bin/node", argv: ["/usr/bin/node", "/usr/local/bin/gemini", "-y"], kind: .geminiCLI),
-        Case(path: "/home/u/.bun/bin/bun", argv: ["bun", "run", "/home/u/.bun/install/global/node_modules/@google/gemini-cli/dist/index.js"],
-             kind: .geminiCLI, runtime: .javascript),
+        Case(
+            path: "/home/u/.bun/bin/bun", argv: ["bun", "run", "/home/u/.bun/install/global/node_modules/@google/gemini-cli/dist/index.js"],
+            kind: .geminiCLI, runtime: .javascript),
         // Cursor.
         Case(path: "/home/u/.local/share/cursor-agent/versions/2025.09.04/cursor-agent", argv: ["cursor-agent"], kind: .cursorAgent),
-        Case(path: "/home/u/.local/share/cursor-agent/versions/2025.09.04/node",
-             argv: ["node", "/home/u/.local/share/cursor-agent/versions/2025.09.04/index.js"], kind: .cursorAgent, runtime: .javascript),
+        Case(
+            path: "/home/u/.local/share/cursor-agent/versions/2025.09.04/node",
+            argv: ["node", "/home/u/.local/share/cursor-agent/versions/2025.09.04/index.js"], kind: .cursorAgent, runtime: .javascript),
         // Aider: the pip script (exec path is the interpreter, argv[1] the script) and -m.
-        Case(path: "/usr/bin/python3.11", argv: ["/usr/bin/python3", "/usr/local/bin/aider", "--model", "x"], kind: .aider,
-             runtime: .python, evidence: "argv[1] /usr/local/bin/aider"),
+        Case(
+            path: "/usr/bin/python3.11", argv: ["/usr/bin/python3", "/usr/local/bin/aider", "--model", "x"], kind: .aider,
+            runtime: .python, evidence: "argv[1] /usr/local/bin/aider"),
         Case(path: "/home/u/.local/share/uv/tools/aider-chat/bin/python", argv: ["python", "-s", "/home/u/.local/bin/aider"], kind: .aider),
-        Case(path: "/usr/bin/python3.12", argv: ["python3", "-m", "aider", "--yes"], kind: .aider, runtime: .python,
-             evidence: "argv[1..2] -m aider"),
+        Case(
+            path: "/usr/bin/python3.12", argv: ["python3", "-m", "aider", "--yes"], kind: .aider, runtime: .python,
+            evidence: "argv[1..2] -m aider"),
         Case(path: "/usr/bin/python3.12", argv: ["python3", "-u", "-m", "aider.main"], kind: .aider),
         // The extensible rest.
         Case(path: "/usr/local/bin/goose", argv: ["goose", "session"], kind: .goose, runtime: .native),
@@ -102,9 +112,10 @@ import Testing
         let match = AgentDetector().detect(path: "/usr/local/bin/codex", argv: ["codex"])
         #expect(match?.name == "codex")
         #expect(match?.displayName == "OpenAI Codex")
-        #expect(AgentDetector.defaultSignatures.map(\.kind.rawValue) == [
-            "claude-code", "codex", "gemini-cli", "cursor-agent", "aider", "goose", "opencode", "amp",
-        ])
+        #expect(
+            AgentDetector.defaultSignatures.map(\.kind.rawValue) == [
+                "claude-code", "codex", "gemini-cli", "cursor-agent", "aider", "goose", "opencode", "amp",
+            ])
     }
 
     @Test func theTableIsExtensible() {

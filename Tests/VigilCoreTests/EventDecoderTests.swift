@@ -48,9 +48,11 @@ struct RecordBuilder {
         #expect(e.ppid == 50 && e.uid == 1000 && e.cgroupID == 82 && e.exeInode == 4242)
         #expect(e.exeDevice == 0x801)  // major 8, minor 1 in glibc's encoding
         #expect(e.header.session == 7 && e.header.pid == 100)
-        #expect(e.exeIdentity == FileIdentity(
-            device: 0x801, inode: 4242, size: 35_664, mtimeSeconds: 1_700_000_000, mtimeNanoseconds: 123_456_789,
-            ctimeSeconds: 1_700_000_100, ctimeNanoseconds: 987_654_321))
+        #expect(
+            e.exeIdentity
+                == FileIdentity(
+                    device: 0x801, inode: 4242, size: 35_664, mtimeSeconds: 1_700_000_000, mtimeNanoseconds: 123_456_789,
+                    ctimeSeconds: 1_700_000_100, ctimeNanoseconds: 987_654_321))
     }
 
     /// Without VIGIL_F_EXE_STAT (a kernel without the inode fields) the identity is unknown, not zero.
@@ -90,7 +92,9 @@ struct RecordBuilder {
         else { Issue.record("crossing"); return }
         #expect(crossing.crossesBoundary && crossing.header.flags.contains(.peerRefused))
         #expect(crossing.peerCgroup == 0x1234 && crossing.peerInode == 987_654)
-        guard case .connect(let v6) = try decodeOne(net(family: 10, port: 80, addr: [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1])) else { Issue.record("v6"); return }
+        guard
+            case .connect(let v6) = try decodeOne(net(family: 10, port: 80, addr: [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1]))
+        else { Issue.record("v6"); return }
         #expect(v6.address == "2001:db8::1")
         guard case .connect(let ux) = try decodeOne(net(family: 1, port: 0, addr: [], unix: "")) else { Issue.record("unix"); return }
         #expect(ux.family == .unix)

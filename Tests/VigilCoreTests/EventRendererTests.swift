@@ -7,7 +7,9 @@ import Testing
 /// loose for output that is hashed and diffed.
 private func expectBytes(_ actual: String, _ expected: String, _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
     let same = actual.utf8.elementsEqual(expected.utf8)
-    #expect(same, "\n  got  \(actual.debugDescription)\n  want \(expected.debugDescription) \(comment.map { "(\($0))" } ?? "")", sourceLocation: sourceLocation)
+    #expect(
+        same, "\n  got  \(actual.debugDescription)\n  want \(expected.debugDescription) \(comment.map { "(\($0))" } ?? "")",
+        sourceLocation: sourceLocation)
 }
 
 /// Exact `vigil trace --json` lines, one per event shape. The expected strings were recorded from
@@ -22,7 +24,9 @@ private func expectBytes(_ actual: String, _ expected: String, _ comment: Commen
         var testDescription: String { name }
     }
 
-    static func h(_ pid: Int32 = 4242, tid: Int32? = nil, session: SessionID = 0xdead_beef, t: UInt64 = 1_234_567_890, flags: EventFlags = []) -> EventHeader {
+    static func h(_ pid: Int32 = 4242, tid: Int32? = nil, session: SessionID = 0xdead_beef, t: UInt64 = 1_234_567_890, flags: EventFlags = [])
+        -> EventHeader
+    {
         EventHeader(ktimeNanoseconds: t, pid: pid, tid: tid ?? pid + 1, session: session, flags: flags)
     }
 
@@ -39,47 +43,62 @@ private func expectBytes(_ actual: String, _ expected: String, _ comment: Commen
     static let cases: [Case] = [
         Case(
             name: "exec with hostile argv, every tag, ancestry with a nil hash",
-            event: .exec(ExecEvent(
-                header: h(flags: EventFlags(rawValue: 0xFFFF)), ppid: 4000, uid: 1000, gid: 1000, cgroupID: .max,
-                exeDevice: 1, exeInode: 2, path: "/usr/bin/sh",
-                argv: ["sh", "-c", "echo \"hi\" \\ back\nslash", "tab\there\r\n", "\u{00}\u{01}\u{08}\u{0C}\u{1B}\u{1F}\u{7F}",
-                       "café", "🦀 emoji 👩\u{200D}💻", "e\u{301}", "", "#\"#"]
-            )),
+            event: .exec(
+                ExecEvent(
+                    header: h(flags: EventFlags(rawValue: 0xFFFF)), ppid: 4000, uid: 1000, gid: 1000, cgroupID: .max,
+                    exeDevice: 1, exeInode: 2, path: "/usr/bin/sh",
+                    argv: [
+                        "sh", "-c", "echo \"hi\" \\ back\nslash", "tab\there\r\n", "\u{00}\u{01}\u{08}\u{0C}\u{1B}\u{1F}\u{7F}",
+                        "café", "🦀 emoji 👩\u{200D}💻", "e\u{301}", "", "#\"#",
+                    ]
+                )),
             context: RenderedContext(ppid: 4000, ancestry: ancestry, realtimeOffsetNanoseconds: 1_763_000_000_000_000_000),
-            expected: ##"{"kind":"exec","ts":1763000001.234567890,"pid":4242,"tid":4243,"ppid":4000,"session":"00000000deadbeef","tags":["io_uring","compat32","path_truncated","argv_truncated","path_unresolved","exe_unlinked","killed","spared_root","peer_outside","peer_refused","fifo"],"path":"/usr/bin/sh","argv":["sh","-c","echo \"hi\" \\ back\nslash","tab\there\r\n","\u0000\u0001\b\f\u001b\u001f\##u{7F}","café","🦀 emoji 👩\##u{200D}💻","e\##u{301}","","#\"#"],"uid":1000,"cgroup":-1,"ancestry":[{"pid":4242,"path":"/usr/bin/sh","sha256":"abababababababababababababababababababababababababababababababab"},{"pid":4000,"path":"/home/dev/bin/we\"ird\\name\n\u0001é🦀","sha256":null},{"pid":1,"path":"","sha256":""}]}"##
+            expected:
+                ##"{"kind":"exec","ts":1763000001.234567890,"pid":4242,"tid":4243,"ppid":4000,"session":"00000000deadbeef","tags":["io_uring","compat32","path_truncated","argv_truncated","path_unresolved","exe_unlinked","killed","spared_root","peer_outside","peer_refused","fifo"],"path":"/usr/bin/sh","argv":["sh","-c","echo \"hi\" \\ back\nslash","tab\there\r\n","\u0000\u0001\b\f\u001b\u001f\##u{7F}","café","🦀 emoji 👩\##u{200D}💻","e\##u{301}","","#\"#"],"uid":1000,"cgroup":-1,"ancestry":[{"pid":4242,"path":"/usr/bin/sh","sha256":"abababababababababababababababababababababababababababababababab"},{"pid":4000,"path":"/home/dev/bin/we\"ird\\name\n\u0001é🦀","sha256":null},{"pid":1,"path":"","sha256":""}]}"##
         ),
         Case(
             name: "exec without argv, ancestry, ppid, tags or session",
-            event: .exec(ExecEvent(header: h(1, tid: 1, session: 0, t: 0), ppid: 0, uid: 0, gid: 0, cgroupID: 0,
-                                   exeDevice: 0, exeInode: 0, path: "", argv: [])),
+            event: .exec(
+                ExecEvent(
+                    header: h(1, tid: 1, session: 0, t: 0), ppid: 0, uid: 0, gid: 0, cgroupID: 0,
+                    exeDevice: 0, exeInode: 0, path: "", argv: [])),
             context: RenderedContext(),
-            expected: #"{"kind":"exec","ts":0.000000000,"pid":1,"tid":1,"session":"0000000000000000","path":"","argv":[],"uid":0,"cgroup":0,"ancestry":[]}"#
+            expected:
+                #"{"kind":"exec","ts":0.000000000,"pid":1,"tid":1,"session":"0000000000000000","path":"","argv":[],"uid":0,"cgroup":0,"ancestry":[]}"#
         ),
         Case(
             name: "exec with one tag and uid max",
-            event: .exec(ExecEvent(header: h(flags: .argvTruncated), ppid: 3, uid: .max, gid: 5, cgroupID: 82,
-                                   exeDevice: 0, exeInode: 0, path: "/bin/true", argv: ["true"])),
+            event: .exec(
+                ExecEvent(
+                    header: h(flags: .argvTruncated), ppid: 3, uid: .max, gid: 5, cgroupID: 82,
+                    exeDevice: 0, exeInode: 0, path: "/bin/true", argv: ["true"])),
             context: RenderedContext(ancestry: [ancestry[2]]),
-            expected: #"{"kind":"exec","ts":1.234567890,"pid":4242,"tid":4243,"session":"00000000deadbeef","tags":["argv_truncated"],"path":"/bin/true","argv":["true"],"uid":4294967295,"cgroup":82,"ancestry":[{"pid":1,"path":"","sha256":""}]}"#
+            expected:
+                #"{"kind":"exec","ts":1.234567890,"pid":4242,"tid":4243,"session":"00000000deadbeef","tags":["argv_truncated"],"path":"/bin/true","argv":["true"],"uid":4294967295,"cgroup":82,"ancestry":[{"pid":1,"path":"","sha256":""}]}"#
         ),
         Case(
             name: "open for write, failed",
             event: .open(OpenEvent(header: h(flags: [.pathUnresolved, .ioUring]), path: "/tmp/a\"b\n", flags: 0o101, mode: 0o644, result: -2)),
             context: RenderedContext(ppid: 2, realtimeOffsetNanoseconds: 5),
-            expected: #"{"kind":"open","ts":1.234567895,"pid":4242,"tid":4243,"ppid":2,"session":"00000000deadbeef","tags":["io_uring","path_unresolved"],"path":"/tmp/a\"b\n","flags":65,"write":true,"result":-2}"#
+            expected:
+                #"{"kind":"open","ts":1.234567895,"pid":4242,"tid":4243,"ppid":2,"session":"00000000deadbeef","tags":["io_uring","path_unresolved"],"path":"/tmp/a\"b\n","flags":65,"write":true,"result":-2}"#
         ),
         Case(
             name: "open for read, fd result, pid extremes",
-            event: .open(OpenEvent(header: h(.max, tid: .min, session: .max, t: 999_999_999), path: "/work/project/src/components/module17.swift",
-                                   flags: .max, mode: 0, result: .max)),
+            event: .open(
+                OpenEvent(
+                    header: h(.max, tid: .min, session: .max, t: 999_999_999), path: "/work/project/src/components/module17.swift",
+                    flags: .max, mode: 0, result: .max)),
             context: RenderedContext(ppid: .min, realtimeOffsetNanoseconds: 1),
-            expected: #"{"kind":"open","ts":1.000000000,"pid":2147483647,"tid":-2147483648,"ppid":-2147483648,"session":"ffffffffffffffff","path":"/work/project/src/components/module17.swift","flags":4294967295,"write":true,"result":9223372036854775807}"#
+            expected:
+                #"{"kind":"open","ts":1.000000000,"pid":2147483647,"tid":-2147483648,"ppid":-2147483648,"session":"ffffffffffffffff","path":"/work/project/src/components/module17.swift","flags":4294967295,"write":true,"result":9223372036854775807}"#
         ),
         Case(
             name: "open read-only",
             event: .open(OpenEvent(header: h(), path: "/etc/hostname", flags: 0, mode: 0, result: 3)),
             context: RenderedContext(ppid: 2, realtimeOffsetNanoseconds: 1_763_000_000_000_000_000),
-            expected: #"{"kind":"open","ts":1763000001.234567890,"pid":4242,"tid":4243,"ppid":2,"session":"00000000deadbeef","path":"/etc/hostname","flags":0,"write":false,"result":3}"#
+            expected:
+                #"{"kind":"open","ts":1763000001.234567890,"pid":4242,"tid":4243,"ppid":2,"session":"00000000deadbeef","path":"/etc/hostname","flags":0,"write":false,"result":3}"#
         ),
         Case(
             name: "fork",
@@ -97,31 +116,36 @@ private func expectBytes(_ actual: String, _ expected: String, _ comment: Commen
             name: "exit with a signal",
             event: .exit(ExitEvent(header: h(flags: .spared), rawCode: 3 << 8 | 9)),
             context: RenderedContext(ppid: 0),
-            expected: #"{"kind":"exit","ts":1.234567890,"pid":4242,"tid":4243,"ppid":0,"session":"00000000deadbeef","tags":["spared_root"],"signal":9}"#
+            expected:
+                #"{"kind":"exit","ts":1.234567890,"pid":4242,"tid":4243,"ppid":0,"session":"00000000deadbeef","tags":["spared_root"],"signal":9}"#
         ),
         Case(
             name: "connect inet",
             event: .connect(net(.inet, "93.184.216.34", 443, 0)),
             context: RenderedContext(ppid: 6),
-            expected: #"{"kind":"connect","ts":1.234567890,"pid":7,"tid":8,"ppid":6,"session":"00000000deadbeef","family":"inet","address":"93.184.216.34","port":443,"result":0}"#
+            expected:
+                #"{"kind":"connect","ts":1.234567890,"pid":7,"tid":8,"ppid":6,"session":"00000000deadbeef","family":"inet","address":"93.184.216.34","port":443,"result":0}"#
         ),
         Case(
             name: "connect inet6, refused",
             event: .connect(net(.inet6, "2001:db8::1", 65535, -111)),
             context: RenderedContext(),
-            expected: #"{"kind":"connect","ts":1.234567890,"pid":7,"tid":8,"session":"00000000deadbeef","family":"inet6","address":"2001:db8::1","port":65535,"result":-111}"#
+            expected:
+                #"{"kind":"connect","ts":1.234567890,"pid":7,"tid":8,"session":"00000000deadbeef","family":"inet6","address":"2001:db8::1","port":65535,"result":-111}"#
         ),
         Case(
             name: "connect unix abstract, compat",
             event: .connect(net(.unix, "@/tmp/.X11-unix/\"X0\"", 0, 0, flags: .compat)),
             context: RenderedContext(),
-            expected: #"{"kind":"connect","ts":1.234567890,"pid":7,"tid":8,"session":"00000000deadbeef","tags":["compat32"],"family":"unix","address":"@/tmp/.X11-unix/\"X0\"","port":0,"result":0}"#
+            expected:
+                #"{"kind":"connect","ts":1.234567890,"pid":7,"tid":8,"session":"00000000deadbeef","tags":["compat32"],"family":"unix","address":"@/tmp/.X11-unix/\"X0\"","port":0,"result":0}"#
         ),
         Case(
             name: "send of another family",
             event: .send(net(nil, "", 1, 512)),
             context: RenderedContext(),
-            expected: #"{"kind":"send","ts":1.234567890,"pid":7,"tid":8,"session":"00000000deadbeef","family":"other","address":"","port":1,"result":512}"#
+            expected:
+                #"{"kind":"send","ts":1.234567890,"pid":7,"tid":8,"session":"00000000deadbeef","family":"other","address":"","port":1,"result":512}"#
         ),
         Case(
             name: "gap, kernel ring full",
@@ -162,10 +186,14 @@ private func expectBytes(_ actual: String, _ expected: String, _ comment: Commen
 @Suite struct JSONObjectWriterTests {
     /// Every control character: the short escape where JSON has one, else `\u00xx` in lowercase.
     static let controls: [(UInt8, String)] = [
-        (0x00, #""\u0000""#), (0x01, #""\u0001""#), (0x02, #""\u0002""#), (0x03, #""\u0003""#), (0x04, #""\u0004""#), (0x05, #""\u0005""#), (0x06, #""\u0006""#), (0x07, #""\u0007""#),
-        (0x08, #""\b""#), (0x09, #""\t""#), (0x0A, #""\n""#), (0x0B, #""\u000b""#), (0x0C, #""\f""#), (0x0D, #""\r""#), (0x0E, #""\u000e""#), (0x0F, #""\u000f""#),
-        (0x10, #""\u0010""#), (0x11, #""\u0011""#), (0x12, #""\u0012""#), (0x13, #""\u0013""#), (0x14, #""\u0014""#), (0x15, #""\u0015""#), (0x16, #""\u0016""#), (0x17, #""\u0017""#),
-        (0x18, #""\u0018""#), (0x19, #""\u0019""#), (0x1A, #""\u001a""#), (0x1B, #""\u001b""#), (0x1C, #""\u001c""#), (0x1D, #""\u001d""#), (0x1E, #""\u001e""#), (0x1F, #""\u001f""#),
+        (0x00, #""\u0000""#), (0x01, #""\u0001""#), (0x02, #""\u0002""#), (0x03, #""\u0003""#), (0x04, #""\u0004""#), (0x05, #""\u0005""#),
+        (0x06, #""\u0006""#), (0x07, #""\u0007""#),
+        (0x08, #""\b""#), (0x09, #""\t""#), (0x0A, #""\n""#), (0x0B, #""\u000b""#), (0x0C, #""\f""#), (0x0D, #""\r""#), (0x0E, #""\u000e""#),
+        (0x0F, #""\u000f""#),
+        (0x10, #""\u0010""#), (0x11, #""\u0011""#), (0x12, #""\u0012""#), (0x13, #""\u0013""#), (0x14, #""\u0014""#), (0x15, #""\u0015""#),
+        (0x16, #""\u0016""#), (0x17, #""\u0017""#),
+        (0x18, #""\u0018""#), (0x19, #""\u0019""#), (0x1A, #""\u001a""#), (0x1B, #""\u001b""#), (0x1C, #""\u001c""#), (0x1D, #""\u001d""#),
+        (0x1E, #""\u001e""#), (0x1F, #""\u001f""#),
     ]
 
     @Test func quoteEscapesEveryControlCharacter() {
@@ -189,7 +217,10 @@ private func expectBytes(_ actual: String, _ expected: String, _ comment: Commen
         ("\r\n", #""\r\n""#),
         ("naïve café ✓ 🦀 👩\u{200D}💻 e\u{301}", #""naïve café ✓ 🦀 👩\#u{200D}💻 e\#u{301}""#),
         ("\u{2028}\u{2029}\u{FEFF}", #""\#u{2028}\#u{2029}\#u{FEFF}""#),
-        ("a string longer than fifteen bytes with \"quotes\" near the end\n", #""a string longer than fifteen bytes with \"quotes\" near the end\n""#),
+        (
+            "a string longer than fifteen bytes with \"quotes\" near the end\n",
+            #""a string longer than fifteen bytes with \"quotes\" near the end\n""#
+        ),
     ])
     func quote(_ input: String, _ expected: String) {
         expectBytes(JSONObjectWriter.quote(input), expected)
@@ -206,10 +237,16 @@ private func expectBytes(_ actual: String, _ expected: String, _ comment: Commen
         o.int("zero", 0)
         o.string("", "")
         o.raw("nested", "{\"k\":[1,2]}")
-        expectBytes(o.finish(), #"{"a\"b":"x","new\nline":-5,"ctl\u0001\\":true,"min":-9223372036854775808,"max":9223372036854775807,"zero":0,"":"","nested":{"k":[1,2]}}"#)
+        expectBytes(
+            o.finish(),
+            #"{"a\"b":"x","new\nline":-5,"ctl\u0001\\":true,"min":-9223372036854775808,"max":9223372036854775807,"zero":0,"":"","nested":{"k":[1,2]}}"#
+        )
         // finish() does not end the object: more fields can follow.
         o.int("after", 1)
-        expectBytes(o.finish(), #"{"a\"b":"x","new\nline":-5,"ctl\u0001\\":true,"min":-9223372036854775808,"max":9223372036854775807,"zero":0,"":"","nested":{"k":[1,2]},"after":1}"#)
+        expectBytes(
+            o.finish(),
+            #"{"a\"b":"x","new\nline":-5,"ctl\u0001\\":true,"min":-9223372036854775808,"max":9223372036854775807,"zero":0,"":"","nested":{"k":[1,2]},"after":1}"#
+        )
     }
 
     @Test func nestedObjectsAndArraysShareTheBuffer() {
@@ -231,7 +268,10 @@ private func expectBytes(_ actual: String, _ expected: String, _ comment: Commen
         }
         o.object("after") { $0.string("a\nb", "c") }
         o.int("last", 2)
-        expectBytes(o.finish(), #"{"t":true,"f":false,"n":null,"empty":[],"none":{},"mixed":["q\"",-7,[true],{"k":"v","deep":[{"x":1}]},{}],"after":{"a\nb":"c"},"last":2}"#)
+        expectBytes(
+            o.finish(),
+            #"{"t":true,"f":false,"n":null,"empty":[],"none":{},"mixed":["q\"",-7,[true],{"k":"v","deep":[{"x":1}]},{}],"after":{"a\nb":"c"},"last":2}"#
+        )
     }
 
     @Test func hexIsSixteenLowercaseDigits() {
@@ -289,7 +329,8 @@ private func expectBytes(_ actual: String, _ expected: String, _ comment: Commen
 
     @Test func quoteMatchesThePerScalarForm() {
         // Every ASCII scalar, and 2-, 3- and 4-byte ones including combining and invisible ones.
-        let pool: [Unicode.Scalar] = (0...0x7F).map { Unicode.Scalar(UInt8($0)) }
+        let pool: [Unicode.Scalar] =
+            (0...0x7F).map { Unicode.Scalar(UInt8($0)) }
             + ["é", "ß", "\u{301}", "\u{200D}", "\u{2028}", "\u{FEFF}", "✓", "€", "🦀", "👩", "\u{10FFFF}"]
         var random = Random(state: 0x5EED)
         for _ in 0..<5_000 {
@@ -314,13 +355,15 @@ private func expectBytes(_ actual: String, _ expected: String, _ comment: Commen
     @Test func timestampBytesMatchPrintf() {
         var random = Random(state: 7)
         let edges: [(UInt64, Int64)] = [(0, 0), (999_999_999, 0), (1_000_000_000, 0), (0, .max), (UInt64(Int64.max), 0)]
+        // Each pair's sum stays below Int64.max.
         let randomPairs = (0..<5_000).map { _ in
-            (random.next() >> UInt64.random(in: 2...63, using: &random), Int64.random(in: 0...1_900_000_000_000_000_000, using: &random))  // sum < Int64.max
+            (random.next() >> UInt64.random(in: 2...63, using: &random), Int64.random(in: 0...1_900_000_000_000_000_000, using: &random))
         }
         for (ktime, offset) in edges + randomPairs {
             let ns = Int64(bitPattern: ktime) &+ offset
-            expectBytes(EventRenderer.timestamp(ktime, offset),
-                        String(format: "%lld.%09lld", ns / 1_000_000_000, ns % 1_000_000_000), "\(ktime) \(offset)")
+            expectBytes(
+                EventRenderer.timestamp(ktime, offset),
+                String(format: "%lld.%09lld", ns / 1_000_000_000, ns % 1_000_000_000), "\(ktime) \(offset)")
         }
     }
 

@@ -28,7 +28,10 @@ import Testing
         #expect(EventRenderer.detail(.procAccess(e)) == "ptrace PTRACE_ATTACH pid 812 (outside the session)  -> killed")
         let json = EventRenderer.json(.procAccess(e), RenderedContext())
         #expect(json.hasPrefix(#"{"kind":"proc_access","#))
-        #expect(json.hasSuffix(#""tags":["killed"],"call":"ptrace","request":"PTRACE_ATTACH","target":812,"target_resolved":true,"target_session":"0000000000000000","arg":812,"killed":true}"#))
+        #expect(
+            json.hasSuffix(
+                #""tags":["killed"],"call":"ptrace","request":"PTRACE_ATTACH","target":812,"target_resolved":true,"target_session":"0000000000000000","arg":812,"killed":true}"#
+            ))
     }
 
     @Test func unresolvedPidfdIsShownAsSuch() throws {

@@ -90,10 +90,10 @@ import Testing
     @Test(arguments: [
         // (gone at the first check, gone at the second, loss at the second, marked at the second)
         ([Int32](), [Int32](), false, [Int32]()),
-        ([5], [5], false, [5]),            // gone twice: its exit never came
-        ([], [5], false, []),              // just gone: wait for its exit event
-        ([5, 6], [6, 7], false, [6]),      // 5's exit arrived meanwhile; 7 just went
-        ([], [5, 7], true, [5, 7]),        // a loss: all at once
+        ([5], [5], false, [5]),  // gone twice: its exit never came
+        ([], [5], false, []),  // just gone: wait for its exit event
+        ([5, 6], [6, 7], false, [6]),  // 5's exit arrived meanwhile; 7 just went
+        ([], [5, 7], true, [5, 7]),  // a loss: all at once
     ])
     func exitResyncWaitsOneCheckUnlessEventsWereLost(first: [Int32], second: [Int32], loss: Bool, marked: [Int32]) {
         var resync = ExitResync()

@@ -38,23 +38,32 @@ enum Real {
     static let claude = "/work/main/.output/claude-venv/lib/python3.11/site-packages/claude_agent_sdk/_bundled/claude"
 
     /// The shell Claude Code 2.1.330 runs for a Bash call, byte for byte as the trace showed it.
-    static func toolShell(_ quoted: String, snapshot: String = "/tmp/attr/h/.claude/shell-snapshots/snapshot-bash-1795322931251-xsg0xe.sh",
-                          cwdFile: String = "/tmp/claude-a65e-cwd") -> [String] {
-        ["/bin/bash", "-c",
-         "source \(snapshot) 2>/dev/null || true && \\builtin shopt -u extglob 2>/dev/null || true && "
-            + "{ \\builtin unalias -- 'which'; \\builtin unset -f -- 'which'; } >/dev/null 2>&1 || true && "
-            + "{ \\builtin unalias -- 'unsetenv'; \\builtin unset -f -- 'unsetenv'; } >/dev/null 2>&1 || true && "
-            + "eval \(quoted) < /dev/null && pwd -P >| \(cwdFile)"]
+    static func toolShell(
+        _ quoted: String, snapshot: String = "/tmp/attr/h/.claude/shell-snapshots/snapshot-bash-1795322931251-xsg0xe.sh",
+        cwdFile: String = "/tmp/claude-a65e-cwd"
+    ) -> [String] {
+        [
+            "/bin/bash", "-c",
+            "source \(snapshot) 2>/dev/null || true && \\builtin shopt -u extglob 2>/dev/null || true && "
+                + "{ \\builtin unalias -- 'which'; \\builtin unset -f -- 'which'; } >/dev/null 2>&1 || true && "
+                + "{ \\builtin unalias -- 'unsetenv'; \\builtin unset -f -- 'unsetenv'; } >/dev/null 2>&1 || true && "
+                + "eval \(quoted) < /dev/null && pwd -P >| \(cwdFile)",
+        ]
     }
 
-    static let git = ["git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=", "-c", "safe.bareRepository=explicit",
-                      "-c", "protocol.file.allow=never", "ls-files", "--error-unmatch", "--", ":(icase).claude/settings.local.json"]
-    static let snapshotCreation = ["/bin/bash", "-c", "-l",
-        "SNAPSHOT_FILE=/tmp/attr/h2/.claude/shell-snapshots/snapshot-bash-1795323216294-4wjlsp.sh\n      \n      # No user config file to source\n      \n      \n\n      # First, create/clear the snapshot file\n      echo \"# Snapshot file\" >| \"$SNAPSHOT_FILE\"\n"]
+    static let git = [
+        "git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=", "-c", "safe.bareRepository=explicit",
+        "-c", "protocol.file.allow=never", "ls-files", "--error-unmatch", "--", ":(icase).claude/settings.local.json",
+    ]
+    static let snapshotCreation = [
+        "/bin/bash", "-c", "-l",
+        "SNAPSHOT_FILE=/tmp/attr/h2/.claude/shell-snapshots/snapshot-bash-1795323216294-4wjlsp.sh\n      \n      # No user config file to source\n      \n      \n\n      # First, create/clear the snapshot file\n      echo \"# Snapshot file\" >| \"$SNAPSHOT_FILE\"\n",
+    ]
 
     static let tricky = #"echo 'it'"'"'s' "$HOME"; (setsid sh -c 'sleep 0.3; echo bg' &) ; grep -c hello a.txt"#
     /// pid 1897's script tail, verbatim from the trace.
-    static let trickyEval = #"eval 'echo '"'"'it'"'"'"'"'"'"'"'"'s'"'"' "$HOME"; (setsid sh -c '"'"'sleep 0.3; echo bg'"'"' &) ; grep -c hello a.txt' < /dev/null"#
+    static let trickyEval =
+        #"eval 'echo '"'"'it'"'"'"'"'"'"'"'"'s'"'"' "$HOME"; (setsid sh -c '"'"'sleep 0.3; echo bg'"'"' &) ; grep -c hello a.txt' < /dev/null"#
 }
 
 struct Run {
@@ -91,20 +100,28 @@ struct Run {
                 want = expect
             case .exec(let pid, let path, let argv, let truncated, let expect):
                 let h = header(pid, flags: truncated ? .argvTruncated : [])
-                got = attributor.attribute(.exec(ExecEvent(
-                    header: h, ppid: 0, uid: 0, gid: 0, cgroupID: 0, exeDevice: 0, exeInode: 0, path: path, argv: argv)))
+                got = attributor.attribute(
+                    .exec(
+                        ExecEvent(
+                            header: h, ppid: 0, uid: 0, gid: 0, cgroupID: 0, exeDevice: 0, exeInode: 0, path: path, argv: argv)))
                 want = expect
             case .open(let pid, let path, let write, let expect):
-                got = attributor.attribute(.open(OpenEvent(
-                    header: header(pid), path: path, flags: write ? 0o1101 : 0, mode: 0, result: 3)))
+                got = attributor.attribute(
+                    .open(
+                        OpenEvent(
+                            header: header(pid), path: path, flags: write ? 0o1101 : 0, mode: 0, result: 3)))
                 want = expect
             case .connect(let pid, let address, let port, let expect):
-                got = attributor.attribute(.connect(NetworkEvent(
-                    header: header(pid), family: address.contains(":") ? .inet6 : .inet, address: address, port: port, result: 0)))
+                got = attributor.attribute(
+                    .connect(
+                        NetworkEvent(
+                            header: header(pid), family: address.contains(":") ? .inet6 : .inet, address: address, port: port, result: 0)))
                 want = expect
             case .send(let pid, let address, let port, let expect):
-                got = attributor.attribute(.send(NetworkEvent(
-                    header: header(pid), family: .inet, address: address, port: port, result: 40)))
+                got = attributor.attribute(
+                    .send(
+                        NetworkEvent(
+                            header: header(pid), family: .inet, address: address, port: port, result: 40)))
                 want = expect
             case .exit(let pid, let expect):
                 got = attributor.attribute(.exit(ExitEvent(header: header(pid), rawCode: 0)))
@@ -174,14 +191,18 @@ struct Run {
             // The quoting case, with a subshell that setsid's a grandchild and the embedded grep.
             .begin("toolu_04_0", tool: "Bash", command: Real.tricky),
             .fork(a, child: 1897, expect: nil),
-            .exec(1897, path: "/usr/bin/bash", argv: Real.toolShell(String(Real.trickyEval.dropFirst(5).dropLast(12)),
-                                                                    cwdFile: "/tmp/claude-10b9-cwd"), expect: "toolu_04_0"),
+            .exec(
+                1897, path: "/usr/bin/bash",
+                argv: Real.toolShell(
+                    String(Real.trickyEval.dropFirst(5).dropLast(12)),
+                    cwdFile: "/tmp/claude-10b9-cwd"), expect: "toolu_04_0"),
             .fork(1897, child: 1898, expect: "toolu_04_0"),
             .fork(1898, child: 1899, expect: "toolu_04_0"),
             .exit(1898, expect: "toolu_04_0"),
             .fork(1897, child: 1900, expect: "toolu_04_0"),
-            .exec(1900, path: Real.claude, argv: ["ugrep", "-G", "--ignore-files", "--hidden", "-I", "-c", "hello", "a.txt"],
-                  expect: "toolu_04_0"),
+            .exec(
+                1900, path: Real.claude, argv: ["ugrep", "-G", "--ignore-files", "--hidden", "-I", "-c", "hello", "a.txt"],
+                expect: "toolu_04_0"),
             .exit(1900, expect: "toolu_04_0"),
             .exit(1897, expect: "toolu_04_0"),
             .end("toolu_04_0"),
@@ -235,8 +256,9 @@ struct Run {
             .fork(a, child: 11283, expect: nil),
             .exec(11283, path: "/usr/bin/bash", argv: Real.toolShell("'ls /tmp/attr/work'", snapshot: snapshot), expect: "toolu_00_0"),
             .fork(a, child: 11284, expect: nil),
-            .exec(11284, path: "/usr/bin/bash", argv: Real.toolShell("'cat /tmp/attr/work/a.txt'", snapshot: snapshot),
-                  expect: "toolu_00_1"),
+            .exec(
+                11284, path: "/usr/bin/bash", argv: Real.toolShell("'cat /tmp/attr/work/a.txt'", snapshot: snapshot),
+                expect: "toolu_00_1"),
             .fork(11283, child: 11285, expect: "toolu_00_0"),
             .exec(11285, path: "/usr/bin/ls", argv: ["ls", "/tmp/attr/work"], expect: "toolu_00_0"),
             .fork(11284, child: 11286, expect: "toolu_00_1"),
@@ -377,9 +399,10 @@ struct Run {
     @Test func theRuleIsExplained() {
         var run = Run()
         run.play([.begin("b", tool: "Bash", command: "ls"), .fork(a, child: 90, expect: nil)])
-        let exec = SensorEvent.exec(ExecEvent(
-            header: run.header(90), ppid: a, uid: 0, gid: 0, cgroupID: 0, exeDevice: 0, exeInode: 0,
-            path: "/usr/bin/bash", argv: Real.toolShell("'ls'")))
+        let exec = SensorEvent.exec(
+            ExecEvent(
+                header: run.header(90), ppid: a, uid: 0, gid: 0, cgroupID: 0, exeDevice: 0, exeInode: 0,
+                path: "/usr/bin/bash", argv: Real.toolShell("'ls'")))
         #expect(run.attributor.explain(exec) == Attribution(toolUseID: "b", rule: .bashCommand))
         let child = SensorEvent.fork(ForkEvent(header: run.header(90), childPID: 91))
         #expect(run.attributor.explain(child) == Attribution(toolUseID: "b", rule: .inherited))
@@ -467,18 +490,20 @@ struct Run {
         #expect(ShellQuoting.isToolShell(argv) == expected)
     }
 
-    @Test(arguments: [
-        ("http://127.0.0.1:9/x", "127.0.0.1"), ("https://example.com/a?b", "example.com"),
-        ("https://user:pw@host.example:8443", "host.example"), ("http://[::1]:8080/", "::1"), ("not a url", nil),
-    ] as [(String, String?)])
+    @Test(
+        arguments: [
+            ("http://127.0.0.1:9/x", "127.0.0.1"), ("https://example.com/a?b", "example.com"),
+            ("https://user:pw@host.example:8443", "host.example"), ("http://[::1]:8080/", "::1"), ("not a url", nil),
+        ] as [(String, String?)])
     func urlHosts(_ url: String, _ host: String?) {
         #expect(ShellQuoting.urlHost(url) == host)
     }
 
-    @Test(arguments: [
-        ("http://127.0.0.1:9/x", 9), ("https://example.com/a", 443), ("http://[::1]:8080/", 8080), ("http://h/", 80),
-        ("ftp://h/", nil),
-    ] as [(String, UInt16?)])
+    @Test(
+        arguments: [
+            ("http://127.0.0.1:9/x", 9), ("https://example.com/a", 443), ("http://[::1]:8080/", 8080), ("http://h/", 80),
+            ("ftp://h/", nil),
+        ] as [(String, UInt16?)])
     func urlPorts(_ url: String, _ port: UInt16?) {
         #expect(ShellQuoting.urlPort(url) == port)
     }

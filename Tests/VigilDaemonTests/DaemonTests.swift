@@ -49,8 +49,9 @@ struct AgentTrustTests {
 struct TimelineLineTests {
     @Test func theHandWrittenLineDecodesToTheSameRecord() throws {
         let records = [
-            TimelineRecord(kind: .kernel, time: 1_795_323_368_717_806_723, toolUseID: "toolu_01", text: "exec /usr/bin/cat cat \"quoted\" \\ tab\t",
-                           decision: "kill", rule: "no-secrets", reason: "Secrets stay\nhome", pid: 4242, event: "exec"),
+            TimelineRecord(
+                kind: .kernel, time: 1_795_323_368_717_806_723, toolUseID: "toolu_01", text: "exec /usr/bin/cat cat \"quoted\" \\ tab\t",
+                decision: "kill", rule: "no-secrets", reason: "Secrets stay\nhome", pid: 4242, event: "exec"),
             TimelineRecord(kind: .prompt, time: 0, text: "héllo ✓ \u{1}"),
             TimelineRecord(kind: .sessionEnd, time: -1),
         ]
@@ -84,15 +85,21 @@ struct TranscriptPathTests {
         }
         #expect(start == 0 && bytes.count == 16)
         // Read on from where the last read ended; a file that shrank is read again from the start.
-        if case .success(let (more, at)) = SessionRegistry.readTranscript(path: transcript, owner: owner, from: 16) { #expect(more.isEmpty && at == 16) }
-        if case .success(let (again, at)) = SessionRegistry.readTranscript(path: transcript, owner: owner, from: 999) { #expect(again.count == 16 && at == 0) }
+        if case .success(let (more, at)) = SessionRegistry.readTranscript(path: transcript, owner: owner, from: 16) {
+            #expect(more.isEmpty && at == 16)
+        }
+        if case .success(let (again, at)) = SessionRegistry.readTranscript(path: transcript, owner: owner, from: 999) {
+            #expect(again.count == 16 && at == 0)
+        }
 
         #expect(failure(SessionRegistry.readTranscript(path: transcript, owner: owner &+ 4242, from: 0))?.contains("belongs to uid") == true)
         let link = directory + "/link.jsonl"
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/etc/shadow")
         #expect(failure(SessionRegistry.readTranscript(path: link, owner: owner, from: 0))?.contains("cannot be opened") == true)
         #expect(failure(SessionRegistry.readTranscript(path: "relative.jsonl", owner: owner, from: 0))?.contains("not a plain absolute path") == true)
-        #expect(failure(SessionRegistry.readTranscript(path: directory + "/../x/session.jsonl", owner: owner, from: 0))?.contains("not a plain absolute path") == true)
+        #expect(
+            failure(SessionRegistry.readTranscript(path: directory + "/../x/session.jsonl", owner: owner, from: 0))?.contains(
+                "not a plain absolute path") == true)
         #expect(failure(SessionRegistry.readTranscript(path: directory, owner: owner, from: 0))?.contains("not a regular file") == true)
         #expect(failure(SessionRegistry.readTranscript(path: "/dev/zero", owner: 0, from: 0))?.contains("not a regular file") == true)
     }

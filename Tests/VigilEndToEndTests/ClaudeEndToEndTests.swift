@@ -125,7 +125,8 @@ struct ClaudeEndToEndTests {
         let vigil = try ClaudeE2E.vigilBinary()
         let world = try installedWorld("posture", vigil: vigil)
         defer { world.remove() }
-        try world.writePolicy("""
+        try world.writePolicy(
+            """
             vigil: 1
             version: "e2e-posture"
             defaults:
@@ -152,9 +153,10 @@ struct ClaudeEndToEndTests {
         defer { model.child.stop() }
 
         // The first tool call runs (EDR up) and kills the EDR; the next one is decided under the new posture.
-        let run = try world.claude(ClaudeWorld.prompt(bash: [
-            "kill -9 \(edr.processIdentifier); echo one > one.txt", "echo two > two.txt",
-        ]), model: model)
+        let run = try world.claude(
+            ClaudeWorld.prompt(bash: [
+                "kill -9 \(edr.processIdentifier); echo one > one.txt", "echo two > two.txt",
+            ]), model: model)
         #expect(run.status == 0, "claude exited \(run.status): \(run.stderr)")
         #expect(world.exists("one.txt"))
         #expect(!world.exists("two.txt"))

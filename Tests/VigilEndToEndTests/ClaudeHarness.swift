@@ -9,7 +9,7 @@ import Testing
 import VigilAudit
 import VigilTestSupport
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 enum ClaudeE2E {
@@ -48,7 +48,9 @@ extension Requirement {
     /// The Claude Code end-to-end tests: the pinned claude binary and the tools the harness runs it with.
     static let claudeCode: Requirement = {
         var missing: [String] = []
-        if ClaudeE2E.claudeBinary() == nil { missing.append("no claude binary: run 'make claude' (claude-agent-sdk==0.2.187 in .output/claude-venv)") }
+        if ClaudeE2E.claudeBinary() == nil {
+            missing.append("no claude binary: run 'make claude' (claude-agent-sdk==0.2.187 in .output/claude-venv)")
+        }
         for tool in ["/usr/bin/unshare", "/usr/bin/timeout", "/usr/bin/setpriv", "/usr/sbin/useradd", "/bin/chown"] where access(tool, X_OK) != 0 {
             missing.append("\(tool) is missing")
         }
@@ -112,7 +114,8 @@ struct MockModel {
         for file in files {
             let data = try Data(contentsOf: URL(fileURLWithPath: dumpDirectory + "/" + file))
             guard let body = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  let messages = body["messages"] as? [[String: Any]] else { continue }
+                let messages = body["messages"] as? [[String: Any]]
+            else { continue }
             for message in messages {
                 guard let blocks = message["content"] as? [[String: Any]] else { continue }
                 for block in blocks where block["type"] as? String == "tool_result" {
@@ -237,8 +240,10 @@ struct ClaudeWorld {
     /// The namespace is root's; claude (or the wrapper, and what it starts) runs as the developer.
     /// `wrapper`: run `WRAPPER claude -p …` (e.g. `vigil claude`, which finds the binary through
     /// VIGIL_CLAUDE_BIN) instead of the claude binary itself; `socket`: the daemon's API for it.
-    func claude(_ prompt: String, model: MockModel, extraArguments: [String] = [], timeout: Int = 120,
-                wrapper: String? = nil, socket: String? = nil) throws -> ClaudeRun {
+    func claude(
+        _ prompt: String, model: MockModel, extraArguments: [String] = [], timeout: Int = 120,
+        wrapper: String? = nil, socket: String? = nil
+    ) throws -> ClaudeRun {
         guard let claude = ClaudeE2E.claudeBinary() else { throw Privileges.Missing(description: "no claude binary") }
         try developer.mustExecute(claude)
         if let wrapper { try developer.mustExecute(wrapper) }
@@ -247,23 +252,23 @@ struct ClaudeWorld {
         try FileManager.default.createDirectory(atPath: overlayWork, withIntermediateDirectories: true)
         let script = base + "/run-claude.sh"
         try """
-            #!/bin/bash
-            # Runs inside `unshare -m --propagation private`: the overlay is private to this namespace.
-            # Mounted as root; then the privilege is dropped for good, and the agent runs as the developer.
-            set -eu
-            mount -t overlay overlay -o "lowerdir=/etc,upperdir=$VIGIL_E2E_UPPER,workdir=$VIGIL_E2E_OVERLAY_WORK" /etc
-            cd "$VIGIL_E2E_WORK"
-            launcher=("$VIGIL_E2E_CLAUDE")
-            if [ -n "${VIGIL_E2E_WRAPPER:-}" ]; then launcher=("$VIGIL_E2E_WRAPPER" claude); fi
-            exec setpriv --reuid="$VIGIL_E2E_UID" --regid="$VIGIL_E2E_GID" --init-groups \\
-              timeout -k 5 "$VIGIL_E2E_TIMEOUT" env -i \\
-              PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
-              HOME="$VIGIL_E2E_HOME" USER="$VIGIL_E2E_USER" LOGNAME="$VIGIL_E2E_USER" \\
-              ANTHROPIC_BASE_URL="$VIGIL_E2E_BASE_URL" ANTHROPIC_API_KEY=x IS_SANDBOX=1 \\
-              DISABLE_TELEMETRY=1 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 \\
-              VIGIL_CLAUDE_BIN="$VIGIL_E2E_CLAUDE" VIGIL_SOCKET="${VIGIL_E2E_SOCKET:-/run/vigil/vigild.sock}" \\
-              "${launcher[@]}" -p "$VIGIL_E2E_PROMPT" --output-format stream-json --verbose "$@"
-            """.write(toFile: script, atomically: true, encoding: .utf8)
+        #!/bin/bash
+        # Runs inside `unshare -m --propagation private`: the overlay is private to this namespace.
+        # Mounted as root; then the privilege is dropped for good, and the agent runs as the developer.
+        set -eu
+        mount -t overlay overlay -o "lowerdir=/etc,upperdir=$VIGIL_E2E_UPPER,workdir=$VIGIL_E2E_OVERLAY_WORK" /etc
+        cd "$VIGIL_E2E_WORK"
+        launcher=("$VIGIL_E2E_CLAUDE")
+        if [ -n "${VIGIL_E2E_WRAPPER:-}" ]; then launcher=("$VIGIL_E2E_WRAPPER" claude); fi
+        exec setpriv --reuid="$VIGIL_E2E_UID" --regid="$VIGIL_E2E_GID" --init-groups \\
+          timeout -k 5 "$VIGIL_E2E_TIMEOUT" env -i \\
+          PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
+          HOME="$VIGIL_E2E_HOME" USER="$VIGIL_E2E_USER" LOGNAME="$VIGIL_E2E_USER" \\
+          ANTHROPIC_BASE_URL="$VIGIL_E2E_BASE_URL" ANTHROPIC_API_KEY=x IS_SANDBOX=1 \\
+          DISABLE_TELEMETRY=1 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 \\
+          VIGIL_CLAUDE_BIN="$VIGIL_E2E_CLAUDE" VIGIL_SOCKET="${VIGIL_E2E_SOCKET:-/run/vigil/vigild.sock}" \\
+          "${launcher[@]}" -p "$VIGIL_E2E_PROMPT" --output-format stream-json --verbose "$@"
+        """.write(toFile: script, atomically: true, encoding: .utf8)
         var environment = ProcessInfo.processInfo.environment
         environment["VIGIL_E2E_UPPER"] = root + "/etc"
         environment["VIGIL_E2E_OVERLAY_WORK"] = overlayWork

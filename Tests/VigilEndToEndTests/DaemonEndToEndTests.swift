@@ -149,8 +149,9 @@ struct DaemonEndToEndTests {
         #expect(run.status == 0, "claude: \(run.stderr)")
         let results = try model.toolResults()
         #expect(results["toolu_00_0"]?.text.contains("top secret") == false, "\(results)")
-        #expect(results["toolu_01_0"]?.text.contains("PermissionError") == true || results["toolu_01_0"]?.text.contains("not permitted") == true,
-                "\(results)")
+        #expect(
+            results["toolu_01_0"]?.text.contains("PermissionError") == true || results["toolu_01_0"]?.text.contains("not permitted") == true,
+            "\(results)")
 
         var id = ""
         try daemon.wait("the session to end") {
@@ -193,8 +194,9 @@ struct DaemonEndToEndTests {
         let model = try MockModel.start(dumpDirectory: world.requests)
         defer { model.child.stop() }
 
-        let run = try world.claude(ClaudeWorld.prompt(bash: ["cat /etc/hostname", "curl -s http://example.com"]), model: model,
-                                   extraArguments: ["--bare"])
+        let run = try world.claude(
+            ClaudeWorld.prompt(bash: ["cat /etc/hostname", "curl -s http://example.com"]), model: model,
+            extraArguments: ["--bare"])
         #expect(run.status == 0, "claude: \(run.stderr)")
         let results = try model.toolResults()
         #expect(results["toolu_00_0"]?.isError == false)
@@ -211,7 +213,8 @@ struct DaemonEndToEndTests {
 
         // A hook call that is not from Claude Code: refused, audited.
         let client = HTTPClient(.tcp(host: "127.0.0.1", port: UInt16(daemon.port)))
-        let forged = #"{"hook_event_name":"PreToolUse","session_id":"x","cwd":"/","tool_name":"Bash","tool_input":{"command":"true"},"tool_use_id":"forged"}"#
+        let forged =
+            #"{"hook_event_name":"PreToolUse","session_id":"x","cwd":"/","tool_name":"Bash","tool_input":{"command":"true"},"tool_use_id":"forged"}"#
         let response = try client.request("POST", "/v1/hook", headers: ["Content-Type": "application/json"], body: Array(forged.utf8))
         client.close()
         #expect(response.status == 403, "\(response.status) \(response.bodyText)")
@@ -236,9 +239,10 @@ struct DaemonEndToEndTests {
         let leaves = try AuditVerifier.readEntries(directory: world.audit).leaves.map(\.entry)
         #expect(leaves.contains { $0.kind.rawValue == "hookRejected" })
         #expect(leaves.contains { $0.kind.rawValue == "agent" && $0.extra["agent"] == "codex" })
-        #expect(leaves.contains {
-            $0.kind.rawValue == "agent" && $0.extra["agent"] == "gemini-cli" && $0.extra["note"] == "already running when vigild started"
-        })
+        #expect(
+            leaves.contains {
+                $0.kind.rawValue == "agent" && $0.extra["agent"] == "gemini-cli" && $0.extra["note"] == "already running when vigild started"
+            })
         // The Claude Code started outside Vigil was reported when it started, before it was adopted.
         let root = try #require(adopted["rootPID"] as? Int)
         #expect(leaves.contains { $0.kind.rawValue == "agent" && $0.extra["agent"] == "claude-code" && $0.extra["pid"] == String(root) })
@@ -251,8 +255,9 @@ struct DaemonEndToEndTests {
         defer { world.remove() }
         let daemon = try DaemonUnderTest.start(world: world)
         daemon.stop()
-        #expect(FileManager.default.fileExists(atPath: world.root + "/etc/claude-code/managed-settings.d/50-vigil.json"),
-                "the drop-in stays when the daemon stops")
+        #expect(
+            FileManager.default.fileExists(atPath: world.root + "/etc/claude-code/managed-settings.d/50-vigil.json"),
+            "the drop-in stays when the daemon stops")
         let model = try MockModel.start(dumpDirectory: world.requests)
         defer { model.child.stop() }
         let run = try world.claude(ClaudeWorld.prompt(bash: ["touch ran.txt"]), model: model)
@@ -261,8 +266,9 @@ struct DaemonEndToEndTests {
         let said = run.result?["result"] as? String ?? ""
         #expect(said.contains("blocking because onFailure is \"block\"") && said.contains("ECONNREFUSED"), "\(run.raw.suffix(2000))")
         // `vigil claude` refuses to start without the daemon.
-        let wrapped = try world.claude(ClaudeWorld.prompt(bash: ["touch ran2.txt"]), model: model,
-                                       wrapper: try ClaudeE2E.vigilBinary(), socket: daemon.socket)
+        let wrapped = try world.claude(
+            ClaudeWorld.prompt(bash: ["touch ran2.txt"]), model: model,
+            wrapper: try ClaudeE2E.vigilBinary(), socket: daemon.socket)
         #expect(wrapped.status == 69, "\(wrapped.stderr)")
         #expect(wrapped.stderr.contains("vigild is not reachable"))
         try daemon.verifyAudit()
@@ -323,7 +329,8 @@ struct DaemonEndToEndTests {
         #expect(policy["version"] as? String == before)
         #expect((policy["lastError"] as? String)?.contains("policy.yaml") == true, "\(policy)")
         // Fixed by an edit: picked up without a signal.
-        try (Self.policy.replacingOccurrences(of: "daemon-e2e-1", with: "daemon-e2e-2")).write(toFile: world.policy, atomically: true, encoding: .utf8)
+        try (Self.policy.replacingOccurrences(of: "daemon-e2e-1", with: "daemon-e2e-2")).write(
+            toFile: world.policy, atomically: true, encoding: .utf8)
         try daemon.wait("the fixed policy to be in force") {
             ((try daemon.status()["policy"] as? [String: Any])?["version"] as? String)?.hasPrefix("daemon-e2e-2") == true
         }

@@ -8,7 +8,7 @@ import VigilTestSupport
 import VigilTransport
 import VigilTransportClient
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 final class DaemonUnderTest: @unchecked Sendable {
@@ -37,10 +37,11 @@ final class DaemonUnderTest: @unchecked Sendable {
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try binary())
-        process.arguments = [
-            "--policy", world.policy, "--state-dir", world.stateDir, "--audit-dir", world.audit, "--socket", socket,
-            "--hook-port", "0", "--port-file", portFile, "--root", world.root, "--claude-binary", claude,
-        ] + extraArguments
+        process.arguments =
+            [
+                "--policy", world.policy, "--state-dir", world.stateDir, "--audit-dir", world.audit, "--socket", socket,
+                "--hook-port", "0", "--port-file", portFile, "--root", world.root, "--claude-binary", claude,
+            ] + extraArguments
         process.standardOutput = log
         process.standardError = log
         try process.run()
@@ -48,7 +49,8 @@ final class DaemonUnderTest: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             if let text = try? String(contentsOfFile: portFile, encoding: .utf8),
-               let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            {
                 return DaemonUnderTest(child: child, world: world, socket: socket, port: port, logPath: logPath)
             }
             guard process.isRunning else { break }

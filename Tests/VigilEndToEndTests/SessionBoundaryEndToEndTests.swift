@@ -18,7 +18,8 @@ struct SessionBoundaryEndToEndTests {
         try (token + "\n").write(toFile: world.work + "/vault/token", atomically: false, encoding: .utf8)
         try "API_KEY=\(token)\n".write(toFile: world.work + "/.env", atomically: false, encoding: .utf8)
         try "hello from the project\n".write(toFile: world.work + "/README.md", atomically: false, encoding: .utf8)
-        try world.writePolicy("""
+        try world.writePolicy(
+            """
             vigil: 1
             version: "boundary-1"
             defaults:
@@ -89,14 +90,15 @@ struct SessionBoundaryEndToEndTests {
         defer { daemon.stop() }
         let model = try MockModel.start(dumpDirectory: world.requests)
         defer { model.child.stop() }
-        let run = try world.claude(Self.prompt([
-            ("Read", ["file_path": world.work + "/.env"]),
-            ("Read", ["file_path": world.work + "/settings.txt"]),
-            ("Read", ["file_path": world.work + "/notes.txt"]),
-            ("Read", ["file_path": "/proc/self/root" + world.work + "/vault/token"]),
-            ("Bash", ["command": "python3 -c \"print(open('notes.txt').read())\"; echo py=$?", "description": "py"]),
-            ("Read", ["file_path": world.work + "/README.md"]),
-        ]), model: model, wrapper: vigil, socket: daemon.socket)
+        let run = try world.claude(
+            Self.prompt([
+                ("Read", ["file_path": world.work + "/.env"]),
+                ("Read", ["file_path": world.work + "/settings.txt"]),
+                ("Read", ["file_path": world.work + "/notes.txt"]),
+                ("Read", ["file_path": "/proc/self/root" + world.work + "/vault/token"]),
+                ("Bash", ["command": "python3 -c \"print(open('notes.txt').read())\"; echo py=$?", "description": "py"]),
+                ("Read", ["file_path": world.work + "/README.md"]),
+            ]), model: model, wrapper: vigil, socket: daemon.socket)
         #expect(run.status == 0, "claude: \(run.stderr)")
         let results = try model.toolResults()
         for id in ["toolu_00_0", "toolu_01_0", "toolu_02_0", "toolu_03_0"] {
@@ -111,8 +113,9 @@ struct SessionBoundaryEndToEndTests {
         let denials = try Self.entries(world).filter { $0.decision == .deny || $0.decision == .kill }
         #expect(denials.contains { $0.kind == .toolCall && $0.winningRule == "no-env-files" })
         // The hard link (decided by its inode's protected name) and the /proc/self/root path (by its real path).
-        #expect(denials.filter { $0.kind == .toolCall && $0.winningRule == "no-vault" }.count == 2,
-                "\(denials.map { "\($0.kind) \($0.winningRule ?? "") \($0.action.path ?? "")" })")
+        #expect(
+            denials.filter { $0.kind == .toolCall && $0.winningRule == "no-vault" }.count == 2,
+            "\(denials.map { "\($0.kind) \($0.winningRule ?? "") \($0.action.path ?? "")" })")
         #expect(denials.contains { $0.kind == .open && $0.extra["protectedName"] == world.work + "/vault/token" })
         try daemon.verifyAudit()
     }
@@ -129,10 +132,11 @@ struct SessionBoundaryEndToEndTests {
         defer { daemon.stop() }
         let model = try MockModel.start(dumpDirectory: world.requests)
         defer { model.child.stop() }
-        let run = try world.claude(Self.prompt([
-            ("Bash", ["command": "ls; cat README.md", "description": "look"]),
-            ("Read", ["file_path": world.work + "/README.md"]),
-        ]), model: model, wrapper: vigil, socket: daemon.socket)
+        let run = try world.claude(
+            Self.prompt([
+                ("Bash", ["command": "ls; cat README.md", "description": "look"]),
+                ("Read", ["file_path": world.work + "/README.md"]),
+            ]), model: model, wrapper: vigil, socket: daemon.socket)
         #expect(run.status == 0, "claude: \(run.stderr)")
         #expect(try model.toolResults()["toolu_01_0"]?.text.contains("hello from the project") == true)
         try daemon.wait("the session to end") { try daemon.sessions(origin: "wrapped").contains { $0["endedAt"] != nil } }
@@ -141,7 +145,9 @@ struct SessionBoundaryEndToEndTests {
         let flagged = try Self.entries(world).filter {
             $0.sessionId != nil && ($0.decision == .flag || $0.decision == .kill || $0.decision == .deny)
         }
-        #expect(flagged.isEmpty, "\(flagged.map { "\($0.kind) \($0.decision.map(\.rawValue) ?? "") \($0.winningRule ?? "") \($0.action.path ?? "") \($0.extra)" })")
+        #expect(
+            flagged.isEmpty,
+            "\(flagged.map { "\($0.kind) \($0.decision.map(\.rawValue) ?? "") \($0.winningRule ?? "") \($0.action.path ?? "") \($0.extra)" })")
         try daemon.verifyAudit()
     }
 
@@ -161,7 +167,8 @@ struct SessionBoundaryEndToEndTests {
         let database = try LocalServer.start(serving: world.base + "/db")
         defer { database.child.stop() }
         let devPort = Int.random(in: 20_000...40_000)
-        try world.writePolicy("""
+        try world.writePolicy(
+            """
             vigil: 1
             version: "peer-1"
             defaults:
@@ -189,21 +196,35 @@ struct SessionBoundaryEndToEndTests {
         defer { daemon.stop() }
         let model = try MockModel.start(dumpDirectory: world.requests)
         defer { model.child.stop() }
-        let run = try world.claude(Self.prompt([
-            ("Bash", ["command": "curl -s -m 5 http://127.0.0.1:\(proxy.port)/token; echo curl=$?", "description": "proxy"]),
-            ("Bash", ["command": "python3 -c \"import urllib.request as u; print(u.urlopen('http://127.0.0.1:\(proxy.port)/token', timeout=5).read())\"; echo py=$?",
-                      "description": "python"]),
-            ("Bash", ["command": "curl -s -m 5 http://127.0.0.1:\(database.port)/db.txt; echo db=$?", "description": "db"]),
-            ("Bash", ["command": "timeout 30 python3 -m http.server --bind 127.0.0.1 \(devPort) >/dev/null 2>&1 & for i in 1 2 3 4 5 6 7 8 9 10; do curl -s -m 5 http://127.0.0.1:\(devPort)/README.md && break; sleep 0.5; done; kill $!",
-                      "description": "dev server"]),
-        ]), model: model, wrapper: vigil, socket: daemon.socket)
+        let run = try world.claude(
+            Self.prompt([
+                ("Bash", ["command": "curl -s -m 5 http://127.0.0.1:\(proxy.port)/token; echo curl=$?", "description": "proxy"]),
+                (
+                    "Bash",
+                    [
+                        "command":
+                            "python3 -c \"import urllib.request as u; print(u.urlopen('http://127.0.0.1:\(proxy.port)/token', timeout=5).read())\"; echo py=$?",
+                        "description": "python",
+                    ]
+                ),
+                ("Bash", ["command": "curl -s -m 5 http://127.0.0.1:\(database.port)/db.txt; echo db=$?", "description": "db"]),
+                (
+                    "Bash",
+                    [
+                        "command":
+                            "timeout 30 python3 -m http.server --bind 127.0.0.1 \(devPort) >/dev/null 2>&1 & for i in 1 2 3 4 5 6 7 8 9 10; do curl -s -m 5 http://127.0.0.1:\(devPort)/README.md && break; sleep 0.5; done; kill $!",
+                        "description": "dev server",
+                    ]
+                ),
+            ]), model: model, wrapper: vigil, socket: daemon.socket)
         #expect(run.status == 0, "claude (the model API is reached across the boundary): \(run.stderr)")
         let results = try model.toolResults()
         #expect(results["toolu_00_0"]?.text.contains("curl=7") == true, "\(String(describing: results["toolu_00_0"]))")
         #expect(results["toolu_01_0"]?.text.contains("Operation not permitted") == true, "\(String(describing: results["toolu_01_0"]))")
         #expect(results["toolu_02_0"]?.text.contains("rows=42") == true, "the allow-listed service: \(String(describing: results["toolu_02_0"]))")
-        #expect(results["toolu_03_0"]?.text.contains("hello from the project") == true,
-                "the session's own dev server: \(String(describing: results["toolu_03_0"]))")
+        #expect(
+            results["toolu_03_0"]?.text.contains("hello from the project") == true,
+            "the session's own dev server: \(String(describing: results["toolu_03_0"]))")
         #expect(!(try Self.modelSaw(world)).contains(token), "the secret reached the model")
         let session = try #require(try daemon.sessions(origin: "wrapped").first?["id"] as? String)
         // `vigil session show` reads this timeline: the refused crossing, its peer and the mechanism.
@@ -213,15 +234,18 @@ struct SessionBoundaryEndToEndTests {
         }
         try? daemon.wait("the refused crossing in the session's timeline") { try daemon.timeline(session).contains(where: refusedInTimeline) }
         let timeline = try daemon.timeline(session)
-        #expect(timeline.contains(where: refusedInTimeline),
-                "\(timeline.filter { ($0["text"] as? String)?.contains("crossing") == true }.map { "\($0["text"] ?? "") \($0["decision"] ?? "") \($0["mechanism"] ?? "")" })")
+        #expect(
+            timeline.contains(where: refusedInTimeline),
+            "\(timeline.filter { ($0["text"] as? String)?.contains("crossing") == true }.map { "\($0["text"] ?? "") \($0["decision"] ?? "") \($0["mechanism"] ?? "")" })"
+        )
         let sensor = try daemon.status()["sensor"] as? [String: Any]
         #expect((sensor?["peerDenied"] as? Int ?? 0) >= 2, "\(String(describing: sensor))")
         daemon.stop()
 
         let crossings = try Self.entries(world).filter { $0.extra["boundary"] == "crossing" }
         let refused = crossings.filter { $0.decision == .deny && $0.action.port == UInt16(proxy.port) }
-        #expect(refused.count >= 2, "curl and python3 were both refused: \(crossings.map { "\($0.action.port ?? 0) \($0.decision?.rawValue ?? "")" })")
+        #expect(
+            refused.count >= 2, "curl and python3 were both refused: \(crossings.map { "\($0.action.port ?? 0) \($0.decision?.rawValue ?? "")" })")
         for entry in refused {
             #expect(entry.winningRule == "boundary" && entry.extra["reason"] == "Work stays inside the session.")
             #expect(entry.enforcement?.action == "cgroup-deny" && entry.enforcement?.succeeded == true)
@@ -230,8 +254,9 @@ struct SessionBoundaryEndToEndTests {
             #expect(entry.extra["peer_exe"]?.contains("python3") == true, "\(entry.extra)")
         }
         #expect(crossings.contains { $0.decision == .allow && $0.winningRule == "local-db" && $0.extra["peer_pid"] == String(database.pid) })
-        #expect(crossings.contains { $0.decision == .allow && $0.winningRule == "model" && $0.action.port == UInt16(model.port) },
-                "the model API crossing is allowed by Peer(model-api)")
+        #expect(
+            crossings.contains { $0.decision == .allow && $0.winningRule == "model" && $0.action.port == UInt16(model.port) },
+            "the model API crossing is allowed by Peer(model-api)")
         #expect(!crossings.contains { $0.action.port == UInt16(devPort) }, "the session's own server is not a crossing")
         try daemon.verifyAudit()
     }
@@ -256,18 +281,22 @@ struct SessionBoundaryEndToEndTests {
         let reader = Process()
         reader.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
         // One process (no fork per read): each open is one denied, audited event, about 200 a second.
-        reader.arguments = Array(world.developer.command([vigil]).dropFirst()) + ["claude", "-c", """
-            import os, time
-            n = 0
-            while not os.path.exists("\(world.base)/stop"):
-                try:
-                    print(open("\(vaultToken)").read())
-                except OSError:
-                    pass
-                n += 1
-                time.sleep(0.005)
-            print("reads=%d" % n)
-            """]
+        reader.arguments =
+            Array(world.developer.command([vigil]).dropFirst()) + [
+                "claude", "-c",
+                """
+                import os, time
+                n = 0
+                while not os.path.exists("\(world.base)/stop"):
+                    try:
+                        print(open("\(vaultToken)").read())
+                    except OSError:
+                        pass
+                    n += 1
+                    time.sleep(0.005)
+                print("reads=%d" % n)
+                """,
+            ]
         var readerEnvironment = environment
         readerEnvironment["VIGIL_CLAUDE_BIN"] = "/usr/bin/python3"
         reader.environment = readerEnvironment
@@ -299,9 +328,10 @@ struct SessionBoundaryEndToEndTests {
             if start.status != 0 && start.output.contains("not permitted") { startsRefused += 1 } else { others.append(start.output) }
         }
         let sorted = startNanoseconds.sorted()
-        print("session starts: \(starts) in \((DispatchTime.now().uptimeNanoseconds - begun) / 1_000_000) ms; per start "
-              + "p50 \(sorted[sorted.count / 2] / 1_000_000) ms, p90 \(sorted[sorted.count * 9 / 10] / 1_000_000) ms, "
-              + "max \(sorted.last! / 1_000_000) ms; waiting to stay below 48 live sessions \(waitedNanoseconds / 1_000_000) ms")
+        print(
+            "session starts: \(starts) in \((DispatchTime.now().uptimeNanoseconds - begun) / 1_000_000) ms; per start "
+                + "p50 \(sorted[sorted.count / 2] / 1_000_000) ms, p90 \(sorted[sorted.count * 9 / 10] / 1_000_000) ms, "
+                + "max \(sorted.last! / 1_000_000) ms; waiting to stay below 48 live sessions \(waitedNanoseconds / 1_000_000) ms")
         FileManager.default.createFile(atPath: world.base + "/stop", contents: nil)
         reader.waitUntilExit()
         try handle.close()
@@ -324,13 +354,16 @@ private struct LocalServer {
     static func start(serving directory: String) throws -> LocalServer {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", """
+        process.arguments = [
+            "-c",
+            """
             import functools, http.server, sys
             handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
             server = http.server.HTTPServer(("127.0.0.1", 0), handler)
             print("PORT", server.server_address[1], flush=True)
             server.serve_forever()
-            """, directory]
+            """, directory,
+        ]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice

@@ -72,8 +72,10 @@ final class Seen: Sendable {
         let seen = Seen()
         // Deny writes only.
         let guardian = try FanotifyGuard { (pid: Int32, path: String, isExec: Bool, write: Bool) -> Verdict in
-            seen.add(FanotifyEvent(pid: pid, tid: pid, path: path, isExec: isExec, access: write ? .write : .read,
-                                   execPath: nil, argv: nil, markedAs: []))
+            seen.add(
+                FanotifyEvent(
+                    pid: pid, tid: pid, path: path, isExec: isExec, access: write ? .write : .read,
+                    execPath: nil, argv: nil, markedAs: []))
             return write && path == target ? .deny : .allow
         }
         defer { guardian.shutdown() }

@@ -69,9 +69,11 @@ let fs = FakeFileSystem([
         Row(rule: "Open(/etc/shadow)", targets: [MarkTarget("/etc/shadow", .file, exec: false)]),
         Row(rule: "Open(//etc/shadow, read)", targets: [MarkTarget("/etc/shadow", .file, exec: false)]),
         Row(rule: "Open(/srv/**, write)", targets: [MarkTarget("/srv", .tree, exec: false)]),
-        Row(rule: "Open(~/.ssh/id_*)", targets: [
-            MarkTarget("/home/u/.ssh", .children, exec: false), MarkTarget("/home/u/.ssh/id_old", .tree, exec: false),
-        ]),
+        Row(
+            rule: "Open(~/.ssh/id_*)",
+            targets: [
+                MarkTarget("/home/u/.ssh", .children, exec: false), MarkTarget("/home/u/.ssh/id_old", .tree, exec: false),
+            ]),
         Row(rule: "Open(/srv/new.txt)", targets: [MarkTarget("/srv", .children, exec: false)], note: "does not exist yet"),
         Row(rule: "Open(/srv/*/x)", targets: [MarkTarget("/srv", .tree, exec: false)]),
         Row(rule: "Open(**/*.pem)", targets: [], notEnforceable: "no fixed directory"),
@@ -80,16 +82,22 @@ let fs = FakeFileSystem([
         Row(rule: "Open(/**)", targets: [], notEnforceable: "no fixed directory prefix"),
         Row(rule: "Open(/nope/deeper/file)", targets: [], notEnforceable: "nothing to mark"),
         Row(rule: "Open(/nope/**)", targets: [], notEnforceable: "not an existing directory"),
-        Row(rule: "Exec(curl)", targets: [
-            MarkTarget("/usr/local/bin/curl", .file, exec: true), MarkTarget("/usr/bin/curl", .file, exec: true),
-            MarkTarget("/opt/tools/bin/curl", .file, exec: true),
-        ]),
-        Row(rule: "Exec(nc*)", targets: [
-            MarkTarget("/usr/bin/nc", .file, exec: true), MarkTarget("/usr/bin/nc.openbsd", .file, exec: true),
-        ]),
-        Row(rule: "Exec(/usr/bin/nc*)", targets: [
-            MarkTarget("/usr/bin/nc", .file, exec: true), MarkTarget("/usr/bin/nc.openbsd", .file, exec: true),
-        ], note: "not marked until re-marking"),
+        Row(
+            rule: "Exec(curl)",
+            targets: [
+                MarkTarget("/usr/local/bin/curl", .file, exec: true), MarkTarget("/usr/bin/curl", .file, exec: true),
+                MarkTarget("/opt/tools/bin/curl", .file, exec: true),
+            ]),
+        Row(
+            rule: "Exec(nc*)",
+            targets: [
+                MarkTarget("/usr/bin/nc", .file, exec: true), MarkTarget("/usr/bin/nc.openbsd", .file, exec: true),
+            ]),
+        Row(
+            rule: "Exec(/usr/bin/nc*)",
+            targets: [
+                MarkTarget("/usr/bin/nc", .file, exec: true), MarkTarget("/usr/bin/nc.openbsd", .file, exec: true),
+            ], note: "not marked until re-marking"),
         Row(rule: "Exec(/usr/bin/git)", targets: [MarkTarget("/usr/bin/git", .file, exec: true)]),
         Row(rule: "Exec(git push *)", targets: [MarkTarget("/usr/bin/git", .file, exec: true)], note: "argv"),
         Row(rule: "Exec(git *)", targets: [MarkTarget("/usr/bin/git", .file, exec: true)]),
@@ -102,8 +110,9 @@ let fs = FakeFileSystem([
     ]
 
     @Test(arguments: rows) func ruleBecomesMarks(_ row: Row) {
-        let plan = MarkPlanner.plan(rules: [row.rule], home: Self.home, path: "/opt/tools/bin:relative/bin:/usr/bin",
-                                    fileSystem: fs)
+        let plan = MarkPlanner.plan(
+            rules: [row.rule], home: Self.home, path: "/opt/tools/bin:relative/bin:/usr/bin",
+            fileSystem: fs)
         let result = plan.rules[0]
         #expect(result.targets == row.targets)
         if let fragment = row.notEnforceable {
@@ -125,13 +134,15 @@ let fs = FakeFileSystem([
     }
 
     @Test func targetsAreDeduplicatedAcrossRules() {
-        let plan = MarkPlanner.plan(rules: ["Exec(curl)", "Exec(/usr/bin/curl)", "Open(/etc/shadow)", "Open(/etc/shadow, read)"],
-                                    home: nil, fileSystem: fs)
-        #expect(plan.targets == [
-            MarkTarget("/etc/shadow", .file, exec: false),
-            MarkTarget("/usr/bin/curl", .file, exec: true),
-            MarkTarget("/usr/local/bin/curl", .file, exec: true),
-        ])
+        let plan = MarkPlanner.plan(
+            rules: ["Exec(curl)", "Exec(/usr/bin/curl)", "Open(/etc/shadow)", "Open(/etc/shadow, read)"],
+            home: nil, fileSystem: fs)
+        #expect(
+            plan.targets == [
+                MarkTarget("/etc/shadow", .file, exec: false),
+                MarkTarget("/usr/bin/curl", .file, exec: true),
+                MarkTarget("/usr/local/bin/curl", .file, exec: true),
+            ])
     }
 
     @Test func treeWalkIsBoundedAndCountsWhatItSkips() {
@@ -183,11 +194,15 @@ let fs = FakeFileSystem([
     @Test func openat2ReadsTheFlagsFromMemory() {
         var how = [UInt8](repeating: 0, count: 24)
         how[0] = 0x01  // O_WRONLY
-        let call = BlockedCall.parse(syscallLine: "437 0xffffff9c 0x1000 0x2000 0x18 0x0 0x0 0x0 0x0",
-                                     memory: Self.memory([0x2000: how]))
+        let call = BlockedCall.parse(
+            syscallLine: "437 0xffffff9c 0x1000 0x2000 0x18 0x0 0x0 0x0 0x0",
+            memory: Self.memory([0x2000: how]))
         #expect(call.access == .write)
-        #expect(BlockedCall.parse(syscallLine: "437 0xffffff9c 0x1000 0x2000 0x18 0x0 0x0 0x0 0x0",
-                                  memory: { _, _ in nil }).access == .unknown)
+        #expect(
+            BlockedCall.parse(
+                syscallLine: "437 0xffffff9c 0x1000 0x2000 0x18 0x0 0x0 0x0 0x0",
+                memory: { _, _ in nil }
+            ).access == .unknown)
     }
 
     @Test func execveArgvIsReadFromTheCallersMemory() {
@@ -211,8 +226,9 @@ let fs = FakeFileSystem([
         let i386 = BlockedCall.parse(syscallLine: "11 0x1000 0x3000 0x4000 0x0 0x0 0x0 0x0 0x0", memory: Self.memory(compat))
         #expect(i386.argv == ["nc"])
 
-        let unreadable = BlockedCall.parse(syscallLine: "59 0x1000 0x3000 0x4000 0x0 0x0 0x0 0x0 0x0",
-                                           memory: { _, _ in nil })
+        let unreadable = BlockedCall.parse(
+            syscallLine: "59 0x1000 0x3000 0x4000 0x0 0x0 0x0 0x0 0x0",
+            memory: { _, _ in nil })
         #expect(unreadable.argv == nil && unreadable.execPath == nil)
     }
 }

@@ -24,8 +24,9 @@ func run(_ argv: [String]) throws -> Run {
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
     let stderr = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-               stderr: String(decoding: stderr, as: UTF8.self))
+    return Run(
+        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+        stderr: String(decoding: stderr, as: UTF8.self))
 }
 
 /// A fresh directory under /tmp (resolved, so kernel paths compare equal), removed by `remove()`.
@@ -40,8 +41,9 @@ struct TempDirectory {
 
     func file(_ name: String, _ text: String, mode: Int = 0o644) throws -> String {
         let full = path + "/" + name
-        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (full as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true)
         try text.write(toFile: full, atomically: false, encoding: .utf8)
         chmod(full, mode_t(mode))
         return full
@@ -49,8 +51,9 @@ struct TempDirectory {
 
     func copy(_ source: String, to name: String) throws -> String {
         let full = path + "/" + name
-        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (full as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: source, toPath: full)
         return full
     }

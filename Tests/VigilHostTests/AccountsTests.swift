@@ -58,7 +58,10 @@ import Testing
         #expect(sizes.last == Accounts.maximumBufferSize)
         #expect(zip(sizes, sizes.dropFirst()).allSatisfy { $1 == $0 * 2 })
         var calls = 0
-        #expect(Accounts.withGrowingBuffer(16) { _ in calls += 1; return ENOENT } == ENOENT)
+        #expect(
+            Accounts.withGrowingBuffer(16) { _ in
+                calls += 1; return ENOENT
+            } == ENOENT)
         #expect(calls == 1)
     }
 

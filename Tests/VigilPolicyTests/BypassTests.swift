@@ -72,8 +72,10 @@ func namesInDataAreNotCommands(_ command: String) throws {
 
 @Test func aReadDenyCoversShellFileCommandsAndRedirects() throws {
     let rules = Rules(allow: ["Bash"], deny: ["Read(.env)"])
-    for command in ["cat .env", "cat sub/.env", "head -1 ./.env", "grep KEY < .env", "cp .env /tmp/x",
-                    "echo x > .env", "tail $(echo) ~/proj/.env"] {
+    for command in [
+        "cat .env", "cat sub/.env", "head -1 ./.env", "grep KEY < .env", "cp .env /tmp/x",
+        "echo x > .env", "tail $(echo) ~/proj/.env",
+    ] {
         try check(Vector(rules, "Bash", command, .deny))
     }
     try check(Vector(rules, "Bash", "cat README.md", .allow))

@@ -107,8 +107,9 @@ func denyAndAskHoldForEveryPart(_ vector: Vector) throws { try check(vector) }
     Vector(Rules(allow: ["Bash"]), "Bash", "echo $(mytool)", .allow),
     Vector(Rules(deny: ["Bash"]), "Bash", "echo hi", .deny),
     Vector(Rules(allow: ["Bash(*)"]), "Bash", "mytool x", .allow),
-    Vector(Rules(allow: ["Bash"], deny: ["Bash(run_in_background:true)"]), "Bash",
-           #"{"command": "mytool bg", "run_in_background": true}"#, .deny),
+    Vector(
+        Rules(allow: ["Bash"], deny: ["Bash(run_in_background:true)"]), "Bash",
+        #"{"command": "mytool bg", "run_in_background": true}"#, .deny),
     Vector(Rules(allow: ["Bash"], deny: ["Bash(run_in_background:true)"]), "Bash", "mytool fg", .allow),
 ])
 func bareToolAndParameterRules(_ vector: Vector) throws { try check(vector) }

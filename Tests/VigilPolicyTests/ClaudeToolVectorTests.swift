@@ -38,10 +38,12 @@ func webFetchDomains(_ vector: Vector) throws { try check(vector) }
     Vector(Rules(allow: ["mcp__sec__ec*"]), "mcp__sec__echo", echo, .allow),
     Vector(Rules(allow: ["mcp__sec__ec*"]), "mcp__sec__danger", danger, .unruled),
     // Claude Code ignored this param deny and ran the call; Vigil enforces it.
-    Vector(Rules(allow: ["mcp__sec"], deny: ["mcp__sec__danger(target:prod)"]), "mcp__sec__danger",
-           #"{"target": "prod"}"#, .deny),
-    Vector(Rules(allow: ["mcp__sec"], deny: ["mcp__sec__danger(target:prod)"]), "mcp__sec__danger",
-           #"{"target": "dev"}"#, .allow),
+    Vector(
+        Rules(allow: ["mcp__sec"], deny: ["mcp__sec__danger(target:prod)"]), "mcp__sec__danger",
+        #"{"target": "prod"}"#, .deny),
+    Vector(
+        Rules(allow: ["mcp__sec"], deny: ["mcp__sec__danger(target:prod)"]), "mcp__sec__danger",
+        #"{"target": "dev"}"#, .allow),
 ])
 func mcpNames(_ vector: Vector) throws { try check(vector) }
 
@@ -55,8 +57,9 @@ private let general = #"{"subagent_type": "general-purpose", "description": "d",
     Vector(Rules(allow: ["Agent(Explore)"]), "Agent", general, .unruled),
     Vector(Rules(deny: ["Task(Explore)"]), "Agent", explore, .deny),
     Vector(Rules(deny: ["Agent(Explore)"]), "Task", explore, .deny),
-    Vector(Rules(deny: ["Agent(model:opus)"]), "Agent",
-           #"{"subagent_type": "general-purpose", "prompt": "x", "model": "opus"}"#, .deny),
+    Vector(
+        Rules(deny: ["Agent(model:opus)"]), "Agent",
+        #"{"subagent_type": "general-purpose", "prompt": "x", "model": "opus"}"#, .deny),
     Vector(Rules(deny: ["WebSearch"]), "WebSearch", #"{"query": "x"}"#, .deny),
     Vector(Rules(allow: ["WebSearch"]), "WebFetch", "https://example.com", .unruled),
 ])

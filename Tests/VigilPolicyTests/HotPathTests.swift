@@ -139,9 +139,10 @@ func bashPathArgumentsFindPathRulesThroughDotDot(_ command: String) throws {
     let text = "No Vigil policy rule allows `/usr/bin/env -i FOO=1 ls -la` (default: \(rules.document.defaultTool.rawValue))"
     #expect(bash.reason == text)
     // A decision holding the reason's pieces equals (and hashes like) one holding its text.
-    let spelled = Decision(action: bash.action, enforcement: bash.enforcement, matchedRuleIDs: bash.matchedRuleIDs,
-                           winningRuleID: bash.winningRuleID, reason: text, policyVersion: bash.policyVersion,
-                           derived: bash.derived)
+    let spelled = Decision(
+        action: bash.action, enforcement: bash.enforcement, matchedRuleIDs: bash.matchedRuleIDs,
+        winningRuleID: bash.winningRuleID, reason: text, policyVersion: bash.policyVersion,
+        derived: bash.derived)
     #expect(bash == spelled)
     #expect(bash.hashValue == spelled.hashValue)
     var edited = bash
@@ -157,8 +158,13 @@ func bashPathArgumentsFindPathRulesThroughDotDot(_ command: String) throws {
 @Test(arguments: [
     ("/usr/bin/timeout 5 tool x", [["/usr/bin/timeout", "5", "tool", "x"], ["timeout", "5", "tool", "x"], ["tool", "x"]]),
     ("A=1 sudo -u root ./bin/run a", [["sudo", "-u", "root", "./bin/run", "a"], ["./bin/run", "a"], ["run", "a"]]),
-    ("find . -exec rm {} \\; -exec ./x/y 1 +", [["find", ".", "-exec", "rm", "{}", ";", "-exec", "./x/y", "1", "+"],
-                                                ["./x/y", "1"], ["y", "1"], ["rm", "{}"]]),
+    (
+        "find . -exec rm {} \\; -exec ./x/y 1 +",
+        [
+            ["find", ".", "-exec", "rm", "{}", ";", "-exec", "./x/y", "1", "+"],
+            ["./x/y", "1"], ["y", "1"], ["rm", "{}"],
+        ]
+    ),
     ("npm exec tool b", [["npm", "exec", "tool", "b"], ["tool", "b"]]),
 ])
 func viewsAreRangesOverTheWords(_ text: String, _ expected: [[String]]) {

@@ -81,11 +81,12 @@ func postureConditions(_ posture: [String: PostureFact], _ tool: String, _ input
 }
 
 @Test func documentCanSayWhatUnknownMeans() throws {
-    let policy = try Policy(yaml: """
-        defaults: {unknown_posture: no_match}
-        rules:
-          - {id: enc, match: Bash(x), action: deny, when: disk_encrypted == false}
-        """, file: "p.yaml")
+    let policy = try Policy(
+        yaml: """
+            defaults: {unknown_posture: no_match}
+            rules:
+              - {id: enc, match: Bash(x), action: deny, when: disk_encrypted == false}
+            """, file: "p.yaml")
     #expect(policy.decide(toolCall("Bash", "x"), identity: someone).isDefault)
 }
 

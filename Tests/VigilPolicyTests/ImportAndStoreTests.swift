@@ -9,12 +9,14 @@ private func layer(_ source: ClaudeSettingsLayer.Source, _ path: String, _ json:
     ClaudeSettingsLayer(source: source, path: path, text: json)
 }
 
-private let user = layer(.user, "/home/dev/work/home6/.claude/settings.json",
-                         #"{"permissions": {"allow": ["Bash(touch *)"], "deny": ["Read(/secret)"]}}"#)
+private let user = layer(
+    .user, "/home/dev/work/home6/.claude/settings.json",
+    #"{"permissions": {"allow": ["Bash(touch *)"], "deny": ["Read(/secret)"]}}"#)
 private let project = layer(.project, cwd + "/.claude/settings.json", #"{"permissions": {"deny": ["Bash(touch *)"]}}"#)
 private let local = layer(.local, cwd + "/.claude/settings.local.json", #"{"permissions": {"ask": ["Bash(deploy *)"]}}"#)
-private let managed = layer(.managed, "/etc/claude-code/managed-settings.json",
-                            #"{"permissions": {"deny": ["Bash(echo *)", "Read(/keys/**)"]}}"#)
+private let managed = layer(
+    .managed, "/etc/claude-code/managed-settings.json",
+    #"{"permissions": {"deny": ["Bash(echo *)", "Read(/keys/**)"]}}"#)
 
 private func decide(_ layers: [ClaudeSettingsLayer], _ tool: String, _ input: String) throws -> Decision {
     try Policy(yaml: ClaudeSettingsImport.yaml(from: layers), file: "i.yaml").decide(toolCall(tool, input), identity: someone)
@@ -37,8 +39,9 @@ private func decide(_ layers: [ClaudeSettingsLayer], _ tool: String, _ input: St
 }
 
 @Test func managedOnlyDropsEveryOtherLayer() throws {
-    let locked = layer(.managed, "/etc/claude-code/managed-settings.json",
-                       #"{"allowManagedPermissionRulesOnly": true, "permissions": {"allow": ["Bash(ls *)"]}}"#)
+    let locked = layer(
+        .managed, "/etc/claude-code/managed-settings.json",
+        #"{"allowManagedPermissionRulesOnly": true, "permissions": {"allow": ["Bash(ls *)"]}}"#)
     #expect(try decide([locked, project], "Bash", "touch x").isDefault)
     #expect(try decide([locked, user], "Bash", "ls -la").action == .allow)
 }
@@ -75,8 +78,9 @@ private func decide(_ layers: [ClaudeSettingsLayer], _ tool: String, _ input: St
 }
 
 @Test func explanationNamesTheWinningRule() throws {
-    let policy = try Policy(yaml: "rules:\n  - {id: no-curl, match: Bash(curl *), action: deny, reason: use the proxy}\n",
-                            file: "p.yaml")
+    let policy = try Policy(
+        yaml: "rules:\n  - {id: no-curl, match: Bash(curl *), action: deny, reason: use the proxy}\n",
+        file: "p.yaml")
     let decision = policy.decide(toolCall("Bash", "curl x"), identity: someone)
     let text = policy.explanation(of: decision)
     #expect(text.contains("decision: deny"))

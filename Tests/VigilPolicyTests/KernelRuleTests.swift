@@ -61,11 +61,12 @@ func kernelActions(_ action: KernelAction, _ winner: String?, _ enforcement: Ker
 }
 
 @Test func strongestEnforcementWins() throws {
-    let policy = try Policy(yaml: """
-        rules:
-          - {id: flag-all, match: Exec(*), action: deny, kernel: flag}
-          - {id: kill-nc, match: Exec(nc), action: deny, kernel: kill}
-        """, file: "k.yaml")
+    let policy = try Policy(
+        yaml: """
+            rules:
+              - {id: flag-all, match: Exec(*), action: deny, kernel: flag}
+              - {id: kill-nc, match: Exec(nc), action: deny, kernel: kill}
+            """, file: "k.yaml")
     let decision = policy.decide(.exec(path: "/bin/nc", argv: ["nc"]), identity: someone)
     #expect(decision.winningRuleID == "kill-nc" && decision.enforcement == .kill)
     #expect(decision.matchedRuleIDs == ["flag-all", "kill-nc"])
@@ -84,8 +85,9 @@ func kernelActions(_ action: KernelAction, _ winner: String?, _ enforcement: Ker
 }
 
 @Test func derivationCanBeSwitchedOff() throws {
-    let off = try Policy(yaml: "defaults: {derive_kernel: false}\nrules:\n  - {id: c, match: Bash(curl *), action: deny}\n",
-                         file: "k.yaml")
+    let off = try Policy(
+        yaml: "defaults: {derive_kernel: false}\nrules:\n  - {id: c, match: Bash(curl *), action: deny}\n",
+        file: "k.yaml")
     #expect(off.decide(.exec(path: "/usr/bin/curl", argv: ["curl"]), identity: someone).action == .allow)
     let perRule = try Policy(yaml: "rules:\n  - {id: c, match: Bash(curl *), action: deny, kernel: none}\n", file: "k.yaml")
     #expect(perRule.decide(.exec(path: "/usr/bin/curl", argv: ["curl"]), identity: someone).action == .allow)

@@ -46,7 +46,10 @@ private func failure(_ yaml: String) -> PolicyError? {
     ("rules:\n  - id: a\n    match: Bash(x)\n    action: allow\n    kernel: kill\n", 2, 5, "a", "'kernel:' says"),
     ("rules:\n  - id: a\n    match: Bash(x)\n    action: deny\n  - id: a\n    match: Bash(y)\n    action: deny\n", 5, 5, "a", "duplicate rule id"),
     ("rules:\n  - id: a\n    match: Bash(x)\n    action: allow\n    overrides: [nope]\n", 2, 5, "a", "not a rule"),
-    ("rules:\n  - id: a\n    match: Bash(x)\n    action: allow\n  - id: b\n    match: Bash(x)\n    action: allow\n    overrides: a\n", 5, 5, "b", "not stricter"),
+    (
+        "rules:\n  - id: a\n    match: Bash(x)\n    action: allow\n  - id: b\n    match: Bash(x)\n    action: allow\n    overrides: a\n", 5, 5, "b",
+        "not stricter"
+    ),
     ("rules:\n  - id: a\n    match: Read(../x)\n    action: deny\n", 3, 12, "a", "'..'"),
     ("rules:\n  - id: a\n    match: Bash(x)\n    action: deny\n    scope: {team: []}\n", 5, 19, "a", "empty list"),
     ("rules: [\n", 2, 1, nil, "invalid YAML"),
@@ -66,7 +69,8 @@ func rejectsWithLocation(_ yaml: String, _ line: Int, _ column: Int, _ rule: Str
 }
 
 @Test func warnsAboutFormsClaudeCodeNeverMatches() throws {
-    let p = try policy("""
+    let p = try policy(
+        """
         rules:
           - {id: a, match: "mcp__*", action: allow}
           - {id: b, match: Write(src/**), action: allow}
@@ -77,7 +81,8 @@ func rejectsWithLocation(_ yaml: String, _ line: Int, _ column: Int, _ rule: Str
 }
 
 @Test func examplePolicyShapeCompiles() throws {
-    let p = try policy("""
+    let p = try policy(
+        """
         vigil: 1
         rules:
           - id: no-curl

@@ -32,8 +32,9 @@ private let conditions = [nil, "disk_encrypted == false", "os_patch_age_days > 3
 
 private func randomRules(_ rng: inout SeededGenerator, count: Int, prefix: String) -> [PolicyRule] {
     (0..<count).map { index in
-        var rule = PolicyRule(id: "\(prefix)\(index)", match: patterns.randomElement(using: &rng)!,
-                              action: PolicyAction.allCases.randomElement(using: &rng)!)
+        var rule = PolicyRule(
+            id: "\(prefix)\(index)", match: patterns.randomElement(using: &rng)!,
+            action: PolicyAction.allCases.randomElement(using: &rng)!)
         if let text = conditions.randomElement(using: &rng)!, let condition = try? PostureCondition(parsing: text) {
             rule.conditions = [condition]
         }
@@ -49,16 +50,22 @@ private func decide(_ rules: [PolicyRule], _ call: ToolCall, posture: [String: P
 func precedenceInvariants(seed: Int) throws {
     var rng = SeededGenerator(state: UInt64(seed) &* 7919)
     let rules = randomRules(&rng, count: Int.random(in: 1...8, using: &rng), prefix: "r")
-    let posture: [String: PostureFact] = ["disk_encrypted": .bool(Bool.random(using: &rng)),
-                                          "os_patch_age_days": .int(Int.random(in: 0...60, using: &rng))]
+    let posture: [String: PostureFact] = [
+        "disk_encrypted": .bool(Bool.random(using: &rng)),
+        "os_patch_age_days": .int(Int.random(in: 0...60, using: &rng)),
+    ]
     for call in calls {
         let base = try decide(rules, call, posture: posture)
         // Order doesn't matter for the action.
         #expect(try decide(rules.shuffled(using: &rng), call, posture: posture) == base)
         // More denies never loosen; more allows never override a deny or ask.
         let extra = randomRules(&rng, count: 2, prefix: "x")
-        let moreDenies = extra.map { var rule = $0; rule.action = .deny; return rule }
-        let moreAllows = extra.map { var rule = $0; rule.action = .allow; return rule }
+        let moreDenies = extra.map {
+            var rule = $0; rule.action = .deny; return rule
+        }
+        let moreAllows = extra.map {
+            var rule = $0; rule.action = .allow; return rule
+        }
         #expect(try decide(rules + moreDenies, call, posture: posture) >= base)
         let ruled = try !Policy(document: PolicyDocument(rules: rules)).decide(call, identity: someone, posture: posture).isDefault
         if base != .allow, ruled { #expect(try decide(rules + moreAllows, call, posture: posture) == base) }

@@ -18,7 +18,10 @@ private func commands(_ text: String) -> [[String]] {
     ("for f in a b; do rm $f; done", [["rm", "$f"]]),
     ("cat <<'EOF'\nmytool x\nEOF\necho done", [["cat"], ["echo", "done"]]),
     ("cat <<EOF\n$(mytool x)\nEOF", [["cat"], ["mytool", "x"]]),
-    ("git commit -m \"$(cat <<'EOF'\nIt's a fix (really)\nEOF\n)\"", [["cat"], ["git", "commit", "-m", "$(cat <<'EOF'\nIt's a fix (really)\nEOF\n)"]]),
+    (
+        "git commit -m \"$(cat <<'EOF'\nIt's a fix (really)\nEOF\n)\"",
+        [["cat"], ["git", "commit", "-m", "$(cat <<'EOF'\nIt's a fix (really)\nEOF\n)"]]
+    ),
     ("diff <(sort a) b", [["sort", "a"], ["diff", "b"]]),
     ("# just a comment", []),
 ])

@@ -23,8 +23,9 @@ private func decide(_ call: ToolCall, aliases: (String) -> [String] = { _ in [] 
     let policy = try Policy(yaml: rules, file: "effects.yaml")
     // The tool rules alone allow all of these: only the kernel rules can refuse them.
     #expect(policy.decide(call, identity: Identity(user: "dev")).action == .allow)
-    return policy.decideKernelEffects(Policy.kernelEffects(of: call, aliases: aliases), identity: Identity(user: "dev"),
-                                      context: KernelContext(home: "/home/dev"))
+    return policy.decideKernelEffects(
+        Policy.kernelEffects(of: call, aliases: aliases), identity: Identity(user: "dev"),
+        context: KernelContext(home: "/home/dev"))
 }
 
 @Test(arguments: [

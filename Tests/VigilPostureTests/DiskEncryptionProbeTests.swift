@@ -36,10 +36,12 @@ import VigilPosture
 
     @Test func lvmOnLuksIsEncryptedThroughSlaves() throws {
         let tree = try FixtureTree()
-        try tree.write("/proc/self/mountinfo", Self.mountinfo([
-            "253:1 / / rw - ext4 /dev/mapper/vg-root rw",
-            "253:2 / /home rw - xfs /dev/mapper/vg-home rw",
-        ]))
+        try tree.write(
+            "/proc/self/mountinfo",
+            Self.mountinfo([
+                "253:1 / / rw - ext4 /dev/mapper/vg-root rw",
+                "253:2 / /home rw - xfs /dev/mapper/vg-home rw",
+            ]))
         try device(tree, "dm-1", number: "253:1", dmUUID: "LVM-abc", slaves: ["dm-0"])
         try device(tree, "dm-2", number: "253:2", dmUUID: "LVM-def", slaves: ["dm-0"])
         try device(tree, "dm-0", dmUUID: "CRYPT-LUKS2-feed-cryptpv")
@@ -57,10 +59,12 @@ import VigilPosture
 
     @Test func encryptedRootButPlainHomeIsNotEncrypted() throws {
         let tree = try FixtureTree()
-        try tree.write("/proc/self/mountinfo", Self.mountinfo([
-            "253:0 / / rw - ext4 /dev/mapper/root rw",
-            "8:3 / /home rw - ext4 /dev/sda3 rw",
-        ]))
+        try tree.write(
+            "/proc/self/mountinfo",
+            Self.mountinfo([
+                "253:0 / / rw - ext4 /dev/mapper/root rw",
+                "8:3 / /home rw - ext4 /dev/sda3 rw",
+            ]))
         try device(tree, "dm-0", number: "253:0", dmUUID: "CRYPT-LUKS2-aa-root")
         try device(tree, "sda3", number: "8:3")
         #expect(probe(tree).fact == .bool(false))
@@ -78,10 +82,12 @@ import VigilPosture
 
     @Test func btrfsAnonymousDeviceResolvesThroughMapperName() throws {
         let tree = try FixtureTree()
-        try tree.write("/proc/self/mountinfo", Self.mountinfo([
-            "0:31 /@ / rw - btrfs /dev/mapper/luks-1234 rw,subvol=/@",
-            "0:31 /@home /home rw - btrfs /dev/mapper/luks-1234 rw,subvol=/@home",
-        ]))
+        try tree.write(
+            "/proc/self/mountinfo",
+            Self.mountinfo([
+                "0:31 /@ / rw - btrfs /dev/mapper/luks-1234 rw,subvol=/@",
+                "0:31 /@home /home rw - btrfs /dev/mapper/luks-1234 rw,subvol=/@home",
+            ]))
         try device(tree, "dm-0", dmUUID: "CRYPT-LUKS2-1234-luks-1234", dmName: "luks-1234")
         try device(tree, "nvme0n1p3")
         #expect(probe(tree).fact == .bool(true))
@@ -119,31 +125,36 @@ import VigilPosture
 
     @Test func ecryptfsHomeCountsAsEncrypted() throws {
         let tree = try FixtureTree()
-        try tree.write("/proc/self/mountinfo", Self.mountinfo([
-            "253:0 / / rw - ext4 /dev/mapper/root rw",
-            "0:50 / /home rw - ecryptfs /home/.ecryptfs rw",
-        ]))
+        try tree.write(
+            "/proc/self/mountinfo",
+            Self.mountinfo([
+                "253:0 / / rw - ext4 /dev/mapper/root rw",
+                "0:50 / /home rw - ecryptfs /home/.ecryptfs rw",
+            ]))
         try device(tree, "dm-0", number: "253:0", dmUUID: "CRYPT-LUKS1-aa-root")
         #expect(probe(tree).fact == .bool(true))
     }
 
     @Test func plainDeviceWinsOverUnknown() throws {
         let tree = try FixtureTree()
-        try tree.write("/proc/self/mountinfo", Self.mountinfo([
-            "254:0 / / rw - ext4 /dev/vda rw",
-            "0:60 / /home rw - nfs server:/home rw",
-        ]))
+        try tree.write(
+            "/proc/self/mountinfo",
+            Self.mountinfo([
+                "254:0 / / rw - ext4 /dev/vda rw",
+                "0:60 / /home rw - nfs server:/home rw",
+            ]))
         try device(tree, "vda", number: "254:0")
         #expect(probe(tree).fact == .bool(false))
     }
 
     @Test func mountinfoParserHandlesOptionalFieldsAndEscapes() {
-        let table = MountTable(mountinfo: """
-            27 1 254:0 / / rw,relatime shared:1 master:2 - ext4 /dev/vda rw,discard
-            40 27 8:1 / /mnt/my\\040disk rw - vfat /dev/sdb1 rw
-            garbage line
-            41 27 0:50 / /mnt/my\\040disk rw - tmpfs tmpfs rw
-            """)
+        let table = MountTable(
+            mountinfo: """
+                27 1 254:0 / / rw,relatime shared:1 master:2 - ext4 /dev/vda rw,discard
+                40 27 8:1 / /mnt/my\\040disk rw - vfat /dev/sdb1 rw
+                garbage line
+                41 27 0:50 / /mnt/my\\040disk rw - tmpfs tmpfs rw
+                """)
         #expect(table.entries.count == 3)
         #expect(table.entries[0].device == DeviceNumber(major: 254, minor: 0))
         #expect(table.entries[0].fsType == "ext4")

@@ -105,9 +105,11 @@ import VigilPosture
     }
 
     @Test func iptablesSaveParsing() {
-        #expect(FirewallProbe.iptablesSaveVerdict("*filter\n:INPUT DROP [0:0]\n:custom - [0:0]\nCOMMIT\n")
-            == .filtering(["filter INPUT policy DROP"]))
-        #expect(FirewallProbe.iptablesSaveVerdict("*filter\n:INPUT ACCEPT [0:0]\n:custom - [0:0]\nCOMMIT\n")
-            == .noFiltering("filter table has no rules and ACCEPT policies"))
+        #expect(
+            FirewallProbe.iptablesSaveVerdict("*filter\n:INPUT DROP [0:0]\n:custom - [0:0]\nCOMMIT\n")
+                == .filtering(["filter INPUT policy DROP"]))
+        #expect(
+            FirewallProbe.iptablesSaveVerdict("*filter\n:INPUT ACCEPT [0:0]\n:custom - [0:0]\nCOMMIT\n")
+                == .noFiltering("filter table has no rules and ACCEPT policies"))
     }
 }

@@ -12,29 +12,36 @@ import VigilPosture
     }
 
     @Test func activeWaylandSessionLocked() throws {
-        let result = observe(try FixtureTree(), [
-            Self.list: Self.ok("     2 1000 alice seat0 tty2\n     c1  120 gdm   seat0 tty1\n"),
-            Self.show("2"): Self.ok("Type=wayland\nClass=user\nActive=yes\nLockedHint=yes\n"),
-            Self.show("c1"): Self.ok("Type=wayland\nClass=greeter\nActive=no\nLockedHint=no\n"),
-        ])
+        let result = observe(
+            try FixtureTree(),
+            [
+                Self.list: Self.ok("     2 1000 alice seat0 tty2\n     c1  120 gdm   seat0 tty1\n"),
+                Self.show("2"): Self.ok("Type=wayland\nClass=user\nActive=yes\nLockedHint=yes\n"),
+                Self.show("c1"): Self.ok("Type=wayland\nClass=greeter\nActive=no\nLockedHint=no\n"),
+            ])
         #expect(result.fact == .bool(true))
         #expect(result.evidence.contains { $0.detail == "Active=yes Class=user LockedHint=yes Type=wayland" })
     }
 
     @Test func activeX11SessionUnlocked() throws {
-        let result = observe(try FixtureTree(), [
-            Self.list: Self.ok("3 1000 bob seat0\n4 1000 bob\n"),
-            Self.show("3"): Self.ok("Type=x11\nClass=user\nActive=yes\nLockedHint=no\n"),
-            Self.show("4"): Self.ok("Type=x11\nClass=user\nActive=no\nLockedHint=yes\n"),
-        ])
+        let result = observe(
+            try FixtureTree(),
+            [
+                Self.list: Self.ok("3 1000 bob seat0\n4 1000 bob\n"),
+                Self.show("3"): Self.ok("Type=x11\nClass=user\nActive=yes\nLockedHint=no\n"),
+                Self.show("4"): Self.ok("Type=x11\nClass=user\nActive=no\nLockedHint=yes\n"),
+            ])
         #expect(result.fact == .bool(false))
     }
 
     @Test func onlyTTYAndSSHSessionsAreNotApplicable() throws {
-        let fact = observe(try FixtureTree(), [
-            Self.list: Self.ok("5 1000 carol pts/0\n"),
-            Self.show("5"): Self.ok("Type=tty\nClass=user\nActive=yes\nLockedHint=no\n"),
-        ]).fact
+        let fact = observe(
+            try FixtureTree(),
+            [
+                Self.list: Self.ok("5 1000 carol pts/0\n"),
+                Self.show("5"): Self.ok("Type=tty\nClass=user\nActive=yes\nLockedHint=no\n"),
+            ]
+        ).fact
         guard case .notApplicable = fact else {
             Issue.record("expected notApplicable, got \(fact)")
             return
@@ -42,10 +49,13 @@ import VigilPosture
     }
 
     @Test func missingLockedHintIsUnknown() throws {
-        let fact = observe(try FixtureTree(), [
-            Self.list: Self.ok("6 1000 dave seat0\n"),
-            Self.show("6"): Self.ok("Type=x11\nClass=user\nActive=yes\n"),
-        ]).fact
+        let fact = observe(
+            try FixtureTree(),
+            [
+                Self.list: Self.ok("6 1000 dave seat0\n"),
+                Self.show("6"): Self.ok("Type=x11\nClass=user\nActive=yes\n"),
+            ]
+        ).fact
         #expect(fact.reason?.contains("LockedHint=missing") == true)
         #expect(!fact.isKnown)
     }

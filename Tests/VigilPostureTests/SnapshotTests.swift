@@ -10,23 +10,28 @@ import VigilPosture
     let time = Date(timeIntervalSince1970: 1_795_000_000.1234)
 
     func sample(edr: PostureFact = .bool(true), evidence: String = "pid 7") -> PostureSnapshot {
-        PostureSnapshot(takenAt: time, observations: [
-            .edrRunning: PostureObservation(edr, evidence: [.init(source: "/proc/*/comm", detail: evidence)]),
-            .kernelVersion: PostureObservation(.string("6.18.0"), evidence: []),
-            .secureBoot: PostureObservation(.notApplicable(reason: "no EFI")),
-            .yamaPtraceScope: PostureObservation(.unknown(reason: "absent")),
-            .osPatchAgeDays: PostureObservation(.int(3)),
-        ])
+        PostureSnapshot(
+            takenAt: time,
+            observations: [
+                .edrRunning: PostureObservation(edr, evidence: [.init(source: "/proc/*/comm", detail: evidence)]),
+                .kernelVersion: PostureObservation(.string("6.18.0"), evidence: []),
+                .secureBoot: PostureObservation(.notApplicable(reason: "no EFI")),
+                .yamaPtraceScope: PostureObservation(.unknown(reason: "absent")),
+                .osPatchAgeDays: PostureObservation(.int(3)),
+            ])
     }
 
     @Test func canonicalJSONIsSortedCompactAndCoversEverything() {
-        let snapshot = PostureSnapshot(takenAt: Date(timeIntervalSince1970: 0), observations: [
-            .secureBoot: PostureObservation(.bool(false), evidence: [.init(source: "/x", detail: "a\"b")]),
-            .diskEncrypted: PostureObservation(.unknown(reason: "r")),
-        ])
-        #expect(snapshot.canonicalJSON == #"{"facts":{"disk_encrypted":{"evidence":[],"fact":{"reason":"r","type":"unknown"}},"#
-            + #""secure_boot":{"evidence":[{"detail":"a\"b","source":"/x"}],"fact":{"type":"bool","value":false}}},"#
-            + #""taken_at":"1970-01-01T00:00:00.000Z"}"#)
+        let snapshot = PostureSnapshot(
+            takenAt: Date(timeIntervalSince1970: 0),
+            observations: [
+                .secureBoot: PostureObservation(.bool(false), evidence: [.init(source: "/x", detail: "a\"b")]),
+                .diskEncrypted: PostureObservation(.unknown(reason: "r")),
+            ])
+        #expect(
+            snapshot.canonicalJSON == #"{"facts":{"disk_encrypted":{"evidence":[],"fact":{"reason":"r","type":"unknown"}},"#
+                + #""secure_boot":{"evidence":[{"detail":"a\"b","source":"/x"}],"fact":{"type":"bool","value":false}}},"#
+                + #""taken_at":"1970-01-01T00:00:00.000Z"}"#)
         #expect(snapshot.hash == SHA256.hexDigest(Array(snapshot.canonicalJSON.utf8)))
         #expect(snapshot.hash.count == 64)
     }
@@ -81,11 +86,12 @@ import VigilPosture
         observations[.screenLocked] = PostureObservation(.bool(true))
         observations[.kernelVersion] = PostureObservation(.string("6.18.0"), evidence: [.init(source: "new", detail: "only evidence")])
         let later = PostureSnapshot(takenAt: time.addingTimeInterval(60), observations: observations)
-        #expect(later.changes(from: earlier) == [
-            PostureChange(key: .edrRunning, before: .bool(true), after: .bool(false)),
-            PostureChange(key: .osPatchAgeDays, before: .int(3), after: nil),
-            PostureChange(key: .screenLocked, before: nil, after: .bool(true)),
-        ])
+        #expect(
+            later.changes(from: earlier) == [
+                PostureChange(key: .edrRunning, before: .bool(true), after: .bool(false)),
+                PostureChange(key: .osPatchAgeDays, before: .int(3), after: nil),
+                PostureChange(key: .screenLocked, before: nil, after: .bool(true)),
+            ])
         #expect(earlier.changes(from: earlier).isEmpty)
     }
 
@@ -108,11 +114,12 @@ import VigilPosture
     }
 
     @Test func everyKeyHasItsWireName() {
-        #expect(PostureKey.allCases.map(\.rawValue) == [
-            "disk_encrypted", "secure_boot", "firewall_active", "edr_running", "os_patch_age_days", "kernel_version",
-            "os_release", "screen_locked", "kernel_lockdown", "io_uring_disabled", "unprivileged_bpf_disabled",
-            "yama_ptrace_scope", "ptrace_restricted", "vigil_sensor_attached", "vigil_enforcement_mode", "vigil_drops",
-        ])
+        #expect(
+            PostureKey.allCases.map(\.rawValue) == [
+                "disk_encrypted", "secure_boot", "firewall_active", "edr_running", "os_patch_age_days", "kernel_version",
+                "os_release", "screen_locked", "kernel_lockdown", "io_uring_disabled", "unprivileged_bpf_disabled",
+                "yama_ptrace_scope", "ptrace_restricted", "vigil_sensor_attached", "vigil_enforcement_mode", "vigil_drops",
+            ])
     }
 }
 

@@ -12,7 +12,9 @@ import VigilPosture
     }
 
     @Test func osReleasePrettyNameWithQuotesAndEscapes() throws {
-        let tree = try FixtureTree().write("/etc/os-release", """
+        let tree = try FixtureTree().write(
+            "/etc/os-release",
+            """
             # comment
             NAME="Fedora Linux"
             VERSION_ID=41
@@ -40,14 +42,18 @@ import VigilPosture
     @Test func kernelVersionFromOsreleaseWithBuildDateEvidence() throws {
         let tree = try FixtureTree()
             .write("/proc/sys/kernel/osrelease", "6.1.0-18-amd64\n")
-            .write("/proc/version", "Linux version 6.1.0-18-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)\n")
+            .write(
+                "/proc/version",
+                "Linux version 6.1.0-18-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)\n"
+            )
         let result = observe(tree)[.kernelVersion]!
         #expect(result.fact == .string("6.1.0-18-amd64"))
         #expect(result.evidence.contains { $0.detail == "built 2024-02-01T00:00:00.000Z" })
     }
 
     @Test func kernelVersionFallsBackToProcVersion() throws {
-        let tree = try FixtureTree().write("/proc/version", "Linux version 6.8.0-45-generic (buildd@lcy02) #45-Ubuntu SMP PREEMPT_DYNAMIC Fri Aug 30 12:02:04 UTC 2024\n")
+        let tree = try FixtureTree().write(
+            "/proc/version", "Linux version 6.8.0-45-generic (buildd@lcy02) #45-Ubuntu SMP PREEMPT_DYNAMIC Fri Aug 30 12:02:04 UTC 2024\n")
         #expect(observe(tree)[.kernelVersion]?.fact == .string("6.8.0-45-generic"))
     }
 
@@ -67,7 +73,9 @@ import VigilPosture
     }
 
     @Test func patchAgeFromLastDpkgInstall() throws {
-        let tree = try FixtureTree().write("/var/log/dpkg.log", """
+        let tree = try FixtureTree().write(
+            "/var/log/dpkg.log",
+            """
             2026-11-01 08:00:00 startup archives unpack
             2026-11-09 23:59:00 upgrade openssl:amd64 3.0.14-1 3.0.15-1
             2026-11-10 09:00:00 status installed openssl:amd64 3.0.15-1

@@ -45,8 +45,11 @@ struct Workspace {
         let policy = try Policy(yaml: yaml, file: "test.yaml")
         let account = try developer()
         let log = try AuditLog.open(directory: audit, signer: try Ed25519FileSigner(keyFile: AuditLogLayout(directory: audit).defaultPrivateKey))
-        let runner = Runner(sensor: try sharedSensor.get(), configuration: RunConfiguration(
-            policy: policy, identity: Identity(user: "dev"), home: account.home, deviceID: "test-device", account: account), audit: log, logger: silentLogger)
+        let runner = Runner(
+            sensor: try sharedSensor.get(),
+            configuration: RunConfiguration(
+                policy: policy, identity: Identity(user: "dev"), home: account.home, deviceID: "test-device", account: account), audit: log,
+            logger: silentLogger)
         let collected = Entries()
         let summary = try await runner.run(command: argv) { collected.add($0.entry) }
         try log.close()
@@ -71,7 +74,8 @@ func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " +
         let listener = try TCPListener()
         let policy = "vigil: 1\nrules:\n  - {id: no-port, match: 'Connect(127.0.0.1:\(listener.port))', action: deny}\n"
         let out = w.dir + "/out"
-        let (summary, entries, report) = try await w.run(policy: policy,
+        let (summary, entries, report) = try await w.run(
+            policy: policy,
             shell("bash -c 'exec 3<>/dev/tcp/127.0.0.1/\(listener.port)'; echo rc=$?", out: out))
         let text = try String(contentsOfFile: out, encoding: .utf8)
         #expect(text.contains("Operation not permitted") && text.contains("rc=1"), "\(text)")
@@ -100,7 +104,7 @@ func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " +
         let out = w.dir + "/out"
         let (_, entries, report) = try await w.run(policy: policy, shell("\(helper) \(w.secret) \(listener.port)", out: out))
         let text = try String(contentsOfFile: out, encoding: .utf8)
-        #expect(text.contains("open -1"), "\(text)")     // EPERM, through io_uring
+        #expect(text.contains("open -1"), "\(text)")  // EPERM, through io_uring
         #expect(text.contains("connect -1"), "\(text)")
         #expect(!listener.hasPendingConnection)
         #expect(entries.contains { $0.kind == .open && $0.decision == .deny && $0.winningRule == "no-secret" })
@@ -146,9 +150,11 @@ func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " +
         try FileManager.default.copyItem(atPath: "/usr/bin/touch", toPath: binary)
         try "#!/bin/sh\ntouch \(marker)\n".write(toFile: script, atomically: false, encoding: .utf8)
         chmod(script, 0o755)
-        let policy = "vigil: 1\nrules:\n  - {id: no-fetcher, match: 'Exec(fetcher)', action: deny}\n  - {id: no-fetcher-sh, match: 'Exec(fetcher.sh)', action: deny}\n"
+        let policy =
+            "vigil: 1\nrules:\n  - {id: no-fetcher, match: 'Exec(fetcher)', action: deny}\n  - {id: no-fetcher-sh, match: 'Exec(fetcher.sh)', action: deny}\n"
         let out = w.dir + "/out"
-        let (summary, entries, report) = try await w.run(policy: policy,
+        let (summary, entries, report) = try await w.run(
+            policy: policy,
             shell("\(binary) \(marker); echo rc=$?; \(script); echo rc2=$?", out: out))
         let text = try String(contentsOfFile: out, encoding: .utf8)
         #expect(!FileManager.default.fileExists(atPath: marker), "\(text)")
@@ -172,7 +178,9 @@ func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " +
         let text = try String(contentsOfFile: out, encoding: .utf8)
         #expect(!text.contains("TOKEN-"), "\(text)")
         #expect(text.contains("alive") && !text.contains("root-read=0"), "\(text)")
-        #expect(entries.contains { $0.kind == .open && $0.decision == .deny && $0.enforcement?.action == "fanotify-deny" && $0.winningRule == "no-vault" })
+        #expect(
+            entries.contains { $0.kind == .open && $0.decision == .deny && $0.enforcement?.action == "fanotify-deny" && $0.winningRule == "no-vault" }
+        )
         #expect(!entries.contains { $0.decision == .flag })
         #expect(report.isValid, "\(report)")
     }
@@ -192,7 +200,9 @@ func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " +
         let text = try String(contentsOfFile: out, encoding: .utf8)
         #expect(text.contains("cat=137") && !text.contains("root-read="), "\(text)")
         #expect(!text.contains("PRIVATE-KEY"), "\(text)")
-        let kills = entries.filter { $0.kind == .open && $0.decision == .kill && $0.enforcement?.action == "bpf-sigkill" && $0.winningRule == "no-keys" }
+        let kills = entries.filter {
+            $0.kind == .open && $0.decision == .kill && $0.enforcement?.action == "bpf-sigkill" && $0.winningRule == "no-keys"
+        }
         #expect(kills.count == 2, "\(entries.map { "\($0.kind) \($0.decision.map(\.rawValue) ?? "-") \($0.enforcement?.action ?? "-")" })")
         #expect(!entries.contains { $0.decision == .flag })
         #expect(summary.userSpaceRules.contains { $0.contains("SIGKILLed in the kernel") })
@@ -218,7 +228,9 @@ func shell(_ script: String, out: String) -> [String] { ["/bin/sh", "-c", "{ " +
     }
 
     @Test func aPolicyThatDoesNotCompileRunsNothing() async throws {
-        #expect(throws: PolicyError.self) { _ = try Policy(yaml: "vigil: 1\nrules:\n  - {id: x, match: 'Connect(', action: deny}\n", file: "bad.yaml") }
+        #expect(throws: PolicyError.self) {
+            _ = try Policy(yaml: "vigil: 1\nrules:\n  - {id: x, match: 'Connect(', action: deny}\n", file: "bad.yaml")
+        }
     }
 }
 
@@ -240,16 +252,19 @@ extension EnforcementTests {
         let monitor = PostureMonitor(prober: PostureProber(configuration: configuration))
         #expect(monitor.current[.edrRunning] == .bool(true))
 
-        let policy = try Policy(yaml: """
-            vigil: 1
-            rules:
-              - {id: no-net-without-edr, match: 'Connect(127.0.0.1:\(listener.port))', action: deny, when: edr_running == false}
-            """, file: "posture.yaml")
+        let policy = try Policy(
+            yaml: """
+                vigil: 1
+                rules:
+                  - {id: no-net-without-edr, match: 'Connect(127.0.0.1:\(listener.port))', action: deny, when: edr_running == false}
+                """, file: "posture.yaml")
         let account = try w.developer()
         let log = try AuditLog.open(directory: w.audit, signer: try Ed25519FileSigner(keyFile: AuditLogLayout(directory: w.audit).defaultPrivateKey))
-        let runner = Runner(sensor: try sharedSensor.get(), configuration: RunConfiguration(
-            policy: policy, identity: Identity(user: "dev"), home: account.home, deviceID: "test-device", posture: monitor,
-            account: account), audit: log, logger: silentLogger)
+        let runner = Runner(
+            sensor: try sharedSensor.get(),
+            configuration: RunConfiguration(
+                policy: policy, identity: Identity(user: "dev"), home: account.home, deviceID: "test-device", posture: monitor,
+                account: account), audit: log, logger: silentLogger)
         let out = w.dir + "/out", phase1 = w.dir + "/phase1", go = w.dir + "/go"
         let script = """
             bash -c 'exec 3<>/dev/tcp/127.0.0.1/\(listener.port)' && echo first=ok; touch \(phase1)

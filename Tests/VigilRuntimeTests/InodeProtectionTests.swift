@@ -25,7 +25,8 @@ extension EnforcementTests {
         let link = w.dir + "/innocent.txt"
         #expect(Glibc.link(token, link) == 0)
         let out = w.dir + "/out"
-        let (_, entries, report) = try await w.run(policy: policy, shell("cat \(link); echo cat=$?; echo neighbour > \(w.dir)/n; cat \(w.dir)/n", out: out))
+        let (_, entries, report) = try await w.run(
+            policy: policy, shell("cat \(link); echo cat=$?; echo neighbour > \(w.dir)/n; cat \(w.dir)/n", out: out))
         let text = try String(contentsOfFile: out, encoding: .utf8)
         #expect(!text.contains("VAULT-") && text.contains("cat=1") && text.contains("neighbour"), "\(text)")
         let deny = entries.first { $0.kind == .open && $0.decision == .deny && $0.winningRule == "no-vault" }
@@ -53,8 +54,9 @@ extension EnforcementTests {
         for route in ["link", "bind", "dirmove", "filemove"] {
             #expect(text.contains("\(route)=") && !text.contains("\(route)=0"), "\(route): \(text)")
         }
-        #expect(entries.filter { $0.kind == .open && $0.decision == .deny && $0.extra["protectedName"] != nil }.count >= 4,
-                "\(entries.map { "\($0.action.path ?? "") \($0.extra)" })")
+        #expect(
+            entries.filter { $0.kind == .open && $0.decision == .deny && $0.extra["protectedName"] != nil }.count >= 4,
+            "\(entries.map { "\($0.action.path ?? "") \($0.extra)" })")
     }
 
     @Test(.requires(.bpf)) func aFileCreatedInTheProtectedTreeAfterTheMarksIsProtectedByInodeToo() async throws {
@@ -76,7 +78,8 @@ extension EnforcementTests {
             Glibc.chown(later, developer.uid, developer.gid)
             try? "LATER-SECRET".write(toFile: later, atomically: false, encoding: .utf8)
         }
-        let script = "touch \(ready); while [ ! -s \(later) ]; do sleep 0.05; done; sleep 0.2; ln \(later) \(w.dir)/out-link; cat \(w.dir)/out-link; echo rc=$?"
+        let script =
+            "touch \(ready); while [ ! -s \(later) ]; do sleep 0.05; done; sleep 0.2; ln \(later) \(w.dir)/out-link; cat \(w.dir)/out-link; echo rc=$?"
         let (summary, entries, _) = try await w.run(policy: policy, shell(script, out: out))
         let text = try String(contentsOfFile: out, encoding: .utf8)
         #expect(!text.contains("LATER-SECRET") && text.contains("rc=1"), "\(text)")

@@ -69,8 +69,12 @@ private func covers(_ target: MarkTarget, _ file: String) -> Bool {
         var fs = TableFileSystem(directories: ["/", "/home"], files: [])
         for dir in dirs where Bool.random(using: &g) || dir == "/srv" { fs.directories.insert(dir) }
         // Parents exist for every directory kept.
-        for dir in fs.directories { var p = dir; while let slash = p.lastIndex(of: "/"), slash != p.startIndex { p = String(p[..<slash]); fs.directories.insert(p) } }
-        for dir in fs.directories { for name in names where Int.random(in: 0..<3, using: &g) == 0 { fs.files.insert((dir == "/" ? "" : dir) + "/" + name) } }
+        for dir in fs.directories {
+            var p = dir; while let slash = p.lastIndex(of: "/"), slash != p.startIndex { p = String(p[..<slash]); fs.directories.insert(p) }
+        }
+        for dir in fs.directories {
+            for name in names where Int.random(in: 0..<3, using: &g) == 0 { fs.files.insert((dir == "/" ? "" : dir) + "/" + name) }
+        }
         let rule = randomRule(&g)
         let yaml = "vigil: 1\nrules:\n  - {id: r, match: '\(rule.replacingOccurrences(of: "'", with: "''"))', action: deny}\n"
         let policy = try Policy(yaml: yaml, file: "p.yaml")

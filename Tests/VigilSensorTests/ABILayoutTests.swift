@@ -115,8 +115,9 @@ import VigilCore
         let table = vigil_abi_fields(&count)
         return (0..<count).map { i in
             let f = table[i]
-            return CField(record: String(cString: f.record), field: String(cString: f.field), offset: Int(f.offset),
-                          size: Int(f.size), recordSize: Int(f.record_size))
+            return CField(
+                record: String(cString: f.record), field: String(cString: f.field), offset: Int(f.offset),
+                size: Int(f.size), recordSize: Int(f.record_size))
         }
     }
 
@@ -125,7 +126,8 @@ import VigilCore
         let c = Self.cFields
         #expect(c.count == Self.swiftFields.count)
         for f in c {
-            #expect(Self.swiftFields[f.key] == f.offset, "\(f.key): C says \(f.offset), Swift \(Self.swiftFields[f.key].map(String.init) ?? "nothing")")
+            #expect(
+                Self.swiftFields[f.key] == f.offset, "\(f.key): C says \(f.offset), Swift \(Self.swiftFields[f.key].map(String.init) ?? "nothing")")
             #expect(Self.swiftSizes[f.record] == f.recordSize, "\(f.record): C size \(f.recordSize)")
         }
         let cKeys = Set(c.map(\.key))

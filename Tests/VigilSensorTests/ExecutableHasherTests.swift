@@ -51,8 +51,9 @@ func identity(of path: String) throws -> FileIdentity {
         let path = try scratchFile("abc")
         defer { unlink(path) }
         let hasher = ExecutableHasher()
-        #expect(hasher.hash(pid: getpid(), path: path, identity: try identity(of: path))
-            == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            hasher.hash(pid: getpid(), path: path, identity: try identity(of: path))
+                == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(hasher.mismatches == 0)
     }
 
@@ -66,8 +67,10 @@ func identity(of path: String) throws -> FileIdentity {
         #expect(hasher.hash(pid: nil, path: path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         usleep(10_000)  // a ctime tick apart
         try "abd".write(toFile: path, atomically: false, encoding: .utf8)
-        var times = [timespec(tv_sec: Int(before.mtimeSeconds), tv_nsec: Int(before.mtimeNanoseconds)),
-                     timespec(tv_sec: Int(before.mtimeSeconds), tv_nsec: Int(before.mtimeNanoseconds))]
+        var times = [
+            timespec(tv_sec: Int(before.mtimeSeconds), tv_nsec: Int(before.mtimeNanoseconds)),
+            timespec(tv_sec: Int(before.mtimeSeconds), tv_nsec: Int(before.mtimeNanoseconds)),
+        ]
         #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
         let after = try identity(of: path)
         #expect(after.size == before.size && after.mtimeSeconds == before.mtimeSeconds && after.mtimeNanoseconds == before.mtimeNanoseconds)
@@ -78,7 +81,8 @@ func identity(of path: String) throws -> FileIdentity {
 
 @Suite struct HashCacheFileTests {
     func scratchDirectory() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-hashcache-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-hashcache-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+            .path
         try #require(mkdir(dir, 0o700) == 0)
         return dir
     }
@@ -109,7 +113,8 @@ func identity(of path: String) throws -> FileIdentity {
         let id = FileIdentity(device: 1, inode: 2, size: 3, mtimeSeconds: 4, mtimeNanoseconds: 5, ctimeSeconds: 6, ctimeNanoseconds: 7)
         let good = HashCacheFile.line(id, String(repeating: "ab", count: 32))
         try #require(mkdir(dir + "/c", 0o700) == 0)
-        let text = "garbage\n" + good + "v1 1 2 3 4 5 6 7 ABCDEF\n" + "v1 1 2 3 4 5 6 7 " + String(repeating: "a", count: 64) + " extra\n" + "v1 9 9 9"
+        let text =
+            "garbage\n" + good + "v1 1 2 3 4 5 6 7 ABCDEF\n" + "v1 1 2 3 4 5 6 7 " + String(repeating: "a", count: 64) + " extra\n" + "v1 9 9 9"
         try text.write(toFile: dir + "/c/h", atomically: false, encoding: .utf8)
         try #require(chmod(dir + "/c/h", 0o600) == 0)
         let store = HashCacheFile(path: dir + "/c/h")
@@ -148,8 +153,9 @@ func identity(of path: String) throws -> FileIdentity {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = HashCacheFile(path: dir + "/c/h", maxBytes: 200)
         for i in 0..<5 {
-            store.append(FileIdentity(device: 1, inode: UInt64(i), size: 3, mtimeSeconds: 4, mtimeNanoseconds: 5, ctimeSeconds: 6, ctimeNanoseconds: 7),
-                         String(repeating: "ab", count: 32))
+            store.append(
+                FileIdentity(device: 1, inode: UInt64(i), size: 3, mtimeSeconds: 4, mtimeNanoseconds: 5, ctimeSeconds: 6, ctimeNanoseconds: 7),
+                String(repeating: "ab", count: 32))
         }
         let reopened = HashCacheFile(path: dir + "/c/h", maxBytes: 200)
         #expect(reopened.load().isEmpty)

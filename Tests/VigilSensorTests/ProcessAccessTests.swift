@@ -18,7 +18,8 @@ final class Outsider {
     /// The state letter of /proc/PID/stat (R, S, T…).
     var state: Character? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
         return stat[stat.index(close, offsetBy: 2)]
     }
     deinit {
@@ -45,10 +46,12 @@ extension TraceTests {
         t.events.compactMap { if case .procAccess(let e) = $0 { e } else { nil } }
     }
 
-    @Test(.requires(.bpf), arguments: [
-        ("attach", ProcessAccessCall.ptrace, "PTRACE_ATTACH"), ("seize", .ptrace, "PTRACE_SEIZE"), ("peek", .ptrace, "PTRACE_PEEKDATA"),
-        ("readv", .processVMReadv, nil), ("writev", .processVMWritev, nil), ("getfd", .pidfdGetfd, nil),
-    ] as [(String, ProcessAccessCall, String?)])
+    @Test(
+        .requires(.bpf),
+        arguments: [
+            ("attach", ProcessAccessCall.ptrace, "PTRACE_ATTACH"), ("seize", .ptrace, "PTRACE_SEIZE"), ("peek", .ptrace, "PTRACE_PEEKDATA"),
+            ("readv", .processVMReadv, nil), ("writev", .processVMWritev, nil), ("getfd", .pidfdGetfd, nil),
+        ] as [(String, ProcessAccessCall, String?)])
     func reachingOutsideTheSessionKillsTheCallerBeforeTheCallReturns(mode: String, call: ProcessAccessCall, request: String?) async throws {
         let killedBefore = try sharedSensor.get().counters().processAccessKilled
         let outsider = try Outsider()

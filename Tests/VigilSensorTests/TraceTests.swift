@@ -69,10 +69,13 @@ func sha256(of path: String) throws -> String {
         try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("link").path, withDestinationPath: "real/secret.txt")
         defer { try? FileManager.default.removeItem(at: dir) }
         let realTarget = URL(fileURLWithPath: target).resolvingSymlinksInPath().path
-        let t = try await trace(["/bin/sh", "-c", "cd \(dir.path)/real && cat ../link >/dev/null && cat ./secret.txt >/dev/null; cat missing-file 2>/dev/null; true"])
+        let t = try await trace([
+            "/bin/sh", "-c", "cd \(dir.path)/real && cat ../link >/dev/null && cat ./secret.txt >/dev/null; cat missing-file 2>/dev/null; true",
+        ])
         let hits = t.opens.filter { $0.path == realTarget }
         #expect(hits.count == 2, "opens: \(t.opens.map(\.path))")
-        #expect(t.opens.contains { $0.path == URL(fileURLWithPath: dir.path).resolvingSymlinksInPath().path + "/real/missing-file" && $0.result == -2 })
+        #expect(
+            t.opens.contains { $0.path == URL(fileURLWithPath: dir.path).resolvingSymlinksInPath().path + "/real/missing-file" && $0.result == -2 })
     }
 
     @Test(.requires(.bpf)) func loopbackTCPConnect() async throws {
@@ -112,9 +115,10 @@ func sha256(of path: String) throws -> String {
         let cat = try #require(t.execs.first { $0.path == "/usr/bin/cat" })
         #expect(cat.header.session == t.summary.session)
         #expect(t.opens.contains { $0.path == "/etc/hostname" && $0.header.pid == cat.header.pid })
-        let rootExit = try #require(t.events.firstIndex {
-            if case .exit(let e) = $0 { e.header.pid == t.execs.first?.header.pid } else { false }
-        })
+        let rootExit = try #require(
+            t.events.firstIndex {
+                if case .exit(let e) = $0 { e.header.pid == t.execs.first?.header.pid } else { false }
+            })
         let catIndex = try #require(t.events.firstIndex { if case .exec(let e) = $0 { e.path == "/usr/bin/cat" } else { false } })
         #expect(catIndex > rootExit)
     }
@@ -148,7 +152,8 @@ func sha256(of path: String) throws -> String {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { _ = try? Process.run(URL(fileURLWithPath: "/bin/rm"), arguments: ["-rf", root]).waitUntilExit() }
         // 25 levels of 200 bytes: 5 KB, beyond PATH_MAX for a single syscall, so built by chdir.
-        let script = "import os\nos.chdir('\(root)')\nfor _ in range(25):\n    os.mkdir('\(name)')\n    os.chdir('\(name)')\n"
+        let script =
+            "import os\nos.chdir('\(root)')\nfor _ in range(25):\n    os.mkdir('\(name)')\n    os.chdir('\(name)')\n"
             + "open('leaf', 'w').close()\n"
         let t = try await trace(["/usr/bin/env", "python3", "-c", script])
         #expect(t.summary.exitCode == 0)
@@ -181,7 +186,8 @@ func sha256(of path: String) throws -> String {
         sensor.untrack(pid: b)
 
         // Forks, a setsid double fork, threads, and a fork without exec, all ended.
-        let script = "import os, threading\n"
+        let script =
+            "import os, threading\n"
             + "ts = [threading.Thread(target=lambda: open('/etc/hostname').read()) for _ in range(4)]\n"
             + "[t.start() for t in ts]; [t.join() for t in ts]\n"
             + "pid = os.fork()\nif pid == 0:\n    os._exit(0)\nos.waitpid(pid, 0)\n"
@@ -237,7 +243,9 @@ func sha256(of path: String) throws -> String {
         let collected = Collector()
         let summary = try await Tracer(sensor: try sharedSensor.get()).attach(pid: process.processIdentifier) { collected.add($0, $1) }
         process.waitUntilExit()
-        #expect(collected.events.contains { if case .exec(let e) = $0 { e.path == "/usr/bin/cat" && e.header.session == summary.session } else { false } })
+        #expect(
+            collected.events.contains { if case .exec(let e) = $0 { e.path == "/usr/bin/cat" && e.header.session == summary.session } else { false } }
+        )
     }
 
     @Test(.requires(.bpf)) func missingCommandIsAClearError() async throws {
@@ -261,9 +269,9 @@ func sha256(of path: String) throws -> String {
 @Suite(.serialized) struct RingFullTests {
     @Test(.requires(.bpf)) func aFullRingIsCountedAndReportedAsAGap() async throws {
         var options = SensorOptions()
-        options.ringBytes = 64 << 10       // tiny ring
-        options.wakeupEvery = .max         // never wake the reader early
-        options.pollMilliseconds = 2000    // and let it sleep: the burst overflows
+        options.ringBytes = 64 << 10  // tiny ring
+        options.wakeupEvery = .max  // never wake the reader early
+        options.pollMilliseconds = 2000  // and let it sleep: the burst overflows
         options.execAll = false
         let sensor = try Sensor(options: options)
         let collected = Collector()

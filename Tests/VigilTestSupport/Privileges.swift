@@ -68,7 +68,8 @@ public enum Privileges {
     }
 
     /// The package root, from this file's path.
-    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     /// An executable of this package built with the tests (`swift build --build-tests` builds
     /// them all); missing is a failure.

@@ -41,7 +41,8 @@ import VigilTransportClient
                     target = ["--unix-socket", path, "http://localhost/upload"]
                 }
                 // -H Expect: forces the interim-response path regardless of curl's size threshold.
-                let result = try run("/usr/bin/curl", ["-sS", "--max-time", "10", "-H", "Expect: 100-continue", "--data-binary", "@-"] + target, input: body)
+                let result = try run(
+                    "/usr/bin/curl", ["-sS", "--max-time", "10", "-H", "Expect: 100-continue", "--data-binary", "@-"] + target, input: body)
                 #expect(result.status == 0)
                 #expect(result.output == "POST /upload \(body.count) \(String(repeating: "A", count: body.count))\n")
             }

@@ -314,10 +314,12 @@ import VigilTransportClient
 @Suite struct UnixListenerTests {
     @Test func servesWithModeAndRemovesItsFileOnStop() throws {
         let path = temporarySocketPath("mode")
-        let server = try HTTPServer(listener: .unix(path: path, mode: 0o660), handler: { request, connection in
-            let credentials = connection.peerCredentials.map { "\($0.pid) \($0.uid) \($0.gid)" } ?? "none"
-            return .text("\(request.path) \(credentials)")
-        })
+        let server = try HTTPServer(
+            listener: .unix(path: path, mode: 0o660),
+            handler: { request, connection in
+                let credentials = connection.peerCredentials.map { "\($0.pid) \($0.uid) \($0.gid)" } ?? "none"
+                return .text("\(request.path) \(credentials)")
+            })
         var info = stat()
         #expect(lstat(path, &info) == 0)
         #expect(info.st_mode & S_IFMT == S_IFSOCK)
@@ -344,9 +346,12 @@ import VigilTransportClient
 
     @Test func peerCredentialsOfAChildProcess() throws {
         let path = temporarySocketPath("child")
-        try withServer(.unix(path: path, mode: 0o600), handler: { _, connection in
-            .text(connection.peerCredentials.map { "pid=\($0.pid)" } ?? "none")
-        }) { _ in
+        try withServer(
+            .unix(path: path, mode: 0o600),
+            handler: { _, connection in
+                .text(connection.peerCredentials.map { "pid=\($0.pid)" } ?? "none")
+            }
+        ) { _ in
             let child = try PythonClient(unixPath: path)
             let output = child.go()
             #expect(body(of: output) == "pid=\(child.pid)\n")

@@ -89,14 +89,17 @@ import VigilTransportClient
 
     @Test func unixConnectionsHaveCredentialsNotTCPPeers() throws {
         let path = temporarySocketPath("peer")
-        try withServer(.unix(path: path, mode: 0o600), handler: { _, connection in
-            do throws(PeerLookupError) {
-                _ = try connection.peer()
-                return .text("unexpected")
-            } catch {
-                return .text("\(error.step) \(connection.peerCredentials?.pid ?? -1)")
+        try withServer(
+            .unix(path: path, mode: 0o600),
+            handler: { _, connection in
+                do throws(PeerLookupError) {
+                    _ = try connection.peer()
+                    return .text("unexpected")
+                } catch {
+                    return .text("\(error.step) \(connection.peerCredentials?.pid ?? -1)")
+                }
             }
-        }) { server throws in
+        ) { server throws in
             #expect(try HTTPClient(.unix(path: path)).request("GET", "/").bodyText == "notTCP \(getpid())\n")
             #expect(server.counters.peerLookupFailures == 1)
         }
@@ -131,7 +134,8 @@ import VigilTransportClient
     }
 
     @Test func sockDiagErrorReplies() {
-        let query = SocketDiag.Query(family: UInt8(AF_INET), source: .init(address: [127, 0, 0, 1], port: 1), destination: .init(address: [127, 0, 0, 1], port: 2))
+        let query = SocketDiag.Query(
+            family: UInt8(AF_INET), source: .init(address: [127, 0, 0, 1], port: 1), destination: .init(address: [127, 0, 0, 1], port: 2))
         func errorReply(_ code: Int32, sequence: UInt32) -> [UInt8] {
             var bytes = [UInt8](repeating: 0, count: 36)
             bytes.withUnsafeMutableBytes { raw in

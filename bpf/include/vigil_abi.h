@@ -50,21 +50,21 @@ enum vigil_event_flag {
     VIGIL_F_PATH_UNRESOLVED = 1 << 5, /* path is the caller's string; base holds the dir it is relative to */
     VIGIL_F_UNTRACKED = 1 << 6,       /* exec of a process outside every session */
     VIGIL_F_EXE_UNLINKED = 1 << 7,    /* exec of an inode with no links (memfd, deleted file) */
-    VIGIL_F_KILLED = 1 << 8,          /* SIGKILLed in the kernel before its first instruction / before the fd was used */
-    VIGIL_F_SPARED = 1 << 9,          /* matched an in-kernel kill rule but is a session root: flagged only */
-    VIGIL_F_EXE_STAT = 1 << 10,       /* exec: exe_size, exe_mtime_* and exe_ctime_* are filled */
+    VIGIL_F_KILLED = 1 << 8,    /* SIGKILLed in the kernel before its first instruction / before the fd was used */
+    VIGIL_F_SPARED = 1 << 9,    /* matched an in-kernel kill rule but is a session root: flagged only */
+    VIGIL_F_EXE_STAT = 1 << 10, /* exec: exe_size, exe_mtime_* and exe_ctime_* are filled */
     VIGIL_F_TARGET_UNRESOLVED = 1 << 11, /* proc access: the target could not be resolved (taken as outside) */
-    VIGIL_F_PEER_OUTSIDE = 1 << 12, /* connect/send: a local socket outside the session is bound to the
+    VIGIL_F_PEER_OUTSIDE = 1 << 12,      /* connect/send: a local socket outside the session is bound to the
                                      * destination (peer_cgroup, peer_ino filled; for AF_UNIX, peer_pid): a
                                      * session-boundary crossing */
-    VIGIL_F_PEER_REFUSED = 1 << 13, /* ... refused (EPERM) by the session boundary (vigil_peer_rules) */
-    VIGIL_F_FIFO = 1 << 14,         /* open: the file opened is a FIFO (a named pipe) */
+    VIGIL_F_PEER_REFUSED = 1 << 13,      /* ... refused (EPERM) by the session boundary (vigil_peer_rules) */
+    VIGIL_F_FIFO = 1 << 14,              /* open: the file opened is a FIFO (a named pipe) */
 };
 
 /* Counters in the `vigil_counters` per-CPU array. Drops are indexed by event kind. */
 enum vigil_counter {
-    VIGIL_CTR_EMITTED_BASE = 0,                       /* + kind: records submitted */
-    VIGIL_CTR_DROPPED_BASE = VIGIL_EVENT_KIND_MAX,    /* + kind: ring buffer full */
+    VIGIL_CTR_EMITTED_BASE = 0,                        /* + kind: records submitted */
+    VIGIL_CTR_DROPPED_BASE = VIGIL_EVENT_KIND_MAX,     /* + kind: ring buffer full */
     VIGIL_CTR_TRACK_FAILED = 2 * VIGIL_EVENT_KIND_MAX, /* session map full: a child could not be tagged */
     VIGIL_CTR_PATH_TRUNCATED,
     VIGIL_CTR_ARGV_TRUNCATED,
@@ -85,7 +85,7 @@ struct vigil_event_header {
     __u64 ktime_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
     __u32 pid;      /* thread-group id */
     __u32 tid;
-    __u64 session;  /* 0 when the process is outside every session */
+    __u64 session; /* 0 when the process is outside every session */
 };
 
 /* VIGIL_EVENT_EXEC. Tail: path[path_len] then argv[argv_len]. */
@@ -139,13 +139,13 @@ struct vigil_open_event {
 /* VIGIL_EVENT_CONNECT and VIGIL_EVENT_SEND. */
 struct vigil_net_event {
     struct vigil_event_header hdr;
-    __s64 result;    /* 0 or -errno for connect; bytes or -errno for send */
-    __u16 family;    /* AF_INET, AF_INET6, AF_UNIX */
-    __u16 port;      /* host byte order */
-    __u32 peer_pid;  /* VIGIL_F_PEER_OUTSIDE on an AF_UNIX connect: the listener's owner (its SO_PEERCRED pid) */
-    __u8 addr[16];   /* IPv4 in the first 4 bytes, network order */
+    __s64 result;   /* 0 or -errno for connect; bytes or -errno for send */
+    __u16 family;   /* AF_INET, AF_INET6, AF_UNIX */
+    __u16 port;     /* host byte order */
+    __u32 peer_pid; /* VIGIL_F_PEER_OUTSIDE on an AF_UNIX connect: the listener's owner (its SO_PEERCRED pid) */
+    __u8 addr[16];  /* IPv4 in the first 4 bytes, network order */
     char unix_path[VIGIL_UNIX_PATH_MAX];
-    __u32 pad_end;   /* the padding to 8-byte alignment, named so it is never implicit */
+    __u32 pad_end; /* the padding to 8-byte alignment, named so it is never implicit */
     /* VIGIL_F_PEER_OUTSIDE: the local socket bound to the destination (the listener of a loopback
      * TCP connect, the receiver of a UDP datagram) — its cgroup and its inode (`socket:[ino]` in
      * /proc/PID/fd, which names the peer process). 0 otherwise. */
@@ -158,7 +158,7 @@ struct vigil_net_event {
  * SIGKILLed: VIGIL_F_KILLED), and for attaches (PTRACE_ATTACH, SEIZE, TRACEME) inside it (allowed). */
 struct vigil_proc_access_event {
     struct vigil_event_header hdr;
-    __u16 call;           /* enum vigil_proc_call */
+    __u16 call; /* enum vigil_proc_call */
     __u16 pad;
     __s32 target_pid;     /* the target's thread-group id (global); 0 with VIGIL_F_TARGET_UNRESOLVED */
     __s64 request;        /* ptrace: the request; pidfd_getfd: the pidfd; else 0 */
@@ -169,7 +169,7 @@ struct vigil_proc_access_event {
 /* Every size and every field's offset, as the Swift decoder reads them (VigilCore's EventLayout):
  * a change here fails the build of the BPF object and of the C glue until both sides agree. */
 #define VIGIL_ASSERT_SIZE(type, n) _Static_assert(sizeof(type) == (n), #type " size changed: update the Swift decoder")
-#define VIGIL_ASSERT_OFFSET(type, field, n) \
+#define VIGIL_ASSERT_OFFSET(type, field, n)                                                                            \
     _Static_assert(__builtin_offsetof(type, field) == (n), #type "." #field " moved: update the Swift decoder")
 VIGIL_ASSERT_SIZE(struct vigil_event_header, 32);
 VIGIL_ASSERT_OFFSET(struct vigil_event_header, kind, 0);

@@ -18,7 +18,7 @@
 #define S_IFIFO 0010000
 
 /* Set by user space before load. */
-const volatile bool exec_all = true;          /* emit exec events for processes outside sessions */
+const volatile bool exec_all = true; /* emit exec events for processes outside sessions */
 
 /* Set by user space at run time (mmapped .bss): 0 while no session is tracked, so the
  * syscall-exit handler returns before any map lookup. */

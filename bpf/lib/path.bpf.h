@@ -17,7 +17,7 @@
  * (an exec's argv) goes at PATH_END: no byte of the path is copied twice. */
 #define PATH_END 8192
 #define PATH_LOW (PATH_END - VIGIL_PATH_MAX) /* never written: a path starts above it */
-#define PATH_WALK_STEPS 128 /* components plus mount crossings */
+#define PATH_WALK_STEPS 128                  /* components plus mount crossings */
 /* Steps walked inline before the loop takes over: a bpf_loop() iteration costs ~12 ns over its
  * body (measured: a 6-component path, 293 → 224 ns per open event), and most paths a build or an
  * agent opens have fewer than 8 components. */
@@ -30,8 +30,8 @@ struct path_result {
 };
 
 /* Bounds the verifier can see: [PATH_LOW, PATH_END) and [PATH_LOW, PATH_LOW + 8192). */
-#define IN_PATH(x) (PATH_LOW + (((x) - PATH_LOW) & (VIGIL_PATH_MAX - 1)))
-#define NEAR_PATH(x) (PATH_LOW + (((x) - PATH_LOW) & (2 * VIGIL_PATH_MAX - 1)))
+#define IN_PATH(x) (PATH_LOW + (((x)-PATH_LOW) & (VIGIL_PATH_MAX - 1)))
+#define NEAR_PATH(x) (PATH_LOW + (((x)-PATH_LOW) & (2 * VIGIL_PATH_MAX - 1)))
 
 /* Casts a kernel address to a typed, read-only pointer: field loads then compile to direct
  * (fault-tolerant) loads instead of one bpf_probe_read_kernel() helper call each. */

@@ -50,10 +50,17 @@ static __always_inline bool syscall_is_compat(struct task_struct *task)
 static __always_inline void syscall_args_of(struct pt_regs *regs, bool compat, struct syscall_args *a)
 {
     if (!compat) {
-        a->a[0] = regs->di; a->a[1] = regs->si; a->a[2] = regs->dx; a->a[3] = regs->r10; a->a[4] = regs->r8;
+        a->a[0] = regs->di;
+        a->a[1] = regs->si;
+        a->a[2] = regs->dx;
+        a->a[3] = regs->r10;
+        a->a[4] = regs->r8;
     } else {
-        a->a[0] = (__u32)regs->bx; a->a[1] = (__u32)regs->cx; a->a[2] = (__u32)regs->dx;
-        a->a[3] = (__u32)regs->si; a->a[4] = (__u32)regs->di;
+        a->a[0] = (__u32)regs->bx;
+        a->a[1] = (__u32)regs->cx;
+        a->a[2] = (__u32)regs->dx;
+        a->a[3] = (__u32)regs->si;
+        a->a[4] = (__u32)regs->di;
     }
 }
 

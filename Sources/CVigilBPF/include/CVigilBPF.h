@@ -18,10 +18,10 @@
 typedef struct vigil_bpf vigil_bpf;
 
 struct vigil_bpf_options {
-    bool exec_all;          /* exec events for processes outside every session */
-    bool io_uring;          /* attach the io_uring programs (degraded mode without them) */
-    uint32_t ring_bytes;    /* ring buffer size, a power of two */
-    uint32_t wakeup_every;  /* records per CPU between forced consumer wakeups (0: default 4096) */
+    bool exec_all;         /* exec events for processes outside every session */
+    bool io_uring;         /* attach the io_uring programs (degraded mode without them) */
+    uint32_t ring_bytes;   /* ring buffer size, a power of two */
+    uint32_t wakeup_every; /* records per CPU between forced consumer wakeups (0: default 4096) */
 };
 
 /* Opens, loads and attaches the sensor. NULL on failure, with `err` naming the program and reason. */

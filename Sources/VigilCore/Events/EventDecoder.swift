@@ -69,19 +69,21 @@ public enum EventDecoder {
             let argv = splitNUL(r, X.size + pathLength, argvLength)
             let device = userDevice(r.loadUnaligned(fromByteOffset: X.exeDevice, as: UInt64.self))
             let inode = r.loadUnaligned(fromByteOffset: X.exeInode, as: UInt64.self)
-            return .exec(ExecEvent(
-                header: header,
-                ppid: r.loadUnaligned(fromByteOffset: X.ppid, as: Int32.self),
-                uid: r.loadUnaligned(fromByteOffset: X.uid, as: UInt32.self),
-                gid: r.loadUnaligned(fromByteOffset: X.gid, as: UInt32.self),
-                cgroupID: r.loadUnaligned(fromByteOffset: X.cgroupID, as: UInt64.self),
-                exeDevice: device, exeInode: inode, path: path, argv: argv,
-                exeIdentity: header.flags.contains(.exeStat) ? FileIdentity(
-                    device: device, inode: inode, size: r.loadUnaligned(fromByteOffset: X.exeSize, as: Int64.self),
-                    mtimeSeconds: r.loadUnaligned(fromByteOffset: X.exeMtimeSec, as: Int64.self),
-                    mtimeNanoseconds: Int64(r.loadUnaligned(fromByteOffset: X.exeMtimeNsec, as: UInt32.self)),
-                    ctimeSeconds: r.loadUnaligned(fromByteOffset: X.exeCtimeSec, as: Int64.self),
-                    ctimeNanoseconds: Int64(r.loadUnaligned(fromByteOffset: X.exeCtimeNsec, as: UInt32.self))) : nil))
+            return .exec(
+                ExecEvent(
+                    header: header,
+                    ppid: r.loadUnaligned(fromByteOffset: X.ppid, as: Int32.self),
+                    uid: r.loadUnaligned(fromByteOffset: X.uid, as: UInt32.self),
+                    gid: r.loadUnaligned(fromByteOffset: X.gid, as: UInt32.self),
+                    cgroupID: r.loadUnaligned(fromByteOffset: X.cgroupID, as: UInt64.self),
+                    exeDevice: device, exeInode: inode, path: path, argv: argv,
+                    exeIdentity: header.flags.contains(.exeStat)
+                        ? FileIdentity(
+                            device: device, inode: inode, size: r.loadUnaligned(fromByteOffset: X.exeSize, as: Int64.self),
+                            mtimeSeconds: r.loadUnaligned(fromByteOffset: X.exeMtimeSec, as: Int64.self),
+                            mtimeNanoseconds: Int64(r.loadUnaligned(fromByteOffset: X.exeMtimeNsec, as: UInt32.self)),
+                            ctimeSeconds: r.loadUnaligned(fromByteOffset: X.exeCtimeSec, as: Int64.self),
+                            ctimeNanoseconds: Int64(r.loadUnaligned(fromByteOffset: X.exeCtimeNsec, as: UInt32.self))) : nil))
         case .fork:
             try need(EventLayout.Fork.size)
             return .fork(ForkEvent(header: header, childPID: r.loadUnaligned(fromByteOffset: EventLayout.Fork.childPID, as: Int32.self)))
@@ -98,11 +100,12 @@ public enum EventDecoder {
             if header.flags.contains(.pathUnresolved) && !path.hasPrefix("/") && baseLength > 0 {
                 path = PathNormalizer.join(string(r, O.size + pathLength, baseLength), path)
             }
-            return .open(OpenEvent(
-                header: header, path: path,
-                flags: r.loadUnaligned(fromByteOffset: O.flags, as: UInt32.self),
-                mode: r.loadUnaligned(fromByteOffset: O.mode, as: UInt32.self),
-                result: r.loadUnaligned(fromByteOffset: O.result, as: Int64.self)))
+            return .open(
+                OpenEvent(
+                    header: header, path: path,
+                    flags: r.loadUnaligned(fromByteOffset: O.flags, as: UInt32.self),
+                    mode: r.loadUnaligned(fromByteOffset: O.mode, as: UInt32.self),
+                    result: r.loadUnaligned(fromByteOffset: O.result, as: Int64.self)))
         case .connect, .send:
             typealias N = EventLayout.Net
             try need(N.size)
@@ -126,12 +129,13 @@ public enum EventDecoder {
         case .procAccess:
             typealias P = EventLayout.ProcAccess
             try need(P.size)
-            return .procAccess(ProcessAccessEvent(
-                header: header, rawCall: r.loadUnaligned(fromByteOffset: P.call, as: UInt16.self),
-                request: r.loadUnaligned(fromByteOffset: P.request, as: Int64.self),
-                argument: r.loadUnaligned(fromByteOffset: P.arg, as: Int64.self),
-                targetPID: r.loadUnaligned(fromByteOffset: P.targetPID, as: Int32.self),
-                targetSession: r.loadUnaligned(fromByteOffset: P.targetSession, as: UInt64.self)))
+            return .procAccess(
+                ProcessAccessEvent(
+                    header: header, rawCall: r.loadUnaligned(fromByteOffset: P.call, as: UInt16.self),
+                    request: r.loadUnaligned(fromByteOffset: P.request, as: Int64.self),
+                    argument: r.loadUnaligned(fromByteOffset: P.arg, as: Int64.self),
+                    targetPID: r.loadUnaligned(fromByteOffset: P.targetPID, as: Int32.self),
+                    targetSession: r.loadUnaligned(fromByteOffset: P.targetSession, as: UInt64.self)))
         }
     }
 

@@ -147,10 +147,12 @@ public enum EventRenderer {
     /// "ptrace PTRACE_ATTACH pid 812 (outside the session)  -> killed".
     public static func processAccessDetail(_ e: ProcessAccessEvent) -> String {
         let what = e.requestName.map { e.callName + " " + $0 } ?? e.callName
-        let target = e.header.flags.contains(.targetUnresolved)
+        let target =
+            e.header.flags.contains(.targetUnresolved)
             ? "an unresolved target (\(e.call == .pidfdGetfd ? "pidfd" : "pid") \(e.call == .pidfdGetfd ? e.request : e.argument))"
             : "pid \(e.targetPID)"
-        let whose = e.targetSession == e.header.session && !e.header.flags.contains(.targetUnresolved)
+        let whose =
+            e.targetSession == e.header.session && !e.header.flags.contains(.targetUnresolved)
             ? "in the session" : "outside the session"
         return "\(what) \(target) (\(whose))  -> \(e.killed ? "killed" : "allowed")"
     }

@@ -242,14 +242,17 @@ private struct SessionState: Sendable {
     /// Calls dropped because their agent exited, for the caller to forget.
     var orphanedCalls: [String] = []
 
-    mutating func apply(_ event: SensorEvent, pid: Int32, limits: ToolCallAttributor.Limits,
-                        counters: inout ToolCallAttributor.Counters) -> Attribution? {
+    mutating func apply(
+        _ event: SensorEvent, pid: Int32, limits: ToolCallAttributor.Limits,
+        counters: inout ToolCallAttributor.Counters
+    ) -> Attribution? {
         switch event {
         case .fork(let e):
             return fork(parent: pid, child: e.childPID, limits: limits, counters: &counters)
         case .exec(let e):
-            return exec(pid: pid, argv: e.argv, truncated: e.header.flags.contains(.argvTruncated), limits: limits,
-                        counters: &counters)
+            return exec(
+                pid: pid, argv: e.argv, truncated: e.header.flags.contains(.argvTruncated), limits: limits,
+                counters: &counters)
         case .exit:
             let result = ambient(pid)
             processes[pid] = nil
@@ -290,8 +293,10 @@ private struct SessionState: Sendable {
         return Attribution(toolUseID: calls[0].id, rule: .mcpServer)
     }
 
-    mutating func fork(parent: Int32, child: Int32, limits: ToolCallAttributor.Limits,
-                       counters: inout ToolCallAttributor.Counters) -> Attribution? {
+    mutating func fork(
+        parent: Int32, child: Int32, limits: ToolCallAttributor.Limits,
+        counters: inout ToolCallAttributor.Counters
+    ) -> Attribution? {
         let parentRole = processes[parent]?.role
         // A parent that forks is alive: it moves to the back of the eviction order (a long-lived
         // shell must outlast the children whose exits were lost).
@@ -319,8 +324,10 @@ private struct SessionState: Sendable {
         }
     }
 
-    mutating func exec(pid: Int32, argv: [String], truncated: Bool, limits: ToolCallAttributor.Limits,
-                       counters: inout ToolCallAttributor.Counters) -> Attribution? {
+    mutating func exec(
+        pid: Int32, argv: [String], truncated: Bool, limits: ToolCallAttributor.Limits,
+        counters: inout ToolCallAttributor.Counters
+    ) -> Attribution? {
         guard case .agentChild(let agent, let inherited)? = processes[pid]?.role else { return ambient(pid) }
         let found = resolve(agent: agent, argv: argv, truncated: truncated)
         if let found {
@@ -357,7 +364,8 @@ private struct SessionState: Sendable {
             return Attribution(toolUseID: call.id, rule: .bashOldestPending)
         }
         if let first = argv.first, ShellQuoting.basename(first) == "rg",
-           let call = pending.last(where: { $0.agent == agent && $0.isSearch }) {
+            let call = pending.last(where: { $0.agent == agent && $0.isSearch })
+        {
             return Attribution(toolUseID: call.id, rule: .searchHelper)
         }
         return nil
@@ -399,8 +407,10 @@ private struct SessionState: Sendable {
         return Attribution(toolUseID: newest.id, rule: .network)
     }
 
-    mutating func track(_ pid: Int32, _ role: ProcessRole, limits: ToolCallAttributor.Limits,
-                        counters: inout ToolCallAttributor.Counters) {
+    mutating func track(
+        _ pid: Int32, _ role: ProcessRole, limits: ToolCallAttributor.Limits,
+        counters: inout ToolCallAttributor.Counters
+    ) {
         serial += 1
         processes[pid] = (role, serial)
         order.append((pid, serial))

@@ -79,13 +79,16 @@ final class ControlService: Service, Sendable {
             // One user cannot fill the machine with sessions (each holds a cgroup and kernel map entries).
             let live = sessions.liveCount(uid: caller.uid)
             guard caller.uid == 0 || live < Self.maximumSessionsPerUser else {
-                return .text(status: 429, "vigild: uid \(caller.uid) already has \(live) live sessions (the limit is \(Self.maximumSessionsPerUser))\n")
+                return .text(
+                    status: 429, "vigild: uid \(caller.uid) already has \(live) live sessions (the limit is \(Self.maximumSessionsPerUser))\n")
             }
             do {
                 let record = try sessions.startSession(root: caller.pid, uid: caller.uid, origin: .wrapped, cwd: body.cwd)
                 return Self.json(SessionGrant(session: record.id, cgroup: record.cgroup))
             } catch {
-                journal.noteError("session for pid \(caller.pid) (uid \(caller.uid)) not started: \(error)", metadata: ["process.pid": "\(caller.pid)", "user.id": "\(caller.uid)"])
+                journal.noteError(
+                    "session for pid \(caller.pid) (uid \(caller.uid)) not started: \(error)",
+                    metadata: ["process.pid": "\(caller.pid)", "user.id": "\(caller.uid)"])
                 return .text(status: error.kind == .refused ? 403 : 500, "vigild: \(error)\n")
             }
         case ("GET", "/v1/sessions"):
@@ -101,8 +104,10 @@ final class ControlService: Service, Sendable {
             }
             sessions.flushTimelines()
             let timeline = sessions.store.timeline(id)
-            return Self.json(SessionDetail(record: record, timeline: timeline.records, unreadableTimelineLines: timeline.unreadable,
-                                           conversation: sessions.store.conversation(id)))
+            return Self.json(
+                SessionDetail(
+                    record: record, timeline: timeline.records, unreadableTimelineLines: timeline.unreadable,
+                    conversation: sessions.store.conversation(id)))
         case ("POST", "/v1/policy/reload"):
             guard caller.uid == 0 else { return .text(status: 403, "vigild: only root may reload the policy\n") }
             switch policy.reload(trigger: "vigil policy reload (pid \(caller.pid))") {

@@ -41,9 +41,10 @@ struct StatusReport: Sendable {
             policy: policyInfo, posture: decider.posture.current.hash,
             ptraceRestricted: { if case .bool(let b) = decider.posture.current.facts["ptrace_restricted"] { b } else { nil } }(),
             sensor: .init(
-                programs: Dictionary(uniqueKeysWithValues: sensor.programs.map {
-                    ($0.name, $0.attached ? "attached" : "not attached: \(String(cString: strerror($0.errorCode ?? 0)))")
-                }),
+                programs: Dictionary(
+                    uniqueKeysWithValues: sensor.programs.map {
+                        ($0.name, $0.attached ? "attached" : "not attached: \(String(cString: strerror($0.errorCode ?? 0)))")
+                    }),
                 degraded: sensor.degradedModes, emitted: c.totalEmitted, kernelDropped: c.totalDropped,
                 consumerDropped: sensor.consumerDroppedRecords.load(ordering: .relaxed),
                 decodeErrors: kernel.decodeErrors.load(ordering: .relaxed), gaps: kernel.gaps.load(ordering: .relaxed),
@@ -57,17 +58,20 @@ struct StatusReport: Sendable {
                 p50Microseconds: latency.p50.map { $0 / 1000 },
                 p99Microseconds: latency.p99.map { $0 / 1000 },
                 trustedBinaries: hooks.trustedBinaries),
-            audit: .init(directory: journal.audit.layout.directory, entries: journal.audit.size,
-                         appended: journal.counters.auditEntries.load(ordering: .relaxed),
-                         failures: journal.counters.auditFailures.load(ordering: .relaxed)),
+            audit: .init(
+                directory: journal.audit.layout.directory, entries: journal.audit.size,
+                appended: journal.counters.auditEntries.load(ordering: .relaxed),
+                failures: journal.counters.auditFailures.load(ordering: .relaxed)),
             sessions: view.live,
             recentlyEnded: view.recentlyEnded,
             unmanagedAgents: view.unmanaged,
             attribution: view.attribution,
             timelineFailures: sessions.counters.timelineFailures.load(ordering: .relaxed),
             orphanEvents: sessions.counters.orphanEvents.load(ordering: .relaxed),
-            refused: ["nestedSessions": sessions.counters.nestedSessionsRefused.load(ordering: .relaxed),
-                      "unknownSession": engine.unknownSessionDenials.load(ordering: .relaxed)],
+            refused: [
+                "nestedSessions": sessions.counters.nestedSessionsRefused.load(ordering: .relaxed),
+                "unknownSession": engine.unknownSessionDenials.load(ordering: .relaxed),
+            ],
             errors: journal.counters.errors.load(ordering: .relaxed),
             recentErrors: isRoot ? recentErrors : [],
             scope: isRoot ? "all" : "uid \(uid)")

@@ -73,8 +73,9 @@ final class AgentTrust: Sendable {
                 if let expected, now == expected {
                     return Verdict(trusted: true, exe: exe, reason: "configured Claude Code binary \(candidate)")
                 }
-                return Verdict(trusted: false, exe: exe,
-                               reason: "pid \(pid) runs \(candidate), which changed since vigild started (sha256 \(now ?? "unreadable"))")
+                return Verdict(
+                    trusted: false, exe: exe,
+                    reason: "pid \(pid) runs \(candidate), which changed since vigild started (sha256 \(now ?? "unreadable"))")
             }
         }
         guard let match = detector.detect(path: exe, argv: argv), match.kind == .claudeCode else {
@@ -82,8 +83,9 @@ final class AgentTrust: Sendable {
         }
         let file = candidates.last!
         if let weakness = Self.writableByOthers(file) {
-            return Verdict(trusted: false, exe: exe,
-                           reason: "pid \(pid) runs Claude Code from \(file), which \(weakness); name it with --claude-binary to trust it")
+            return Verdict(
+                trusted: false, exe: exe,
+                reason: "pid \(pid) runs Claude Code from \(file), which \(weakness); name it with --claude-binary to trust it")
         }
         return Verdict(trusted: true, exe: exe, reason: "system Claude Code install \(file)")
     }
@@ -119,7 +121,8 @@ final class AgentTrust: Sendable {
     /// Field 22 of /proc/PID/stat: tells a recycled pid from the process that was checked.
     static func startTime(_ pid: Int32) -> String? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = text.lastIndex(of: ")") else { return nil }
+            let close = text.lastIndex(of: ")")
+        else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")
         return fields.count > 19 ? String(fields[19]) : nil
     }

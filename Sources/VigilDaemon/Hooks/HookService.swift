@@ -67,8 +67,10 @@ final class HookService: Service, Sendable {
     /// The managed-settings drop-in this daemon installed.
     private let installedDropIn = Mutex<String?>(nil)
 
-    init(configuration: DaemonConfiguration, sessions: SessionRegistry, policy: PolicyService, journal: DaemonJournal,
-         trust: AgentTrust, logger: Logger) {
+    init(
+        configuration: DaemonConfiguration, sessions: SessionRegistry, policy: PolicyService, journal: DaemonJournal,
+        trust: AgentTrust, logger: Logger
+    ) {
         self.configuration = configuration
         self.sessions = sessions
         self.policy = policy
@@ -181,17 +183,20 @@ final class HookService: Service, Sendable {
         let context = HookContext(
             identity: identity, subject: AuditEntry.Subject(uid: uid, userName: account.name),
             deviceID: configuration.deviceID, posture: posture.facts, environment: [:], fallbackHome: account.home)
-        let sink = DaemonHookSink(log: journal.audit, vigilSession: vigilID, postureRef: posture.hash, callerPID: pid,
-                                  adoptionFailure: adoptionFailure, deferred: { [engine] entry in engine.keep(entry) })
+        let sink = DaemonHookSink(
+            log: journal.audit, vigilSession: vigilID, postureRef: posture.hash, callerPID: pid,
+            adoptionFailure: adoptionFailure, deferred: { [engine] entry in engine.keep(entry) })
         let currentPolicy = policy.current
         let guardRef = engine.fanotify
         var hookLogger = logger
         hookLogger[metadataKey: "process.pid"] = "\(pid)"
         if session != 0 { hookLogger[metadataKey: "session.id"] = "\(EventRenderer.hex(session))" }
-        let handler = HookHandler(context: context, loadPolicy: { .success(currentPolicy) }, audit: sink, logger: hookLogger, pathAliases: { path in
-            let resolved = ResolvedPath.aliases(path)
-            return resolved + (guardRef?.markedNames(of: resolved.first ?? path) ?? [])
-        })
+        let handler = HookHandler(
+            context: context, loadPolicy: { .success(currentPolicy) }, audit: sink, logger: hookLogger,
+            pathAliases: { path in
+                let resolved = ResolvedPath.aliases(path)
+                return resolved + (guardRef?.markedNames(of: resolved.first ?? path) ?? [])
+            })
         let tHandle0 = monotonicNanoseconds()
         let outcome = handler.handle(body)
         let tHandle1 = monotonicNanoseconds()
@@ -213,7 +218,9 @@ final class HookService: Service, Sendable {
             }
         }
         let tEnd = monotonicNanoseconds()
-        hookLogger.debug("hook \(outcome.payload?.event.name ?? "?") total \((tEnd - start) / 1000) us: auth \((tAuth - start) / 1000) trust+session \((tHandle0 - tAuth) / 1000) handle \((tHandle1 - tHandle0) / 1000) note \((tEnd - tHandle1) / 1000)")
+        hookLogger.debug(
+            "hook \(outcome.payload?.event.name ?? "?") total \((tEnd - start) / 1000) us: auth \((tAuth - start) / 1000) trust+session \((tHandle0 - tAuth) / 1000) handle \((tHandle1 - tHandle0) / 1000) note \((tEnd - tHandle1) / 1000)"
+        )
         return Self.answer(outcome.response)
     }
 
@@ -221,9 +228,10 @@ final class HookService: Service, Sendable {
     /// Claude Code blocks the call) and audited — a forged tool-call event is itself evidence.
     private func reject(caller: HookCaller, exe: String?, why: String) -> HookAnswer {
         counters.rejectedCallers.add(1, ordering: .relaxed)
-        var entry = AuditEntry(kind: AuditEntry.Kind(rawValue: "hookRejected"),
-                               subject: caller.uid.map { AuditEntry.Subject(uid: $0, userName: decider.userName(of: $0)) },
-                               deviceId: configuration.deviceID, action: .init(path: exe))
+        var entry = AuditEntry(
+            kind: AuditEntry.Kind(rawValue: "hookRejected"),
+            subject: caller.uid.map { AuditEntry.Subject(uid: $0, userName: decider.userName(of: $0)) },
+            deviceId: configuration.deviceID, action: .init(path: exe))
         entry.decision = .deny
         entry.extra["reason"] = why
         if let pid = caller.pid { entry.extra["pid"] = String(pid) }
@@ -291,7 +299,9 @@ struct LatencyWindow {
 
     mutating func add(_ nanoseconds: UInt64) {
         count += 1
-        if samples.count < 4096 { samples.append(nanoseconds) } else {
+        if samples.count < 4096 {
+            samples.append(nanoseconds)
+        } else {
             samples[next] = nanoseconds
             next = (next + 1) % 4096
         }

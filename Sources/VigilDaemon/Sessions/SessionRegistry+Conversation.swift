@@ -14,10 +14,12 @@ extension SessionRegistry {
     /// Reads what the transcript gained since the last read and appends it to the session's
     /// conversation. Problems are kept with the session (and counted), never silent.
     func ingestTranscript(session: SessionID) {
-        guard let (id, uid, path, offset) = state.withLock({ state -> (String, UInt32, String, UInt64)? in
-            guard let live = state.sessions[session], let path = live.record.transcriptPath else { return nil }
-            return (live.record.id, live.record.uid, path, live.transcriptOffset)
-        }) else { return }
+        guard
+            let (id, uid, path, offset) = state.withLock({ state -> (String, UInt32, String, UInt64)? in
+                guard let live = state.sessions[session], let path = live.record.transcriptPath else { return nil }
+                return (live.record.id, live.record.uid, path, live.transcriptOffset)
+            })
+        else { return }
         let read = Self.readTranscript(path: path, owner: uid, from: offset)
         switch read {
         case .failure(let error):

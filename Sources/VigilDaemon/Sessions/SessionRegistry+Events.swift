@@ -54,7 +54,8 @@ extension SessionRegistry {
             return
         }
         if case .exec(let e) = event, state.sessions[header.session]?.pendingRoot == header.pid,
-           let flagged = rootExecuted(session: header.session, pid: header.pid, path: e.path, state: &state) {
+            let flagged = rootExecuted(session: header.session, pid: header.pid, path: e.path, state: &state)
+        {
             entries.append(flagged)
         }
         state.tree.apply(event)
@@ -73,11 +74,12 @@ extension SessionRegistry {
                 entry.extra["attribution"] = attribution.rule.rawValue
             }
             if let claude = live.record.claudeSessionIDs.last { entry.extra["claudeSession"] = claude }
-            live.add(TimelineRecord(
-                kind: .kernel, time: Int64(bitPattern: header.ktimeNanoseconds) &+ offset, toolUseID: attribution?.toolUseID,
-                text: Self.summary(event) + (entry.extra["boundary"] == nil ? "" : " — crossing to \(entry.extra["peer"] ?? "an unknown peer")"),
-                decision: entry.decision?.rawValue, rule: entry.winningRule,
-                reason: entry.extra["reason"], pid: header.pid, event: entry.kind.rawValue, mechanism: Self.mechanism(entry)))
+            live.add(
+                TimelineRecord(
+                    kind: .kernel, time: Int64(bitPattern: header.ktimeNanoseconds) &+ offset, toolUseID: attribution?.toolUseID,
+                    text: Self.summary(event) + (entry.extra["boundary"] == nil ? "" : " — crossing to \(entry.extra["peer"] ?? "an unknown peer")"),
+                    decision: entry.decision?.rawValue, rule: entry.winningRule,
+                    reason: entry.extra["reason"], pid: header.pid, event: entry.kind.rawValue, mechanism: Self.mechanism(entry)))
             entries.append(entry)
         }
         live.record.decisions = live.tally.decisions
@@ -89,14 +91,16 @@ extension SessionRegistry {
     /// for a session never known, as an unknown session's: any deny rule of the policy applies) and
     /// recorded, never dropped. Not in any timeline: the session's is closed.
     private func decideOrphan(_ event: SensorEvent, header: EventHeader, state: inout SessionsState, policy: Policy) -> AuditEntry? {
-        let subject = state.endedSubjects[header.session]
+        let subject =
+            state.endedSubjects[header.session]
             ?? SessionSubject(session: header.session, root: 0, identity: Identity(user: "?", device: deviceID), home: "/")
         var tally = DecisionTally()
         var context = RenderedContext()
         context.ancestry = state.tree.ancestry(of: header.pid)
         guard var entry = decider.decide(event, context, policy: policy, subject: subject, tally: &tally) else { return nil }
         entry.extra["vigilSession"] = EventRenderer.hex(header.session)
-        entry.extra["orphan"] = state.endedSubjects[header.session] == nil
+        entry.extra["orphan"] =
+            state.endedSubjects[header.session] == nil
             ? "an event of a session vigild never knew" : "an event read after its session ended"
         return entry
     }
@@ -118,13 +122,15 @@ extension SessionRegistry {
         pid: Int32, uid: UInt32, path: String, argv: [String], match: AgentMatch,
         note: String = "started outside Vigil: not wrapped by 'vigil claude' and no hook call adopted it"
     ) {
-        let agent = UnmanagedAgent(pid: pid, uid: uid, agent: match.name, exe: path, evidence: match.evidence,
-                                   note: note, firstSeen: TimelineRecord.now())
+        let agent = UnmanagedAgent(
+            pid: pid, uid: uid, agent: match.name, exe: path, evidence: match.evidence,
+            note: note, firstSeen: TimelineRecord.now())
         state.withLock { $0.unmanaged[pid] = agent }
-        var entry = AuditEntry(kind: AuditEntry.Kind(rawValue: "agent"),
-                               subject: AuditEntry.Subject(uid: uid, userName: decider.userName(of: uid)),
-                               deviceId: deviceID, action: .init(argv: Array(argv.prefix(32)), path: path),
-                               postureRef: decider.posture.current.hash)
+        var entry = AuditEntry(
+            kind: AuditEntry.Kind(rawValue: "agent"),
+            subject: AuditEntry.Subject(uid: uid, userName: decider.userName(of: uid)),
+            deviceId: deviceID, action: .init(argv: Array(argv.prefix(32)), path: path),
+            postureRef: decider.posture.current.hash)
         entry.decision = .flag
         entry.extra["agent"] = match.name
         entry.extra["evidence"] = match.evidence
@@ -164,8 +170,9 @@ extension SessionRegistry {
             guard sensor.session(of: node.pid) == 0, let match = detector.detect(path: node.exePath, argv: node.argv) else { continue }
             let inserted = state.withLock { $0.reportedAgents.insert(node.pid).inserted }
             guard inserted else { continue }
-            reportUnmanaged(pid: node.pid, uid: node.uid, path: node.exePath, argv: node.argv, match: match,
-                            note: "already running when vigild started")
+            reportUnmanaged(
+                pid: node.pid, uid: node.uid, path: node.exePath, argv: node.argv, match: match,
+                note: "already running when vigild started")
         }
     }
 }

@@ -46,12 +46,15 @@ extension SessionRegistry {
                 let action = decision?.action.rawValue ?? "deny"
                 if decision?.action != .allow { live.record.deniedToolCalls += 1 }
                 let summary = outcome.recorded?.action.toolInput ?? InputSummary.of(toolInput: tool.input)
-                live.add(TimelineRecord(kind: .toolCall, toolUseID: tool.id, tool: tool.name, text: summary,
-                                        decision: outcome.failure == nil ? action : "deny", rule: decision?.winningRuleID,
-                                        reason: outcome.failure ?? (decision?.action == .allow ? nil : decision?.reason), pid: agentPID,
-                                        mechanism: decision?.action == .allow && outcome.failure == nil ? nil
-                                            : "PreToolUse hook " + (decision?.action == .ask ? "ask" : "deny")
-                                                + (outcome.failure != nil ? " (fail closed)" : "")))
+                live.add(
+                    TimelineRecord(
+                        kind: .toolCall, toolUseID: tool.id, tool: tool.name, text: summary,
+                        decision: outcome.failure == nil ? action : "deny", rule: decision?.winningRuleID,
+                        reason: outcome.failure ?? (decision?.action == .allow ? nil : decision?.reason), pid: agentPID,
+                        mechanism: decision?.action == .allow && outcome.failure == nil
+                            ? nil
+                            : "PreToolUse hook " + (decision?.action == .ask ? "ask" : "deny")
+                                + (outcome.failure != nil ? " (fail closed)" : "")))
                 if let id = tool.id, decision?.action != .deny, outcome.failure == nil {
                     live.openToolCalls[id] = tool.name
                     state.attributor.begin(
@@ -64,22 +67,28 @@ extension SessionRegistry {
                     state.attributor.end(toolUseID: id)
                     live.openToolCalls[id] = nil
                 }
-                live.add(TimelineRecord(kind: .toolResult, toolUseID: tool.id, tool: tool.name,
-                                        text: Self.resultText(response) + (duration.map { " (\($0) ms)" } ?? ""), decision: "ran"))
+                live.add(
+                    TimelineRecord(
+                        kind: .toolResult, toolUseID: tool.id, tool: tool.name,
+                        text: Self.resultText(response) + (duration.map { " (\($0) ms)" } ?? ""), decision: "ran"))
             case .postToolUseFailure(let tool, let error, let interrupted, _):
                 if let id = tool.id {
                     state.attributor.end(toolUseID: id)
                     live.openToolCalls[id] = nil
                 }
-                live.add(TimelineRecord(kind: .toolResult, toolUseID: tool.id, tool: tool.name,
-                                        text: InputSummary.of(text: error ?? ""), decision: interrupted ? "interrupted" : "failed"))
+                live.add(
+                    TimelineRecord(
+                        kind: .toolResult, toolUseID: tool.id, tool: tool.name,
+                        text: InputSummary.of(text: error ?? ""), decision: interrupted ? "interrupted" : "failed"))
             case .userPromptSubmit(let prompt):
                 live.record.prompts += 1
-                live.add(TimelineRecord(kind: .prompt, text: InputSummary.of(text: prompt), decision: outcome.response.stdout.isEmpty ? nil : "blocked"))
+                live.add(
+                    TimelineRecord(kind: .prompt, text: InputSummary.of(text: prompt), decision: outcome.response.stdout.isEmpty ? nil : "blocked"))
             case .stop(_, let last):
                 if let last { live.add(TimelineRecord(kind: .assistant, text: InputSummary.of(text: last))) }
             case .sessionStart(let source):
-                live.add(TimelineRecord(kind: .notice, text: "Claude Code session \(payload.sessionID) started (\(source ?? "startup"))", pid: agentPID))
+                live.add(
+                    TimelineRecord(kind: .notice, text: "Claude Code session \(payload.sessionID) started (\(source ?? "startup"))", pid: agentPID))
             case .sessionEnd(let reason):
                 live.add(TimelineRecord(kind: .notice, text: "Claude Code session \(payload.sessionID) ended (\(reason ?? "exit"))", pid: agentPID))
             case .other:

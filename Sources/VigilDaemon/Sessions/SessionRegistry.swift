@@ -90,10 +90,12 @@ final class SessionRegistry: Sendable {
                 live: state.sessions.values.map(\.record).filter { visible($0.uid) }.sorted { $0.startedAt < $1.startedAt },
                 recentlyEnded: Array(state.endedSessions.filter { visible($0.uid) }.suffix(20)),
                 unmanaged: state.unmanaged.values.filter { visible($0.uid) }.sorted { $0.pid < $1.pid },
-                attribution: ["attributed": state.attributor.counters.attributed, "unattributed": state.attributor.counters.unattributed,
-                              "pendingDropped": state.attributor.counters.pendingDropped,
-                              "processesEvicted": state.attributor.counters.processesEvicted,
-                              "sessionsEvicted": state.attributor.counters.sessionsEvicted])
+                attribution: [
+                    "attributed": state.attributor.counters.attributed, "unattributed": state.attributor.counters.unattributed,
+                    "pendingDropped": state.attributor.counters.pendingDropped,
+                    "processesEvicted": state.attributor.counters.processesEvicted,
+                    "sessionsEvicted": state.attributor.counters.sessionsEvicted,
+                ])
         }
     }
 
@@ -201,16 +203,19 @@ final class SessionRegistry: Sendable {
                 problems.append("pid \(member.pid) stays outside the session cgroup (\(failure)): its connects are decided after the fact")
             }
         }
-        let startLine = TimelineRecord(kind: .sessionStart, text: "\(origin.rawValue) session of \(account.name) (uid \(uid)), root pid \(pid)"
-                                       + (problems.isEmpty ? "" : "; " + problems.joined(separator: "; ")), pid: pid)
+        let startLine = TimelineRecord(
+            kind: .sessionStart,
+            text: "\(origin.rawValue) session of \(account.name) (uid \(uid)), root pid \(pid)"
+                + (problems.isEmpty ? "" : "; " + problems.joined(separator: "; ")), pid: pid)
         record = state.withLock { state in
             state.sessions[session]?.record.problems = problems
             state.sessions[session]?.add(startLine)
             return state.sessions[session]?.record ?? record
         }
         if origin == .adopted { counters.sessionsAdopted.add(1, ordering: .relaxed) } else { counters.sessionsStarted.add(1, ordering: .relaxed) }
-        var entry = AuditEntry(kind: .session, subject: AuditEntry.Subject(uid: uid, userName: account.name),
-                               deviceId: deviceID, sessionId: id, postureRef: decider.posture.current.hash)
+        var entry = AuditEntry(
+            kind: .session, subject: AuditEntry.Subject(uid: uid, userName: account.name),
+            deviceId: deviceID, sessionId: id, postureRef: decider.posture.current.hash)
         entry.extra["event"] = "vigilSessionStart"
         entry.extra["origin"] = origin.rawValue
         entry.extra["rootPid"] = String(pid)
@@ -229,8 +234,9 @@ final class SessionRegistry: Sendable {
     /// A refused attempt to start a session from inside one: audited, with who asked.
     private func refuseNestedSession(pid: Int32, uid: UInt32, member: Int32, owner: String) {
         counters.nestedSessionsRefused.add(1, ordering: .relaxed)
-        var entry = AuditEntry(kind: .session, subject: AuditEntry.Subject(uid: uid, userName: Accounts.lookup(uid: uid).name),
-                               deviceId: deviceID, sessionId: owner, postureRef: decider.posture.current.hash)
+        var entry = AuditEntry(
+            kind: .session, subject: AuditEntry.Subject(uid: uid, userName: Accounts.lookup(uid: uid).name),
+            deviceId: deviceID, sessionId: owner, postureRef: decider.posture.current.hash)
         entry.decision = .deny
         entry.extra["event"] = "vigilSessionRefused"
         entry.extra["pid"] = String(pid)
@@ -254,14 +260,16 @@ final class SessionRegistry: Sendable {
             sensor.setSessionRoot(pid, true)
             live.add(TimelineRecord(kind: .sessionStart, text: "root pid \(pid) runs \(path): \(verdict.reason)", pid: pid))
         } else {
-            var refused = AuditEntry(kind: .session, subject: AuditEntry.Subject(uid: live.record.uid, userName: live.record.user),
-                                     deviceId: deviceID, sessionId: live.record.id,
-                                     postureRef: decider.posture.current.hash)
+            var refused = AuditEntry(
+                kind: .session, subject: AuditEntry.Subject(uid: live.record.uid, userName: live.record.user),
+                deviceId: deviceID, sessionId: live.record.id,
+                postureRef: decider.posture.current.hash)
             refused.decision = .flag
             refused.extra["event"] = "vigilSessionRootUntrusted"
             refused.extra["pid"] = String(pid)
             refused.extra["exe"] = path
-            refused.extra["reason"] = "the session root executed \(path), not a trusted Claude Code (\(verdict.reason)): "
+            refused.extra["reason"] =
+                "the session root executed \(path), not a trusted Claude Code (\(verdict.reason)): "
                 + "it is not spared from kills"
             entry = refused
             live.add(TimelineRecord(kind: .kernel, text: refused.extra["reason"]!, decision: "flag", pid: pid))
@@ -305,12 +313,19 @@ final class SessionRegistry: Sendable {
         live.record.endedAt = TimelineRecord.now()
         live.record.decisions = live.tally.decisions
         live.record.enforcementFailures = live.tally.enforcementFailures
-        live.add(TimelineRecord(kind: .sessionEnd, text: reason + (live.timelineOmitted > 0
-            ? "; \(live.timelineOmitted) kernel events beyond the timeline cap are in the audit log only" : "")))
+        live.add(
+            TimelineRecord(
+                kind: .sessionEnd,
+                text: reason
+                    + (live.timelineOmitted > 0
+                        ? "; \(live.timelineOmitted) kernel events beyond the timeline cap are in the audit log only" : "")))
         writeTimeline(&live)
-        do { try store.save(live.record) } catch { journal.noteError("session \(live.record.id): \(error)", metadata: ["session.id": "\(live.record.id)"]) }
-        var entry = AuditEntry(kind: .session, subject: AuditEntry.Subject(uid: live.record.uid, userName: live.record.user),
-                               deviceId: deviceID, sessionId: live.record.id)
+        do { try store.save(live.record) } catch {
+            journal.noteError("session \(live.record.id): \(error)", metadata: ["session.id": "\(live.record.id)"])
+        }
+        var entry = AuditEntry(
+            kind: .session, subject: AuditEntry.Subject(uid: live.record.uid, userName: live.record.user),
+            deviceId: deviceID, sessionId: live.record.id)
         entry.extra["event"] = "vigilSessionEnd"
         entry.extra["reason"] = reason
         entry.extra["kernelEvents"] = String(live.record.kernelEvents)

@@ -55,8 +55,9 @@ public struct DiskEncryptionProbe: Sendable {
                 continue
             }
             let device = mount.device.map { " dev \($0)" } ?? ""
-            evidence.append(.init(
-                source: path, detail: "mounted at \(mount.mountPoint): \(mount.fsType) on \(mount.source)\(device)"))
+            evidence.append(
+                .init(
+                    source: path, detail: "mounted at \(mount.mountPoint): \(mount.fsType) on \(mount.source)\(device)"))
             let verdict = check(mount, &evidence)
             byMountPoint[mount.mountPoint] = verdict
             verdicts.append(verdict)
@@ -98,7 +99,7 @@ public struct DiskEncryptionProbe: Sendable {
         var uuid: String?
         do throws(PostureReadError) {
             uuid = try root.readLine(node + "/dm/uuid")
-        } catch where error.isNotFound {
+        } catch  where error.isNotFound {
             uuid = nil
         } catch {
             return .unknown("\(name): \(error)")
@@ -110,7 +111,7 @@ public struct DiskEncryptionProbe: Sendable {
         let slaves: [String]
         do throws(PostureReadError) {
             slaves = try root.list(node + "/slaves")
-        } catch where error.isNotFound {
+        } catch  where error.isNotFound {
             slaves = []
         } catch {
             return .unknown("\(name): \(error)")

@@ -45,11 +45,12 @@ public struct FirewallProbe: Sendable {
 
     private func nftables(_ evidence: inout [PostureEvidence]) -> SourceVerdict {
         let command = PostureCommand("nft", ["list", "ruleset"])
-        let verdict: SourceVerdict = switch runner.run(command) {
-        case .exited(0, let stdout, _): Self.nftablesVerdict(ruleset: stdout)
-        case .exited(let status, _, let stderr): .unreadable("\(command) exited \(status): \(Self.firstLine(stderr))")
-        case .unavailable(let reason): .unreadable("\(command) not run: \(reason)")
-        }
+        let verdict: SourceVerdict =
+            switch runner.run(command) {
+            case .exited(0, let stdout, _): Self.nftablesVerdict(ruleset: stdout)
+            case .exited(let status, _, let stderr): .unreadable("\(command) exited \(status): \(Self.firstLine(stderr))")
+            case .unavailable(let reason): .unreadable("\(command) not run: \(reason)")
+            }
         evidence.append(.init(source: command.description, detail: Self.describe(verdict)))
         return verdict
     }
@@ -58,7 +59,7 @@ public struct FirewallProbe: Sendable {
         let tables: [String]
         do throws(PostureReadError) {
             tables = try root.readText(file).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-        } catch where error.isNotFound && root.exists("/proc/net") {
+        } catch  where error.isNotFound && root.exists("/proc/net") {
             evidence.append(.init(source: file, detail: "absent: legacy \(tool) not loaded"))
             return .noFiltering("legacy \(tool) not loaded")
         } catch {

@@ -46,7 +46,8 @@ public struct KernelHardeningProbe: Sendable {
             guard root.exists(Self.ptraceScopePath) == false, root.exists("/proc/sys/kernel") else {
                 return PostureObservation(.unknown(reason: scope.fact.reason ?? "\(Self.ptraceScopePath) unreadable"))
             }
-            return PostureObservation(.bool(false), evidence: [.init(source: Self.ptraceScopePath, detail: "absent: no Yama LSM, ptrace unrestricted")])
+            return PostureObservation(
+                .bool(false), evidence: [.init(source: Self.ptraceScopePath, detail: "absent: no Yama LSM, ptrace unrestricted")])
         }
     }
 
@@ -55,13 +56,15 @@ public struct KernelHardeningProbe: Sendable {
         do throws(PostureReadError) {
             let line = try root.readLine(path)
             guard let mode = Self.selectedLockdownMode(line) else {
-                return PostureObservation(.unknown(reason: "\(path): no [selected] mode in \"\(line)\""),
+                return PostureObservation(
+                    .unknown(reason: "\(path): no [selected] mode in \"\(line)\""),
                     evidence: [.init(source: path, detail: line)])
             }
             return PostureObservation(.string(mode), evidence: [.init(source: path, detail: line)])
-        } catch where error.isNotFound {
+        } catch  where error.isNotFound {
             let entries = (try? root.list("/sys/kernel/security")) ?? []
-            let reason = entries.isEmpty
+            let reason =
+                entries.isEmpty
                 ? "\(path) absent: securityfs not mounted at /sys/kernel/security"
                 : "\(path) absent: lockdown LSM not built into this kernel (securityfs has \(entries.count) entries)"
             return PostureObservation(.unknown(reason: reason))
@@ -83,7 +86,7 @@ public struct KernelHardeningProbe: Sendable {
                 return PostureObservation(.unknown(reason: "\(path): not an integer: \"\(line)\""), evidence: [.init(source: path, detail: line)])
             }
             return PostureObservation(.int(value), evidence: [.init(source: path, detail: line)])
-        } catch where error.isNotFound {
+        } catch  where error.isNotFound {
             return PostureObservation(.unknown(reason: "\(path) absent: \(absent)"))
         } catch {
             return PostureObservation(.unknown(reason: "\(error)"))

@@ -57,8 +57,11 @@ public struct ScreenLockProbe: Sendable {
                 return PostureObservation(.unknown(reason: "\(show) failed"), evidence: evidence)
             }
             let session = Session(id: id, properties: Self.parseProperties(stdout))
-            evidence.append(.init(source: show.description, detail: session.properties.sorted { $0.key < $1.key }
-                .map { "\($0.key)=\($0.value)" }.joined(separator: " ")))
+            evidence.append(
+                .init(
+                    source: show.description,
+                    detail: session.properties.sorted { $0.key < $1.key }
+                        .map { "\($0.key)=\($0.value)" }.joined(separator: " ")))
             sessions.append(session)
         }
         return PostureObservation(Self.evaluate(sessions), evidence: evidence)
@@ -101,11 +104,13 @@ public struct ScreenLockProbe: Sendable {
         let sockets = x11 + wayland
         let evidence = [
             PostureEvidence(source: "loginctl", detail: reason),
-            PostureEvidence(source: "/tmp/.X11-unix, /run/user/*/wayland-*", detail: sockets.isEmpty ? "no display sockets" : sockets.joined(separator: ", ")),
+            PostureEvidence(
+                source: "/tmp/.X11-unix, /run/user/*/wayland-*", detail: sockets.isEmpty ? "no display sockets" : sockets.joined(separator: ", ")),
         ]
         guard sockets.isEmpty else {
             return PostureObservation(.unknown(reason: "display sockets present but logind unavailable: \(reason)"), evidence: evidence)
         }
-        return PostureObservation(.notApplicable(reason: "no desktop session: logind unavailable (\(reason)) and no X11/Wayland sockets"), evidence: evidence)
+        return PostureObservation(
+            .notApplicable(reason: "no desktop session: logind unavailable (\(reason)) and no X11/Wayland sockets"), evidence: evidence)
     }
 }

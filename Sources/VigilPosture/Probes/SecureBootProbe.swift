@@ -38,7 +38,8 @@ public struct SecureBootProbe: Sendable {
             let bytes = try root.readBytes(legacy)
             return Self.interpret(bytes, attributeBytes: 0, source: legacy)
         } catch {
-            let mountHint = primaryError.isNotFound && (try? root.list("/sys/firmware/efi/efivars"))?.isEmpty != false
+            let mountHint =
+                primaryError.isNotFound && (try? root.list("/sys/firmware/efi/efivars"))?.isEmpty != false
                 ? " (efivarfs not mounted at /sys/firmware/efi/efivars?)" : ""
             return PostureObservation(
                 .unknown(reason: "EFI present but SecureBoot variable unreadable: \(primaryError); \(error)\(mountHint)"))

@@ -56,16 +56,19 @@ public struct SystemReleaseProbe: Sendable {
     private func kernelVersion() -> PostureObservation {
         let version = try? root.readText("/proc/version")
         let stamp = version?.split(separator: "#", maxSplits: 1).last.map { "#" + $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
-        let built = version.flatMap(Self.kernelBuildDate).map { "built \(PostureTimestamp.format($0))" }
+        let built =
+            version.flatMap(Self.kernelBuildDate).map { "built \(PostureTimestamp.format($0))" }
             ?? "no plausible build date in \"\(stamp)\""
         let failure: String
         do throws(PostureReadError) {
             let release = try root.readLine("/proc/sys/kernel/osrelease")
             if !release.isEmpty {
-                return PostureObservation(.string(release), evidence: [
-                    .init(source: "/proc/sys/kernel/osrelease", detail: release),
-                    .init(source: "/proc/version", detail: version == nil ? "unreadable" : built),
-                ])
+                return PostureObservation(
+                    .string(release),
+                    evidence: [
+                        .init(source: "/proc/sys/kernel/osrelease", detail: release),
+                        .init(source: "/proc/version", detail: version == nil ? "unreadable" : built),
+                    ])
             }
             failure = "/proc/sys/kernel/osrelease: empty"
         } catch {
@@ -75,10 +78,12 @@ public struct SystemReleaseProbe: Sendable {
         guard words.count >= 3, words[0] == "Linux", words[1] == "version" else {
             return PostureObservation(.unknown(reason: "\(failure); /proc/version unreadable or not \"Linux version …\""))
         }
-        return PostureObservation(.string(String(words[2])), evidence: [
-            .init(source: "/proc/sys/kernel/osrelease", detail: failure),
-            .init(source: "/proc/version", detail: "\(words[2]), \(built)"),
-        ])
+        return PostureObservation(
+            .string(String(words[2])),
+            evidence: [
+                .init(source: "/proc/sys/kernel/osrelease", detail: failure),
+                .init(source: "/proc/version", detail: "\(words[2]), \(built)"),
+            ])
     }
 
     private func patchAge() -> PostureObservation {
@@ -95,10 +100,12 @@ public struct SystemReleaseProbe: Sendable {
             stamps.append((built, "/proc/version", "no package database; kernel built \(PostureTimestamp.format(built))"))
         }
         guard let newest = stamps.max(by: { $0.date < $1.date }) else {
-            return PostureObservation(.unknown(
-                reason: "no package database (dpkg, rpm, pacman, apk) and no parseable kernel build date in /proc/version"))
+            return PostureObservation(
+                .unknown(
+                    reason: "no package database (dpkg, rpm, pacman, apk) and no parseable kernel build date in /proc/version"))
         }
-        let evidence = stamps.map { PostureEvidence(source: $0.source, detail: $0.detail) }
+        let evidence =
+            stamps.map { PostureEvidence(source: $0.source, detail: $0.detail) }
             + [.init(source: newest.source, detail: "newest → age computed from \(PostureTimestamp.format(newest.date))")]
         let seconds = now.timeIntervalSince(newest.date)
         guard seconds > -86_400 else {
@@ -134,8 +141,9 @@ extension SystemReleaseProbe {
     public static func lastDpkgInstall(_ log: String) -> (date: Date, line: String)? {
         for raw in log.split(separator: "\n").reversed() {
             let words = raw.split(separator: " ", maxSplits: 3)
-            guard words.count >= 3, words[2] == "upgrade" || words[2] == "install"
-                || (words[2] == "status" && words.count == 4 && words[3].hasPrefix("installed "))
+            guard words.count >= 3,
+                words[2] == "upgrade" || words[2] == "install"
+                    || (words[2] == "status" && words.count == 4 && words[3].hasPrefix("installed "))
             else { continue }
             let day = words[0].split(separator: "-").compactMap { Int($0) }
             let time = words[1].split(separator: ":").compactMap { Int($0) }

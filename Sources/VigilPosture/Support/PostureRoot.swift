@@ -5,11 +5,11 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Why a file under the probe root could not be read. Its ``description`` is the `unknown` reason.
@@ -111,9 +111,9 @@ public struct PostureRoot: Sendable {
         var info = stat()
         guard stat(resolve(absolute), &info) == 0 else { throw PostureReadError(path: absolute, errno: errno) }
         #if canImport(Darwin)
-        let spec = info.st_mtimespec
+            let spec = info.st_mtimespec
         #else
-        let spec = info.st_mtim
+            let spec = info.st_mtim
         #endif
         return Date(timeIntervalSince1970: Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9)
     }
