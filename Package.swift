@@ -203,7 +203,14 @@ let package = Package(
         ),
         // Fixtures/: a log written by an earlier version, which must keep verifying.
         .testTarget(name: "VigilAuditTests", dependencies: ["VigilAudit", "VigilExport"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
-        .testTarget(name: "VigilTransportTests", dependencies: ["VigilTransport", "VigilTransportClient"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VigilTransportTests",
+            dependencies: [
+                "VigilTransport", "VigilTransportClient",
+                .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "VigilDaemonTests",
             dependencies: ["VigilDaemon", "VigilAPI", "VigilClaude", "VigilAudit", "VigilCore", "VigilTransport", "VigilTestSupport"],

@@ -2,6 +2,8 @@
 // The HTTP/1.1 vocabulary of the transport: header fields with case-insensitive lookup, a request as the
 // server received it, a response as a handler returns it (and the client receives it).
 
+import NIOHTTP1
+
 /// Header fields in the order received, names as sent. Lookups compare names ASCII case-insensitively.
 public struct HTTPHeaders: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral, CustomStringConvertible {
     public struct Field: Sendable, Hashable {
@@ -156,28 +158,22 @@ public struct HTTPResponse: Sendable, Hashable {
 }
 
 extension HTTPResponse {
-    /// The wire form. `head`: omit the body (a HEAD request) but keep its Content-Length.
-    func serialized(closing: Bool, version: HTTPVersion, head: Bool) -> [UInt8] {
-        // 1xx and 204 carry neither Content-Length nor a body (RFC 9110 §8.6).
+    /// The parts NIO's `HTTPResponseEncoder` writes: the head (the handler's headers without framing
+    /// ones, then the server's Content-Length and Connection) and the body. `head`: a HEAD request, so
+    /// no body but its Content-Length. 1xx and 204 carry neither (RFC 9110 §8.6).
+    func parts(closing: Bool, version: HTTPVersion, head: Bool) -> (head: HTTPResponseHead, body: [UInt8]?) {
         let bodiless = status / 100 == 1 || status == 204
-        var out: [UInt8] = []
-        out.reserveCapacity(128 + headers.fields.count * 48 + (bodiless || head ? 0 : body.count))
-        out.append(contentsOf: "HTTP/1.1 \(status) \(HTTPResponse.sanitized(reason))\r\n".utf8)
-        for field in headers.fields where HTTPResponse.isWritable(field) {
-            out.append(contentsOf: field.name.utf8)
-            out.append(contentsOf: ": ".utf8)
-            out.append(contentsOf: field.value.utf8)
-            out.append(contentsOf: "\r\n".utf8)
-        }
-        if !bodiless { out.append(contentsOf: "Content-Length: \(body.count)\r\n".utf8) }
+        var fields = NIOHTTP1.HTTPHeaders()
+        for field in headers.fields where HTTPResponse.isWritable(field) { fields.add(name: field.name, value: field.value) }
+        if !bodiless { fields.add(name: "Content-Length", value: String(body.count)) }
         if closing {
-            out.append(contentsOf: "Connection: close\r\n".utf8)
+            fields.add(name: "Connection", value: "close")
         } else if version == .http1_0 {
-            out.append(contentsOf: "Connection: keep-alive\r\n".utf8)
+            fields.add(name: "Connection", value: "keep-alive")
         }
-        out.append(contentsOf: "\r\n".utf8)
-        if !bodiless && !head { out.append(contentsOf: body) }
-        return out
+        let responseHead = HTTPResponseHead(
+            version: .http1_1, status: HTTPResponseStatus(statusCode: status, reasonPhrase: HTTPResponse.sanitized(reason)), headers: fields)
+        return (responseHead, bodiless || head || body.isEmpty ? nil : body)
     }
 
     private static let framingHeaders = ["content-length", "transfer-encoding", "connection"]

@@ -3,7 +3,7 @@
 // the requests; this refuses what the hand-written server refused (any Transfer-Encoding, bad or
 // conflicting Content-Length, a POST without one, oversize heads and bodies, other versions), answers each
 // refusal with its status and a reason and closes, sends 100 Continue, times out idle and slow clients,
-// keeps pipelined requests in order, and writes responses in the server's own framing.
+// keeps pipelined requests in order, and has NIO's encoder write the responses (with the server's framing).
 
 import Glibc
 import NIOCore
@@ -39,7 +39,7 @@ final class HTTPServerCore: Sendable {
     }
 
     /// The child channel initializer: admits (or refuses) the connection, reads who is on the other end,
-    /// and builds the pipeline: activity → NIO's request decoder → Vigil's rules and the handler.
+    /// and builds the pipeline: activity → NIO's request decoder and response encoder → Vigil's rules and the handler.
     func admit(_ channel: any Channel) -> EventLoopFuture<Void> {
         let admitted = state.withLock { state -> UInt64? in
             guard !stopping.load(ordering: .relaxed), state.connections.count < configuration.maxConnections else { return nil }
@@ -77,6 +77,7 @@ final class HTTPServerCore: Sendable {
             try operations.addHandler(
                 ByteToMessageHandler(
                     HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop, limitConfiguration: limits)))
+            try operations.addHandler(HTTPResponseEncoder())
             try operations.addHandler(HTTPServerChannelHandler(core: self, connection: connection, activity: activity))
         }
     }
@@ -84,8 +85,16 @@ final class HTTPServerCore: Sendable {
     /// Over the cap or stopping: a best-effort 503, then close.
     private func reject(_ channel: any Channel) -> EventLoopFuture<Void> {
         liveCounters.bump(.rejectedConnections)
-        let bytes = HTTPResponse.text(status: 503, "too many connections").serialized(closing: true, version: .http1_1, head: false)
-        channel.writeAndFlush(channel.allocator.buffer(bytes: bytes)).whenComplete { _ in channel.close(promise: nil) }
+        do {
+            try channel.pipeline.syncOperations.addHandler(HTTPResponseEncoder())
+        } catch {
+            channel.close(promise: nil)
+            return channel.eventLoop.makeSucceededVoidFuture()
+        }
+        let (head, body) = HTTPResponse.text(status: 503, "too many connections").parts(closing: true, version: .http1_1, head: false)
+        channel.write(HTTPServerResponsePart.head(head), promise: nil)
+        if let body { channel.write(HTTPServerResponsePart.body(.byteBuffer(channel.allocator.buffer(bytes: body))), promise: nil) }
+        channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in channel.close(promise: nil) }
         return channel.eventLoop.makeSucceededVoidFuture()
     }
 }
@@ -110,8 +119,8 @@ final class HTTPServerActivityHandler: ChannelInboundHandler {
 
 final class HTTPServerChannelHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
 
     private let core: HTTPServerCore
     private let connection: HTTPConnection
@@ -158,7 +167,7 @@ final class HTTPServerChannelHandler: ChannelDuplexHandler {
             head = received
             body.removeAll(keepingCapacity: true)
             if received.headers.first(name: "expect")?.trimmingSpaces.lowercased() == "100-continue", Self.contentLength(received) ?? 0 > 0 {
-                context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
             }
         case .body(var chunk):
             body.append(contentsOf: chunk.readBytes(length: chunk.readableBytes) ?? [])
@@ -250,8 +259,7 @@ final class HTTPServerChannelHandler: ChannelDuplexHandler {
 
     private func respond(_ response: HTTPResponse, to request: HTTPRequest, keepAlive: Bool, context: ChannelHandlerContext) {
         let closing = !keepAlive || response.closesConnection || stopRequested || core.stopping.load(ordering: .relaxed)
-        let bytes = response.serialized(closing: closing, version: request.version, head: request.method == "HEAD")
-        let written = context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)))
+        let written = write(response.parts(closing: closing, version: request.version, head: request.method == "HEAD"), context: context)
         if closing {
             finished = true
             let channel = context.channel
@@ -278,9 +286,16 @@ final class HTTPServerChannelHandler: ChannelDuplexHandler {
         core.liveCounters.bump(error.isTooLarge ? .tooLarge : .badRequests)
         finished = true
         deadline?.cancel()
-        let bytes = HTTPResponse.text(status: error.status, error.reason).serialized(closing: true, version: .http1_1, head: false)
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(bytes: bytes))).whenComplete { _ in channel.close(promise: nil) }
+        write(HTTPResponse.text(status: error.status, error.reason).parts(closing: true, version: .http1_1, head: false), context: context)
+            .whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    /// One response through NIO's encoder: head, body, end, flushed once.
+    private func write(_ parts: (head: HTTPResponseHead, body: [UInt8]?), context: ChannelHandlerContext) -> EventLoopFuture<Void> {
+        context.write(wrapOutboundOut(.head(parts.head)), promise: nil)
+        if let body = parts.body { context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil) }
+        return context.writeAndFlush(wrapOutboundOut(.end(nil)))
     }
 
     // MARK: Timeouts
@@ -302,9 +317,11 @@ final class HTTPServerChannelHandler: ChannelDuplexHandler {
         core.liveCounters.bump(.idleTimeouts)
         finished = true
         if head != nil || activity.bytesPending {
-            let bytes = HTTPResponse.text(status: 408, "request not received in time").serialized(closing: true, version: .http1_1, head: false)
             let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(bytes: bytes))).whenComplete { _ in channel.close(promise: nil) }
+            write(
+                HTTPResponse.text(status: 408, "request not received in time").parts(closing: true, version: .http1_1, head: false), context: context
+            )
+            .whenComplete { _ in channel.close(promise: nil) }
         } else {
             context.close(promise: nil)
         }

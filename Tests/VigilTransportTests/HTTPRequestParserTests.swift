@@ -230,16 +230,15 @@ import VigilTransportClient
         #expect(!HTTPHeaders.namesEqual("abc", "abcd"))
     }
 
-    @Test func responsesCarryTheirOwnFraming() {
+    @Test func responsesCarryTheirOwnFraming() throws {
         var response = HTTPResponse.json(status: 200, Array("{}".utf8))
         response.headers.add(name: "Content-Length", value: "999")
         response.headers.add(name: "X-Evil", value: "a\r\nInjected: yes")
-        let text = String(decoding: response.serialized(closing: true, version: .http1_1, head: false), as: UTF8.self)
+        let text = try ResponseWire.bytes(response, closing: true, version: .http1_1, head: false)
         #expect(text == "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
-        let noContent = String(
-            decoding: HTTPResponse(status: 204, body: [1]).serialized(closing: false, version: .http1_1, head: false), as: UTF8.self)
+        let noContent = try ResponseWire.bytes(HTTPResponse(status: 204, body: [1]), closing: false, version: .http1_1, head: false)
         #expect(noContent == "HTTP/1.1 204 No Content\r\n\r\n")
-        let head = String(decoding: HTTPResponse.text("hi").serialized(closing: false, version: .http1_0, head: true), as: UTF8.self)
+        let head = try ResponseWire.bytes(HTTPResponse.text("hi"), closing: false, version: .http1_0, head: true)
         #expect(head.hasSuffix("Content-Length: 3\r\nConnection: keep-alive\r\n\r\n"))
     }
 }
