@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-http-structured-headers", from: "1.7.0"),
     ],
     targets: [
         // C, fenced: libbpf itself, and the one glue target that owns the BPF skeleton.
@@ -53,6 +54,16 @@ let package = Package(
         .target(
             name: "VigilAudit",
             dependencies: ["VigilHost", "VigilJSON", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+
+        // RFC 9421 request signatures and RFC 9530 Content-Digest, values in and out (no NIO): console and vigild share it.
+        .target(
+            name: "VigilSignatures",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
+            ],
             swiftSettings: swiftSettings
         ),
 
