@@ -228,6 +228,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "VigilSignaturesTests", dependencies: ["VigilSignatures", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "VigilSensorTests",
             dependencies: ["VigilSensor", "VigilCore", "CVigilBPF", "VigilTestSupport"],
             swiftSettings: swiftSettings
