@@ -93,9 +93,10 @@ $(OUT)/helpers/proc_reach: Tests/helpers/proc_reach.c | $(OUT)/.deps
 	@mkdir -p $(@D)
 	gcc -O2 -Wall -o $@ $<
 
-# Unit tests only: no root, no network, no Claude Code. The end-to-end target (Tests/VigilEndToEndTests)
-# is left out, and every test gated on a privilege is reported as skipped, with its reason, even as root.
-test-unit: $(SKELS)
+# Unit tests only: no root, no Claude Code, no network once `make pytools` has run. The end-to-end target
+# (Tests/VigilEndToEndTests) is left out, and every test gated on a privilege is reported as skipped,
+# with its reason, even as root.
+test-unit: $(SKELS) pytools
 	swift build --build-tests
 	VIGIL_SKIP_PRIVILEGED=1 swift test --skip-build --skip VigilEndToEndTests
 
@@ -105,7 +106,7 @@ test-unit: $(SKELS)
 # reason; with VIGIL_REQUIRE_PRIVILEGED=1 (CI) it fails instead.
 # The last step: the benchmarks' synthetic ring records must still decode and render (they broke
 # silently once when the ABI changed), so vigil-bench runs them at 1% scale, its figures ignored.
-test: $(SKELS) test-helpers claude
+test: $(SKELS) test-helpers claude pytools
 	swift build --build-tests
 	swift test --skip-build
 	VIGIL_BENCH_SCALE=0.01 .build/debug/vigil-bench consumer render > /dev/null
@@ -131,6 +132,26 @@ $(CLAUDE_STAMP):
 	if [ ! -x "$$bin" ]; then echo "error: claude-agent-sdk==$(CLAUDE_SDK_VERSION) installed no bundled claude binary" >&2; exit 1; fi; \
 	"$$bin" --version; \
 	realpath "$$bin" > $(CLAUDE_VENV)/claude-path
+	@touch $@
+
+# The Python side of the RFC 9421 interop tests (Tests/VigilSignaturesTests/Oracle/oracle.py): PyPI's
+# http-message-signatures and everything it and the oracle import, every version pinned, in a venv of
+# its own that the tests find at $(PY_VENV)/bin/python. Idempotent: a stamp per pinned set.
+PYTOOLS_PACKAGES := http-message-signatures==3.0.0 http-sf==1.5.0 cryptography==50.0.2 cffi==2.1.1 pycparser==3.12 \
+  typing_extensions==4.16.0 requests==2.34.2 urllib3==2.8.0 idna==3.20 charset-normalizer==3.5.3 certifi==2026.10.19.post1
+PY_VENV := $(OUT)/py-venv
+PYTOOLS_STAMP := $(PY_VENV)/.installed-$(shell printf '%s\n' $(PYTOOLS_PACKAGES) | sha256sum | cut -c1-16)
+.PHONY: pytools
+pytools: $(PYTOOLS_STAMP)
+$(PYTOOLS_STAMP):
+	@if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "error: python3 with venv is missing and not root: run 'sudo make pytools'" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null; \
+	fi
+	rm -rf $(PY_VENV)
+	python3 -m venv $(PY_VENV)
+	$(PY_VENV)/bin/pip install --quiet --disable-pip-version-check $(PYTOOLS_PACKAGES)
+	$(PY_VENV)/bin/python -c 'import http_message_signatures, requests'
 	@touch $@
 
 bench: $(SKELS) test-helpers claude
