@@ -12,6 +12,15 @@ public struct VerifiedSignature: Sendable, Equatable {
     public let nonce: String
     public let label: String
     public let components: [String]
+
+    /// Public so that callers' tests can stand one in for a verification.
+    public init(keyID: String, created: Int64, nonce: String, label: String, components: [String]) {
+        self.keyID = keyID
+        self.created = created
+        self.nonce = nonce
+        self.label = label
+        self.components = components
+    }
 }
 
 /// Checks request signatures against known keys, refusing replays through a shared `NonceCache`.
