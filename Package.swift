@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "vigil", targets: ["vigil"]),
         .executable(name: "vigil-bench", targets: ["vigil-bench"]),
         .executable(name: "vigild", targets: ["vigild"]),
+        .executable(name: "vigil-console", targets: ["vigil-console"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -25,7 +26,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-http-structured-headers", from: "1.7.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // The console only: vigild and vigil link none of these.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // C, fenced: libbpf itself, and the one glue target that owns the BPF skeleton.
@@ -152,12 +159,56 @@ let package = Package(
             name: "vigil",
             dependencies: [
                 "VigilAPI", "VigilCore", "VigilJSON", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilEnforcement", "VigilRuntime",
-                "VigilClaude", "VigilTransport", "VigilTransportClient", "VigilHost", "VigilExport",
+                "VigilClaude", "VigilTransport", "VigilTransportClient", "VigilHost", "VigilExport", "VigilFleet",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
+        // The device side of the console: the device key, enrolment (token, TLS pin), the signed client
+        // (swift-nio with NIOSSL's verification callback for the pin: async-http-client cannot take one).
+        .target(
+            name: "VigilFleet",
+            dependencies: [
+                "VigilAPI", "VigilHost", "VigilSignatures",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // The console: enrolled devices, one policy for the organisation, its own signed audit log.
+        // Hummingbird and GRDB live here only, so the daemon never links them.
+        .target(
+            name: "VigilConsole",
+            dependencies: [
+                "VigilAPI", "VigilAudit", "VigilSignatures", "VigilHost",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "vigil-console",
+            dependencies: [
+                "VigilConsole", "VigilAPI", "VigilHost", "VigilTransport", "VigilTransportClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         .executableTarget(
             name: "vigil-bench",
             dependencies: [
@@ -232,6 +283,16 @@ let package = Package(
             name: "VigilSignaturesTests",
             dependencies: ["VigilSignatures", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Oracle"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VigilConsoleTests",
+            dependencies: [
+                "VigilConsole", "VigilFleet", "VigilAPI", "VigilAudit", "VigilSignatures", "VigilTransport", "VigilTransportClient",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

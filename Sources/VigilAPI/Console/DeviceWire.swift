@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: Apache-2.0
+// The device ↔ console wire: enrolment, the device's report, and the console's answers.
+
+/// What a device says about itself: at enrolment and in every report.
+public struct DeviceFacts: Codable, Sendable, Equatable {
+    public var hostname: String
+    public var os: String
+    public var kernel: String
+    public var vigilVersion: String
+    /// `enforce`, `monitor`, or what vigild reports.
+    public var enforcementMode: String
+    /// A short posture summary (`key=value` pairs the posture service reports).
+    public var posture: [String: String]
+
+    public init(hostname: String, os: String, kernel: String, vigilVersion: String, enforcementMode: String, posture: [String: String]) {
+        self.hostname = hostname
+        self.os = os
+        self.kernel = kernel
+        self.vigilVersion = vigilVersion
+        self.enforcementMode = enforcementMode
+        self.posture = posture
+    }
+}
+
+/// POST /api/v1/enroll. The request is also signed (RFC 9421) by `publicKey`'s private half, so the
+/// console knows the device holds the key it registers.
+public struct EnrollRequest: Codable, Sendable, Equatable {
+    public var tokenID: String
+    public var secret: String
+    /// `MessageVerificationKey.encoded` of the device key.
+    public var publicKey: String
+    public var facts: DeviceFacts
+
+    public init(tokenID: String, secret: String, publicKey: String, facts: DeviceFacts) {
+        self.tokenID = tokenID
+        self.secret = secret
+        self.publicKey = publicKey
+        self.facts = facts
+    }
+}
+
+public struct EnrollResponse: Codable, Sendable, Equatable {
+    public var deviceID: String
+    /// The key id the device signs with from now on (what the console looks it up by).
+    public var keyID: String
+    public var team: String?
+    /// The console's policy-signing public key (`MessageVerificationKey.encoded`), pinned by the device.
+    public var policyKey: String
+
+    public init(deviceID: String, keyID: String, team: String?, policyKey: String) {
+        self.deviceID = deviceID
+        self.keyID = keyID
+        self.team = team
+        self.policyKey = policyKey
+    }
+}
+
+/// POST /api/v1/device/report: what the device reports, signed.
+public struct DeviceReport: Codable, Sendable, Equatable {
+    public var facts: DeviceFacts
+    /// The policy version in force on the device, when it has one from the console.
+    public var policyVersion: Int?
+    /// Drops and errors from `vigil status`, by name.
+    public var counters: [String: UInt64]
+
+    public init(facts: DeviceFacts, policyVersion: Int? = nil, counters: [String: UInt64] = [:]) {
+        self.facts = facts
+        self.policyVersion = policyVersion
+        self.counters = counters
+    }
+}
+
+/// One device as the console lists it.
+public struct DeviceSummary: Codable, Sendable, Equatable {
+    public var id: String
+    public var keyID: String
+    public var team: String?
+    public var facts: DeviceFacts
+    /// Unix seconds.
+    public var enrolledAt: Int64
+    public var lastSeen: Int64
+    public var revokedAt: Int64?
+    public var policyVersion: Int?
+
+    public init(
+        id: String, keyID: String, team: String?, facts: DeviceFacts, enrolledAt: Int64, lastSeen: Int64, revokedAt: Int64?,
+        policyVersion: Int?
+    ) {
+        self.id = id
+        self.keyID = keyID
+        self.team = team
+        self.facts = facts
+        self.enrolledAt = enrolledAt
+        self.lastSeen = lastSeen
+        self.revokedAt = revokedAt
+        self.policyVersion = policyVersion
+    }
+}
+
+/// Every refusal's body: what was refused and why, in one sentence.
+public struct APIErrorBody: Codable, Sendable, Equatable {
+    public var error: String
+    public var reason: String
+
+    public init(error: String, reason: String) {
+        self.error = error
+        self.reason = reason
+    }
+}

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: Apache-2.0
+// The console's composition root: the store, its keys, its audit log, and two servers — the device
+// API on HTTPS and the admin API on a Unix socket — run as one service group.
+import Foundation
+import Glibc
+import Hummingbird
+import HummingbirdTLS
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+import VigilAPI
+import UnixSignals
+import VigilSignatures
+
+public final class Console: Sendable {
+    public let configuration: ConsoleConfiguration
+    public let store: any ConsoleStore
+    public let audit: ConsoleAudit
+    public let keys: ConsoleKeys
+    public let tls: ConsoleTLS
+    private let boundPort = Mutex<Int?>(nil)
+    let logger: Logger
+    let clock: @Sendable () -> Int64
+
+    public init(configuration: ConsoleConfiguration, logger: Logger, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) })
+        throws
+    {
+        self.configuration = configuration
+        self.logger = logger
+        self.clock = clock
+        try ConsoleFiles.makeDirectory(configuration.stateDirectory)
+        if let database = configuration.database, !database.hasPrefix("sqlite:"), database.contains("://") {
+            throw ConsoleSetupError("database \(database): only sqlite:PATH is supported by this build")
+        }
+        store = try SQLiteConsoleStore(path: configuration.databasePath)
+        audit = try ConsoleAudit(stateDirectory: configuration.stateDirectory, logger: logger)
+        keys = try ConsoleKeys.loadOrCreate(stateDirectory: configuration.stateDirectory)
+        let host = configuration.publicURL.flatMap { URL(string: $0)?.host } ?? configuration.host
+        tls = try ConsoleTLS.load(configuration.tls, stateDirectory: configuration.stateDirectory, hostnames: [host, configuration.host])
+    }
+
+    /// The URL tokens give devices: `--public-url`, else the listen address with the port bound.
+    public var publicURL: String {
+        configuration.publicURL ?? "https://\(Self.urlHost(configuration.host)):\(boundPort.withLock { $0 ?? configuration.port })"
+    }
+
+    var enrollment: EnrollmentService { EnrollmentService(store: store, audit: audit, publicURL: { [self] in publicURL }, pin: tls.pin) }
+
+    /// The device API on HTTPS. `onRunning` gets the bound port (tests listen on port 0).
+    public func deviceServer(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some Service {
+        let router = Router(context: ConsoleRequestContext.self)
+        router.add(middleware: RefusalMiddleware())
+        DeviceRoutes(
+            store: store, audit: audit, enrollment: enrollment,
+            authenticator: DeviceAuthenticator(store: store, skew: configuration.signatureSkew, maxAge: configuration.signatureMaxAge),
+            policyKey: keys.policyKey.publicKey.encoded, maxBodyBytes: configuration.maxBodyBytes, clock: clock
+        ).add(to: router)
+        return Application(
+            router: router, server: try .tls(.http1(), tlsConfiguration: tls.configuration),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            onServerRunning: { [self] channel in
+                let port = channel.localAddress?.port ?? 0
+                boundPort.withLock { $0 = port }
+                await onRunning(port)
+            }, logger: logger)
+    }
+
+    /// The admin API on its Unix socket (0600 in the 0700 state directory).
+    public func adminServer(onRunning: @escaping @Sendable () async -> Void = {}) -> some Service {
+        let router = Router(context: ConsoleRequestContext.self)
+        router.add(middleware: RefusalMiddleware())
+        AdminRoutes(store: store, audit: audit, enrollment: enrollment, clock: clock).add(to: router)
+        let path = configuration.adminSocket
+        unlink(path)
+        return Application(
+            router: router, configuration: .init(address: .unixDomainSocket(path: path), serverName: nil),
+            onServerRunning: { _ in
+                chmod(path, 0o600)
+                await onRunning()
+            }, logger: logger)
+    }
+
+    /// Both servers until SIGTERM/SIGINT.
+    public func run() async throws {
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    try deviceServer { [self] port in logger.info("device API listening", metadata: ["url": "\(publicURL)", "port": "\(port)"]) },
+                    adminServer(),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    private static func urlHost(_ host: String) -> String { host.contains(":") ? "[\(host)]" : host }
+}

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+// Where the console keeps its state and how it is reached.
+
+public struct ConsoleConfiguration: Sendable {
+    /// Keys, TLS material, the audit log and (by default) the SQLite database. Root-only.
+    public var stateDirectory: String
+    /// `sqlite:PATH` (default `sqlite:<state>/console.db`); `postgres://…` is the fleet backend.
+    public var database: String?
+    public var host: String
+    public var port: Int
+    /// The device API is HTTPS only: files given, or a self-signed certificate made under the state dir.
+    public var tls: TLSSource
+    /// The URL devices are told to use (in tokens); default `https://<host>:<port>`.
+    public var publicURL: String?
+    /// The local admin API (the `vigil-console` commands), a Unix socket only its owner may use.
+    public var adminSocket: String
+    /// Signatures: the allowed clock difference and the oldest `created` accepted, in seconds.
+    public var signatureSkew: Int64 = 60
+    public var signatureMaxAge: Int64 = 300
+    /// The largest request body accepted on the device API.
+    public var maxBodyBytes: Int = 1 << 20
+
+    public enum TLSSource: Sendable, Equatable {
+        case files(certificate: String, key: String)
+        case selfSigned
+    }
+
+    public init(
+        stateDirectory: String = "/var/lib/vigil-console", database: String? = nil, host: String = "127.0.0.1", port: Int = 8443,
+        tls: TLSSource = .selfSigned, publicURL: String? = nil, adminSocket: String? = nil
+    ) {
+        self.stateDirectory = stateDirectory
+        self.database = database
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.publicURL = publicURL
+        self.adminSocket = adminSocket ?? stateDirectory + "/admin.sock"
+    }
+
+    public var databasePath: String {
+        guard let database else { return stateDirectory + "/console.db" }
+        return database.hasPrefix("sqlite:") ? String(database.dropFirst("sqlite:".count)) : database
+    }
+}

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: Apache-2.0
+// The device API (HTTPS): health, enrolment (authenticated by the token and the new key's
+// signature), and the signed device endpoints. Nothing else answers.
+import Foundation
+import Hummingbird
+import NIOCore
+import VigilAPI
+import VigilSignatures
+import HTTPTypes
+import VigilAudit
+import Logging
+
+struct DeviceRoutes: Sendable {
+    let store: any ConsoleStore
+    let audit: ConsoleAudit
+    let enrollment: EnrollmentService
+    let authenticator: DeviceAuthenticator
+    let policyKey: String
+    let maxBodyBytes: Int
+    let clock: @Sendable () -> Int64
+
+    func add(to router: Router<ConsoleRequestContext>) {
+        router.get("/healthz") { _, _ in try JSONResponse.make(["status": "ok"]) }
+        router.post("/api/v1/enroll") { request, context in try await enroll(request, context) }
+        let device = router.group("/api/v1/device")
+        device.get { request, context in try await signed(request, context, "device.get") { device, _ in try JSONResponse.make(device.summary) } }
+        device.post("report") { request, context in
+            try await signed(request, context, "device.report") { device, body in
+                let report = try JSONResponse.decode(DeviceReport.self, from: body, what: "the device report")
+                try await store.recordReport(deviceID: device.id, report: report, at: clock())
+                return Response(status: .noContent)
+            }
+        }
+        device.post("unenroll") { request, context in
+            try await signed(request, context, "device.unenroll") { device, _ in
+                let revoked = try await store.revokeDevice(id: device.id, reason: "unenrolled by the device", at: clock())
+                try audit.record("device.unenroll", actor: "device:\(device.id)", target: device.id)
+                return try JSONResponse.make(revoked?.summary ?? device.summary)
+            }
+        }
+    }
+
+    private func peer(_ context: ConsoleRequestContext) -> String { context.channel.remoteAddress?.description ?? "unknown" }
+
+    private func enroll(_ request: Request, _ context: ConsoleRequestContext) async throws -> Response {
+        do {
+            let body = try await request.body.collect(upTo: 64 * 1024)
+            try DeviceAuthenticator.checkDigest(request, body: body)
+            // The key to check the signature against is in the body, bound to it by the digest just checked.
+            let enrol = try JSONResponse.decode(EnrollRequest.self, from: body, what: "the enrolment request")
+            let key: MessageVerificationKey
+            do {
+                key = try MessageVerificationKey(encoded: enrol.publicKey)
+            } catch {
+                throw Refusal(.badRequest, "bad_key", "publicKey is not an encoded P-256 or Ed25519 public key")
+            }
+            _ = try authenticator.verify(request, key: key, now: clock())
+            let device = try await enrollment.enroll(enrol, key: key, peer: peer(context), now: clock())
+            return try JSONResponse.make(EnrollResponse(deviceID: device.id, keyID: device.keyID, team: device.team, policyKey: policyKey))
+        } catch let refusal as Refusal {
+            try? audit.record(
+                "request.refused", actor: "peer:\(peer(context))", target: "/api/v1/enroll", decision: .deny, reason: refusal.description)
+            throw refusal
+        } catch is NIOTooManyBytesError {
+            try? audit.record(
+                "request.refused", actor: "peer:\(peer(context))", target: "/api/v1/enroll", decision: .deny, reason: "body over 65536 bytes")
+            throw Refusal(.contentTooLarge, "body_too_large", "the body is over the limit of 65536 bytes")
+        }
+    }
+
+    /// A device endpoint: the body collected under the limit, its digest and the signature checked,
+    /// the device known and not revoked; every refusal audited.
+    private func signed(
+        _ request: Request, _ context: ConsoleRequestContext, _ action: String,
+        _ handler: (DeviceRecord, ByteBuffer) async throws -> Response
+    ) async throws -> Response {
+        do {
+            let body = try await request.body.collect(upTo: maxBodyBytes)
+            // The signature first (it covers the Content-Digest header), then the header against the bytes.
+            let (device, _) = try await authenticator.authenticate(request, now: clock())
+            try DeviceAuthenticator.checkDigest(request, body: body)
+            return try await handler(device, body)
+        } catch let refusal as Refusal {
+            try? audit.record(
+                "request.refused", actor: "peer:\(peer(context))", target: request.uri.path, decision: .deny, reason: refusal.description,
+                details: ["endpoint": action])
+            throw refusal
+        } catch is NIOTooManyBytesError {
+            try? audit.record(
+                "request.refused", actor: "peer:\(peer(context))", target: request.uri.path, decision: .deny,
+                reason: "body over \(maxBodyBytes) bytes", details: ["endpoint": action])
+            throw Refusal(.contentTooLarge, "body_too_large", "the body is over the limit of \(maxBodyBytes) bytes")
+        }
+    }
+}

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: Apache-2.0
+// What the console keeps, behind one protocol: SQLite (GRDB) embedded by default, PostgreSQL for
+// fleets. Every operation that must be atomic (a token's use and the device it enrols) is one call,
+// so each backend does it in one transaction.
+import VigilAPI
+
+/// An enrolment token as stored: the secret only as its SHA-256.
+public struct EnrollTokenRecord: Sendable, Equatable {
+    public var id: String
+    /// Lowercase hex SHA-256 of the token's secret.
+    public var secretHash: String
+    public var team: String?
+    /// Unix seconds.
+    public var createdAt: Int64
+    public var expiresAt: Int64
+    /// Enrolments the token still allows.
+    public var usesLeft: Int
+    public var issuedBy: String
+    public var revokedAt: Int64?
+
+    public init(
+        id: String, secretHash: String, team: String?, createdAt: Int64, expiresAt: Int64, usesLeft: Int, issuedBy: String,
+        revokedAt: Int64? = nil
+    ) {
+        self.id = id
+        self.secretHash = secretHash
+        self.team = team
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.usesLeft = usesLeft
+        self.issuedBy = issuedBy
+        self.revokedAt = revokedAt
+    }
+}
+
+/// An enrolled device: its key, its team, what it last reported.
+public struct DeviceRecord: Sendable, Equatable {
+    public var id: String
+    /// `sha256:<hex>` of the encoded public key: what the device's signatures name as `keyid`.
+    public var keyID: String
+    /// `MessageVerificationKey.encoded`.
+    public var publicKey: String
+    public var team: String?
+    public var facts: DeviceFacts
+    public var tokenID: String
+    public var enrolledAt: Int64
+    public var lastSeen: Int64
+    public var revokedAt: Int64?
+    public var revokedReason: String?
+    public var policyVersion: Int?
+    public var counters: [String: UInt64]
+
+    public init(
+        id: String, keyID: String, publicKey: String, team: String?, facts: DeviceFacts, tokenID: String, enrolledAt: Int64,
+        lastSeen: Int64, revokedAt: Int64? = nil, revokedReason: String? = nil, policyVersion: Int? = nil,
+        counters: [String: UInt64] = [:]
+    ) {
+        self.id = id
+        self.keyID = keyID
+        self.publicKey = publicKey
+        self.team = team
+        self.facts = facts
+        self.tokenID = tokenID
+        self.enrolledAt = enrolledAt
+        self.lastSeen = lastSeen
+        self.revokedAt = revokedAt
+        self.revokedReason = revokedReason
+        self.policyVersion = policyVersion
+        self.counters = counters
+    }
+
+    public var summary: DeviceSummary {
+        DeviceSummary(
+            id: id, keyID: keyID, team: team, facts: facts, enrolledAt: enrolledAt, lastSeen: lastSeen, revokedAt: revokedAt,
+            policyVersion: policyVersion)
+    }
+}
+
+/// Why the store refused: each case names the thing refused, so the caller can audit it and answer.
+public enum ConsoleStoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    case tokenUnknown(String)
+    case tokenSecretMismatch(String)
+    case tokenExpired(String)
+    case tokenUsedUp(String)
+    case tokenRevoked(String)
+    case keyAlreadyEnrolled(String)
+    case deviceUnknown(String)
+    /// The database itself failed: the backend's message.
+    case database(String)
+
+    public var description: String {
+        switch self {
+        case .tokenUnknown(let id): "enrolment token \(id) does not exist"
+        case .tokenSecretMismatch(let id): "enrolment token \(id) was presented with a wrong secret"
+        case .tokenExpired(let id): "enrolment token \(id) has expired"
+        case .tokenUsedUp(let id): "enrolment token \(id) has no uses left"
+        case .tokenRevoked(let id): "enrolment token \(id) was revoked"
+        case .keyAlreadyEnrolled(let key): "device key \(key) is already enrolled"
+        case .deviceUnknown(let id): "device \(id) is not enrolled"
+        case .database(let message): "console database: \(message)"
+        }
+    }
+}
+
+public protocol ConsoleStore: Sendable {
+    /// The schema version the migrations brought the database to.
+    func schemaVersion() async throws -> Int
+
+    func insertToken(_ token: EnrollTokenRecord) async throws
+    func tokens() async throws -> [EnrollTokenRecord]
+    /// Marks a token revoked; false when it does not exist.
+    func revokeToken(id: String, at time: Int64) async throws -> Bool
+
+    /// In one transaction: checks the token (exists, secret hash matches in constant time, not
+    /// expired at `time`, not revoked, a use left), spends one use and inserts `device` with the
+    /// token's team. Throws ``ConsoleStoreError`` and changes nothing when any check fails.
+    func enroll(tokenID: String, secretHash: String, device: DeviceRecord, at time: Int64) async throws -> DeviceRecord
+
+    func device(id: String) async throws -> DeviceRecord?
+    func device(keyID: String) async throws -> DeviceRecord?
+    func devices() async throws -> [DeviceRecord]
+    /// Revokes a device (its key is refused from then on); nil when no such device. Revoking twice keeps the first time.
+    func revokeDevice(id: String, reason: String, at time: Int64) async throws -> DeviceRecord?
+    /// Records a report of a device and when it was seen.
+    func recordReport(deviceID: String, report: DeviceReport, at time: Int64) async throws
+}
+
+/// Constant-time equality of two hex digests, so a wrong secret takes as long as a right one.
+func digestsEqual(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.utf8)
+    let y = Array(b.utf8)
+    guard x.count == y.count else { return false }
+    var difference: UInt8 = 0
+    for i in x.indices { difference |= x[i] ^ y[i] }
+    return difference == 0
+}

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: Apache-2.0
+// The embedded store: one SQLite file through GRDB, in WAL mode so that the CLI (enroll-token,
+// revoke) and a running console share it. Migrations are versioned and run at open.
+import Foundation
+import GRDB
+import VigilAPI
+
+public final class SQLiteConsoleStore: ConsoleStore {
+    private let pool: DatabasePool
+
+    /// Opens (or creates) the database at `path` and brings its schema up to date.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(5)
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw ConsoleStoreError.database("cannot open \(path): \(error)")
+        }
+    }
+
+    /// Every schema change is a new, named migration appended here; applied ones are never edited.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("1-tokens-devices") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE enroll_token (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        secret_hash TEXT NOT NULL,
+                        team TEXT,
+                        created_at INTEGER NOT NULL,
+                        expires_at INTEGER NOT NULL,
+                        uses_left INTEGER NOT NULL CHECK (uses_left >= 0),
+                        issued_by TEXT NOT NULL,
+                        revoked_at INTEGER
+                    );
+                    CREATE TABLE device (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        key_id TEXT NOT NULL UNIQUE,
+                        public_key TEXT NOT NULL,
+                        team TEXT,
+                        facts TEXT NOT NULL,
+                        token_id TEXT NOT NULL REFERENCES enroll_token(id),
+                        enrolled_at INTEGER NOT NULL,
+                        last_seen INTEGER NOT NULL,
+                        revoked_at INTEGER,
+                        revoked_reason TEXT,
+                        policy_version INTEGER,
+                        counters TEXT NOT NULL DEFAULT '{}'
+                    );
+                    """)
+        }
+        return migrator
+    }
+
+    public func schemaVersion() async throws -> Int {
+        try await run { db in try Self.migrator.appliedMigrations(db).count }
+    }
+
+    public func insertToken(_ token: EnrollTokenRecord) async throws {
+        try await run { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO enroll_token (id, secret_hash, team, created_at, expires_at, uses_left, issued_by, revoked_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    token.id, token.secretHash, token.team, token.createdAt, token.expiresAt, token.usesLeft, token.issuedBy, token.revokedAt,
+                ])
+        }
+    }
+
+    public func tokens() async throws -> [EnrollTokenRecord] {
+        try await read { db in try Row.fetchAll(db, sql: "SELECT * FROM enroll_token ORDER BY created_at, id").map(Self.token) }
+    }
+
+    public func revokeToken(id: String, at time: Int64) async throws -> Bool {
+        try await run { db in
+            try db.execute(sql: "UPDATE enroll_token SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", arguments: [time, id])
+            return db.changesCount > 0
+        }
+    }
+
+    public func enroll(tokenID: String, secretHash: String, device: DeviceRecord, at time: Int64) async throws -> DeviceRecord {
+        try await run { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM enroll_token WHERE id = ?", arguments: [tokenID]) else {
+                throw ConsoleStoreError.tokenUnknown(tokenID)
+            }
+            let token = Self.token(row)
+            guard digestsEqual(token.secretHash, secretHash) else { throw ConsoleStoreError.tokenSecretMismatch(tokenID) }
+            guard token.revokedAt == nil else { throw ConsoleStoreError.tokenRevoked(tokenID) }
+            guard time < token.expiresAt else { throw ConsoleStoreError.tokenExpired(tokenID) }
+            guard token.usesLeft > 0 else { throw ConsoleStoreError.tokenUsedUp(tokenID) }
+            if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM device WHERE key_id = ?)", arguments: [device.keyID]) == true {
+                throw ConsoleStoreError.keyAlreadyEnrolled(device.keyID)
+            }
+            try db.execute(sql: "UPDATE enroll_token SET uses_left = uses_left - 1 WHERE id = ?", arguments: [tokenID])
+            var enrolled = device
+            enrolled.team = token.team
+            enrolled.tokenID = tokenID
+            try db.execute(
+                sql: """
+                    INSERT INTO device (id, key_id, public_key, team, facts, token_id, enrolled_at, last_seen, counters)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    enrolled.id, enrolled.keyID, enrolled.publicKey, enrolled.team, try Self.json(enrolled.facts), tokenID,
+                    enrolled.enrolledAt, enrolled.lastSeen, try Self.json(enrolled.counters),
+                ])
+            return enrolled
+        }
+    }
+
+    public func device(id: String) async throws -> DeviceRecord? {
+        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM device WHERE id = ?", arguments: [id]).map(Self.device) }
+    }
+
+    public func device(keyID: String) async throws -> DeviceRecord? {
+        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM device WHERE key_id = ?", arguments: [keyID]).map(Self.device) }
+    }
+
+    public func devices() async throws -> [DeviceRecord] {
+        try await read { db in try Row.fetchAll(db, sql: "SELECT * FROM device ORDER BY enrolled_at, id").map(Self.device) }
+    }
+
+    public func revokeDevice(id: String, reason: String, at time: Int64) async throws -> DeviceRecord? {
+        try await run { db in
+            try db.execute(
+                sql: """
+                    UPDATE device SET revoked_reason = CASE WHEN revoked_at IS NULL THEN ? ELSE revoked_reason END,
+                        revoked_at = COALESCE(revoked_at, ?) WHERE id = ?
+                    """,
+                arguments: [reason, time, id])
+            return try Row.fetchOne(db, sql: "SELECT * FROM device WHERE id = ?", arguments: [id]).map(Self.device)
+        }
+    }
+
+    public func recordReport(deviceID: String, report: DeviceReport, at time: Int64) async throws {
+        try await run { db in
+            try db.execute(
+                sql: "UPDATE device SET facts = ?, policy_version = ?, counters = ?, last_seen = ? WHERE id = ?",
+                arguments: [try Self.json(report.facts), report.policyVersion, try Self.json(report.counters), time, deviceID])
+            guard db.changesCount > 0 else { throw ConsoleStoreError.deviceUnknown(deviceID) }
+        }
+    }
+
+    // MARK: rows
+
+    private static func token(_ row: Row) -> EnrollTokenRecord {
+        EnrollTokenRecord(
+            id: row["id"], secretHash: row["secret_hash"], team: row["team"], createdAt: row["created_at"], expiresAt: row["expires_at"],
+            usesLeft: row["uses_left"], issuedBy: row["issued_by"], revokedAt: row["revoked_at"])
+    }
+
+    private static func device(_ row: Row) throws -> DeviceRecord {
+        DeviceRecord(
+            id: row["id"], keyID: row["key_id"], publicKey: row["public_key"], team: row["team"],
+            facts: try decode(DeviceFacts.self, row["facts"], column: "device.facts"), tokenID: row["token_id"],
+            enrolledAt: row["enrolled_at"], lastSeen: row["last_seen"], revokedAt: row["revoked_at"], revokedReason: row["revoked_reason"],
+            policyVersion: row["policy_version"], counters: try decode([String: UInt64].self, row["counters"], column: "device.counters"))
+    }
+
+    private static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, _ text: String, column: String) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: Data(text.utf8))
+        } catch {
+            throw ConsoleStoreError.database("\(column) holds JSON that does not decode: \(error)")
+        }
+    }
+
+    // MARK: access
+
+    /// A write transaction; the store's own errors pass through, GRDB's are named as database errors.
+    private func run<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.write(body)
+        } catch let error as ConsoleStoreError {
+            throw error
+        } catch {
+            throw ConsoleStoreError.database("\(error)")
+        }
+    }
+
+    private func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.read(body)
+        } catch let error as ConsoleStoreError {
+            throw error
+        } catch {
+            throw ConsoleStoreError.database("\(error)")
+        }
+    }
+}

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: Apache-2.0
+// The device's client for the console: the pinned HTTPS client, and an RFC 9421 signature (with an
+// RFC 9530 Content-Digest) by the device key on every request.
+import Foundation
+import VigilAPI
+import VigilSignatures
+
+public struct ConsoleClient: Sendable {
+    public let baseURL: URL
+    public let transport: PinnedHTTPSClient
+    private let signer: MessageSigner
+    private let clock: @Sendable () -> Int64
+
+    public typealias Answer = PinnedHTTPSClient.Response
+
+    public init(
+        baseURL: String, pin: String, key: any MessageSigningKey, keyID: String,
+        clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+    ) throws(FleetError) {
+        guard let url = URL(string: baseURL), url.scheme == "https", let host = url.host, !host.isEmpty else {
+            throw FleetError(.state, "the console URL \(baseURL) is not an https URL")
+        }
+        self.baseURL = url
+        transport = PinnedHTTPSClient(host: host, port: url.port ?? 443, pin: pin)
+        signer = MessageSigner(key: key, keyID: keyID)
+        self.clock = clock
+    }
+
+    /// Sends one signed request and reads the whole answer.
+    public func send(_ method: String, _ path: String, body: [UInt8] = []) async throws(FleetError) -> Answer {
+        let digest = ContentDigest.header(for: body)
+        let (pathOnly, query) = Self.split(path)
+        let signable = SignableRequest(
+            method: method, authority: transport.authority, path: pathOnly, query: query, headers: [(name: "Content-Digest", value: digest)])
+        let signature: (signatureInput: String, signature: String)
+        do {
+            signature = try signer.sign(signable, created: clock())
+        } catch {
+            throw FleetError(.deviceKey, "cannot sign the request to \(path): \(error)")
+        }
+        var headers = [("Content-Digest", digest), ("Signature-Input", signature.signatureInput), ("Signature", signature.signature)]
+        if !body.isEmpty { headers.append(("Content-Type", "application/json")) }
+        return try await transport.execute(method, baseURL.path.trimmingSuffix("/") + path, headers: headers, body: body)
+    }
+
+    /// Sends and decodes a 2xx answer; a refusal becomes a `FleetError` with the console's reason.
+    public func call<Answer: Decodable>(_ method: String, _ path: String, body: [UInt8] = [], as type: Answer.Type) async throws(FleetError) -> Answer
+    {
+        let answer = try await send(method, path, body: body)
+        guard (200..<300).contains(answer.status) else { throw Self.refusal(answer, path) }
+        do {
+            return try JSONDecoder().decode(type, from: Data(answer.body))
+        } catch {
+            throw FleetError(.response, "the console's answer to \(path) does not decode: \(error)")
+        }
+    }
+
+    static func refusal(_ answer: Answer, _ path: String) -> FleetError {
+        let reason = (try? JSONDecoder().decode(APIErrorBody.self, from: Data(answer.body))).map { "\($0.error): \($0.reason)" }
+        return FleetError(
+            .refused, "the console refused \(path) (\(answer.status)): \(reason ?? String(decoding: answer.body, as: UTF8.self))",
+            status: answer.status)
+    }
+
+    private static func split(_ path: String) -> (String, String?) {
+        guard let mark = path.firstIndex(of: "?") else { return (path, nil) }
+        return (String(path[..<mark]), String(path[path.index(after: mark)...]))
+    }
+}
+
+extension String {
+    fileprivate func trimmingSuffix(_ suffix: String) -> String { hasSuffix(suffix) ? String(dropLast(suffix.count)) : self }
+}

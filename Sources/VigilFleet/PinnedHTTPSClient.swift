@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+// HTTPS to the console on swift-nio, trusting one certificate: the one whose SHA-256 the enrolment
+// token pins, checked on every connection by NIOSSL's verification callback (no CA, no host name).
+// async-http-client cannot take such a callback, and trusting the pinned certificate as a root only
+// works for self-signed CA certificates; this works for any certificate the console serves.
+import Crypto
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+public struct PinnedHTTPSClient: Sendable {
+    public let host: String
+    public let port: Int
+    /// `sha256:<hex>` of the DER of the one certificate accepted.
+    public let pin: String
+    public var timeout: TimeAmount = .seconds(30)
+    public var maxResponseBytes = 16 << 20
+
+    public struct Response: Sendable {
+        public let status: Int
+        public let body: [UInt8]
+    }
+
+    public init(host: String, port: Int, pin: String) {
+        self.host = host
+        self.port = port
+        self.pin = pin
+    }
+
+    public static func pin(ofDER der: [UInt8]) -> String {
+        "sha256:" + SHA256.hash(data: der).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The Host header (and RFC 9421 @authority) the request carries.
+    public var authority: String {
+        let name = host.contains(":") ? "[\(host)]" : host
+        return port == 443 ? name : "\(name):\(port)"
+    }
+
+    /// One request on a new connection; a certificate that is not the pinned one fails the handshake,
+    /// so nothing is sent to it.
+    public func execute(_ method: String, _ path: String, headers: [(String, String)], body: [UInt8]) async throws(FleetError) -> Response {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        // Verification on (so the callback's verdict is enforced), the chain and name checks replaced by the pin.
+        configuration.certificateVerification = .noHostnameVerification
+        configuration.minimumTLSVersion = .tlsv12
+        let context: NIOSSLContext
+        do {
+            context = try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw FleetError(.connect, "TLS setup failed: \(error)")
+        }
+        let presented = NIOLockedValueBox<String?>(nil)
+        let pin = self.pin
+        let serverName = host.first?.isNumber == true || host.contains(":") ? nil : host
+        let limit = maxResponseBytes
+        do {
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(10))
+                .connect(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let tls = try NIOSSLClientHandler(context: context, serverHostname: serverName) { certificates, promise in
+                            let seen = (try? certificates.first?.toDERBytes()).map(Self.pin(ofDER:))
+                            presented.withLockedValue { $0 = seen }
+                            promise.succeed(seen == pin ? .certificateVerified : .failed)
+                        }
+                        try channel.pipeline.syncOperations.addHandler(tls)
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+                    }
+                }
+            return try await withThrowingTaskGroup(of: Response.self) { group in
+                group.addTask {
+                    try await channel.executeThenClose { inbound, outbound in
+                        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path)
+                        head.headers.add(name: "Host", value: authority)
+                        head.headers.add(name: "Content-Length", value: String(body.count))
+                        head.headers.add(name: "Connection", value: "close")
+                        for (name, value) in headers { head.headers.add(name: name, value: value) }
+                        try await outbound.write(.head(head))
+                        if !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+                        try await outbound.write(.end(nil))
+                        var status = 0
+                        var bytes: [UInt8] = []
+                        for try await part in inbound {
+                            switch part {
+                            case .head(let response): status = Int(response.status.code)
+                            case .body(let buffer):
+                                guard bytes.count + buffer.readableBytes <= limit else {
+                                    throw FleetError(.response, "the console's answer is over \(limit) bytes")
+                                }
+                                bytes += buffer.readableBytesView
+                            case .end: return Response(status: status, body: bytes)
+                            }
+                        }
+                        throw FleetError(.response, "the console closed the connection before a complete answer")
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(nanoseconds: UInt64(timeout.nanoseconds))
+                    throw FleetError(.connect, "no answer from the console within \(timeout.nanoseconds / 1_000_000_000) s")
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next() else { throw FleetError(.connect, "no answer") }
+                return first
+            }
+        } catch let error as FleetError {
+            throw error
+        } catch {
+            if let seen = presented.withLockedValue({ $0 }), seen != pin {
+                throw FleetError(
+                    .pin,
+                    "the console at \(authority) presented a certificate (\(seen)) that is not the one the token pins (\(pin)); nothing was sent")
+            }
+            throw FleetError(.connect, "cannot reach the console at \(authority): \(error)")
+        }
+    }
+}

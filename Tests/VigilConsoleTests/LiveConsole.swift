@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: Apache-2.0
+// A real console for a test: both servers on a temporary state directory, the device API on an
+// ephemeral loopback port, a clock the test can move.
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import VigilAPI
+import VigilAudit
+import VigilConsole
+import VigilFleet
+import VigilSignatures
+import VigilTransport
+import VigilTransportClient
+
+final class TestClock: Sendable {
+    private let now = Mutex<Int64>(Int64(Date().timeIntervalSince1970))
+    func read() -> Int64 { now.withLock { $0 } }
+    func advance(_ seconds: Int64) { now.withLock { $0 += seconds } }
+}
+
+final class LiveConsole: Sendable {
+    let console: Console
+    let clock: TestClock
+    let port: Int
+    let state: String
+    private let group: ServiceGroup
+    private let task: Task<Void, any Error>
+
+    static func start(clock: TestClock = TestClock()) async throws -> LiveConsole {
+        let state = TemporaryDirectory.make() + "/console"
+        let logger = Logger(label: "console-test")
+        let console = try Console(
+            configuration: ConsoleConfiguration(stateDirectory: state, host: "127.0.0.1", port: 0), logger: logger, clock: { clock.read() })
+        let (ports, portsIn) = AsyncStream<Int>.makeStream()
+        let device = try console.deviceServer { portsIn.yield($0) }
+        let admin = console.adminServer { portsIn.yield(-1) }
+        let group = ServiceGroup(configuration: .init(services: [device, admin], logger: logger))
+        let task = Task { try await group.run() }
+        var port = 0
+        var running = 0
+        for await value in ports {
+            if value >= 0 { port = value }
+            running += 1
+            if running == 2 { break }
+        }
+        return LiveConsole(console: console, clock: clock, port: port, state: state, group: group, task: task)
+    }
+
+    private init(console: Console, clock: TestClock, port: Int, state: String, group: ServiceGroup, task: Task<Void, any Error>) {
+        self.console = console
+        self.clock = clock
+        self.port = port
+        self.state = state
+        self.group = group
+        self.task = task
+    }
+
+    func stop() async throws {
+        await group.triggerGracefulShutdown()
+        try await task.value
+    }
+
+    /// One call on the admin socket, as `vigil-console` makes it.
+    func admin(_ method: String, _ path: String, _ body: some Encodable) throws -> VigilTransport.HTTPResponse {
+        let client = VigilTransportClient.HTTPClient(.unix(path: console.configuration.adminSocket))
+        defer { client.close() }
+        return try client.request(method, path, headers: ["Content-Type": "application/json"], body: Array(try JSONEncoder().encode(body)))
+    }
+
+    func issueToken(team: String? = nil, expiresIn: Int64 = 3600, uses: Int = 1) throws -> String {
+        let response = try admin("POST", "/admin/v1/tokens", IssueTokenRequest(team: team, expiresIn: expiresIn, uses: uses, actor: "test"))
+        guard response.status == 201 else { throw TestFailure("token issue answered \(response.status): \(response.bodyText)") }
+        struct Issued: Decodable { var token: String }
+        return try JSONDecoder().decode(Issued.self, from: Data(response.body)).token
+    }
+
+    /// The console's audit entries of `action`.
+    func auditEntries(_ action: String) throws -> [AuditEntry] {
+        try console.audit.sync()
+        return try AuditVerifier.readEntries(directory: state + "/audit").leaves.map(\.entry).filter { $0.extra["action"] == action }
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A device that speaks to the console by hand, to send what a well-behaved client never would.
+struct RawDevice {
+    let url: String
+    let pin: String
+    let key: P256SigningKey
+
+    func send(
+        _ method: String, _ path: String, body: [UInt8] = [], created: Int64, signedPath: String? = nil, signedBody: [UInt8]? = nil,
+        headers extra: [(String, String)]? = nil
+    ) async throws -> (status: Int, body: String) {
+        var headers = extra
+        if headers == nil {
+            let digest = ContentDigest.header(for: signedBody ?? body)
+            let authority = URL(string: url)!.host! + ":" + String(URL(string: url)!.port!)
+            let signed = try MessageSigner(key: key, keyID: key.publicKey.keyID).sign(
+                SignableRequest(method: method, authority: authority, path: signedPath ?? path, query: nil, headers: [("Content-Digest", digest)]),
+                created: created)
+            headers = [("Content-Digest", digest), ("Signature-Input", signed.signatureInput), ("Signature", signed.signature)]
+        }
+        return try await Self.send(url: url, pin: pin, method: method, path: path, body: body, headers: headers ?? [])
+    }
+
+    static func send(url: String, pin: String, method: String, path: String, body: [UInt8], headers: [(String, String)]) async throws -> (
+        status: Int, body: String
+    ) {
+        let parsed = URL(string: url)!
+        let answer = try await PinnedHTTPSClient(host: parsed.host!, port: parsed.port!, pin: pin).execute(method, path, headers: headers, body: body)
+        return (answer.status, String(decoding: answer.body, as: UTF8.self))
+    }
+}
