@@ -138,7 +138,7 @@ let package = Package(
             name: "VigilDaemon",
             dependencies: [
                 "VigilAPI", "VigilCore", "VigilHost", "VigilJSON", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture",
-                "VigilEnforcement", "VigilRuntime", "VigilClaude", "VigilTransport",
+                "VigilEnforcement", "VigilRuntime", "VigilClaude", "VigilTransport", "VigilFleet",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -186,7 +186,7 @@ let package = Package(
         .target(
             name: "VigilConsole",
             dependencies: [
-                "VigilAPI", "VigilAudit", "VigilSignatures", "VigilHost",
+                "VigilAPI", "VigilAudit", "VigilSignatures", "VigilHost", "VigilPolicy",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -285,10 +285,12 @@ let package = Package(
             exclude: ["Oracle"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "VigilFleetTests", dependencies: ["VigilFleet"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VigilConsoleTests",
             dependencies: [
                 "VigilConsole", "VigilFleet", "VigilAPI", "VigilAudit", "VigilSignatures", "VigilTransport", "VigilTransportClient",
+                "VigilPolicy", "VigilJSON", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -153,6 +153,10 @@ public struct PolicyInfo: Codable, Sendable, Hashable {
     public var rejected = 0
     /// Why the last change to the file was not applied (the previous policy stays in force).
     public var lastError: String?
+    /// The sources in force, in order: `console v<N>` (an enrolled device), then the local file.
+    public var sources: [String]?
+    /// The console uplink of an enrolled device.
+    public var console: ConsoleUplinkInfo?
 
     public init(
         path: String, version: String, loadedAt: Int64, sha256: String? = nil, reloads: Int = 0,
@@ -165,5 +169,42 @@ public struct PolicyInfo: Codable, Sendable, Hashable {
         self.reloads = reloads
         self.rejected = rejected
         self.lastError = lastError
+    }
+}
+
+/// An enrolled device's link to its console: what is in force from it, and what went wrong.
+public struct ConsoleUplinkInfo: Codable, Sendable, Hashable {
+    public var url: String
+    public var deviceID: String
+    public var team: String?
+    /// The event stream is open now.
+    public var connected: Bool
+    /// The console policy version in force here; nil before the first one.
+    public var appliedVersion: Int?
+    /// The newest version the console announced.
+    public var announcedVersion: Int?
+    public var appliedAt: Int64?
+    /// Why the last connection or bundle failed (the policy in force stays).
+    public var lastError: String?
+    public var reconnects: Int
+    public var rejectedBundles: Int
+    /// Local rules left out because a local file may only add denials.
+    public var droppedLocalRules: [String]
+
+    public init(
+        url: String, deviceID: String, team: String?, connected: Bool = false, appliedVersion: Int? = nil, announcedVersion: Int? = nil,
+        appliedAt: Int64? = nil, lastError: String? = nil, reconnects: Int = 0, rejectedBundles: Int = 0, droppedLocalRules: [String] = []
+    ) {
+        self.url = url
+        self.deviceID = deviceID
+        self.team = team
+        self.connected = connected
+        self.appliedVersion = appliedVersion
+        self.announcedVersion = announcedVersion
+        self.appliedAt = appliedAt
+        self.lastError = lastError
+        self.reconnects = reconnects
+        self.rejectedBundles = rejectedBundles
+        self.droppedLocalRules = droppedLocalRules
     }
 }

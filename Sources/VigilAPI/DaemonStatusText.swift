@@ -10,6 +10,17 @@ public enum DaemonStatusText {
         line("enforcement mode", s.enforcementMode)
         line("policy", "\(s.policy.version) (\(s.policy.path)), \(s.policy.reloads) reloads, \(s.policy.rejected) rejected")
         if let error = s.policy.lastError { line("  LAST REJECTED", error + " — the previous policy stays in force") }
+        if let sources = s.policy.sources { line("  sources", sources.joined(separator: ", then ")) }
+        if let console = s.policy.console {
+            let applied = console.appliedVersion.map { "v\($0)" } ?? "none yet"
+            let announced = console.announcedVersion.map { ", announced v\($0)" } ?? ""
+            line(
+                "console",
+                "\(console.url) as \(console.deviceID)\(console.team.map { " (team \($0))" } ?? ""): \(console.connected ? "connected" : "NOT CONNECTED"), policy \(applied)\(announced), \(console.reconnects) reconnects, \(console.rejectedBundles) bundles rejected"
+            )
+            if let error = console.lastError { line("  CONSOLE PROBLEM", error + " — the policy in force stays") }
+            for dropped in console.droppedLocalRules { line("  local rule ignored", dropped) }
+        }
         line("posture", s.posture ?? "unknown")
         if s.ptraceRestricted == false {
             line("  PTRACE UNRESTRICTED", "no Yama ptrace_scope (or 0): only Vigil's in-kernel kill stops a session reaching into other processes")

@@ -20,6 +20,7 @@ public final class Console: Sendable {
     public let keys: ConsoleKeys
     public let tls: ConsoleTLS
     private let boundPort = Mutex<Int?>(nil)
+    let policies = PolicyPublisher()
     let logger: Logger
     let clock: @Sendable () -> Int64
 
@@ -54,7 +55,8 @@ public final class Console: Sendable {
         DeviceRoutes(
             store: store, audit: audit, enrollment: enrollment,
             authenticator: DeviceAuthenticator(store: store, skew: configuration.signatureSkew, maxAge: configuration.signatureMaxAge),
-            policyKey: keys.policyKey.publicKey.encoded, maxBodyBytes: configuration.maxBodyBytes, clock: clock
+            policyKey: keys.policyKey.publicKey.encoded, maxBodyBytes: configuration.maxBodyBytes, policies: policies,
+            signer: PolicyBundleSigner(key: keys.policyKey), heartbeat: configuration.heartbeat, clock: clock
         ).add(to: router)
         return Application(
             router: router, server: try .tls(.http1(), tlsConfiguration: tls.configuration),
@@ -70,7 +72,7 @@ public final class Console: Sendable {
     public func adminServer(onRunning: @escaping @Sendable () async -> Void = {}) -> some Service {
         let router = Router(context: ConsoleRequestContext.self)
         router.add(middleware: RefusalMiddleware())
-        AdminRoutes(store: store, audit: audit, enrollment: enrollment, clock: clock).add(to: router)
+        AdminRoutes(store: store, audit: audit, enrollment: enrollment, policies: policies, clock: clock).add(to: router)
         let path = configuration.adminSocket
         unlink(path)
         return Application(
@@ -92,6 +94,9 @@ public final class Console: Sendable {
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
+
+    /// Device streams this console holds open.
+    public var streamConnections: Int { policies.connections }
 
     private static func urlHost(_ host: String) -> String { host.contains(":") ? "[\(host)]" : host }
 }

@@ -17,6 +17,8 @@ public struct ConsoleConfiguration: Sendable {
     /// Signatures: the allowed clock difference and the oldest `created` accepted, in seconds.
     public var signatureSkew: Int64 = 60
     public var signatureMaxAge: Int64 = 300
+    /// How often a device's event stream carries a heartbeat when nothing else is sent.
+    public var heartbeat: Duration = .seconds(15)
     /// The largest request body accepted on the device API.
     public var maxBodyBytes: Int = 1 << 20
 

@@ -47,7 +47,8 @@ extension Daemon {
                     .init(service: hooks),
                     .init(service: policy.watching(signals: reloadSignals)),
                     .init(service: posture),
-                    .init(service: StopSignalService(signals: stopSignals), successTerminationBehavior: .gracefullyShutdownGroup),
+                ] + (uplink.map { [.init(service: $0)] } ?? []) + [
+                    .init(service: StopSignalService(signals: stopSignals), successTerminationBehavior: .gracefullyShutdownGroup)
                 ],
                 logger: logger))
         logger.info(

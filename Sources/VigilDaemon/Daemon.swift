@@ -16,6 +16,7 @@ import VigilAPI
 import VigilAudit
 import VigilCore
 import VigilEnforcement
+import VigilFleet
 import VigilHost
 import VigilPolicy
 import VigilPosture
@@ -41,6 +42,8 @@ public final class Daemon: Sendable {
     /// One cache of executable hashes for the consumer and the hook-caller check.
     let hasher: ExecutableHasher
     let enforcementMode: String
+    /// The console link of an enrolled device (nil: not enrolled).
+    let uplink: UplinkService?
 
     /// Loads everything that must work before the daemon may say it runs: the policy (a policy
     /// that does not compile stops the start, naming file, line and column), the sensor, the
@@ -48,6 +51,11 @@ public final class Daemon: Sendable {
     public init(
         configuration: DaemonConfiguration, sensorOptions: SensorOptions = SensorOptions(), logger: Logger
     ) throws(DaemonError) {
+        var configuration = configuration
+        // An enrolled device's console team joins every identity's teams (policy scopes).
+        if let team = (try? FleetEnrollment(stateDirectory: configuration.stateDirectory).load())??.team {
+            configuration.deviceTeams.append(team)
+        }
         self.configuration = configuration
         self.logger = logger
         let loaded: Policy
@@ -82,7 +90,9 @@ public final class Daemon: Sendable {
         let hashCache = HashCacheFile(path: configuration.stateDirectory + "/cache/exe-sha256")
         hasher = ExecutableHasher(maxBytes: 1 << 30, store: hashCache)
         let trust = AgentTrust(configured: configuration.trustedAgentBinaries, hasher: hasher)
-        sessions = SessionRegistry(deviceID: configuration.deviceID, store: store, sensor: sensor, engine: engine, journal: journal, trust: trust)
+        sessions = SessionRegistry(
+            deviceID: configuration.deviceID, deviceTeams: configuration.deviceTeams, store: store, sensor: sensor, engine: engine, journal: journal,
+            trust: trust)
         hooks = HookService(configuration: configuration, sessions: sessions, policy: policy, journal: journal, trust: trust, logger: logger)
         enforcementMode = Environment.probeFeatures().enforcementMode
         let report = StatusReport(
@@ -90,6 +100,11 @@ public final class Daemon: Sendable {
             failClosed: configuration.failClosed, sensor: sensor, kernel: kernelCounters, sessions: sessions, policy: policy,
             journal: journal, hooks: hooks)
         control = ControlService(socketPath: configuration.socketPath, sessions: sessions, policy: policy, journal: journal, status: report)
+        // Enrolled: the console's last kept bundle is in force before any connection (and without one).
+        uplink = UplinkService.make(
+            stateDirectory: configuration.stateDirectory, deviceID: configuration.deviceID, policy: policy, journal: journal,
+            enforcementMode: enforcementMode)
+        uplink?.uplink.applyKeptBundle()
         if let problem = hashCache.problem { journal.noteError("executable hash cache not used: \(problem)") }
         for program in sensor.programs where !program.attached {
             journal.noteError("sensor program \(program.name) not attached: \(String(cString: strerror(program.errorCode ?? 0)))")

@@ -39,6 +39,9 @@ public struct DaemonConfiguration: Sendable {
     /// Endpoint-protection process names for the posture probe (default: the probe's list).
     public var edrProcessNames: [String]?
     public var deviceID: String
+    /// Teams every user of this device is in for policy scopes, besides their Unix groups: the
+    /// console team an enrolled device joined (set by the daemon from its enrolment).
+    public var deviceTeams: [String] = []
     /// A Claude Code that calls the hooks outside every session is adopted as one (its tree tagged,
     /// moved into a session cgroup, every kernel event decided and audited). Off: its hook calls
     /// are still decided and audited, its kernel events are not followed.

@@ -2,6 +2,8 @@
 // The device's client for the console: the pinned HTTPS client, and an RFC 9421 signature (with an
 // RFC 9530 Content-Digest) by the device key on every request.
 import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
 import VigilAPI
 import VigilSignatures
 
@@ -24,6 +26,44 @@ public struct ConsoleClient: Sendable {
         transport = PinnedHTTPSClient(host: host, port: url.port ?? 443, pin: pin)
         signer = MessageSigner(key: key, keyID: keyID)
         self.clock = clock
+    }
+
+    /// Opens a signed event stream (GET) and hands each server-sent event to `onEvent` until the
+    /// console ends it; fails on a refusal, or when nothing arrived for `idle`.
+    public func events(
+        _ path: String, idle: TimeAmount, onOpen: @escaping @Sendable () async -> Void,
+        onEvent: @escaping @Sendable (ServerSentEvent) async throws -> Void
+    ) async throws(FleetError) {
+        let headers = try signedHeaders("GET", path, body: [])
+        let parser = NIOLockedValueBox(ServerSentEventParser())
+        let refused = NIOLockedValueBox<Int?>(nil)
+        try await transport.stream(
+            baseURL.path.trimmingSuffix("/") + path, headers: headers, idle: idle,
+            onStatus: { status in
+                if status == 200 { await onOpen() } else { refused.withLockedValue { $0 = status } }
+            },
+            onBody: { buffer in
+                if refused.withLockedValue({ $0 }) != nil { return }
+                let events = parser.withLockedValue { $0.feed(Array(buffer.readableBytesView)) }
+                for event in events { try await onEvent(event) }
+            })
+        if let status = refused.withLockedValue({ $0 }) {
+            throw FleetError(.refused, "the console refused the event stream \(path) (\(status))", status: status)
+        }
+    }
+
+    private func signedHeaders(_ method: String, _ path: String, body: [UInt8]) throws(FleetError) -> [(String, String)] {
+        let digest = ContentDigest.header(for: body)
+        let (pathOnly, query) = Self.split(path)
+        let signable = SignableRequest(
+            method: method, authority: transport.authority, path: pathOnly, query: query, headers: [(name: "Content-Digest", value: digest)])
+        let signature: (signatureInput: String, signature: String)
+        do {
+            signature = try signer.sign(signable, created: clock())
+        } catch {
+            throw FleetError(.deviceKey, "cannot sign the request to \(path): \(error)")
+        }
+        return [("Content-Digest", digest), ("Signature-Input", signature.signatureInput), ("Signature", signature.signature)]
     }
 
     /// Sends one signed request and reads the whole answer.

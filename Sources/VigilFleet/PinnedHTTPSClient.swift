@@ -43,6 +43,31 @@ public struct PinnedHTTPSClient: Sendable {
     /// One request on a new connection; a certificate that is not the pinned one fails the handshake,
     /// so nothing is sent to it.
     public func execute(_ method: String, _ path: String, headers: [(String, String)], body: [UInt8]) async throws(FleetError) -> Response {
+        let bytes = NIOLockedValueBox<[UInt8]>([])
+        let limit = maxResponseBytes
+        let status = try await exchange(method, path, headers: headers, body: body, deadline: timeout, idle: nil) { buffer in
+            try bytes.withLockedValue { bytes in
+                guard bytes.count + buffer.readableBytes <= limit else { throw FleetError(.response, "the console's answer is over \(limit) bytes") }
+                bytes += buffer.readableBytesView
+            }
+        }
+        return Response(status: status, body: bytes.withLockedValue { $0 })
+    }
+
+    /// A long-lived request (an event stream): `onStatus` is told the status when the head arrives,
+    /// `onBody` gets each part as it comes. Ends when the server ends the answer, or fails when
+    /// nothing (not even a heartbeat) arrived for `idle`.
+    public func stream(
+        _ path: String, headers: [(String, String)], idle: TimeAmount, onStatus: @escaping @Sendable (Int) async throws -> Void,
+        onBody: @escaping @Sendable (ByteBuffer) async throws -> Void
+    ) async throws(FleetError) {
+        _ = try await exchange("GET", path, headers: headers, body: [], deadline: nil, idle: idle, onStatus: onStatus, onBody)
+    }
+
+    private func exchange(
+        _ method: String, _ path: String, headers: [(String, String)], body: [UInt8], deadline: TimeAmount?, idle: TimeAmount?,
+        onStatus: (@Sendable (Int) async throws -> Void)? = nil, _ onBody: @escaping @Sendable (ByteBuffer) async throws -> Void
+    ) async throws(FleetError) -> Int {
         var configuration = TLSConfiguration.makeClientConfiguration()
         // Verification on (so the callback's verdict is enforced), the chain and name checks replaced by the pin.
         configuration.certificateVerification = .noHostnameVerification
@@ -56,7 +81,7 @@ public struct PinnedHTTPSClient: Sendable {
         let presented = NIOLockedValueBox<String?>(nil)
         let pin = self.pin
         let serverName = host.first?.isNumber == true || host.contains(":") ? nil : host
-        let limit = maxResponseBytes
+        let lastActivity = NIOLockedValueBox(NIODeadline.now())
         do {
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.seconds(10))
@@ -72,7 +97,7 @@ public struct PinnedHTTPSClient: Sendable {
                         return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
                     }
                 }
-            return try await withThrowingTaskGroup(of: Response.self) { group in
+            return try await withThrowingTaskGroup(of: Int.self) { group in
                 group.addTask {
                     try await channel.executeThenClose { inbound, outbound in
                         var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path)
@@ -84,24 +109,35 @@ public struct PinnedHTTPSClient: Sendable {
                         if !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
                         try await outbound.write(.end(nil))
                         var status = 0
-                        var bytes: [UInt8] = []
                         for try await part in inbound {
+                            lastActivity.withLockedValue { $0 = .now() }
                             switch part {
-                            case .head(let response): status = Int(response.status.code)
-                            case .body(let buffer):
-                                guard bytes.count + buffer.readableBytes <= limit else {
-                                    throw FleetError(.response, "the console's answer is over \(limit) bytes")
-                                }
-                                bytes += buffer.readableBytesView
-                            case .end: return Response(status: status, body: bytes)
+                            case .head(let response):
+                                status = Int(response.status.code)
+                                try await onStatus?(status)
+                            case .body(let buffer): try await onBody(buffer)
+                            case .end: return status
                             }
                         }
                         throw FleetError(.response, "the console closed the connection before a complete answer")
                     }
                 }
-                group.addTask {
-                    try await Task.sleep(nanoseconds: UInt64(timeout.nanoseconds))
-                    throw FleetError(.connect, "no answer from the console within \(timeout.nanoseconds / 1_000_000_000) s")
+                if let deadline {
+                    group.addTask {
+                        try await Task.sleep(nanoseconds: UInt64(deadline.nanoseconds))
+                        throw FleetError(.connect, "no answer from the console within \(deadline.nanoseconds / 1_000_000_000) s")
+                    }
+                }
+                if let idle {
+                    group.addTask {
+                        while true {
+                            try await Task.sleep(nanoseconds: UInt64(idle.nanoseconds) / 4)
+                            if NIODeadline.now() - lastActivity.withLockedValue({ $0 }) > idle {
+                                throw FleetError(
+                                    .connect, "the console sent nothing for \(idle.nanoseconds / 1_000_000_000) s (not even a heartbeat)")
+                            }
+                        }
+                    }
                 }
                 defer { group.cancelAll() }
                 guard let first = try await group.next() else { throw FleetError(.connect, "no answer") }

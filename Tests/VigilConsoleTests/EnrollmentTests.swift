@@ -14,7 +14,7 @@ import VigilTransport
 @Suite(.serialized) struct EnrollmentTests {
     @Test func enrolReportRevoke() async throws {
         let live = try await LiveConsole.start()
-        let token = try live.issueToken(team: "infra")
+        let token = try await live.issueToken(team: "infra")
         let device = FleetEnrollment(stateDirectory: TemporaryDirectory.make())
         let state = try await device.enroll(token: token, facts: sampleFacts)
         #expect(state.team == "infra")
@@ -36,7 +36,7 @@ import VigilTransport
         #expect(try await live.console.store.device(id: state.deviceID)?.facts.enforcementMode == "monitor")
 
         // Revoked by an admin: refused at once, with the reason.
-        let revoke = try live.admin("POST", "/admin/v1/devices/\(state.deviceID)/revoke", RevokeRequest(reason: "laptop lost", actor: "test"))
+        let revoke = try await live.admin("POST", "/admin/v1/devices/\(state.deviceID)/revoke", RevokeRequest(reason: "laptop lost", actor: "test"))
         #expect(revoke.status == 200)
         let refused = try await device.client(for: state).send("GET", "/api/v1/device")
         #expect(refused.status == 403)
@@ -52,7 +52,7 @@ import VigilTransport
     @Test func unenrolTellsTheConsoleAndForgetsTheKey() async throws {
         let live = try await LiveConsole.start()
         let device = FleetEnrollment(stateDirectory: TemporaryDirectory.make())
-        let state = try await device.enroll(token: try live.issueToken(), facts: sampleFacts)
+        let state = try await device.enroll(token: try await live.issueToken(), facts: sampleFacts)
         #expect(try await device.unenroll()?.deviceID == state.deviceID)
         #expect(try device.load() == nil)
         #expect(!FileManager.default.fileExists(atPath: device.keyPath))
@@ -63,7 +63,7 @@ import VigilTransport
 
     @Test func aWrongPinSendsNothing() async throws {
         let live = try await LiveConsole.start()
-        var token = try EnrollToken(parsing: try live.issueToken())
+        var token = try EnrollToken(parsing: try await live.issueToken())
         token.pin = "sha256:" + String(repeating: "0", count: 64)
         let device = FleetEnrollment(stateDirectory: TemporaryDirectory.make())
         await #expect { try await device.enroll(token: token.encoded, facts: sampleFacts) } throws: { error in
@@ -78,13 +78,13 @@ import VigilTransport
     @Test func tokensAreSpentForgedAndExpired() async throws {
         let live = try await LiveConsole.start()
         // Reused: a one-use token enrols one device only.
-        let once = try live.issueToken()
+        let once = try await live.issueToken()
         _ = try await FleetEnrollment(stateDirectory: TemporaryDirectory.make()).enroll(token: once, facts: sampleFacts)
         await #expect { try await FleetEnrollment(stateDirectory: TemporaryDirectory.make()).enroll(token: once, facts: sampleFacts) } throws: {
             ($0 as? FleetError)?.status == 403 && "\($0)".contains("no uses left")
         }
         // Forged: the right id with a secret of our own.
-        var forged = try EnrollToken(parsing: try live.issueToken())
+        var forged = try EnrollToken(parsing: try await live.issueToken())
         forged.secret = Base64URL.encode(Array(repeating: 7, count: 32))
         await #expect {
             try await FleetEnrollment(stateDirectory: TemporaryDirectory.make()).enroll(token: forged.encoded, facts: sampleFacts)
@@ -92,7 +92,7 @@ import VigilTransport
             ($0 as? FleetError)?.status == 403 && "\($0)".contains("is not valid")
         }
         // Expired: issued for a minute, presented two minutes later.
-        let short = try live.issueToken(expiresIn: 60)
+        let short = try await live.issueToken(expiresIn: 60)
         live.clock.advance(120)
         await #expect { try await FleetEnrollment(stateDirectory: TemporaryDirectory.make()).enroll(token: short, facts: sampleFacts) } throws: {
             ($0 as? FleetError)?.status == 403 && "\($0)".contains("expired")
@@ -113,7 +113,7 @@ import VigilTransport
     @Test func forgedStaleReplayedAndOversizedRequestsAreRefused() async throws {
         let live = try await LiveConsole.start()
         let device = FleetEnrollment(stateDirectory: TemporaryDirectory.make())
-        let state = try await device.enroll(token: try live.issueToken(), facts: sampleFacts)
+        let state = try await device.enroll(token: try await live.issueToken(), facts: sampleFacts)
         let key = try DeviceKey.load(device.keyPath, create: false)
         let raw = RawDevice(url: state.consoleURL, pin: state.pin, key: key)
         let now = live.clock.read()

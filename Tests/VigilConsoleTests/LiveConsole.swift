@@ -61,15 +61,22 @@ final class LiveConsole: Sendable {
         try await task.value
     }
 
-    /// One call on the admin socket, as `vigil-console` makes it.
-    func admin(_ method: String, _ path: String, _ body: some Encodable) throws -> VigilTransport.HTTPResponse {
-        let client = VigilTransportClient.HTTPClient(.unix(path: console.configuration.adminSocket))
-        defer { client.close() }
-        return try client.request(method, path, headers: ["Content-Type": "application/json"], body: Array(try JSONEncoder().encode(body)))
+    /// One call on the admin socket, as `vigil-console` makes it. The client blocks, so it runs on a
+    /// thread of its own: on one of the concurrency pool's (two, here) it would starve the console.
+    func admin(_ method: String, _ path: String, _ body: some Encodable & Sendable) async throws -> VigilTransport.HTTPResponse {
+        let socket = console.configuration.adminSocket
+        let bytes = Array(try JSONEncoder().encode(body))
+        return try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                let client = VigilTransportClient.HTTPClient(.unix(path: socket))
+                defer { client.close() }
+                continuation.resume(with: Result { try client.request(method, path, headers: ["Content-Type": "application/json"], body: bytes) })
+            }
+        }
     }
 
-    func issueToken(team: String? = nil, expiresIn: Int64 = 3600, uses: Int = 1) throws -> String {
-        let response = try admin("POST", "/admin/v1/tokens", IssueTokenRequest(team: team, expiresIn: expiresIn, uses: uses, actor: "test"))
+    func issueToken(team: String? = nil, expiresIn: Int64 = 3600, uses: Int = 1) async throws -> String {
+        let response = try await admin("POST", "/admin/v1/tokens", IssueTokenRequest(team: team, expiresIn: expiresIn, uses: uses, actor: "test"))
         guard response.status == 201 else { throw TestFailure("token issue answered \(response.status): \(response.bodyText)") }
         struct Issued: Decodable { var token: String }
         return try JSONDecoder().decode(Issued.self, from: Data(response.body)).token

@@ -107,3 +107,39 @@ public struct APIErrorBody: Codable, Sendable, Equatable {
         self.reason = reason
     }
 }
+
+/// One version of the organisation's policy, as the console signs it for devices (the JWS payload of
+/// GET /api/v1/device/policy) and lists it for admins.
+public struct PolicyBundle: Codable, Sendable, Equatable {
+    /// The JWS `typ` of a signed bundle.
+    public static let jwsType = "vigil-policy-bundle"
+
+    /// Increases by one with every change; a device never applies a lower one than it has.
+    public var version: Int
+    /// The policy document (Vigil's YAML), as the admin wrote it.
+    public var document: String
+    public var author: String
+    public var createdAt: Int64
+    public var comment: String?
+
+    public init(version: Int, document: String, author: String, createdAt: Int64, comment: String?) {
+        self.version = version
+        self.document = document
+        self.author = author
+        self.createdAt = createdAt
+        self.comment = comment
+    }
+}
+
+/// POST /admin/v1/policy: a new version.
+public struct PolicyChange: Codable, Sendable {
+    public var document: String
+    public var actor: String
+    public var comment: String?
+
+    public init(document: String, actor: String, comment: String?) {
+        self.document = document
+        self.actor = actor
+        self.comment = comment
+    }
+}

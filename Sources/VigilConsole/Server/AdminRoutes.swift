@@ -7,6 +7,7 @@ import Glibc
 import Hummingbird
 import NIOCore
 import VigilAPI
+import VigilPolicy
 import HTTPTypes
 import VigilAudit
 import Logging
@@ -61,6 +62,7 @@ struct AdminRoutes: Sendable {
     let store: any ConsoleStore
     let audit: ConsoleAudit
     let enrollment: EnrollmentService
+    let policies: PolicyPublisher
     let clock: @Sendable () -> Int64
 
     func add(to router: Router<ConsoleRequestContext>) {
@@ -82,7 +84,40 @@ struct AdminRoutes: Sendable {
                 throw Refusal(.notFound, "unknown_device", "device \(id) is not enrolled")
             }
             try audit.record("device.revoke", actor: actor(ask.actor, context), target: id, reason: ask.reason)
+            policies.disconnect(device: id)
             return try JSONResponse.make(device.summary)
+        }
+        // A new policy version: compiled by the devices' own compiler first, so a broken rule is
+        // refused with its line and reason before it reaches any device.
+        admin.post("policy") { request, context in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            let change = try JSONResponse.decode(PolicyChange.self, from: body, what: "the policy change")
+            let who = actor(change.actor, context)
+            let compiled: Policy
+            do throws(PolicyError) {
+                compiled = try Policy(yaml: change.document, file: "console policy")
+            } catch {
+                try audit.record("policy.change", actor: who, decision: .deny, reason: error.description)
+                throw Refusal(.badRequest, "policy_invalid", error.description)
+            }
+            let previous = try await store.latestPolicy()
+            let stored = try await store.insertPolicy(document: change.document, author: who, comment: change.comment, at: clock())
+            try audit.record(
+                "policy.change", actor: who, target: "v\(stored.version)",
+                details: [
+                    "policyVersion": compiled.version, "sha256": compiled.documentHash, "previous": previous.map { "v\($0.version)" } ?? "",
+                    "comment": change.comment ?? "", "diff": PolicyDiff.unified(from: previous?.document ?? "", to: change.document),
+                ])
+            policies.publish(stored.version)
+            return try JSONResponse.make(stored, status: .created)
+        }
+        admin.get("policy") { _, _ in try JSONResponse.make(try await store.policies(withDocuments: false)) }
+        admin.get("policy/:version") { _, context in
+            let version = try context.parameters.require("version", as: Int.self)
+            guard let bundle = try await store.policy(version: version) else {
+                throw Refusal(.notFound, "unknown_version", "there is no policy version \(version)")
+            }
+            return try JSONResponse.make(bundle)
         }
     }
 

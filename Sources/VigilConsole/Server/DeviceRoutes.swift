@@ -4,6 +4,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import ServiceLifecycle
 import VigilAPI
 import VigilSignatures
 import HTTPTypes
@@ -17,6 +18,9 @@ struct DeviceRoutes: Sendable {
     let authenticator: DeviceAuthenticator
     let policyKey: String
     let maxBodyBytes: Int
+    let policies: PolicyPublisher
+    let signer: PolicyBundleSigner
+    let heartbeat: Duration
     let clock: @Sendable () -> Int64
 
     func add(to router: Router<ConsoleRequestContext>) {
@@ -29,6 +33,52 @@ struct DeviceRoutes: Sendable {
                 let report = try JSONResponse.decode(DeviceReport.self, from: body, what: "the device report")
                 try await store.recordReport(deviceID: device.id, report: report, at: clock())
                 return Response(status: .noContent)
+            }
+        }
+        // The signed bundle of the newest policy; `?have=N` answers 204 when N is the newest.
+        device.get("policy") { request, context in
+            try await signed(request, context, "device.policy") { _, _ in
+                guard let latest = try await store.latestPolicy() else {
+                    throw Refusal(.notFound, "no_policy", "the console has no policy yet")
+                }
+                if let have = request.uri.queryParameters.get("have", as: Int.self), have == latest.version {
+                    return Response(status: .noContent)
+                }
+                var buffer = ByteBuffer()
+                buffer.writeString(try signer.sign(latest))
+                return Response(status: .ok, headers: [.contentType: "application/jose"], body: .init(byteBuffer: buffer))
+            }
+        }
+        // Server-sent events: "policy version N is current" at once and on every change, and a
+        // heartbeat comment so that both ends notice a dead connection.
+        device.get("policy/events") { request, context in
+            try await signed(request, context, "device.events") { device, _ in
+                // Re-read on every connect: another replica may have stored a newer version.
+                if let latest = try await store.latestPolicy() { policies.publish(latest.version) }
+                let versions = policies.subscribe(device: device.id)
+                let heartbeat = self.heartbeat
+                return Response(
+                    status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
+                    body: ResponseBody { writer in
+                        let (events, sink) = AsyncStream<String>.makeStream()
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            group.addTask {
+                                for await version in versions { sink.yield("event: policy\nid: \(version)\ndata: {\"version\":\(version)}\n\n") }
+                                sink.finish()
+                            }
+                            group.addTask {
+                                while !Task.isCancelled {
+                                    try await Task.sleep(for: heartbeat)
+                                    sink.yield(": heartbeat\n\n")
+                                }
+                            }
+                            for await event in events.cancelOnGracefulShutdown() {
+                                try await writer.write(ByteBuffer(string: event))
+                            }
+                            group.cancelAll()
+                        }
+                        try await writer.finish(nil)
+                    })
             }
         }
         device.post("unenroll") { request, context in

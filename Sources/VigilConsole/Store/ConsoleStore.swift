@@ -123,6 +123,14 @@ public protocol ConsoleStore: Sendable {
     func revokeDevice(id: String, reason: String, at time: Int64) async throws -> DeviceRecord?
     /// Records a report of a device and when it was seen.
     func recordReport(deviceID: String, report: DeviceReport, at time: Int64) async throws
+
+    /// Appends a policy version (the next number) and returns it.
+    func insertPolicy(document: String, author: String, comment: String?, at time: Int64) async throws -> PolicyBundle
+    /// The newest version, nil before the first.
+    func latestPolicy() async throws -> PolicyBundle?
+    func policy(version: Int) async throws -> PolicyBundle?
+    /// Every version, newest first, without their documents' text when `withDocuments` is false.
+    func policies(withDocuments: Bool) async throws -> [PolicyBundle]
 }
 
 /// Constant-time equality of two hex digests, so a wrong secret takes as long as a right one.

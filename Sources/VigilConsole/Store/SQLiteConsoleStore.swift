@@ -53,6 +53,18 @@ public final class SQLiteConsoleStore: ConsoleStore {
                     );
                     """)
         }
+        migrator.registerMigration("2-policy-versions") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE policy_version (
+                        version INTEGER PRIMARY KEY NOT NULL,
+                        document TEXT NOT NULL,
+                        author TEXT NOT NULL,
+                        comment TEXT,
+                        created_at INTEGER NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 
@@ -147,7 +159,39 @@ public final class SQLiteConsoleStore: ConsoleStore {
         }
     }
 
+    public func insertPolicy(document: String, author: String, comment: String?, at time: Int64) async throws -> PolicyBundle {
+        try await run { db in
+            let next = (try Int.fetchOne(db, sql: "SELECT MAX(version) FROM policy_version") ?? 0) + 1
+            try db.execute(
+                sql: "INSERT INTO policy_version (version, document, author, comment, created_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [next, document, author, comment, time])
+            return PolicyBundle(version: next, document: document, author: author, createdAt: time, comment: comment)
+        }
+    }
+
+    public func latestPolicy() async throws -> PolicyBundle? {
+        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM policy_version ORDER BY version DESC LIMIT 1").map(Self.policy) }
+    }
+
+    public func policy(version: Int) async throws -> PolicyBundle? {
+        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM policy_version WHERE version = ?", arguments: [version]).map(Self.policy) }
+    }
+
+    public func policies(withDocuments: Bool) async throws -> [PolicyBundle] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM policy_version ORDER BY version DESC").map { row in
+                var bundle = Self.policy(row)
+                if !withDocuments { bundle.document = "" }
+                return bundle
+            }
+        }
+    }
+
     // MARK: rows
+
+    private static func policy(_ row: Row) -> PolicyBundle {
+        PolicyBundle(version: row["version"], document: row["document"], author: row["author"], createdAt: row["created_at"], comment: row["comment"])
+    }
 
     private static func token(_ row: Row) -> EnrollTokenRecord {
         EnrollTokenRecord(

@@ -22,6 +22,8 @@ final class PolicyService: Sendable {
     private let engine: KernelEngine
     private let journal: DaemonJournal
     private let state: Mutex<PolicyInfo>
+    /// The console's document of an enrolled device, once one is applied: the base every local edit layers on.
+    private let console = Mutex<(version: Int, document: PolicyDocument)?>(nil)
 
     /// `loaded`: the policy `path` held at start (already in force in `engine`).
     init(path: String, loaded: Policy, deviceID: String, pollInterval: Duration, engine: KernelEngine, journal: DaemonJournal) {
@@ -30,22 +32,101 @@ final class PolicyService: Sendable {
         self.pollInterval = pollInterval
         self.engine = engine
         self.journal = journal
-        state = Mutex(
-            PolicyInfo(
-                path: path, version: loaded.version, loadedAt: TimelineRecord.now(),
-                sha256: PolicyFile.digest(path)))
+        var info = PolicyInfo(path: path, version: loaded.version, loadedAt: TimelineRecord.now(), sha256: PolicyFile.digest(path))
+        info.sources = [path]
+        state = Mutex(info)
     }
 
     /// The policy in force. Take it once per decision; it is an immutable value.
     var current: Policy { engine.policy.current }
 
-    /// What `vigil status` shows: version, digest, reloads, the last rejection.
-    var info: PolicyInfo { state.withLock { $0 } }
+    /// What `vigil status` shows: version, digest, reloads, the last rejection, the console link.
+    var info: PolicyInfo {
+        var info = state.withLock { $0 }
+        info.console = uplinkInfo?()
+        return info
+    }
+
+    /// Set by the uplink service of an enrolled device.
+    nonisolated(unsafe) var uplinkInfo: (@Sendable () -> ConsoleUplinkInfo)?
+
+    /// The local file, layered on the console's document when there is one (the file may only add denials).
+    private func compose(console layer: (version: Int, document: PolicyDocument)?) -> Result<(Policy, [String]), DaemonError> {
+        switch PolicyFile.load(path) {
+        case .failure(let error): return .failure(error)
+        case .success(let local):
+            guard let layer else { return .success((local, [])) }
+            let (document, dropped) = PolicyDocument.layered(console: layer.document, local: local.document)
+            do {
+                return .success((try Policy(document: document), dropped))
+            } catch {
+                return .failure(DaemonError("console policy v\(layer.version) with \(path) does not compile: \(error)"))
+            }
+        }
+    }
+
+    private func sources(_ layer: (version: Int, document: PolicyDocument)?) -> [String] {
+        (layer.map { ["console v\($0.version)"] } ?? []) + [layer == nil ? path : "\(path) (denials only)"]
+    }
+
+    /// Applies a console bundle (already verified against the pinned key): the console's document
+    /// with the local file's denials. Refused — the policy in force stays — when it does not compile
+    /// here or is older than the one applied.
+    @discardableResult
+    func adoptConsole(_ bundle: PolicyBundle, trigger: String) -> Result<(version: String, dropped: [String]), DaemonError> {
+        let result: Result<(Policy, [String]), DaemonError>
+        if let applied = console.withLock({ $0?.version }), bundle.version < applied {
+            result = .failure(DaemonError("console policy v\(bundle.version) is older than v\(applied) in force (a replay or a rollback)"))
+        } else {
+            do throws(PolicyError) {
+                let document = try PolicyDocument(yaml: bundle.document, file: "console v\(bundle.version)")
+                result = compose(console: (bundle.version, document)).map { policy, dropped in
+                    self.console.withLock { $0 = (bundle.version, document) }
+                    return (policy, dropped)
+                }
+            } catch {
+                result = .failure(DaemonError("console policy v\(bundle.version) does not compile on this device: \(error)"))
+            }
+        }
+        switch result {
+        case .success(let (loaded, dropped)):
+            let layer = console.withLock { $0 }
+            state.withLock { info in
+                info.version = loaded.version
+                info.loadedAt = TimelineRecord.now()
+                info.reloads += 1
+                info.lastError = nil
+                info.sources = sources(layer)
+            }
+            let failures = engine.adopt(loaded).messages(because: "console policy v\(bundle.version)", journal: journal)
+            var entry = AuditEntry(
+                kind: AuditEntry.Kind(rawValue: "policy"), deviceId: deviceID, policyVersion: loaded.version, postureRef: engine.posture.current.hash)
+            entry.extra["event"] = "console-applied"
+            entry.extra["trigger"] = trigger
+            entry.extra["consoleVersion"] = String(bundle.version)
+            entry.extra["author"] = bundle.author
+            if !dropped.isEmpty { entry.extra["droppedLocalRules"] = dropped.joined(separator: "; ") }
+            if !failures.isEmpty { entry.extra["kernelFailures"] = failures.joined(separator: "; ") }
+            journal.record([entry])
+            return .success((loaded.version, dropped))
+        case .failure(let error):
+            var entry = AuditEntry(kind: AuditEntry.Kind(rawValue: "policy"), deviceId: deviceID, policyVersion: current.version)
+            entry.decision = .deny
+            entry.extra["event"] = "console-rejected"
+            entry.extra["trigger"] = trigger
+            entry.extra["consoleVersion"] = String(bundle.version)
+            entry.extra["error"] = error.description
+            journal.record([entry])
+            journal.noteError("\(error); the policy in force (\(current.version)) stays")
+            return .failure(error)
+        }
+    }
 
     @discardableResult
     func reload(trigger: String) -> Result<String, DaemonError> {
         let digest = PolicyFile.digest(path)
-        switch PolicyFile.load(path) {
+        let layer = console.withLock { $0 }
+        switch compose(console: layer).map(\.0) {
         case .success(let loaded):
             state.withLock { info in
                 info.version = loaded.version
@@ -53,6 +134,7 @@ final class PolicyService: Sendable {
                 info.loadedAt = TimelineRecord.now()
                 info.reloads += 1
                 info.lastError = nil
+                info.sources = sources(layer)
             }
             let failures = engine.adopt(loaded).messages(because: "policy \(loaded.version)", journal: journal)
             var entry = AuditEntry(

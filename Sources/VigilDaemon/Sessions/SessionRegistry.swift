@@ -21,6 +21,8 @@ import VigilSensor
 
 final class SessionRegistry: Sendable {
     let deviceID: String
+    /// The console team of an enrolled device: every session's identity is in it.
+    let deviceTeams: [String]
     let store: SessionStore
     let counters = SessionCounters()
     let sensor: Sensor
@@ -37,7 +39,11 @@ final class SessionRegistry: Sendable {
     /// Transcript reads, one at a time, off the hook threads.
     let transcriptQueue = DispatchQueue(label: "vigild.transcripts")
 
-    init(deviceID: String, store: SessionStore, sensor: Sensor, engine: KernelEngine, journal: DaemonJournal, trust: AgentTrust) {
+    init(
+        deviceID: String, deviceTeams: [String] = [], store: SessionStore, sensor: Sensor, engine: KernelEngine, journal: DaemonJournal,
+        trust: AgentTrust
+    ) {
+        self.deviceTeams = deviceTeams
         self.deviceID = deviceID
         self.store = store
         self.sensor = sensor
@@ -114,7 +120,7 @@ final class SessionRegistry: Sendable {
         let session = Tracer.newSessionID()
         let id = EventRenderer.hex(session)
         let account = Accounts.lookup(uid: uid)
-        let identity = Identity(user: account.name, teams: account.groups, device: deviceID)
+        let identity = Identity(user: account.name, teams: account.groups + deviceTeams, device: deviceID)
         var subject = SessionSubject(session: session, root: pid, identity: identity, home: account.home)
         // `Peer(model-api)`: the model API this agent was started against (the developer's setting).
         subject.modelAPIPort = SessionSubject.loopbackModelAPIPort(baseURL: SessionSubject.modelAPIBaseURL(of: pid))
