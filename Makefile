@@ -158,16 +158,16 @@ bench: $(SKELS) test-helpers claude
 	swift build -c release --product vigil
 	swift build -c release --product vigil-bench
 	swift build -c release --product vigild
+	swift build -c release --product vigil-console
 	.build/release/vigil-bench
 	bash bench/sensor-overhead.sh .build/release/vigil
 
-# The main job: vigild in the foreground (sensor, policy, enforcement, signed audit log, Claude Code
-# hooks, local API). A starter policy is put in place if /etc/vigil/policy.yaml does not exist.
-# Then, in another terminal: `vigil status`, `vigil claude …`.
+# The main job: the whole product on this machine — vigil-console on SQLite, this device enrolled to
+# it, the starter policy as the organisation's first version, vigild in the foreground (sensor,
+# policy, enforcement, signed audit log, Claude Code hooks, local API). Prints the console's URL and
+# the admin commands. Then, in another terminal: `vigil status`, `vigil claude …`.
 run: build
-	@[ -f /etc/vigil/policy.yaml ] || { install -D -m 0644 packaging/policy.example.yaml /etc/vigil/policy.yaml; \
-	  echo "installed the starter policy /etc/vigil/policy.yaml"; }
-	.build/$(CONFIG)/vigild --policy /etc/vigil/policy.yaml
+	BIN=.build/$(CONFIG) bash packaging/scripts/run-local.sh
 
 # A demo of the sensor alone: `vigil trace` on a small command.
 demo: build

@@ -120,7 +120,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The client side (async-http-client, `http+unix://`): the CLI, the benchmarks and the tests;
-        // vigild itself only serves, so it does not link it (nor NIOSSL).
+        // vigild does not link it (its one client, the console uplink, is VigilFleet's).
         .target(
             name: "VigilTransportClient",
             dependencies: [
@@ -213,7 +213,8 @@ let package = Package(
             name: "vigil-bench",
             dependencies: [
                 "VigilCore", "VigilJSON", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilRuntime", "VigilClaude", "VigilTransport",
-                "VigilTransportClient",
+                "VigilTransportClient", "VigilFleet", "VigilAPI",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -25,14 +25,17 @@ public final class PolicyUplink: Sendable {
     private let record: Record
     private let facts: @Sendable () -> DeviceFacts
     private let idle: TimeAmount
+    /// Reports are sent within this many milliseconds after a change is applied.
+    private let reportSpread: Int
     private let info: Mutex<ConsoleUplinkInfo>
 
     public var bundlePath: String { enrollment.directory + "/policy-bundle.jws" }
 
     public init(
         enrollment: FleetEnrollment, state: EnrollmentState, apply: @escaping Apply, record: @escaping Record,
-        facts: @escaping @Sendable () -> DeviceFacts, idle: TimeAmount = .seconds(45)
+        facts: @escaping @Sendable () -> DeviceFacts, idle: TimeAmount = .seconds(45), reportSpread: Duration = .seconds(2)
     ) throws(FleetError) {
+        self.reportSpread = max(1, Int(reportSpread.components.seconds * 1000 + reportSpread.components.attoseconds / 1_000_000_000_000_000))
         self.enrollment = enrollment
         self.state = state
         client = try enrollment.client(for: state)
@@ -98,22 +101,37 @@ public final class PolicyUplink: Sendable {
             return info.appliedVersion ?? 0
         }
         guard version > applied else { return }
+        await fetch(applied: applied, announced: "v\(version)")
+    }
+
+    /// Without a stream: asks for the newest bundle (204 when the one in force is the newest).
+    /// What a polling agent does; the benchmark compares it with the stream.
+    public func poll() async {
+        await fetch(applied: info.withLock { $0.appliedVersion ?? 0 }, announced: "a poll")
+    }
+
+    private func fetch(applied: Int, announced version: String) async {
         let answer: ConsoleClient.Answer
         do {
             answer = try await client.send("GET", "/api/v1/device/policy?have=\(applied)")
         } catch {
-            fail("cannot fetch policy v\(version): \(error)", bundle: false)
+            fail("cannot fetch the policy after \(version): \(error)", bundle: false)
             return
         }
         guard answer.status == 200 else {
             if answer.status != 204 { fail("the console refused the policy fetch (\(answer.status))", bundle: false) }
             return
         }
-        if case .failure(let reason) = take(String(decoding: answer.body, as: UTF8.self), trigger: "console announced v\(version)") {
-            fail("policy v\(version) was not applied: \(reason)", bundle: true)
+        if case .failure(let reason) = take(String(decoding: answer.body, as: UTF8.self), trigger: "console announced \(version)") {
+            fail("the policy after \(version) was not applied: \(reason)", bundle: true)
             return
         }
-        await report()
+        // Told a little later, spread over the fleet: the console's first job after a change is
+        // handing out the bundle, not taking every device's report in the same second.
+        Task { [self] in
+            try? await Task.sleep(for: .milliseconds(Int.random(in: 0..<reportSpread)))
+            await report()
+        }
     }
 
     /// Verifies, decodes, applies; keeps the bundle on disk only once it is in force.

@@ -15,6 +15,7 @@ let allBenchmarks: [Benchmark] = [
     Benchmark(name: "enforce", run: benchEnforce),
     Benchmark(name: "hook", run: benchHook),
     Benchmark(name: "transport", run: benchTransport),
+    Benchmark(name: "fleet", run: benchFleet),
 ]
 
 /// `VIGIL_BENCH_SCALE` (default 1) scales the amount of work of the consumer and render

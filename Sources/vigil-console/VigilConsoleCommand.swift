@@ -16,7 +16,7 @@ struct VigilConsoleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil-console",
         abstract: "Vigil's console: enrolled devices and one policy for the organisation.",
-        subcommands: [Serve.self, EnrollTokenCommand.self, Devices.self, Revoke.self]
+        subcommands: [Serve.self, EnrollTokenCommand.self, Devices.self, Revoke.self, PolicyCommand.self]
     )
 
     static func logger(_ label: String) -> Logger {
@@ -124,11 +124,11 @@ extension VigilConsoleCommand {
                 return
             }
             let devices = try JSONDecoder().decode([DeviceSummary].self, from: Data(answer))
-            print("DEVICE\tHOSTNAME\tTEAM\tVIGIL\tMODE\tLAST SEEN\tSTATE")
+            print("DEVICE\tHOSTNAME\tTEAM\tVIGIL\tMODE\tLAST SEEN\tPOLICY\tSTATE")
             for device in devices {
                 let state = device.revokedAt.map { "revoked at \($0)" } ?? "enrolled"
                 print(
-                    "\(device.id)\t\(device.facts.hostname)\t\(device.team ?? "-")\t\(device.facts.vigilVersion)\t\(device.facts.enforcementMode)\t\(device.lastSeen)\t\(state)"
+                    "\(device.id)\t\(device.facts.hostname)\t\(device.team ?? "-")\t\(device.facts.vigilVersion)\t\(device.facts.enforcementMode)\t\(PolicyCommand.List.time(device.lastSeen))\t\(device.policyVersion.map { "v\($0)" } ?? "-")\t\(state)"
                 )
             }
         }
@@ -144,6 +144,58 @@ extension VigilConsoleCommand {
             let body = try JSONEncoder().encode(RevokeRequest(reason: reason, actor: AdminClient.actor))
             _ = try AdminClient(socket: state.socketPath).call("POST", "/admin/v1/devices/\(device)/revoke", body: Array(body), expect: 200)
             print("revoked \(device)")
+        }
+    }
+}
+
+extension VigilConsoleCommand {
+    struct PolicyCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "policy", abstract: "The organisation's policy: push a new version, list the versions, show one.",
+            subcommands: [Push.self, List.self, Show.self])
+
+        struct Push: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Make FILE the new policy version; it is compiled first and refused with its line and reason if broken.")
+            @OptionGroup var state: StateOptions
+            @Argument(help: "A Vigil policy (YAML).") var file: String
+            @Option(name: .long, help: "Why (kept with the version and in the audit log).") var comment: String?
+
+            func run() async throws {
+                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw CommandFailure("cannot read \(file)") }
+                let body = try JSONEncoder().encode(PolicyChange(document: text, actor: AdminClient.actor, comment: comment))
+                let answer = try AdminClient(socket: state.socketPath).call("POST", "/admin/v1/policy", body: Array(body), expect: 201)
+                let bundle = try JSONDecoder().decode(PolicyBundle.self, from: Data(answer))
+                print("policy v\(bundle.version) is current; enrolled devices apply it now")
+            }
+        }
+
+        struct List: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Every version, newest first.")
+            @OptionGroup var state: StateOptions
+
+            func run() async throws {
+                let answer = try AdminClient(socket: state.socketPath).call("GET", "/admin/v1/policy", expect: 200)
+                print("VERSION\tCREATED\tAUTHOR\tCOMMENT")
+                for bundle in try JSONDecoder().decode([PolicyBundle].self, from: Data(answer)) {
+                    print("v\(bundle.version)\t\(Self.time(bundle.createdAt))\t\(bundle.author)\t\(bundle.comment ?? "")")
+                }
+            }
+
+            static func time(_ seconds: Int64) -> String {
+                ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+            }
+        }
+
+        struct Show: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Print one version's document.")
+            @OptionGroup var state: StateOptions
+            @Argument(help: "The version number.") var version: Int
+
+            func run() async throws {
+                let answer = try AdminClient(socket: state.socketPath).call("GET", "/admin/v1/policy/\(version)", expect: 200)
+                print(try JSONDecoder().decode(PolicyBundle.self, from: Data(answer)).document)
+            }
         }
     }
 }

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: Apache-2.0
+// `vigil-bench fleet`: a policy change on the console to "applied" on N enrolled devices, simulated in
+// this process on loopback against the real vigil-console (SQLite): every device with its own key,
+// its own TLS connection and signed event stream, its own bundle verification and policy compile.
+// Beside it, in the same run, the same devices polling every 10 s (what Fleet's agents do at best).
+import Foundation
+import Glibc
+import NIOCore
+import Synchronization
+import VigilAPI
+import VigilFleet
+import VigilPolicy
+import VigilTransport
+import VigilTransportClient
+
+@Sendable func benchFleet() async throws {
+    let counts = (ProcessInfo.processInfo.environment["VIGIL_BENCH_FLEET_DEVICES"] ?? "1000").split(separator: ",").compactMap { Int($0) }
+    let changes = Int(ProcessInfo.processInfo.environment["VIGIL_BENCH_FLEET_CHANGES"] ?? "") ?? 5
+    raiseFileLimit()
+    for count in counts {
+        let fleet = try await Fleet.start(devices: scaled(count))
+        defer { fleet.stop() }
+        try await fleet.measurePush(changes: changes)
+        try await fleet.measurePoll(interval: 10)
+    }
+}
+
+/// Each device holds a stream (one socket here, one in the console): lift the soft limit to the hard one.
+private func raiseFileLimit() {
+    var limit = rlimit()
+    getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+    limit.rlim_cur = limit.rlim_max
+    setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+}
+
+private final class Fleet: Sendable {
+    let console: ConsoleProcess
+    let devices: [SimulatedDevice]
+    let tasks: Mutex<[Task<Void, Never>]> = Mutex([])
+
+    static func start(devices count: Int) async throws -> Fleet {
+        let console = try ConsoleProcess.start()
+        do {
+            return try await start(console: console, devices: count)
+        } catch {
+            console.stop()
+            throw error
+        }
+    }
+
+    private static func start(console: ConsoleProcess, devices count: Int) async throws -> Fleet {
+        try console.pushPolicy(version: 1)
+        let token = try console.token(uses: count)
+        try FileManager.default.createDirectory(atPath: console.deviceBase, withIntermediateDirectories: true)
+        var devices: [SimulatedDevice] = []
+        let started = ContinuousClock.now
+        for index in 0..<count {
+            do {
+                devices.append(
+                    try await SimulatedDevice.enrol(
+                        token: token, team: index % 2 == 0 ? "infra" : "web", directory: console.deviceBase + "/dev-\(index)"))
+            } catch {
+                throw Failure("enrolling device \(index) of \(count): \(error)")
+            }
+        }
+        let enrolled = ContinuousClock.now - started
+        report("fleet.enrol", ["devices": "\(count)", "per_device_ms": String(format: "%.2f", enrolled.milliseconds / Double(count))])
+        return Fleet(console: console, devices: devices)
+    }
+
+    private init(console: ConsoleProcess, devices: [SimulatedDevice]) {
+        self.console = console
+        self.devices = devices
+    }
+
+    func stop() {
+        tasks.withLock { $0.forEach { $0.cancel() } }
+        console.stop()
+    }
+
+    /// Streams: each change is pushed with the admin command, and its latency is the time until the
+    /// device has verified, compiled and applied the bundle.
+    func measurePush(changes: Int) async throws {
+        let rssBefore = console.residentKiB()
+        for device in devices { tasks.withLock { $0.append(Task { await device.uplink.run() }) } }
+        try await waitUntil("every device on v1 and connected", timeout: 120) {
+            devices.allSatisfy { $0.uplink.status.connected && $0.appliedVersion() == 1 }
+        }
+        let rssAfter = console.residentKiB()
+        var latencies: [Double] = []
+        for change in 2...(changes + 1) {
+            let pushed = Date()
+            try await console.push(version: change)
+            try await waitUntil("v\(change) everywhere", timeout: 60) { devices.allSatisfy { $0.appliedVersion() == change } }
+            latencies += devices.compactMap { $0.appliedAt(change).map { $0.timeIntervalSince(pushed) * 1000 } }
+        }
+        latencies.sort()
+        report(
+            "fleet.push",
+            [
+                "devices": "\(devices.count)", "changes": "\(changes)", "p50_ms": ms(latencies, 0.50), "p99_ms": ms(latencies, 0.99),
+                "max_ms": ms(latencies, 1.0), "connections_held": "\(devices.filter { $0.uplink.status.connected }.count)",
+                "console_rss_per_connection_kib": String(format: "%.1f", Double(rssAfter - rssBefore) / Double(devices.count)),
+            ])
+        tasks.withLock { tasks in
+            tasks.forEach { $0.cancel() }
+            tasks.removeAll()
+        }
+    }
+
+    /// The same devices, no stream: each asks for the bundle every `interval` seconds from a random phase.
+    func measurePoll(interval: Double) async throws {
+        let version = (devices.first?.appliedVersion() ?? 0) + 1
+        for device in devices {
+            tasks.withLock {
+                $0.append(
+                    Task {
+                        try? await Task.sleep(for: .milliseconds(Int.random(in: 0..<Int(interval * 1000))))
+                        while !Task.isCancelled {
+                            await device.poll()
+                            try? await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+                        }
+                    })
+            }
+        }
+        try await Task.sleep(for: .seconds(1))
+        let pushed = Date()
+        try await console.push(version: version)
+        try await waitUntil("v\(version) by polling", timeout: interval * 3) { devices.allSatisfy { $0.appliedVersion() == version } }
+        let latencies = devices.compactMap { $0.appliedAt(version).map { $0.timeIntervalSince(pushed) * 1000 } }.sorted()
+        report(
+            "fleet.poll",
+            [
+                "devices": "\(devices.count)", "interval_s": "\(Int(interval))", "p50_ms": ms(latencies, 0.50), "p99_ms": ms(latencies, 0.99),
+                "max_ms": ms(latencies, 1.0),
+            ])
+        tasks.withLock { $0.forEach { $0.cancel() } }
+    }
+
+    private func waitUntil(_ what: String, timeout: Double, _ condition: () -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !condition() {
+            guard Date() < deadline else { throw Failure("fleet: timed out waiting for \(what)") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    private func ms(_ sorted: [Double], _ quantile: Double) -> String {
+        guard !sorted.isEmpty else { return "na" }
+        return String(format: "%.1f", sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * quantile))])
+    }
+}
+
+/// One enrolled device: its uplink applies bundles into a compiled policy and notes when.
+private final class SimulatedDevice: Sendable {
+    let enrollment: FleetEnrollment
+    let state: EnrollmentState
+    let uplink: PolicyUplink
+    private let applied = AppliedVersions()
+
+    static func enrol(token: String, team: String, directory: String) async throws -> SimulatedDevice {
+        let enrollment = FleetEnrollment(stateDirectory: directory)
+        let facts = DeviceFacts(
+            hostname: "sim-\(team)", os: "bench", kernel: "bench", vigilVersion: VigilVersion.current, enforcementMode: "bench", posture: [:])
+        let state = try await enrollment.enroll(token: token, facts: facts)
+        return try SimulatedDevice(enrollment: enrollment, state: state, facts: facts)
+    }
+
+    private init(enrollment: FleetEnrollment, state: EnrollmentState, facts: DeviceFacts) throws {
+        self.enrollment = enrollment
+        self.state = state
+        let applied = applied
+        uplink = try PolicyUplink(
+            enrollment: enrollment, state: state,
+            apply: { bundle, _ in
+                do {
+                    _ = try Policy(yaml: bundle.document, file: "console v\(bundle.version)")
+                    applied.note(bundle.version)
+                    return .success([])
+                } catch {
+                    return .failure(error)
+                }
+            }, record: { _, _ in }, facts: { facts })
+    }
+
+    func appliedVersion() -> Int { applied.latest }
+    func appliedAt(_ version: Int) -> Date? { applied.at(version) }
+    func poll() async { await uplink.poll() }
+}
+
+/// When each version was applied.
+private final class AppliedVersions: Sendable {
+    private let times = Mutex<[Int: Date]>([:])
+    func note(_ version: Int) { times.withLock { $0[version] = Date() } }
+    var latest: Int { times.withLock { $0.keys.max() ?? 0 } }
+    func at(_ version: Int) -> Date? { times.withLock { $0[version] } }
+}
+
+/// The real vigil-console, next to this binary, on a scratch state directory and a free port.
+private final class ConsoleProcess: Sendable {
+    let base: String
+    let binary: String
+    private let process: Process
+
+    static func start() throws -> ConsoleProcess {
+        let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let binary = (exe as NSString).deletingLastPathComponent + "/vigil-console"
+        guard access(binary, X_OK) == 0 else { throw Failure("\(binary) is missing: build the vigil-console product first") }
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-bench-fleet-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["serve", "--state", base + "/console", "--listen", "127.0.0.1:\(Int.random(in: 20000...40000))"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["VIGIL_LOG_LEVEL": "warning"]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let console = ConsoleProcess(base: base, binary: binary, process: process)
+        for _ in 0..<300 where (try? console.admin(["devices"])) == nil { usleep(50_000) }
+        return console
+    }
+
+    private init(base: String, binary: String, process: Process) {
+        self.base = base
+        self.binary = binary
+        self.process = process
+    }
+
+    @discardableResult
+    func admin(_ arguments: [String]) throws -> String {
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: binary)
+        child.arguments = arguments + ["--state", base + "/console"]
+        let pipe = Pipe()
+        child.standardOutput = pipe
+        child.standardError = pipe
+        try child.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        child.waitUntilExit()
+        guard child.terminationStatus == 0 else { throw Failure("vigil-console \(arguments.joined(separator: " ")): \(output)") }
+        return output
+    }
+
+    func token(uses: Int) throws -> String {
+        try admin(["enroll-token", "--uses", "\(uses)", "--expires", "1h"]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `pushPolicy` on a thread of its own: it blocks, and the devices' callbacks need the concurrency pool.
+    func push(version: Int) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            Thread.detachNewThread { continuation.resume(with: Result { try self.pushPolicy(version: version) }) }
+        }
+    }
+
+    /// The change as an admin makes it (POST on the admin socket), timed from just before the request.
+    func pushPolicy(version: Int) throws {
+        let file = base + "/policy-\(version).yaml"
+        try """
+        vigil: 1
+        version: "bench-\(version)"
+        defaults: {tool: allow}
+        rules:
+          - {id: no-kubectl, match: Bash(kubectl *), action: deny}
+          - {id: infra-kubectl, match: Bash(kubectl *), action: allow, scope: {team: infra}, overrides: [no-kubectl]}
+          - {id: no-env, match: Read(**/.env), action: deny}
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        let document = try String(contentsOfFile: file, encoding: .utf8)
+        let client = HTTPClient(.unix(path: base + "/console/admin.sock"))
+        defer { client.close() }
+        let body = try JSONEncoder().encode(PolicyChange(document: document, actor: "bench", comment: nil))
+        let answer = try client.request("POST", "/admin/v1/policy", headers: ["Content-Type": "application/json"], body: Array(body))
+        guard answer.status == 201 else { throw Failure("policy push answered \(answer.status): \(answer.bodyText)") }
+    }
+
+    func residentKiB() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return 0 }
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? 0
+    }
+
+    /// The simulated devices' state directories: on tmpfs, because each real device has a disk of its
+    /// own (its kept-bundle fsync is not the console's cost), and here a thousand share one.
+    var deviceBase: String { "/dev/shm/vigil-bench-fleet-\(getpid())" }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: base)
+        try? FileManager.default.removeItem(atPath: deviceBase)
+    }
+}
+
+extension Duration {
+    fileprivate var milliseconds: Double { Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15 }
+}
+
+private struct Failure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
