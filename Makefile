@@ -22,7 +22,7 @@ SWIFT_FLAGS := -c $(CONFIG)
 
 DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libssl-dev bpftool pkg-config liburing-dev gcc-multilib clang-format
 
-.PHONY: all deps bpf build test test-unit test-helpers bench run demo install clean fmt lint
+.PHONY: all deps bpf build test test-unit test-helpers bench run demo install install-console clean fmt lint
 all: build
 
 # Installs missing Debian packages (the only step that needs the network).
@@ -182,6 +182,13 @@ install: $(SKELS)
 	install -D -m 0644 packaging/systemd/vigild.service /etc/systemd/system/vigild.service
 	@[ -f /etc/vigil/policy.yaml ] || install -D -m 0644 packaging/policy.example.yaml /etc/vigil/policy.yaml
 	@echo "installed; start it with: systemctl daemon-reload && systemctl enable --now vigild"
+
+# The console on its own machine: the binary and its sandboxed unit (a dynamic user, its state directory).
+install-console:
+	swift build -c release --product vigil-console
+	install -D -m 0755 .build/release/vigil-console /usr/local/bin/vigil-console
+	install -D -m 0644 packaging/systemd/vigil-console.service /etc/systemd/system/vigil-console.service
+	@echo "installed; start it with: systemctl daemon-reload && systemctl enable --now vigil-console"
 
 clean:
 	rm -rf $(OUT) $(GEN)/*.skel.h .build

@@ -93,6 +93,10 @@ extension Vigil.Audit {
             if let r = e.winningRule { parts.append("rule=\(r)") }
             if let f = e.enforcement { parts.append("enforced=\(f.action):\(f.succeeded ? "ok" : "FAILED")") }
             if let g = e.gap { parts.append("lost=\(g.lost)@\(g.source)") }
+            // What the console and the uplink record lives in `extra`: the action (or event), who, on what, why.
+            for key in ["action", "event", "actor", "target", "consoleVersion", "reason", "error"] {
+                if let value = e.extra[key], !value.isEmpty { parts.append("\(key)=\(value)") }
+            }
             return parts.joined(separator: " ")
         }
     }

@@ -46,7 +46,7 @@ struct ConsoleEndToEndTests {
             state = world.base + "/console"
             let port = Int.random(in: 20000...40000)
             let log = world.base + "/console.log"
-            FileManager.default.createFile(atPath: log, contents: nil)
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
             let process = Process()
             process.executableURL = URL(fileURLWithPath: binary)
@@ -149,5 +149,18 @@ struct ConsoleEndToEndTests {
         try daemon.wait("the console refuses the device") { (try link(daemon)["lastError"] as? String)?.contains("403") == true }
         #expect(try link(daemon)["appliedVersion"] as? Int == 2)
         #expect(try link(daemon)["connected"] as? Bool == false)
+
+        // The console's own log verifies offline and holds every admin action with its actor.
+        let verify = try world.run([vigil, "audit", "verify", console.state + "/audit"])
+        #expect(verify.status == 0, "\(verify.output)")
+        let shown = try world.run([vigil, "audit", "show", console.state + "/audit"]).output
+        for action in ["token.issue", "policy.change", "device.enroll", "device.revoke"] {
+            #expect(shown.contains("action=\(action)"), "\(action) missing from:\n\(shown)")
+        }
+        #expect(shown.contains("reason=laptop lost"))
+
+        // The developer account cannot use the admin socket (root-only directory and socket).
+        let asDeveloper = try world.run([console.binary, "devices", "--state", console.state], asDeveloper: true)
+        #expect(asDeveloper.status != 0 && asDeveloper.output.contains("cannot reach the console's admin socket"), "\(asDeveloper.output)")
     }
 }
