@@ -13,10 +13,11 @@ import VigilSignatures
 import VigilTransport
 import VigilTransportClient
 
+/// The console's clock: real time (devices sign with theirs), plus whatever the test moved it on by.
 final class TestClock: Sendable {
-    private let now = Mutex<Int64>(Int64(Date().timeIntervalSince1970))
-    func read() -> Int64 { now.withLock { $0 } }
-    func advance(_ seconds: Int64) { now.withLock { $0 += seconds } }
+    private let offset = Mutex<Int64>(0)
+    func read() -> Int64 { Int64(Date().timeIntervalSince1970) + offset.withLock { $0 } }
+    func advance(_ seconds: Int64) { offset.withLock { $0 += seconds } }
 }
 
 final class LiveConsole: Sendable {
