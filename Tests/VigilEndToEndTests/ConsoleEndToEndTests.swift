@@ -136,8 +136,12 @@ struct ConsoleEndToEndTests {
         #expect(results["toolu_00_0"]?.text.contains("Denied by Vigil") == false, "\(results)")
 
         // The console shows what the device applied.
-        let devices = try console.admin(["devices", "--json"]).output
-        #expect(devices.contains("\"policyVersion\":2"), "\(devices)")
+        // (Reports are spread over a couple of seconds after a change, so the console learns it soon, not at once.)
+        var devices = ""
+        try daemon.wait("the console to learn that v2 is in force") {
+            devices = try console.admin(["devices", "--json"]).output
+            return devices.contains("\"policyVersion\":2")
+        }
         // The device's own log has both applications.
         let applied = try AuditVerifier.readEntries(directory: world.audit).leaves.map(\.entry)
             .filter { $0.extra["event"] == "console-applied" }.compactMap { $0.extra["consoleVersion"] }
