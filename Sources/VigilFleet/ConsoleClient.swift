@@ -68,17 +68,7 @@ public struct ConsoleClient: Sendable {
 
     /// Sends one signed request and reads the whole answer.
     public func send(_ method: String, _ path: String, body: [UInt8] = []) async throws(FleetError) -> Answer {
-        let digest = ContentDigest.header(for: body)
-        let (pathOnly, query) = Self.split(path)
-        let signable = SignableRequest(
-            method: method, authority: transport.authority, path: pathOnly, query: query, headers: [(name: "Content-Digest", value: digest)])
-        let signature: (signatureInput: String, signature: String)
-        do {
-            signature = try signer.sign(signable, created: clock())
-        } catch {
-            throw FleetError(.deviceKey, "cannot sign the request to \(path): \(error)")
-        }
-        var headers = [("Content-Digest", digest), ("Signature-Input", signature.signatureInput), ("Signature", signature.signature)]
+        var headers = try signedHeaders(method, path, body: body)
         if !body.isEmpty { headers.append(("Content-Type", "application/json")) }
         return try await transport.execute(method, baseURL.path.trimmingSuffix("/") + path, headers: headers, body: body)
     }
