@@ -106,7 +106,7 @@ test-unit: $(SKELS) pytools
 # reason; with VIGIL_REQUIRE_PRIVILEGED=1 (CI) it fails instead.
 # The last step: the benchmarks' synthetic ring records must still decode and render (they broke
 # silently once when the ABI changed), so vigil-bench runs them at 1% scale, its figures ignored.
-test: $(SKELS) test-helpers claude pytools
+test: $(SKELS) test-helpers claude pytools browser
 	swift build --build-tests
 	swift test --skip-build --skip VigilConsoleTests
 	@# In a process of their own: the end-to-end tests block their threads while Claude Code runs
@@ -141,7 +141,9 @@ $(CLAUDE_STAMP):
 # http-message-signatures and everything it and the oracle import, every version pinned, in a venv of
 # its own that the tests find at $(PY_VENV)/bin/python. Idempotent: a stamp per pinned set.
 PYTOOLS_PACKAGES := http-message-signatures==3.0.0 http-sf==1.5.0 cryptography==50.0.2 cffi==2.1.1 pycparser==3.12 \
-  typing_extensions==4.16.0 requests==2.34.2 urllib3==2.8.0 idna==3.20 charset-normalizer==3.5.3 certifi==2026.10.19.post1
+  typing_extensions==4.16.0 requests==2.34.2 urllib3==2.8.0 idna==3.20 charset-normalizer==3.5.3 certifi==2026.10.19.post1 \
+  selenium==4.27.1 attrs==26.1.0 h11==0.16.0 outcome==1.3.0.post0 PySocks==1.7.1 sniffio==1.3.1 sortedcontainers==2.4.0 \
+  trio==0.35.0 trio-websocket==0.12.2 websocket-client==1.9.2 wsproto==1.3.2
 PY_VENV := $(OUT)/py-venv
 PYTOOLS_STAMP := $(PY_VENV)/.installed-$(shell printf '%s\n' $(PYTOOLS_PACKAGES) | sha256sum | cut -c1-16)
 .PHONY: pytools
@@ -154,8 +156,17 @@ $(PYTOOLS_STAMP):
 	rm -rf $(PY_VENV)
 	python3 -m venv $(PY_VENV)
 	$(PY_VENV)/bin/pip install --quiet --disable-pip-version-check $(PYTOOLS_PACKAGES)
-	$(PY_VENV)/bin/python -c 'import http_message_signatures, requests'
+	$(PY_VENV)/bin/python -c 'import http_message_signatures, requests, selenium'
 	@touch $@
+
+# The browser the web console's walkthrough drives (Tests/VigilEndToEndTests/Browser): Debian's
+# chromium and chromium-driver, at /usr/bin/chromium and /usr/bin/chromedriver.
+.PHONY: browser
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "error: chromium and chromium-driver are missing and not root: run 'sudo make browser'" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
 
 bench: $(SKELS) test-helpers claude
 	swift build -c release --product vigil

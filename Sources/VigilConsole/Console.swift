@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The console's composition root: the store, its keys, its audit log, and two servers — the device
-// API on HTTPS and the admin API on a Unix socket — run as one service group.
+// The console's composition root: the store, its keys, its audit log, and two servers — HTTPS (the
+// device API, the web console and its admin API) and the local admin socket — run as one service group.
 import Foundation
 import Glibc
 import Hummingbird
@@ -21,6 +21,8 @@ public final class Console: Sendable {
     public let tls: ConsoleTLS
     private let boundPort = Mutex<Int?>(nil)
     let policies = PolicyPublisher()
+    let changes = ChangeFeed()
+    let throttle = LoginThrottle()
     let logger: Logger
     let clock: @Sendable () -> Int64
 
@@ -47,6 +49,13 @@ public final class Console: Sendable {
     }
 
     var enrollment: EnrollmentService { EnrollmentService(store: store, audit: audit, publicURL: { [self] in publicURL }, pin: tls.pin) }
+    var versions: PolicyVersions {
+        PolicyVersions(store: store, audit: audit, policies: policies, clock: clock, changed: { [changes] in changes.changed() })
+    }
+    var accounts: AdminAccounts { AdminAccounts(store: store, audit: audit, throttle: throttle, clock: clock, cost: configuration.bcryptCost) }
+    var adminRoutes: AdminRoutes {
+        AdminRoutes(store: store, audit: audit, enrollment: enrollment, policies: policies, versions: versions, accounts: accounts, clock: clock)
+    }
 
     /// The device API on HTTPS. `onRunning` gets the bound port (tests listen on port 0).
     public func deviceServer(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some Service {
@@ -56,7 +65,12 @@ public final class Console: Sendable {
             store: store, audit: audit, enrollment: enrollment,
             authenticator: DeviceAuthenticator(store: store, skew: configuration.signatureSkew, maxAge: configuration.signatureMaxAge),
             policyKey: keys.policyKey.publicKey.encoded, maxBodyBytes: configuration.maxBodyBytes, policies: policies,
-            signer: PolicyBundleSigner(key: keys.policyKey), heartbeat: configuration.heartbeat, clock: clock
+            signer: PolicyBundleSigner(key: keys.policyKey), heartbeat: configuration.heartbeat, clock: clock,
+            changed: { [changes] in changes.changed() }
+        ).add(to: router)
+        WebRoutes(
+            store: store, audit: audit, accounts: accounts, sessions: WebSessions(store: store, clock: clock), enrollment: enrollment,
+            versions: versions, admin: adminRoutes, changes: changes, heartbeat: configuration.heartbeat, clock: clock
         ).add(to: router)
         return Application(
             router: router, server: try .tls(.http1(), tlsConfiguration: tls.configuration),
@@ -72,7 +86,7 @@ public final class Console: Sendable {
     public func adminServer(onRunning: @escaping @Sendable () async -> Void = {}) -> some Service {
         let router = Router(context: ConsoleRequestContext.self)
         router.add(middleware: RefusalMiddleware())
-        AdminRoutes(store: store, audit: audit, enrollment: enrollment, policies: policies, clock: clock).add(to: router)
+        adminRoutes.add(to: router.group("/admin/v1").add(middleware: PeerCredentialMiddleware()), door: .socket)
         let path = configuration.adminSocket
         unlink(path)
         return Application(

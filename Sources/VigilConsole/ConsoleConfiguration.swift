@@ -21,6 +21,8 @@ public struct ConsoleConfiguration: Sendable {
     public var heartbeat: Duration = .seconds(15)
     /// The largest request body accepted on the device API.
     public var maxBodyBytes: Int = 1 << 20
+    /// bcrypt's cost for admin passwords (tests lower it: each step doubles the work).
+    public var bcryptCost: UInt8 = 12
 
     public enum TLSSource: Sendable, Equatable {
         case files(certificate: String, key: String)

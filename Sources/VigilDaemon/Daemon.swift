@@ -103,7 +103,7 @@ public final class Daemon: Sendable {
         // Enrolled: the console's last kept bundle is in force before any connection (and without one).
         uplink = UplinkService.make(
             stateDirectory: configuration.stateDirectory, deviceID: configuration.deviceID, policy: policy, journal: journal,
-            enforcementMode: enforcementMode)
+            enforcementMode: enforcementMode, status: { [report] in report.status(for: 0) })
         uplink?.uplink.applyKeptBundle()
         if let problem = hashCache.problem { journal.noteError("executable hash cache not used: \(problem)") }
         for program in sensor.programs where !program.attached {

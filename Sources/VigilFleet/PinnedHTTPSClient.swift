@@ -22,6 +22,11 @@ public struct PinnedHTTPSClient: Sendable {
     public struct Response: Sendable {
         public let status: Int
         public let body: [UInt8]
+        /// The answer's header fields, in order.
+        public var headers: [(String, String)] = []
+
+        /// The first field named `name` (case-insensitive).
+        public func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
     }
 
     /// One TLS context for every connection: making one parses the system's CA bundle (milliseconds),
@@ -54,14 +59,18 @@ public struct PinnedHTTPSClient: Sendable {
     /// so nothing is sent to it.
     public func execute(_ method: String, _ path: String, headers: [(String, String)], body: [UInt8]) async throws(FleetError) -> Response {
         let bytes = NIOLockedValueBox<[UInt8]>([])
+        let fields = NIOLockedValueBox<[(String, String)]>([])
         let limit = maxResponseBytes
-        let status = try await exchange(method, path, headers: headers, body: body, deadline: timeout, idle: nil) { buffer in
+        let status = try await exchange(
+            method, path, headers: headers, body: body, deadline: timeout, idle: nil,
+            onHead: { head in fields.withLockedValue { $0 = head.headers.map { ($0.name, $0.value) } } }
+        ) { buffer in
             try bytes.withLockedValue { bytes in
                 guard bytes.count + buffer.readableBytes <= limit else { throw FleetError(.response, "the console's answer is over \(limit) bytes") }
                 bytes += buffer.readableBytesView
             }
         }
-        return Response(status: status, body: bytes.withLockedValue { $0 })
+        return Response(status: status, body: bytes.withLockedValue { $0 }, headers: fields.withLockedValue { $0 })
     }
 
     /// A long-lived request (an event stream): `onStatus` is told the status when the head arrives,
@@ -76,7 +85,8 @@ public struct PinnedHTTPSClient: Sendable {
 
     private func exchange(
         _ method: String, _ path: String, headers: [(String, String)], body: [UInt8], deadline: TimeAmount?, idle: TimeAmount?,
-        onStatus: (@Sendable (Int) async throws -> Void)? = nil, _ onBody: @escaping @Sendable (ByteBuffer) async throws -> Void
+        onStatus: (@Sendable (Int) async throws -> Void)? = nil, onHead: (@Sendable (HTTPResponseHead) -> Void)? = nil,
+        _ onBody: @escaping @Sendable (ByteBuffer) async throws -> Void
     ) async throws(FleetError) -> Int {
         guard let context else { throw FleetError(.connect, "TLS setup failed: BoringSSL refused the client configuration") }
         let presented = NIOLockedValueBox<String?>(nil)
@@ -115,6 +125,7 @@ public struct PinnedHTTPSClient: Sendable {
                             switch part {
                             case .head(let response):
                                 status = Int(response.status.code)
+                                onHead?(response)
                                 try await onStatus?(status)
                             case .body(let buffer): try await onBody(buffer)
                             case .end: return status

@@ -24,16 +24,24 @@ public final class PolicyUplink: Sendable {
     private let apply: Apply
     private let record: Record
     private let facts: @Sendable () -> DeviceFacts
+    private let activity: Activity
+    /// How often the device reports when nothing changes: what "last seen" and the dashboard's
+    /// "stopped reporting" rest on.
+    private let reportInterval: Duration
     private let idle: TimeAmount
     /// Reports are sent within this many milliseconds after a change is applied.
     private let reportSpread: Int
     private let info: Mutex<ConsoleUplinkInfo>
 
+    /// What the device reports besides its facts: `vigil status`'s counters and activity.
+    public typealias Activity = @Sendable () -> (counters: [String: UInt64], activity: DeviceActivity?)
+
     public var bundlePath: String { enrollment.directory + "/policy-bundle.jws" }
 
     public init(
         enrollment: FleetEnrollment, state: EnrollmentState, apply: @escaping Apply, record: @escaping Record,
-        facts: @escaping @Sendable () -> DeviceFacts, idle: TimeAmount = .seconds(45), reportSpread: Duration = .seconds(2)
+        facts: @escaping @Sendable () -> DeviceFacts, activity: @escaping Activity = { ([:], nil) }, idle: TimeAmount = .seconds(45),
+        reportSpread: Duration = .seconds(2), reportInterval: Duration = .seconds(60)
     ) throws(FleetError) {
         self.reportSpread = max(1, Int(reportSpread.components.seconds * 1000 + reportSpread.components.attoseconds / 1_000_000_000_000_000))
         self.enrollment = enrollment
@@ -47,6 +55,8 @@ public final class PolicyUplink: Sendable {
         self.apply = apply
         self.record = record
         self.facts = facts
+        self.activity = activity
+        self.reportInterval = reportInterval
         self.idle = idle
         info = Mutex(ConsoleUplinkInfo(url: state.consoleURL, deviceID: state.deviceID, team: state.team))
     }
@@ -69,6 +79,24 @@ public final class PolicyUplink: Sendable {
 
     /// Until the task is cancelled: the stream, reconnected with backoff (1 s doubling to 30 s, with jitter).
     public func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.reportPeriodically() }
+            await stream()
+            group.cancelAll()
+        }
+    }
+
+    /// A report soon after start and then every `reportInterval` (±20 %, so a fleet started together spreads out).
+    private func reportPeriodically() async {
+        try? await Task.sleep(for: .milliseconds(Int.random(in: 0..<reportSpread)))
+        while !Task.isCancelled {
+            await report()
+            let millis = Double(reportInterval.components.seconds * 1000) * Double.random(in: 0.8...1.2)
+            try? await Task.sleep(for: .milliseconds(Int(millis)))
+        }
+    }
+
+    private func stream() async {
         var backoff: Double = 1
         while !Task.isCancelled {
             let opened = Date()
@@ -172,7 +200,8 @@ public final class PolicyUplink: Sendable {
 
     /// Tells the console what is in force here.
     func report() async {
-        let report = DeviceReport(facts: facts(), policyVersion: info.withLock { $0.appliedVersion })
+        let (counters, activity) = activity()
+        let report = DeviceReport(facts: facts(), policyVersion: info.withLock { $0.appliedVersion }, counters: counters, activity: activity)
         guard let body = try? JSONEncoder().encode(report) else { return }
         do {
             let answer = try await client.send("POST", "/api/v1/device/report", body: Array(body))

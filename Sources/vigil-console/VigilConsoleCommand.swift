@@ -16,7 +16,7 @@ struct VigilConsoleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil-console",
         abstract: "Vigil's console: enrolled devices and one policy for the organisation.",
-        subcommands: [Serve.self, EnrollTokenCommand.self, Devices.self, Revoke.self, PolicyCommand.self]
+        subcommands: [Serve.self, EnrollTokenCommand.self, Devices.self, Revoke.self, PolicyCommand.self, AdminCommand.self]
     )
 
     static func logger(_ label: String) -> Logger {
@@ -65,7 +65,9 @@ extension VigilConsoleCommand {
             } catch {
                 throw CommandFailure("cannot start: \(error)")
             }
-            print("vigil-console: device API \(console.publicURL) (certificate \(console.tls.pin)), admin socket \(configuration.adminSocket)")
+            print(
+                "vigil-console: web console and device API \(console.publicURL) (certificate \(console.tls.pin)), admin socket \(configuration.adminSocket)"
+            )
             try await console.run()
         }
 

@@ -31,8 +31,9 @@ final class LiveConsole: Sendable {
     static func start(clock: TestClock = TestClock()) async throws -> LiveConsole {
         let state = TemporaryDirectory.make() + "/console"
         let logger = Logger(label: "console-test")
-        let console = try Console(
-            configuration: ConsoleConfiguration(stateDirectory: state, host: "127.0.0.1", port: 0), logger: logger, clock: { clock.read() })
+        var configuration = ConsoleConfiguration(stateDirectory: state, host: "127.0.0.1", port: 0)
+        configuration.bcryptCost = 4  // the lowest bcrypt allows: tests log in often
+        let console = try Console(configuration: configuration, logger: logger, clock: { clock.read() })
         let (ports, portsIn) = AsyncStream<Int>.makeStream()
         let device = try console.deviceServer { portsIn.yield($0) }
         let admin = console.adminServer { portsIn.yield(-1) }

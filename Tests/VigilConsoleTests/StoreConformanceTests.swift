@@ -42,10 +42,10 @@ func sampleDevice(_ id: String = "dev_1", keyID: String = "sha256:k1") -> Device
     @Test(arguments: StoreBackend.allCases) func migrationsRunOnceAndReopen(backend: StoreBackend) async throws {
         let directory = TemporaryDirectory.make()
         let first = try SQLiteConsoleStore(path: directory + "/c.db")
-        #expect(try await first.schemaVersion() == 2)
+        #expect(try await first.schemaVersion() == 3)
         try await first.insertToken(sampleToken())
         let again = try SQLiteConsoleStore(path: directory + "/c.db")
-        #expect(try await again.schemaVersion() == 2)
+        #expect(try await again.schemaVersion() == 3)
         #expect(try await again.tokens().map(\.id) == ["tok_a"])
     }
 

@@ -62,11 +62,68 @@ public struct DeviceReport: Codable, Sendable, Equatable {
     public var policyVersion: Int?
     /// Drops and errors from `vigil status`, by name.
     public var counters: [String: UInt64]
+    /// What runs on the device: agent sessions, agents outside Vigil, the hooks drop-in. Optional:
+    /// devices of an earlier version do not send it.
+    public var activity: DeviceActivity?
 
-    public init(facts: DeviceFacts, policyVersion: Int? = nil, counters: [String: UInt64] = [:]) {
+    public init(facts: DeviceFacts, policyVersion: Int? = nil, counters: [String: UInt64] = [:], activity: DeviceActivity? = nil) {
         self.facts = facts
         self.policyVersion = policyVersion
         self.counters = counters
+        self.activity = activity
+    }
+}
+
+/// The part of `vigil status` the console's dashboard shows: what an adoption gap is made of.
+public struct DeviceActivity: Codable, Sendable, Equatable {
+    public struct Session: Codable, Sendable, Equatable {
+        public var id: String
+        public var agent: String
+        public var user: String
+        /// Unix seconds.
+        public var startedAt: Int64
+        public var toolCalls: Int
+        public var denied: Int
+
+        public init(id: String, agent: String, user: String, startedAt: Int64, toolCalls: Int, denied: Int) {
+            self.id = id
+            self.agent = agent
+            self.user = user
+            self.startedAt = startedAt
+            self.toolCalls = toolCalls
+            self.denied = denied
+        }
+    }
+
+    /// An agent the daemon's detector saw running outside any Vigil session.
+    public struct UnmanagedAgent: Codable, Sendable, Equatable {
+        public var pid: Int32
+        public var agent: String
+        public var user: String
+        public var exe: String
+        public var firstSeen: Int64
+
+        public init(pid: Int32, agent: String, user: String, exe: String, firstSeen: Int64) {
+            self.pid = pid
+            self.agent = agent
+            self.user = user
+            self.exe = exe
+            self.firstSeen = firstSeen
+        }
+    }
+
+    public var sessions: [Session]
+    public var unmanagedAgents: [UnmanagedAgent]
+    /// The Claude Code managed-settings drop-in that routes hooks to vigild; nil when it is missing.
+    public var hooksDropIn: String?
+    /// Errors vigild counted since it started.
+    public var errors: Int
+
+    public init(sessions: [Session], unmanagedAgents: [UnmanagedAgent], hooksDropIn: String?, errors: Int) {
+        self.sessions = sessions
+        self.unmanagedAgents = unmanagedAgents
+        self.hooksDropIn = hooksDropIn
+        self.errors = errors
     }
 }
 
@@ -134,10 +191,11 @@ public struct PolicyBundle: Codable, Sendable, Equatable {
 /// POST /admin/v1/policy: a new version.
 public struct PolicyChange: Codable, Sendable {
     public var document: String
-    public var actor: String
+    /// On the admin socket: who the operator says they are. Ignored on HTTPS (the session says).
+    public var actor: String?
     public var comment: String?
 
-    public init(document: String, actor: String, comment: String?) {
+    public init(document: String, actor: String?, comment: String?) {
         self.document = document
         self.actor = actor
         self.comment = comment

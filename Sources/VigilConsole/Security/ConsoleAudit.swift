@@ -10,10 +10,13 @@ public final class ConsoleAudit: Sendable {
     private let log: AuditLog
     private let origin: String
     private let logger: Logger
+    /// Where the log lives (`vigil audit verify DIR` checks it offline).
+    public let directory: String
 
     /// Opens `<state>/audit`, making its key on first start.
     public init(stateDirectory: String, logger: Logger) throws {
         let directory = stateDirectory + "/audit"
+        self.directory = directory
         try ConsoleFiles.makeDirectory(directory)
         let keyPath = directory + "/audit.key"
         let signer: Ed25519FileSigner
@@ -57,4 +60,11 @@ public final class ConsoleAudit: Sendable {
     public func sync() throws { try log.checkpoint() }
 
     public var name: String { origin }
+
+    /// The newest `limit` entries, newest first, for display: read without the key (the log's own
+    /// verification is `vigil audit verify`); a damaged record ends the list and is named in `problem`.
+    public func recent(limit: Int) throws -> (leaves: [AuditLeaf], problem: String?) {
+        let (leaves, problem) = try AuditVerifier.readEntries(directory: directory)
+        return (Array(leaves.suffix(limit).reversed()), problem)
+    }
 }

@@ -22,6 +22,8 @@ struct DeviceRoutes: Sendable {
     let signer: PolicyBundleSigner
     let heartbeat: Duration
     let clock: @Sendable () -> Int64
+    /// Tells the web pages' live updates that a device enrolled, reported or left.
+    let changed: @Sendable () -> Void
 
     func add(to router: Router<ConsoleRequestContext>) {
         router.get("/healthz") { _, _ in try JSONResponse.make(["status": "ok"]) }
@@ -32,6 +34,7 @@ struct DeviceRoutes: Sendable {
             try await signed(request, context, "device.report") { device, body in
                 let report = try JSONResponse.decode(DeviceReport.self, from: body, what: "the device report")
                 try await store.recordReport(deviceID: device.id, report: report, at: clock())
+                changed()
                 return Response(status: .noContent)
             }
         }
@@ -85,6 +88,7 @@ struct DeviceRoutes: Sendable {
             try await signed(request, context, "device.unenroll") { device, _ in
                 let revoked = try await store.revokeDevice(id: device.id, reason: "unenrolled by the device", at: clock())
                 try audit.record("device.unenroll", actor: "device:\(device.id)", target: device.id)
+                changed()
                 return try JSONResponse.make(revoked?.summary ?? device.summary)
             }
         }
@@ -106,6 +110,7 @@ struct DeviceRoutes: Sendable {
             }
             _ = try authenticator.verify(request, key: key, now: clock())
             let device = try await enrollment.enroll(enrol, key: key, peer: peer(context), now: clock())
+            changed()
             return try JSONResponse.make(EnrollResponse(deviceID: device.id, keyID: device.keyID, team: device.team, policyKey: policyKey))
         } catch let refusal as Refusal {
             try? audit.record(

@@ -49,11 +49,13 @@ public struct DeviceRecord: Sendable, Equatable {
     public var revokedReason: String?
     public var policyVersion: Int?
     public var counters: [String: UInt64]
+    /// The last report's sessions, agents outside Vigil and hooks drop-in; nil before the first.
+    public var activity: DeviceActivity?
 
     public init(
         id: String, keyID: String, publicKey: String, team: String?, facts: DeviceFacts, tokenID: String, enrolledAt: Int64,
         lastSeen: Int64, revokedAt: Int64? = nil, revokedReason: String? = nil, policyVersion: Int? = nil,
-        counters: [String: UInt64] = [:]
+        counters: [String: UInt64] = [:], activity: DeviceActivity? = nil
     ) {
         self.id = id
         self.keyID = keyID
@@ -67,12 +69,89 @@ public struct DeviceRecord: Sendable, Equatable {
         self.revokedReason = revokedReason
         self.policyVersion = policyVersion
         self.counters = counters
+        self.activity = activity
     }
 
     public var summary: DeviceSummary {
         DeviceSummary(
             id: id, keyID: keyID, team: team, facts: facts, enrolledAt: enrolledAt, lastSeen: lastSeen, revokedAt: revokedAt,
             policyVersion: policyVersion)
+    }
+}
+
+/// One report as the device sent it: the device page's posture history.
+public struct DeviceReportRecord: Sendable, Equatable {
+    public var deviceID: String
+    /// Unix seconds, the console's clock.
+    public var at: Int64
+    public var report: DeviceReport
+
+    public init(deviceID: String, at: Int64, report: DeviceReport) {
+        self.deviceID = deviceID
+        self.at = at
+        self.report = report
+    }
+}
+
+/// What an admin account may do. Auditors read everything and change nothing.
+public enum AdminRole: String, Codable, Sendable, CaseIterable {
+    case admin
+    case policyEditor = "policy-editor"
+    case auditor
+
+    public var mayEditPolicy: Bool { self != .auditor }
+    /// Tokens, devices and admin accounts.
+    public var mayAdminister: Bool { self == .admin }
+}
+
+/// A local admin account of the web console.
+public struct AdminRecord: Sendable, Equatable {
+    public var name: String
+    /// bcrypt (`$2b$…`), never the password.
+    public var passwordHash: String
+    public var role: AdminRole
+    /// A one-time password set by `admin add`: the first login must replace it.
+    public var passwordIsTemporary: Bool
+    /// The RFC 6238 shared secret once TOTP is confirmed; nil when TOTP is off.
+    public var totpSecret: String?
+    /// The last TOTP time step accepted, so a code is good once.
+    public var totpLastStep: Int64?
+    public var createdAt: Int64
+    public var createdBy: String
+    public var disabledAt: Int64?
+
+    public init(
+        name: String, passwordHash: String, role: AdminRole, passwordIsTemporary: Bool, totpSecret: String? = nil,
+        totpLastStep: Int64? = nil, createdAt: Int64, createdBy: String, disabledAt: Int64? = nil
+    ) {
+        self.name = name
+        self.passwordHash = passwordHash
+        self.role = role
+        self.passwordIsTemporary = passwordIsTemporary
+        self.totpSecret = totpSecret
+        self.totpLastStep = totpLastStep
+        self.createdAt = createdAt
+        self.createdBy = createdBy
+        self.disabledAt = disabledAt
+    }
+}
+
+/// A browser's login: the cookie's value only as its SHA-256, and the CSRF token its forms carry.
+public struct WebSessionRecord: Sendable, Equatable {
+    public var idHash: String
+    public var admin: String
+    public var csrfToken: String
+    public var createdAt: Int64
+    public var expiresAt: Int64
+    public var lastSeen: Int64
+
+    public init(idHash: String, admin: String, csrfToken: String, createdAt: Int64, expiresAt: Int64, lastSeen: Int64) {
+        self.idHash = idHash
+        self.admin = admin
+        self.csrfToken = csrfToken
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.lastSeen = lastSeen
     }
 }
 
@@ -85,6 +164,8 @@ public enum ConsoleStoreError: Error, Sendable, Equatable, CustomStringConvertib
     case tokenRevoked(String)
     case keyAlreadyEnrolled(String)
     case deviceUnknown(String)
+    case adminExists(String)
+    case adminUnknown(String)
     /// The database itself failed: the backend's message.
     case database(String)
 
@@ -97,6 +178,8 @@ public enum ConsoleStoreError: Error, Sendable, Equatable, CustomStringConvertib
         case .tokenRevoked(let id): "enrolment token \(id) was revoked"
         case .keyAlreadyEnrolled(let key): "device key \(key) is already enrolled"
         case .deviceUnknown(let id): "device \(id) is not enrolled"
+        case .adminExists(let name): "an admin account \(name) already exists"
+        case .adminUnknown(let name): "there is no admin account \(name)"
         case .database(let message): "console database: \(message)"
         }
     }
@@ -121,8 +204,11 @@ public protocol ConsoleStore: Sendable {
     func devices() async throws -> [DeviceRecord]
     /// Revokes a device (its key is refused from then on); nil when no such device. Revoking twice keeps the first time.
     func revokeDevice(id: String, reason: String, at time: Int64) async throws -> DeviceRecord?
-    /// Records a report of a device and when it was seen.
+    /// Records a report of a device and when it was seen, and keeps it in the device's history
+    /// (the newest ``reportHistoryLimit`` per device).
     func recordReport(deviceID: String, report: DeviceReport, at time: Int64) async throws
+    /// A device's reports, newest first.
+    func reports(deviceID: String, limit: Int) async throws -> [DeviceReportRecord]
 
     /// Appends a policy version (the next number) and returns it.
     func insertPolicy(document: String, author: String, comment: String?, at time: Int64) async throws -> PolicyBundle
@@ -131,7 +217,29 @@ public protocol ConsoleStore: Sendable {
     func policy(version: Int) async throws -> PolicyBundle?
     /// Every version, newest first, without their documents' text when `withDocuments` is false.
     func policies(withDocuments: Bool) async throws -> [PolicyBundle]
+
+    /// Throws ``ConsoleStoreError/adminExists`` when the name is taken.
+    func insertAdmin(_ admin: AdminRecord) async throws
+    func admin(name: String) async throws -> AdminRecord?
+    func admins() async throws -> [AdminRecord]
+    /// Replaces the account named `admin.name`; throws ``ConsoleStoreError/adminUnknown``.
+    func updateAdmin(_ admin: AdminRecord) async throws
+    /// Spends TOTP time step `step` of `name`: true only if it is later than the last one spent,
+    /// atomically, so one code cannot log in twice (not even on two replicas at once).
+    func spendTOTPStep(name: String, step: Int64) async throws -> Bool
+
+    func insertSession(_ session: WebSessionRecord) async throws
+    func session(idHash: String) async throws -> WebSessionRecord?
+    func touchSession(idHash: String, at time: Int64) async throws
+    func deleteSession(idHash: String) async throws
+    /// Every session of `admin` (password changed, account disabled); how many there were.
+    func deleteSessions(admin: String) async throws -> Int
+    /// Sessions whose `expiresAt` is before `time`.
+    func deleteExpiredSessions(before time: Int64) async throws -> Int
 }
+
+/// How many reports per device the history keeps.
+public let reportHistoryLimit = 500
 
 /// Constant-time equality of two hex digests, so a wrong secret takes as long as a right one.
 func digestsEqual(_ a: String, _ b: String) -> Bool {

@@ -65,6 +65,38 @@ public final class SQLiteConsoleStore: ConsoleStore {
                     );
                     """)
         }
+        migrator.registerMigration("3-admins-sessions-reports") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE device ADD COLUMN activity TEXT;
+                    CREATE TABLE device_report (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        device_id TEXT NOT NULL REFERENCES device(id),
+                        at INTEGER NOT NULL,
+                        report TEXT NOT NULL
+                    );
+                    CREATE INDEX device_report_by_device ON device_report(device_id, id);
+                    CREATE TABLE admin_account (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        password_hash TEXT NOT NULL,
+                        role TEXT NOT NULL,
+                        password_is_temporary INTEGER NOT NULL,
+                        totp_secret TEXT,
+                        totp_last_step INTEGER,
+                        created_at INTEGER NOT NULL,
+                        created_by TEXT NOT NULL,
+                        disabled_at INTEGER
+                    );
+                    CREATE TABLE web_session (
+                        id_hash TEXT PRIMARY KEY NOT NULL,
+                        admin TEXT NOT NULL REFERENCES admin_account(name),
+                        csrf_token TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        expires_at INTEGER NOT NULL,
+                        last_seen INTEGER NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 
@@ -153,9 +185,31 @@ public final class SQLiteConsoleStore: ConsoleStore {
     public func recordReport(deviceID: String, report: DeviceReport, at time: Int64) async throws {
         try await run { db in
             try db.execute(
-                sql: "UPDATE device SET facts = ?, policy_version = ?, counters = ?, last_seen = ? WHERE id = ?",
-                arguments: [try Self.json(report.facts), report.policyVersion, try Self.json(report.counters), time, deviceID])
+                sql: "UPDATE device SET facts = ?, policy_version = ?, counters = ?, activity = ?, last_seen = ? WHERE id = ?",
+                arguments: [
+                    try Self.json(report.facts), report.policyVersion, try Self.json(report.counters), try report.activity.map(Self.json), time,
+                    deviceID,
+                ])
             guard db.changesCount > 0 else { throw ConsoleStoreError.deviceUnknown(deviceID) }
+            try db.execute(
+                sql: "INSERT INTO device_report (device_id, at, report) VALUES (?, ?, ?)", arguments: [deviceID, time, try Self.json(report)])
+            try db.execute(
+                sql: """
+                    DELETE FROM device_report WHERE device_id = ? AND id <= (
+                        SELECT id FROM device_report WHERE device_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
+                    """,
+                arguments: [deviceID, deviceID, reportHistoryLimit])
+        }
+    }
+
+    public func reports(deviceID: String, limit: Int) async throws -> [DeviceReportRecord] {
+        try await read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM device_report WHERE device_id = ? ORDER BY id DESC LIMIT ?", arguments: [deviceID, limit]
+            ).map { row in
+                DeviceReportRecord(
+                    deviceID: row["device_id"], at: row["at"], report: try Self.decode(DeviceReport.self, row["report"], column: "device_report.report"))
+            }
         }
     }
 
@@ -187,7 +241,108 @@ public final class SQLiteConsoleStore: ConsoleStore {
         }
     }
 
+    // MARK: admins and their sessions
+
+    public func insertAdmin(_ admin: AdminRecord) async throws {
+        try await run { db in
+            if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM admin_account WHERE name = ?)", arguments: [admin.name]) == true {
+                throw ConsoleStoreError.adminExists(admin.name)
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO admin_account (name, password_hash, role, password_is_temporary, totp_secret, totp_last_step,
+                        created_at, created_by, disabled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    admin.name, admin.passwordHash, admin.role.rawValue, admin.passwordIsTemporary, admin.totpSecret, admin.totpLastStep,
+                    admin.createdAt, admin.createdBy, admin.disabledAt,
+                ])
+        }
+    }
+
+    public func admin(name: String) async throws -> AdminRecord? {
+        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM admin_account WHERE name = ?", arguments: [name]).map(Self.admin) }
+    }
+
+    public func admins() async throws -> [AdminRecord] {
+        try await read { db in try Row.fetchAll(db, sql: "SELECT * FROM admin_account ORDER BY name").map(Self.admin) }
+    }
+
+    public func updateAdmin(_ admin: AdminRecord) async throws {
+        try await run { db in
+            try db.execute(
+                sql: """
+                    UPDATE admin_account SET password_hash = ?, role = ?, password_is_temporary = ?, totp_secret = ?,
+                        totp_last_step = ?, disabled_at = ? WHERE name = ?
+                    """,
+                arguments: [
+                    admin.passwordHash, admin.role.rawValue, admin.passwordIsTemporary, admin.totpSecret, admin.totpLastStep, admin.disabledAt,
+                    admin.name,
+                ])
+            guard db.changesCount > 0 else { throw ConsoleStoreError.adminUnknown(admin.name) }
+        }
+    }
+
+    public func spendTOTPStep(name: String, step: Int64) async throws -> Bool {
+        try await run { db in
+            try db.execute(
+                sql: "UPDATE admin_account SET totp_last_step = ? WHERE name = ? AND (totp_last_step IS NULL OR totp_last_step < ?)",
+                arguments: [step, name, step])
+            return db.changesCount > 0
+        }
+    }
+
+    public func insertSession(_ session: WebSessionRecord) async throws {
+        try await run { db in
+            try db.execute(
+                sql: "INSERT INTO web_session (id_hash, admin, csrf_token, created_at, expires_at, last_seen) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [session.idHash, session.admin, session.csrfToken, session.createdAt, session.expiresAt, session.lastSeen])
+        }
+    }
+
+    public func session(idHash: String) async throws -> WebSessionRecord? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM web_session WHERE id_hash = ?", arguments: [idHash]).map { row in
+                WebSessionRecord(
+                    idHash: row["id_hash"], admin: row["admin"], csrfToken: row["csrf_token"], createdAt: row["created_at"],
+                    expiresAt: row["expires_at"], lastSeen: row["last_seen"])
+            }
+        }
+    }
+
+    public func touchSession(idHash: String, at time: Int64) async throws {
+        try await run { db in try db.execute(sql: "UPDATE web_session SET last_seen = ? WHERE id_hash = ?", arguments: [time, idHash]) }
+    }
+
+    public func deleteSession(idHash: String) async throws {
+        try await run { db in try db.execute(sql: "DELETE FROM web_session WHERE id_hash = ?", arguments: [idHash]) }
+    }
+
+    public func deleteSessions(admin: String) async throws -> Int {
+        try await run { db in
+            try db.execute(sql: "DELETE FROM web_session WHERE admin = ?", arguments: [admin])
+            return db.changesCount
+        }
+    }
+
+    public func deleteExpiredSessions(before time: Int64) async throws -> Int {
+        try await run { db in
+            try db.execute(sql: "DELETE FROM web_session WHERE expires_at < ?", arguments: [time])
+            return db.changesCount
+        }
+    }
+
     // MARK: rows
+
+    private static func admin(_ row: Row) throws -> AdminRecord {
+        guard let role = AdminRole(rawValue: row["role"]) else {
+            throw ConsoleStoreError.database("admin_account.role of \(row["name"] as String) is \(row["role"] as String), not a role")
+        }
+        return AdminRecord(
+            name: row["name"], passwordHash: row["password_hash"], role: role, passwordIsTemporary: row["password_is_temporary"],
+            totpSecret: row["totp_secret"], totpLastStep: row["totp_last_step"], createdAt: row["created_at"], createdBy: row["created_by"],
+            disabledAt: row["disabled_at"])
+    }
 
     private static func policy(_ row: Row) -> PolicyBundle {
         PolicyBundle(version: row["version"], document: row["document"], author: row["author"], createdAt: row["created_at"], comment: row["comment"])
@@ -204,7 +359,8 @@ public final class SQLiteConsoleStore: ConsoleStore {
             id: row["id"], keyID: row["key_id"], publicKey: row["public_key"], team: row["team"],
             facts: try decode(DeviceFacts.self, row["facts"], column: "device.facts"), tokenID: row["token_id"],
             enrolledAt: row["enrolled_at"], lastSeen: row["last_seen"], revokedAt: row["revoked_at"], revokedReason: row["revoked_reason"],
-            policyVersion: row["policy_version"], counters: try decode([String: UInt64].self, row["counters"], column: "device.counters"))
+            policyVersion: row["policy_version"], counters: try decode([String: UInt64].self, row["counters"], column: "device.counters"),
+            activity: try (row["activity"] as String?).map { try decode(DeviceActivity.self, $0, column: "device.activity") })
     }
 
     private static func json(_ value: some Encodable) throws -> String {

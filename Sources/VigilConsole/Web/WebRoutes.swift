@@ -1,0 +1,506 @@
+// SPDX-License-Identifier: Apache-2.0
+// The web console on the HTTPS listener: server-rendered pages (mustache) over the same services
+// as the admin API, forms that work without JavaScript, and one event stream for live updates.
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Mustache
+import NIOCore
+import ServiceLifecycle
+import VigilAPI
+import VigilAudit
+
+struct WebRoutes: Sendable {
+    let store: any ConsoleStore
+    let audit: ConsoleAudit
+    let accounts: AdminAccounts
+    let sessions: WebSessions
+    let enrollment: EnrollmentService
+    let versions: PolicyVersions
+    let admin: AdminRoutes
+    let changes: ChangeFeed
+    let heartbeat: Duration
+    let clock: @Sendable () -> Int64
+
+    func add(to router: Router<ConsoleRequestContext>) {
+        router.get("/static/console.css") { _, _ in WebResponse.asset(WebAssets.css, type: "text/css; charset=utf-8") }
+        router.get("/static/console.js") { _, _ in WebResponse.asset(WebAssets.javascript, type: "text/javascript; charset=utf-8") }
+        let open = router.group().add(middleware: WebPageErrorMiddleware())
+        open.get("/login") { request, _ in try loginPage(next: request.uri.queryParameters.get("next"), flash: nil, status: .ok) }
+        open.post("/login") { request, context in try await login(request, context) }
+
+        let pages = router.group().add(middleware: WebPageErrorMiddleware()).add(middleware: WebAuthMiddleware(sessions: sessions, audit: audit))
+        pages.get("/") { _, context in try await dashboard(context) }
+        pages.get("/devices") { _, context in try await devicesPage(context) }
+        pages.get("/devices/:id") { _, context in try await devicePage(try context.parameters.require("id"), context) }
+        pages.post("/devices/:id/revoke") { request, context in
+            let id = try context.parameters.require("id")
+            let form = try await form(request)
+            let who = try AdminDoor.web(audit: audit).authorize(nil, context, .administer)
+            _ = try await admin.revoke(id, reason: try form.require("reason"), actor: who)
+            changes.changed()
+            return WebResponse.redirect("/devices/\(id)")
+        }
+        pages.get("/policy") { request, context in
+            try await policyPage(context, flash: request.uri.queryParameters.get("published").map { .init(kind: "ok", text: "Published v\($0): devices are told at once.") })
+        }
+        pages.post("/policy") { request, context in
+            let form = try await form(request)
+            let who = try AdminDoor.web(audit: audit).authorize(nil, context, .editPolicy)
+            let document = try form.require("document").replacingOccurrences(of: "\r\n", with: "\n")
+            do {
+                let stored = try await versions.publish(document: document, author: who, comment: form["comment"].flatMap { $0.isEmpty ? nil : $0 })
+                changes.changed()
+                return WebResponse.redirect("/policy?published=\(stored.version)")
+            } catch let refusal as Refusal where refusal.code == "policy_invalid" {
+                return try await policyPage(context, flash: .init(kind: "error", text: "Not published: \(refusal.reason)"), document: document, status: .badRequest)
+            }
+        }
+        pages.get("/policy/versions/:version") { _, context in
+            let version = try context.parameters.require("version", as: Int.self)
+            guard let bundle = try await store.policy(version: version) else { throw Refusal(.notFound, "unknown_version", "there is no policy version \(version)") }
+            return try render("policyVersion", context, nav: "Policy", ["bundle": Self.dictionary(bundle), "created": Self.time(bundle.createdAt)])
+        }
+        pages.get("/policy/diff") { request, context in
+            let from = request.uri.queryParameters.get("from", as: Int.self) ?? 0
+            guard let to = request.uri.queryParameters.get("to", as: Int.self), let new = try await store.policy(version: to) else {
+                throw Refusal(.badRequest, "bad_diff", "give ?from=A&to=B, two versions that exist")
+            }
+            let old = from == 0 ? "" : (try await store.policy(version: from)?.document ?? "")
+            let lines = PolicyDiff.unified(from: old, to: new.document).split(separator: "\n", omittingEmptySubsequences: false).map { line -> [String: Any] in
+                let kind = line.hasPrefix("+") ? "add" : line.hasPrefix("-") ? "del" : line.hasPrefix("@@") ? "hunk" : "same"
+                return ["kind": kind, "text": String(line)]
+            }
+            return try render("policyDiff", context, nav: "Policy", ["from": from, "to": to, "lines": lines])
+        }
+        pages.get("/tokens") { _, context in try await tokensPage(context, issued: nil) }
+        pages.post("/tokens") { request, context in
+            let form = try await form(request)
+            let who = try AdminDoor.web(audit: audit).authorize(nil, context, .administer)
+            guard let days = Int64(form["days"] ?? "7"), let uses = Int(form["uses"] ?? "1") else {
+                throw Refusal(.badRequest, "bad_field", "days and uses are whole numbers")
+            }
+            let team = form["team"].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0.trimmingCharacters(in: .whitespaces) }
+            let issued = try await enrollment.issue(team: team, expiresIn: days * 86400, uses: uses, actor: who, now: clock())
+            return try await tokensPage(context, issued: issued, status: .created)
+        }
+        pages.post("/tokens/:id/revoke") { _, context in
+            let id = try context.parameters.require("id")
+            let who = try AdminDoor.web(audit: audit).authorize(nil, context, .administer)
+            guard try await store.revokeToken(id: id, at: clock()) else { throw Refusal(.notFound, "unknown_token", "there is no enrolment token \(id)") }
+            try audit.record("token.revoke", actor: who, target: id)
+            return WebResponse.redirect("/tokens")
+        }
+        pages.get("/admins") { _, context in try await adminsPage(context, added: nil) }
+        pages.post("/admins") { request, context in
+            let form = try await form(request)
+            let who = try AdminDoor.web(audit: audit).authorize(nil, context, .administer)
+            guard let role = AdminRole(rawValue: form["role"] ?? "") else { throw Refusal(.badRequest, "bad_role", "role is admin, policy-editor or auditor") }
+            let name = try form.require("name")
+            let password = try await accounts.add(name: name, role: role, actor: who)
+            return try await adminsPage(context, added: ["name": name, "role": role.rawValue, "password": password], status: .created)
+        }
+        pages.post("/admins/:name") { request, context in
+            let name = try context.parameters.require("name")
+            let form = try await form(request)
+            let who = try AdminDoor.web(audit: audit).authorize(nil, context, .administer)
+            let role = try form["role"].flatMap { $0.isEmpty ? nil : $0 }.map { value in
+                guard let role = AdminRole(rawValue: value) else { throw Refusal(.badRequest, "bad_role", "role is admin, policy-editor or auditor") }
+                return role
+            }
+            let disabled = form["disabled"].flatMap { $0.isEmpty ? nil : $0 == "true" }
+            _ = try await accounts.update(name: name, role: role, disabled: disabled, resetTOTP: form["resetTOTP"] == "true", actor: who)
+            return WebResponse.redirect("/admins")
+        }
+        pages.get("/account") { _, context in
+            let identity = try context.identity.orRefuse()
+            let secret = accounts.newTOTPSecret()
+            return try render(
+                "account", context, nav: nil,
+                ["totpOn": identity.admin.totpSecret != nil, "secret": secret, "otpauth": accounts.otpauthURL(secret: secret, name: identity.admin.name)])
+        }
+        pages.post("/account/totp") { request, context in
+            let identity = try context.identity.orRefuse()
+            let form = try await form(request)
+            try await accounts.confirmTOTP(name: identity.admin.name, secret: try form.require("secret"), code: try form.require("code"))
+            return WebResponse.redirect("/account")
+        }
+        pages.get("/account/password") { _, context in
+            try render("password", context, nav: nil, ["temporary": try context.identity.orRefuse().admin.passwordIsTemporary])
+        }
+        pages.post("/account/password") { request, context in
+            let identity = try context.identity.orRefuse()
+            let form = try await form(request)
+            let new = try form.require("new")
+            guard new == form["again"] else {
+                return try render(
+                    "password", context, nav: nil,
+                    ["temporary": identity.admin.passwordIsTemporary, "flash": ["kind": "error", "text": "The two new passwords differ."]],
+                    status: .badRequest)
+            }
+            do {
+                try await accounts.changePassword(name: identity.admin.name, current: try form.require("current"), new: new)
+            } catch let refusal as Refusal {
+                return try render(
+                    "password", context, nav: nil, ["temporary": identity.admin.passwordIsTemporary, "flash": ["kind": "error", "text": refusal.reason]],
+                    status: refusal.status)
+            }
+            // Every session ended with the old password; this browser gets a new one.
+            let (cookie, _) = try await sessions.start(admin: identity.admin.name)
+            var response = WebResponse.redirect("/")
+            response.setCookie(cookie)
+            return response
+        }
+        pages.post("/logout") { request, context in
+            try await sessions.end(request)
+            if let identity = context.identity { try audit.record("admin.logout", actor: identity.actor, target: identity.admin.name) }
+            var response = WebResponse.redirect("/login")
+            response.setCookie(WebSessions.cookie(WebSessions.cookieName, "", maxAge: 0))
+            return response
+        }
+        pages.get("/audit") { _, context in try auditPage(context) }
+        pages.get("/events") { _, _ in events() }
+
+        // The admin API on HTTPS, for scripts with a session: the same routes as the socket's.
+        let api = router.group("/api/v1/admin").add(middleware: WebAuthMiddleware(sessions: sessions, audit: audit))
+        admin.add(to: api, door: .web(audit: audit))
+    }
+
+    // MARK: login
+
+    private func loginPage(next: String?, flash: Flash?, status: HTTPResponse.Status) throws -> Response {
+        // Login CSRF: the form carries the value of a cookie only this site could have set.
+        let token = WebSessions.randomToken()
+        var context: [String: Any] = ["loginToken": token, "next": Self.localPath(next) ?? "/"]
+        if let flash { context["flash"] = flash.dictionary }
+        var response = try WebResponse.html(Self.renderTemplate("login", context), status: status)
+        response.setCookie(WebSessions.cookie(WebSessions.loginCookieName, token, maxAge: 1800))
+        return response
+    }
+
+    private func login(_ request: Request, _ context: ConsoleRequestContext) async throws -> Response {
+        var request = request
+        let form = WebForm(try await request.collectBody(upTo: 64 * 1024))
+        let peer = context.channel.remoteAddress?.description ?? "unknown"
+        guard let presented = form["login"], let expected = request.cookies[WebSessions.loginCookieName]?.value,
+            WebSessions.same(presented, expected)
+        else {
+            try audit.record("request.refused", actor: "peer:\(peer)", target: "/login", decision: .deny, reason: "login form without its cookie")
+            return try loginPage(next: form["next"], flash: .init(kind: "error", text: "The login form expired: try again."), status: .forbidden)
+        }
+        let account: AdminRecord
+        do {
+            account = try await accounts.login(name: try form.require("name"), password: try form.require("password"), code: form["code"], peer: peer)
+        } catch let refusal as Refusal {
+            return try loginPage(next: form["next"], flash: .init(kind: "error", text: refusal.reason), status: refusal.status)
+        }
+        let (cookie, _) = try await sessions.start(admin: account.name)
+        var response = WebResponse.redirect(account.passwordIsTemporary ? "/account/password" : (Self.localPath(form["next"]) ?? "/"))
+        response.setCookie(cookie)
+        response.setCookie(WebSessions.cookie(WebSessions.loginCookieName, "", maxAge: 0))
+        return response
+    }
+
+    /// Only a path on this console: `next` must never send a browser elsewhere.
+    static func localPath(_ next: String?) -> String? {
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), !next.contains("://") else { return nil }
+        return next
+    }
+
+    // MARK: pages
+
+    private func dashboard(_ context: ConsoleRequestContext) async throws -> Response {
+        let overview = try await FleetOverview.load(store: store, now: clock())
+        return try render(
+            "dashboard", context, nav: "Dashboard",
+            [
+                "o": [
+                    "enrolled": overview.enrolled, "reporting": overview.reporting, "latestPolicy": overview.latestPolicy as Any,
+                    "onLatestPolicy": overview.onLatestPolicy,
+                    "gaps": overview.gaps.map { ["device": $0.device, "hostname": $0.hostname, "kind": $0.kind.rawValue, "detail": $0.detail] },
+                    "sessions": overview.sessions.map {
+                        [
+                            "device": $0.device, "hostname": $0.hostname, "started": Self.time($0.session.startedAt),
+                            "session": ["agent": $0.session.agent, "user": $0.session.user, "toolCalls": $0.session.toolCalls, "denied": $0.session.denied],
+                        ] as [String: Any]
+                    },
+                    "outsideAgents": overview.outsideAgents.map {
+                        [
+                            "device": $0.device, "hostname": $0.hostname,
+                            "agent": ["agent": $0.agent.agent, "pid": $0.agent.pid, "user": $0.agent.user, "exe": $0.agent.exe],
+                        ] as [String: Any]
+                    },
+                ] as [String: Any],
+                "gapCount": overview.gaps.count, "sessionCount": overview.sessions.count, "outsideCount": overview.outsideAgents.count,
+                "counters": Self.counters(overview.counters),
+            ], live: "dashboard")
+    }
+
+    private func devicesPage(_ context: ConsoleRequestContext) async throws -> Response {
+        let now = clock()
+        let devices = try await store.devices().map { device -> [String: Any] in
+            let drops = (device.counters["kernel_dropped"] ?? 0) + (device.counters["consumer_dropped"] ?? 0)
+            return [
+                "id": device.id, "hostname": device.facts.hostname, "team": device.team ?? "", "os": device.facts.os,
+                "vigil": device.facts.vigilVersion, "mode": device.facts.enforcementMode, "policy": device.policyVersion.map { "v\($0)" } ?? "none",
+                "lastSeen": Self.ago(now - device.lastSeen), "posture": Self.posture(device.facts.posture), "drops": drops,
+                "errors": device.counters["errors"] ?? 0, "revoked": device.revokedAt != nil, "state": device.revokedAt == nil ? "enrolled" : "revoked",
+            ]
+        }
+        return try render("devices", context, nav: "Devices", ["devices": devices], live: "devices")
+    }
+
+    private func devicePage(_ id: String, _ context: ConsoleRequestContext) async throws -> Response {
+        let detail = try await admin.detail(id)
+        let now = clock()
+        var history: [[String: Any]] = []
+        for (index, report) in detail.reports.enumerated() {
+            let older = index + 1 < detail.reports.count ? detail.reports[index + 1] : nil
+            history.append([
+                "at": Self.time(report.at), "policy": report.policyVersion.map { "v\($0)" } ?? "none", "mode": report.enforcementMode,
+                "posture": Self.posture(report.posture), "changed": older.map { $0.posture != report.posture } ?? false,
+            ])
+        }
+        let device = detail.device
+        return try render(
+            "device", context, nav: "Devices",
+            [
+                "d": [
+                    "device": [
+                        "id": device.id, "keyID": device.keyID, "team": device.team ?? "—",
+                        "facts": [
+                            "os": device.facts.os, "kernel": device.facts.kernel, "vigilVersion": device.facts.vigilVersion,
+                            "enforcementMode": device.facts.enforcementMode,
+                        ],
+                    ] as [String: Any],
+                    "revokedReason": detail.revokedReason as Any,
+                    "activity": [
+                        "sessions": (detail.activity?.sessions ?? []).map {
+                            ["id": $0.id, "agent": $0.agent, "user": $0.user, "startedAt": Self.time($0.startedAt), "toolCalls": $0.toolCalls, "denied": $0.denied]
+                        }
+                    ],
+                ] as [String: Any],
+                "hostname": device.facts.hostname, "state": device.revokedAt == nil ? "enrolled" : "revoked",
+                "policy": device.policyVersion.map { "v\($0)" } ?? "none (local policy only)", "enrolled": Self.time(device.enrolledAt),
+                "lastSeen": "\(Self.time(device.lastSeen)) (\(Self.ago(now - device.lastSeen)))",
+                "hooks": detail.activity.map { $0.hooksDropIn ?? "MISSING: hooks do not reach vigild" } ?? "not reported",
+                "mayRevoke": device.revokedAt == nil && context.identity?.admin.role.mayAdminister == true,
+                "counters": Self.counters(detail.counters), "history": history,
+            ], live: "device")
+    }
+
+    private func policyPage(
+        _ context: ConsoleRequestContext, flash: Flash?, document: String? = nil, status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
+        let versions = try await store.policies(withDocuments: false)
+        let latest = try await store.latestPolicy()
+        var values: [String: Any] = [
+            "versions": versions.map {
+                [
+                    "version": $0.version, "author": $0.author, "created": Self.time($0.createdAt), "comment": $0.comment ?? "",
+                    "previous": $0.version > 1 ? $0.version - 1 : 0,
+                ] as [String: Any]
+            },
+            "document": document ?? latest?.document ?? "vigil: 1\nrules: []\n",
+            "mayEdit": context.identity?.admin.role.mayEditPolicy == true,
+        ]
+        if let latest {
+            values["latest"] = ["version": latest.version, "author": latest.author, "created": Self.time(latest.createdAt), "comment": latest.comment ?? ""]
+        }
+        if let flash { values["flash"] = flash.dictionary }
+        return try render("policy", context, nav: "Policy", values, status: status)
+    }
+
+    private func tokensPage(_ context: ConsoleRequestContext, issued: EnrollmentService.Issued?, status: HTTPResponse.Status = .ok) async throws -> Response {
+        let now = clock()
+        let csrf = context.identity?.session.csrfToken ?? ""
+        let mayAdminister = context.identity?.admin.role.mayAdminister == true
+        let tokens = try await store.tokens().reversed().map { token -> [String: Any] in
+            let state = token.revokedAt != nil ? "revoked" : token.expiresAt <= now ? "expired" : token.usesLeft == 0 ? "used up" : "valid"
+            return [
+                "id": token.id, "team": token.team ?? "", "issuedBy": token.issuedBy, "created": Self.time(token.createdAt),
+                "expires": Self.time(token.expiresAt), "usesLeft": token.usesLeft, "state": state, "revocable": mayAdminister && state == "valid",
+                "csrf": csrf,
+            ]
+        }
+        var values: [String: Any] = ["tokens": tokens, "mayAdminister": mayAdminister]
+        if let issued { values["issued"] = ["id": issued.id, "token": issued.token] }
+        return try render("tokens", context, nav: "Tokens", values, status: status)
+    }
+
+    private func adminsPage(_ context: ConsoleRequestContext, added: [String: String]?, status: HTTPResponse.Status = .ok) async throws -> Response {
+        let csrf = context.identity?.session.csrfToken ?? ""
+        let mayAdminister = context.identity?.admin.role.mayAdminister == true
+        let admins = try await store.admins().map { admin -> [String: Any] in
+            [
+                "name": admin.name, "role": admin.role.rawValue, "totp": admin.totpSecret == nil ? "off" : "on", "created": Self.time(admin.createdAt),
+                "createdBy": admin.createdBy,
+                "state": admin.disabledAt != nil ? "disabled" : admin.passwordIsTemporary ? "one-time password not yet replaced" : "active",
+                "manage": mayAdminister, "csrf": csrf,
+            ]
+        }
+        var values: [String: Any] = ["admins": admins, "mayAdminister": mayAdminister]
+        if let added { values["added"] = added }
+        return try render("admins", context, nav: "Admins", values, status: status)
+    }
+
+    private func auditPage(_ context: ConsoleRequestContext) throws -> Response {
+        let (leaves, problem) = try audit.recent(limit: 300)
+        let entries = leaves.map { leaf -> [String: Any] in
+            let extra = leaf.entry.extra
+            return [
+                "seq": leaf.index, "at": Self.time(leaf.entry.time / 1_000_000_000),
+                "action": extra["action"] ?? leaf.entry.kind.rawValue, "actor": extra["actor"] ?? "", "target": extra["target"] ?? "",
+                "decision": leaf.entry.decision?.rawValue ?? "", "reason": extra["reason"] ?? "",
+            ]
+        }
+        var values: [String: Any] = ["entries": entries, "origin": audit.name, "directory": audit.directory]
+        if let problem { values["flash"] = ["kind": "error", "text": "The log could not be read to its end: \(problem)"] }
+        return try render("audit", context, nav: "Audit", values)
+    }
+
+    /// Server-sent events for the pages' live updates: `change` whenever a device or the policy does.
+    private func events() -> Response {
+        let changes = changes.subscribe()
+        let heartbeat = heartbeat
+        return Response(
+            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
+            body: ResponseBody { writer in
+                let (events, sink) = AsyncStream<String>.makeStream()
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for await generation in changes { sink.yield("event: change\nid: \(generation)\ndata: {}\n\n") }
+                        sink.finish()
+                    }
+                    group.addTask {
+                        while !Task.isCancelled {
+                            try await Task.sleep(for: heartbeat)
+                            sink.yield(": heartbeat\n\n")
+                        }
+                    }
+                    for await event in events.cancelOnGracefulShutdown() { try await writer.write(ByteBuffer(string: event)) }
+                    group.cancelAll()
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    // MARK: rendering
+
+    struct Flash {
+        var kind: String
+        var text: String
+        var dictionary: [String: String] { ["kind": kind, "text": text] }
+    }
+
+    private func form(_ request: Request) async throws -> WebForm {
+        var request = request
+        return WebForm(try await request.collectBody(upTo: WebAuthMiddleware.maxFormBytes))
+    }
+
+    private func render(
+        _ template: String, _ context: ConsoleRequestContext, nav: String?, _ values: [String: Any], live: String? = nil,
+        status: HTTPResponse.Status = .ok
+    ) throws -> Response {
+        var values = values
+        if let identity = context.identity {
+            var who: [String: Any] = ["name": identity.admin.name, "role": identity.admin.role.rawValue, "csrf": identity.session.csrfToken]
+            if let nav { who["nav" + nav] = true }
+            values["identity"] = who
+        }
+        if let live { values["live"] = live }
+        return try WebResponse.html(Self.renderTemplate(template, values), status: status)
+    }
+
+    static func renderTemplate(_ name: String, _ values: [String: Any]) throws -> String {
+        guard let html = WebTemplates.library.render(values, withTemplate: name) else {
+            throw Refusal(.internalServerError, "template", "the page template \(name) is missing")
+        }
+        return html
+    }
+
+    static func time(_ seconds: Int64) -> String {
+        let format = Date.ISO8601FormatStyle(timeZone: .gmt).year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false)
+        return Date(timeIntervalSince1970: Double(seconds)).formatted(format.timeSeparator(.colon)).replacingOccurrences(of: "T", with: " ") + " UTC"
+    }
+
+    static func ago(_ seconds: Int64) -> String {
+        switch seconds {
+        case ..<5: "just now"
+        case ..<120: "\(seconds) s ago"
+        case ..<7200: "\(seconds / 60) min ago"
+        case ..<172_800: "\(seconds / 3600) h ago"
+        default: "\(seconds / 86400) days ago"
+        }
+    }
+
+    static func posture(_ facts: [String: String]) -> String { facts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") }
+
+    static func counters(_ counters: [String: UInt64]) -> [[String: Any]] {
+        counters.sorted { $0.key < $1.key }.map { ["name": $0.key, "value": $0.value] }
+    }
+
+    static func dictionary(_ bundle: PolicyBundle) -> [String: Any] {
+        ["version": bundle.version, "author": bundle.author, "document": bundle.document, "comment": bundle.comment as Any]
+    }
+}
+
+extension Optional where Wrapped == WebIdentity {
+    func orRefuse() throws -> WebIdentity {
+        guard let self else { throw Refusal(.unauthorized, "login_required", "log in first") }
+        return self
+    }
+}
+
+enum WebResponse {
+    /// Every page: not cached, not framed, no script or style from anywhere but the console.
+    static let securityHeaders: HTTPFields = [
+        .contentSecurityPolicy: "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        .xContentTypeOptions: "nosniff", .cacheControl: "no-store", HTTPField.Name("Referrer-Policy")!: "same-origin",
+        HTTPField.Name("X-Frame-Options")!: "DENY",
+    ]
+
+    static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        var headers = securityHeaders
+        headers[.contentType] = "text/html; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func redirect(_ location: String) -> Response {
+        var headers = securityHeaders
+        headers[.location] = location
+        return Response(status: .seeOther, headers: headers)
+    }
+
+    static func asset(_ text: String, type: String) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: type, .cacheControl: "max-age=300", .xContentTypeOptions: "nosniff"],
+            body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+/// A refusal on a page is a page (with the reason), not a JSON body.
+struct WebPageErrorMiddleware: RouterMiddleware {
+    typealias Context = ConsoleRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let refusal as Refusal {
+            return page(refusal.status, refusal.reason, context)
+        } catch is NIOTooManyBytesError {
+            return page(.contentTooLarge, "the form is over the limit of \(WebAuthMiddleware.maxFormBytes) bytes", context)
+        } catch let error as HTTPError where error.status.code < 500 {
+            return page(error.status, error.body ?? error.status.reasonPhrase, context)
+        }
+    }
+
+    private func page(_ status: HTTPResponse.Status, _ reason: String, _ context: Context) -> Response {
+        var values: [String: Any] = ["status": "\(status.code) \(status.reasonPhrase)", "reason": reason, "back": "/"]
+        if let identity = context.identity {
+            values["identity"] = ["name": identity.admin.name, "role": identity.admin.role.rawValue, "csrf": identity.session.csrfToken]
+        }
+        let html = (try? WebRoutes.renderTemplate("error", values)) ?? "\(status.code) \(reason)"
+        return WebResponse.html(html, status: status)
+    }
+}
