@@ -39,12 +39,14 @@ struct ConsoleEndToEndTests {
         let child: Child
         let state: String
         let binary: String
+        let url: String
 
         init(world: ClaudeWorld) throws {
             binary = ClaudeE2E.packageRoot + "/.build/debug/vigil-console"
             guard access(binary, X_OK) == 0 else { throw Privileges.Missing(description: "\(binary) is missing: build it first") }
             state = world.base + "/console"
             let port = Int.random(in: 20000...40000)
+            url = "https://127.0.0.1:\(port)"
             let log = world.base + "/console.log"
             _ = FileManager.default.createFile(atPath: log, contents: nil)
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
@@ -166,5 +168,83 @@ struct ConsoleEndToEndTests {
         // The developer account cannot use the admin socket (root-only directory and socket).
         let asDeveloper = try world.run([console.binary, "devices", "--state", console.state], asDeveloper: true)
         #expect(asDeveloper.status != 0 && asDeveloper.output.contains("cannot reach the console's admin socket"), "\(asDeveloper.output)")
+    }
+
+    /// One step of the browser walkthrough (Browser/console_walkthrough.py): its JSON line.
+    private func browser(_ step: String, _ console: ConsoleUnderTest, _ world: ClaudeWorld, _ extra: [String]) throws -> [String: Any] {
+        let python = ClaudeE2E.packageRoot + "/.output/py-venv/bin/python"
+        guard access(python, X_OK) == 0, access("/usr/bin/chromedriver", X_OK) == 0 else {
+            throw Privileges.Missing(description: "the browser walkthrough needs `make pytools browser` (selenium, chromium, chromium-driver)")
+        }
+        let script = ClaudeE2E.packageRoot + "/Tests/VigilEndToEndTests/Browser/console_walkthrough.py"
+        let run = try world.run(
+            [python, script, step, "--url", console.url, "--shots", Self.screenshots, "--user", "alice", "--password", "a long admin passphrase"] + extra,
+            environment: ["PATH": "/usr/bin:/bin", "HOME": world.base])
+        guard run.status == 0, let line = run.output.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
+            let answer = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        else {
+            throw BrowserFailure(description: "browser step \(step) failed (screenshots in \(Self.screenshots)):\n\(run.output)")
+        }
+        return answer
+    }
+
+    struct BrowserFailure: Error, CustomStringConvertible { var description: String }
+
+    /// Kept after the run for a person to look at.
+    static let screenshots = ClaudeE2E.packageRoot + "/.output/screenshots/console"
+
+    @Test func aSecurityAdminWorksTheConsoleInARealBrowser() throws {
+        let vigil = try ClaudeE2E.vigilBinary()
+        let world = try ClaudeWorld.make("console-browser")
+        defer { world.remove() }
+        try world.writePolicy(Self.localPolicy)
+        let console = try ConsoleUnderTest(world: world)
+        defer { console.child.stop() }
+        try? FileManager.default.removeItem(atPath: Self.screenshots)
+
+        // `vigil-console admin add` prints a one-time password; the first login in the browser replaces it.
+        let added = try console.admin(["admin", "add", "alice", "--role", "admin"])
+        #expect(added.status == 0, "\(added.output)")
+        let oneTime = try #require(added.output.split(separator: "\n").last.map(String.init))
+        let token = try #require(try browser("setup", console, world, ["--one-time", oneTime, "--team", "infra"])["token"] as? String)
+
+        let enrol = try world.run([vigil, "enroll", token, "--state-dir", world.stateDir])
+        #expect(enrol.status == 0, "\(enrol.output)")
+        let daemon = try DaemonUnderTest.start(world: world)
+        defer { daemon.stop() }
+        try daemon.wait("the device connected to the console") { try link(daemon)["connected"] as? Bool == true }
+
+        // In the browser: import the team's settings.json, then a rule for the infra team only.
+        let settings = world.base + "/settings.json"
+        try #"{"permissions": {"deny": ["Bash(curl *)", "Read(./.env)"], "allow": ["Bash(npm *)", "Bash(terraform *)"]}}"#
+            .write(toFile: settings, atomically: true, encoding: .utf8)
+        let hostname = ProcessInfo.processInfo.hostName
+        let published = try browser("policy", console, world, ["--settings", settings, "--team", "infra", "--hostname", hostname])
+        let version = try #require(published["version"] as? Int)
+        try daemon.wait("console policy v\(version) in force") { try link(daemon)["appliedVersion"] as? Int == version }
+
+        // The real Claude Code, as the developer, on this infra device: the rule written in the browser decides.
+        let model = try MockModel.start(dumpDirectory: world.requests)
+        defer { model.child.stop() }
+        let run = try world.claude(ClaudeWorld.prompt(bash: ["terraform plan", "npm --version"]), model: model, wrapper: vigil, socket: daemon.socket)
+        #expect(run.status == 0, "claude: \(run.stderr)")
+        let results = try model.toolResults()
+        #expect(results["toolu_00_0"]?.text.contains("Terraform runs from the pipeline") == true, "\(results)")
+        #expect(results["toolu_01_0"]?.text.contains("Denied by Vigil") == false, "\(results)")
+
+        // Revoked from its page: the device is refused at once and keeps the policy in force.
+        let deviceID = try #require(try link(daemon)["deviceID"] as? String)
+        _ = try browser("revoke", console, world, ["--device", deviceID, "--hostname", hostname])
+        try daemon.wait("the console refuses the device") { (try link(daemon)["lastError"] as? String)?.contains("403") == true }
+        #expect(try link(daemon)["appliedVersion"] as? Int == version)
+
+        let shots = (try? FileManager.default.contentsOfDirectory(atPath: Self.screenshots)) ?? []
+        #expect(shots.filter { $0.hasSuffix(".png") }.count >= 13, "\(shots)")
+        // Every admin action of the walkthrough is in the console's signed log, with the admin's name.
+        let shown = try world.run([vigil, "audit", "show", console.state + "/audit"]).output
+        for action in ["admin.add", "admin.login", "admin.password", "token.issue", "policy.change", "device.revoke"] {
+            #expect(shown.contains("action=\(action)"), "\(action) missing")
+        }
+        #expect(shown.contains("actor=admin:alice"))
     }
 }

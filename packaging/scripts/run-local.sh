@@ -30,11 +30,24 @@ if [ ! -f "$VIGIL_STATE/console/enrollment.json" ]; then
   "$BIN/vigil" enroll "$token" --state-dir "$VIGIL_STATE"
 fi
 
+# The first admin: a one-time password, kept (0600, root) until the first login replaces it.
+FIRST="$CONSOLE_STATE/first-admin-password"
+if ! "$BIN/vigil-console" admin list --state "$CONSOLE_STATE" | grep -q '^admin\b'; then
+  (umask 077; "$BIN/vigil-console" admin add admin --role admin --state "$CONSOLE_STATE" | tail -n1 > "$FIRST")
+fi
+if "$BIN/vigil-console" admin list --state "$CONSOLE_STATE" | grep -q '^admin.*one-time password'; then
+  login="admin / $(cat "$FIRST")   (one-time: the first login sets your own)"
+else
+  rm -f "$FIRST"
+  login="admin / the password you set"
+fi
+
 cat <<INFO
 
-  console      https://$LISTEN   (its log: /var/log/vigil-console.log)
-  admin        sudo $BIN/vigil-console devices | policy list | policy push FILE | enroll-token | revoke DEVICE
-               (on the console's admin socket $CONSOLE_STATE/admin.sock; web sign-in comes with the admin accounts)
+  console      https://$LISTEN   (self-signed; its log: /var/log/vigil-console.log)
+  login        $login
+  admin CLI    sudo $BIN/vigil-console devices | policy list | policy push FILE | enroll-token | revoke DEVICE | admin add NAME --role R
+               (on the console's admin socket $CONSOLE_STATE/admin.sock)
   this device  $(python3 -c "import json;d=json.load(open('$VIGIL_STATE/console/enrollment.json'));print(d['deviceID'],'team',d.get('team'))")
   then         vigil status · vigil claude …
 
