@@ -112,6 +112,8 @@ test: $(SKELS) test-helpers claude pytools browser
 	@# In a process of their own: the end-to-end tests block their threads while Claude Code runs
 	@# (two here), and the in-process console answers on the same concurrency pool.
 	swift test --skip-build --filter VigilConsoleTests
+	@# The console's OpenAPI document against the real console: schemathesis with and without a session.
+	$(PY_VENV)/bin/python Tests/APIFuzz/fuzz_console_api.py
 	VIGIL_BENCH_SCALE=0.01 .build/debug/vigil-bench consumer render > /dev/null
 
 # The real Claude Code CLI (2.1.330), shipped inside the pinned PyPI package claude-agent-sdk, in a
@@ -143,7 +145,10 @@ $(CLAUDE_STAMP):
 PYTOOLS_PACKAGES := http-message-signatures==3.0.0 http-sf==1.5.0 cryptography==50.0.2 cffi==2.1.1 pycparser==3.12 \
   typing_extensions==4.16.0 requests==2.34.2 urllib3==2.8.0 idna==3.20 charset-normalizer==3.5.3 certifi==2026.10.19.post1 \
   selenium==4.27.1 attrs==26.1.0 h11==0.16.0 outcome==1.3.0.post0 PySocks==1.7.1 sniffio==1.3.1 sortedcontainers==2.4.0 \
-  trio==0.35.0 trio-websocket==0.12.2 websocket-client==1.9.2 wsproto==1.3.2
+  trio==0.35.0 trio-websocket==0.12.2 websocket-client==1.9.2 wsproto==1.3.2 \
+  schemathesis==4.32.5 anyio==4.16.0 click==8.5.1 graphql-core==3.3.2 harfile==0.6.0 hypothesis==6.170.17 \
+  hypothesis-graphql==0.13.5 iniconfig==2.3.1 jsonschema_rs==0.60.3 markdown-it-py==4.3.0 MarkupSafe==3.0.4 mdurl==0.1.2 \
+  packaging==26.4 pluggy==1.7.0 Pygments==2.21.0 pyrate-limiter==4.6.0 pytest==9.2.0 PyYAML==6.0.4 rich==15.0.0 Werkzeug==3.1.9
 PY_VENV := $(OUT)/py-venv
 PYTOOLS_STAMP := $(PY_VENV)/.installed-$(shell printf '%s\n' $(PYTOOLS_PACKAGES) | sha256sum | cut -c1-16)
 .PHONY: pytools
@@ -156,7 +161,7 @@ $(PYTOOLS_STAMP):
 	rm -rf $(PY_VENV)
 	python3 -m venv $(PY_VENV)
 	$(PY_VENV)/bin/pip install --quiet --disable-pip-version-check $(PYTOOLS_PACKAGES)
-	$(PY_VENV)/bin/python -c 'import http_message_signatures, requests, selenium'
+	$(PY_VENV)/bin/python -c 'import http_message_signatures, requests, selenium, schemathesis'
 	@touch $@
 
 # The browser the web console's walkthrough drives (Tests/VigilEndToEndTests/Browser): Debian's
