@@ -47,7 +47,7 @@ extension Daemon {
                     .init(service: hooks),
                     .init(service: policy.watching(signals: reloadSignals)),
                     .init(service: posture),
-                ] + (uplink.map { [.init(service: $0)] } ?? []) + [
+                    .init(service: uplink),
                     .init(service: StopSignalService(signals: stopSignals), successTerminationBehavior: .gracefullyShutdownGroup)
                 ],
                 logger: logger))

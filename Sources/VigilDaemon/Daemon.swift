@@ -43,7 +43,7 @@ public final class Daemon: Sendable {
     let hasher: ExecutableHasher
     let enforcementMode: String
     /// The console link of an enrolled device (nil: not enrolled).
-    let uplink: UplinkService?
+    let uplink: UplinkService
 
     /// Loads everything that must work before the daemon may say it runs: the policy (a policy
     /// that does not compile stops the start, naming file, line and column), the sensor, the
@@ -101,10 +101,10 @@ public final class Daemon: Sendable {
             journal: journal, hooks: hooks)
         control = ControlService(socketPath: configuration.socketPath, sessions: sessions, policy: policy, journal: journal, status: report)
         // Enrolled: the console's last kept bundle is in force before any connection (and without one).
-        uplink = UplinkService.make(
+        uplink = UplinkService(
             stateDirectory: configuration.stateDirectory, deviceID: configuration.deviceID, policy: policy, journal: journal,
             enforcementMode: enforcementMode, status: { [report] in report.status(for: 0) })
-        uplink?.uplink.applyKeptBundle()
+        uplink.startIfEnrolled()
         if let problem = hashCache.problem { journal.noteError("executable hash cache not used: \(problem)") }
         for program in sensor.programs where !program.attached {
             journal.noteError("sensor program \(program.name) not attached: \(String(cString: strerror(program.errorCode ?? 0)))")

@@ -43,12 +43,28 @@ final class PolicyService: Sendable {
     /// What `vigil status` shows: version, digest, reloads, the last rejection, the console link.
     var info: PolicyInfo {
         var info = state.withLock { $0 }
-        info.console = uplinkInfo?()
+        info.console = uplink.withLock { $0 }?()
         return info
     }
 
-    /// Set by the uplink service of an enrolled device.
-    nonisolated(unsafe) var uplinkInfo: (@Sendable () -> ConsoleUplinkInfo)?
+    /// The console link of an enrolled device, for status; set and cleared as the device enrols and leaves.
+    private let uplink = Mutex<(@Sendable () -> ConsoleUplinkInfo)?>(nil)
+    func setUplink(_ info: (@Sendable () -> ConsoleUplinkInfo)?) { uplink.withLock { $0 = info } }
+
+    /// The device left its console (`vigil unenroll`): the local file alone is in force again.
+    @discardableResult
+    func leaveConsole(reason: String) -> Result<String, DaemonError> {
+        guard let left = console.withLock({ layer -> Int? in
+            defer { layer = nil }
+            return layer?.version
+        }) else { return .success(current.version) }
+        var entry = AuditEntry(kind: AuditEntry.Kind(rawValue: "policy"), deviceId: deviceID, policyVersion: current.version)
+        entry.extra["event"] = "console-left"
+        entry.extra["consoleVersion"] = String(left)
+        entry.extra["reason"] = reason
+        journal.record([entry])
+        return reload(trigger: "left the console")
+    }
 
     /// The local file, layered on the console's document when there is one (the file may only add denials).
     private func compose(console layer: (version: Int, document: PolicyDocument)?) -> Result<(Policy, [String]), DaemonError> {

@@ -3,23 +3,56 @@
 // policy service (layered with the local file's denials), every step recorded in the audit log.
 import Foundation
 import ServiceLifecycle
+import Synchronization
 import VigilAPI
 import VigilAudit
 import VigilFleet
 import VigilPolicy
 
-struct UplinkService: Service {
-    let uplink: PolicyUplink
+/// The device's console link for as long as it is enrolled: started at once when vigild starts
+/// enrolled (the kept bundle in force before any connection), started when `vigil enroll` enrols a
+/// running device, stopped — the local file alone in force again — when `vigil unenroll` removes
+/// the enrolment. No restart either way.
+final class UplinkService: Service, Sendable {
+    let stateDirectory: String
+    let deviceID: String
+    let policy: PolicyService
+    let journal: DaemonJournal
+    let enforcementMode: String
+    let status: @Sendable () -> DaemonStatus
+    /// How often the enrolment file is looked at.
+    let checkInterval: Duration
+    private let current = Mutex<PolicyUplink?>(nil)
+
+    init(
+        stateDirectory: String, deviceID: String, policy: PolicyService, journal: DaemonJournal, enforcementMode: String,
+        status: @escaping @Sendable () -> DaemonStatus, checkInterval: Duration = .seconds(2)
+    ) {
+        self.stateDirectory = stateDirectory
+        self.deviceID = deviceID
+        self.policy = policy
+        self.journal = journal
+        self.enforcementMode = enforcementMode
+        self.status = status
+        self.checkInterval = checkInterval
+    }
+
+    /// At start: the enrolment's uplink with its kept bundle applied, when the device is enrolled.
+    func startIfEnrolled() {
+        guard let uplink = make() else { return }
+        uplink.applyKeptBundle()
+        current.withLock { $0 = uplink }
+    }
+
+    var enrolmentPath: String { FleetEnrollment(stateDirectory: stateDirectory).statePath }
 
     /// The uplink of `stateDirectory`'s enrolment; nil when the device is not enrolled. A damaged
     /// enrolment is an error for status (the device then runs on its local policy), never silent.
-    static func make(
-        stateDirectory: String, deviceID: String, policy: PolicyService, journal: DaemonJournal, enforcementMode: String,
-        status: @escaping @Sendable () -> DaemonStatus
-    ) -> UplinkService? {
+    private func make() -> PolicyUplink? {
         let enrollment = FleetEnrollment(stateDirectory: stateDirectory)
         do {
             guard let state = try enrollment.load() else { return nil }
+            let (policy, journal, deviceID, enforcementMode, status) = (policy, journal, deviceID, enforcementMode, status)
             let uplink = try PolicyUplink(
                 enrollment: enrollment, state: state,
                 apply: { bundle, trigger in
@@ -35,13 +68,52 @@ struct UplinkService: Service {
                 },
                 facts: { DeviceFacts.local(enforcementMode: enforcementMode) },
                 activity: { Self.activity(of: status()) })
-            policy.uplinkInfo = { uplink.status }
-            return UplinkService(uplink: uplink)
+            policy.setUplink { uplink.status }
+            return uplink
         } catch {
             journal.noteError("console uplink not started: \(error); the local policy alone is in force")
             return nil
         }
     }
+
+    private var enrolled: Bool { FileManager.default.fileExists(atPath: enrolmentPath) }
+
+    func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.follow() }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+    }
+
+    /// Runs the uplink while enrolled; notices an enrolment appearing or going.
+    private func follow() async {
+        // A damaged enrolment is noted once (by make()) and tried again only when the file changes.
+        var damaged: Date?
+        while !Task.isCancelled {
+            if let uplink = current.withLock({ $0 }) {
+                let link = Task { await uplink.run() }
+                while !Task.isCancelled && enrolled { try? await Task.sleep(for: checkInterval) }
+                link.cancel()
+                await link.value
+                guard !Task.isCancelled else { return }
+                current.withLock { $0 = nil }
+                policy.setUplink(nil)
+                policy.leaveConsole(reason: "the enrolment \(enrolmentPath) was removed (vigil unenroll)")
+            } else if enrolled, modified != damaged {
+                if let uplink = make() {
+                    damaged = nil
+                    current.withLock { $0 = uplink }
+                    continue
+                }
+                damaged = modified
+            } else {
+                try? await Task.sleep(for: checkInterval)
+            }
+        }
+    }
+
+    private var modified: Date? { (try? FileManager.default.attributesOfItem(atPath: enrolmentPath))?[.modificationDate] as? Date }
 
     /// What the console's dashboard needs of `vigil status` (root's view: every session).
     static func activity(of status: DaemonStatus) -> (counters: [String: UInt64], activity: DeviceActivity?) {
@@ -63,13 +135,5 @@ struct UplinkService: Service {
             },
             hooksDropIn: dropIn, errors: status.errors)
         return (counters, activity)
-    }
-
-    func run() async throws {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await uplink.run() }
-            try? await gracefulShutdown()
-            group.cancelAll()
-        }
     }
 }
