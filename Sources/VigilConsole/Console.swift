@@ -61,6 +61,8 @@ public final class Console: Sendable {
     public func deviceServer(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some Service {
         let router = Router(context: ConsoleRequestContext.self)
         router.add(middleware: RefusalMiddleware())
+        let idle = configuration.idleTimeout.components
+        let idleTimeout = TimeAmount.nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000)
         DeviceRoutes(
             store: store, audit: audit, enrollment: enrollment,
             authenticator: DeviceAuthenticator(store: store, skew: configuration.signatureSkew, maxAge: configuration.signatureMaxAge),
@@ -73,7 +75,7 @@ public final class Console: Sendable {
             versions: versions, admin: adminRoutes, changes: changes, heartbeat: configuration.heartbeat, clock: clock
         ).add(to: router)
         return Application(
-            router: router, server: try .tls(.http1(), tlsConfiguration: tls.configuration),
+            router: router, server: try .tls(.http1(configuration: .init(idleTimeout: idleTimeout)), tlsConfiguration: tls.configuration),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             onServerRunning: { [self] channel in
                 let port = channel.localAddress?.port ?? 0

@@ -21,6 +21,9 @@ public struct ConsoleConfiguration: Sendable {
     public var heartbeat: Duration = .seconds(15)
     /// The largest request body accepted on the device API.
     public var maxBodyBytes: Int = 1 << 20
+    /// A kept-alive connection with no request in progress this long is closed (an event stream is a
+    /// request in progress, so it stays).
+    public var idleTimeout: Duration = .seconds(300)
     /// bcrypt's cost for admin passwords (tests lower it: each step doubles the work).
     public var bcryptCost: UInt8 = 12
 

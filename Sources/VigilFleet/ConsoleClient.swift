@@ -70,7 +70,7 @@ public struct ConsoleClient: Sendable {
     public func send(_ method: String, _ path: String, body: [UInt8] = []) async throws(FleetError) -> Answer {
         var headers = try signedHeaders(method, path, body: body)
         if !body.isEmpty { headers.append(("Content-Type", "application/json")) }
-        return try await transport.execute(method, baseURL.path.trimmingSuffix("/") + path, headers: headers, body: body)
+        return try await transport.executeKeptAlive(method, baseURL.path.trimmingSuffix("/") + path, headers: headers, body: body)
     }
 
     /// Sends and decodes a 2xx answer; a refusal becomes a `FleetError` with the console's reason.

@@ -32,6 +32,8 @@ public struct PinnedHTTPSClient: Sendable {
     /// One TLS context for every connection: making one parses the system's CA bundle (milliseconds),
     /// which the pin makes pointless, so there are no roots in it at all.
     private let context: NIOSSLContext?
+    /// Shared by the copies of this client: the connection short requests reuse.
+    private let kept = KeptConnection()
 
     public init(host: String, port: Int, pin: String) {
         self.host = host
@@ -73,6 +75,13 @@ public struct PinnedHTTPSClient: Sendable {
         return Response(status: status, body: bytes.withLockedValue { $0 }, headers: fields.withLockedValue { $0 })
     }
 
+    /// One request on the kept-alive connection (made on first use, replaced when the console closed it).
+    public func executeKeptAlive(_ method: String, _ path: String, headers: [(String, String)], body: [UInt8]) async throws(FleetError)
+        -> Response
+    {
+        try await kept.execute(self, head: head(method, path, headers: headers, bodyCount: body.count, keepAlive: true), body: body)
+    }
+
     /// A long-lived request (an event stream): `onStatus` is told the status when the head arrives,
     /// `onBody` gets each part as it comes. Ends when the server ends the answer, or fails when
     /// nothing (not even a heartbeat) arrived for `idle`.
@@ -88,35 +97,14 @@ public struct PinnedHTTPSClient: Sendable {
         onStatus: (@Sendable (Int) async throws -> Void)? = nil, onHead: (@Sendable (HTTPResponseHead) -> Void)? = nil,
         _ onBody: @escaping @Sendable (ByteBuffer) async throws -> Void
     ) async throws(FleetError) -> Int {
-        guard let context else { throw FleetError(.connect, "TLS setup failed: BoringSSL refused the client configuration") }
         let presented = NIOLockedValueBox<String?>(nil)
-        let pin = self.pin
-        let serverName = host.first?.isNumber == true || host.contains(":") ? nil : host
         let lastActivity = NIOLockedValueBox(NIODeadline.now())
         do {
-            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connectTimeout(.seconds(10))
-                .connect(host: host, port: port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        let tls = try NIOSSLClientHandler(context: context, serverHostname: serverName) { certificates, promise in
-                            let seen = (try? certificates.first?.toDERBytes()).map(Self.pin(ofDER:))
-                            presented.withLockedValue { $0 = seen }
-                            promise.succeed(seen == pin ? .certificateVerified : .failed)
-                        }
-                        try channel.pipeline.syncOperations.addHandler(tls)
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
-                    }
-                }
+            let channel = try await connect(presented: presented)
             return try await withThrowingTaskGroup(of: Int.self) { group in
                 group.addTask {
                     try await channel.executeThenClose { inbound, outbound in
-                        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path)
-                        head.headers.add(name: "Host", value: authority)
-                        head.headers.add(name: "Content-Length", value: String(body.count))
-                        head.headers.add(name: "Connection", value: "close")
-                        for (name, value) in headers { head.headers.add(name: name, value: value) }
-                        try await outbound.write(.head(head))
+                        try await outbound.write(.head(head(method, path, headers: headers, bodyCount: body.count, keepAlive: false)))
                         if !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
                         try await outbound.write(.end(nil))
                         var status = 0
@@ -158,12 +146,49 @@ public struct PinnedHTTPSClient: Sendable {
         } catch let error as FleetError {
             throw error
         } catch {
-            if let seen = presented.withLockedValue({ $0 }), seen != pin {
-                throw FleetError(
-                    .pin,
-                    "the console at \(authority) presented a certificate (\(seen)) that is not the one the token pins (\(pin)); nothing was sent")
-            }
-            throw FleetError(.connect, "cannot reach the console at \(authority): \(error)")
+            throw failure(error, presented: presented)
         }
+    }
+
+    typealias Connection = NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+
+    /// A new TLS connection whose certificate is the pinned one (the handshake fails otherwise, before
+    /// anything is sent); `presented` gets what the console showed, to name a wrong one.
+    func connect(presented: NIOLockedValueBox<String?>) async throws -> Connection {
+        guard let context else { throw FleetError(.connect, "TLS setup failed: BoringSSL refused the client configuration") }
+        let pin = self.pin
+        let serverName = host.first?.isNumber == true || host.contains(":") ? nil : host
+        return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.seconds(10))
+            .connect(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let tls = try NIOSSLClientHandler(context: context, serverHostname: serverName) { certificates, promise in
+                        let seen = (try? certificates.first?.toDERBytes()).map(Self.pin(ofDER:))
+                        presented.withLockedValue { $0 = seen }
+                        promise.succeed(seen == pin ? .certificateVerified : .failed)
+                    }
+                    try channel.pipeline.syncOperations.addHandler(tls)
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    return try Connection(wrappingChannelSynchronously: channel)
+                }
+            }
+    }
+
+    func failure(_ error: any Error, presented: NIOLockedValueBox<String?>) -> FleetError {
+        if let error = error as? FleetError { return error }
+        if let seen = presented.withLockedValue({ $0 }), seen != pin {
+            return FleetError(
+                .pin, "the console at \(authority) presented a certificate (\(seen)) that is not the one the token pins (\(pin)); nothing was sent")
+        }
+        return FleetError(.connect, "cannot reach the console at \(authority): \(error)")
+    }
+
+    func head(_ method: String, _ path: String, headers: [(String, String)], bodyCount: Int, keepAlive: Bool) -> HTTPRequestHead {
+        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path)
+        head.headers.add(name: "Host", value: authority)
+        head.headers.add(name: "Content-Length", value: String(bodyCount))
+        head.headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        for (name, value) in headers { head.headers.add(name: name, value: value) }
+        return head
     }
 }

@@ -49,6 +49,34 @@ import VigilTransport
         try await live.stop()
     }
 
+    @Test func requestsShareOneConnectionAndOutliveTheConsoleClosingIt() async throws {
+        let live = try await LiveConsole.start(idleTimeout: .milliseconds(300))
+        defer { Task { try await live.stop() } }
+        let device = FleetEnrollment(stateDirectory: TemporaryDirectory.make())
+        let state = try await device.enroll(token: try await live.issueToken(), facts: sampleFacts)
+        let client = try device.client(for: state)
+        let before = Self.establishedConnections(to: live.port)
+        for _ in 0..<20 { #expect(try await client.send("GET", "/api/v1/device").status == 200) }
+        // Twenty requests, one connection.
+        #expect(Self.establishedConnections(to: live.port) - before == 1, "before \(before), after \(Self.establishedConnections(to: live.port)), port \(live.port)")
+        // The console closes it when idle; the next request is sent again on a new one.
+        try await Task.sleep(for: .milliseconds(800))
+        #expect(try await client.send("GET", "/api/v1/device").status == 200)
+        let report = try JSONEncoder().encode(DeviceReport(facts: sampleFacts))
+        #expect(try await client.send("POST", "/api/v1/device/report", body: Array(report)).status == 204)
+    }
+
+    /// Client-side sockets connected to the console's port (from /proc/net/tcp: state 01, remote port).
+    static func establishedConnections(to port: Int) -> Int {
+        let hex = String(format: ":%04X", port)
+        // Read to the end: /proc files have no size for Foundation's whole-file reads.
+        let text = (try? FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/net/tcp")).readToEnd()).map { String(decoding: $0 ?? Data(), as: UTF8.self) } ?? ""
+        return text.split(separator: "\n").dropFirst().filter { line in
+            let fields = line.split(separator: " ")
+            return fields.count > 3 && fields[2].hasSuffix(hex) && fields[3] == "01"
+        }.count
+    }
+
     @Test func unenrolTellsTheConsoleAndForgetsTheKey() async throws {
         let live = try await LiveConsole.start()
         let device = FleetEnrollment(stateDirectory: TemporaryDirectory.make())

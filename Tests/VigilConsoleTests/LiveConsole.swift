@@ -28,11 +28,12 @@ final class LiveConsole: Sendable {
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
-    static func start(clock: TestClock = TestClock()) async throws -> LiveConsole {
+    static func start(clock: TestClock = TestClock(), idleTimeout: Duration = .seconds(300)) async throws -> LiveConsole {
         let state = TemporaryDirectory.make() + "/console"
         let logger = Logger(label: "console-test")
         var configuration = ConsoleConfiguration(stateDirectory: state, host: "127.0.0.1", port: 0)
         configuration.bcryptCost = 4  // the lowest bcrypt allows: tests log in often
+        configuration.idleTimeout = idleTimeout
         let console = try Console(configuration: configuration, logger: logger, clock: { clock.read() })
         let (ports, portsIn) = AsyncStream<Int>.makeStream()
         let device = try console.deviceServer { portsIn.yield($0) }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The console's TLS identity: given files, or a self-signed certificate made once under the state
 // directory. Devices do not consult a CA: enrolment tokens carry the SHA-256 pin of this certificate.
+import NIOCore
 import Crypto
 import Foundation
 import NIOSSL
@@ -49,6 +50,9 @@ public struct ConsoleTLS: Sendable {
             throw ConsoleSetupError("TLS certificate \(certificatePath) holds no certificate")
         }
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        // Closing (at shutdown, or an idle kept-alive device connection) waits this long for the
+        // device's close_notify, not NIOSSL's 5 s: the console reads nothing more on that connection.
+        configuration.shutdownTimeout = .milliseconds(500)
         configuration.minimumTLSVersion = .tlsv12
         return ConsoleTLS(certificateDER: der, configuration: configuration)
     }
