@@ -208,10 +208,11 @@ struct ConsoleEndToEndTests {
         let oneTime = try #require(added.output.split(separator: "\n").last.map(String.init))
         let token = try #require(try browser("setup", console, world, ["--one-time", oneTime, "--team", "infra"])["token"] as? String)
 
-        let enrol = try world.run([vigil, "enroll", token, "--state-dir", world.stateDir])
-        #expect(enrol.status == 0, "\(enrol.output)")
+        // Enrolled while vigild runs: it takes up the console link without a restart.
         let daemon = try DaemonUnderTest.start(world: world)
         defer { daemon.stop() }
+        let enrol = try world.run([vigil, "enroll", token, "--state-dir", world.stateDir])
+        #expect(enrol.status == 0, "\(enrol.output)")
         try daemon.wait("the device connected to the console") { try link(daemon)["connected"] as? Bool == true }
 
         // In the browser: import the team's settings.json, then a rule for the infra team only.
@@ -237,6 +238,14 @@ struct ConsoleEndToEndTests {
         _ = try browser("revoke", console, world, ["--device", deviceID, "--hostname", hostname])
         try daemon.wait("the console refuses the device") { (try link(daemon)["lastError"] as? String)?.contains("403") == true }
         #expect(try link(daemon)["appliedVersion"] as? Int == version)
+
+        // Unenrolled (locally: the console refuses a revoked device): the local file alone is in force again.
+        let unenrol = try world.run([vigil, "unenroll", "--local", "--state-dir", world.stateDir])
+        #expect(unenrol.status == 0, "\(unenrol.output)")
+        try daemon.wait("the local policy alone in force") {
+            let policy = try daemon.status()["policy"] as? [String: Any] ?? [:]
+            return (policy["sources"] as? [String])?.count == 1 && policy["console"] == nil
+        }
 
         let shots = (try? FileManager.default.contentsOfDirectory(atPath: Self.screenshots)) ?? []
         #expect(shots.filter { $0.hasSuffix(".png") }.count >= 13, "\(shots)")
