@@ -191,6 +191,10 @@ extension LiveConsole {
         for path in ["/", "/devices", "/policy", "/tokens", "/admins", "/audit"] {
             #expect(try await auditor.get(path).status == 200, "\(path)")
         }
+        // An empty fleet: no gap table, and words instead of empty tables.
+        let empty = try await auditor.get("/")
+        #expect(!empty.body.contains("id=\"gaps\"") && empty.body.contains("No agent session runs right now"))
+        #expect(!empty.body.contains("card warn"))
         let policyPage = try await auditor.get("/policy")
         #expect(!policyPage.body.contains("Publish a new version"))
         let csrf = try #require(policyPage.csrf)

@@ -38,6 +38,7 @@ enum WebAssets {
         button { font: inherit; padding: .4rem .9rem; border: 0; border-radius: 4px; background: var(--accent); color: #fff; cursor: pointer; }
         button.link { background: none; color: var(--accent); padding: 0; text-decoration: underline; } header button.link { color: #cfd8e3; }
         button.danger { background: var(--bad); }
+        header form.inline { margin: 0; align-items: center; }
         .narrow { max-width: 420px; } .hint { color: var(--muted); font-size: .85rem; }
         .flash { padding: .6rem .8rem; border-radius: 4px; background: #e7f0ff; border: 1px solid #b9d0f5; }
         .flash.error { background: #fde7e4; border-color: #f2b8b0; color: var(--bad); } .flash.ok { background: #e5f4ea; border-color: #b3dcc0; }

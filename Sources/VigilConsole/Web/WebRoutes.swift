@@ -232,6 +232,9 @@ struct WebRoutes: Sendable {
                     },
                 ] as [String: Any],
                 "gapCount": overview.gaps.count, "sessionCount": overview.sessions.count, "outsideCount": overview.outsideAgents.count,
+                // Mustache sections take 0 as true: the conditions are booleans.
+                "hasGaps": !overview.gaps.isEmpty, "hasSessions": !overview.sessions.isEmpty, "hasOutside": !overview.outsideAgents.isEmpty,
+                "hasCounters": !overview.counters.isEmpty,
                 "counters": Self.counters(overview.counters),
             ], live: "dashboard")
     }

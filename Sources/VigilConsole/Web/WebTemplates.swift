@@ -115,33 +115,34 @@ enum WebTemplates {
               <div class="card"><span class="n" id="enrolled">{{o.enrolled}}</span> devices enrolled</div>
               <div class="card"><span class="n" id="reporting">{{o.reporting}}</span> reporting</div>
               <div class="card"><span class="n" id="sessions-count">{{sessionCount}}</span> agent sessions</div>
-              <div class="card {{#outsideCount}}warn{{/outsideCount}}"><span class="n">{{outsideCount}}</span> agents outside Vigil</div>
+              <div class="card {{#hasOutside}}warn{{/hasOutside}}"><span class="n">{{outsideCount}}</span> agents outside Vigil</div>
               <div class="card"><span class="n">{{#o.latestPolicy}}v{{o.latestPolicy}}{{/o.latestPolicy}}{{^o.latestPolicy}}none{{/o.latestPolicy}}</span> policy, on {{o.onLatestPolicy}} devices</div>
-              <div class="card {{#gapCount}}warn{{/gapCount}}"><span class="n" id="gap-count">{{gapCount}}</span> adoption gaps</div>
+              <div class="card {{#hasGaps}}warn{{/hasGaps}}"><span class="n" id="gap-count">{{gapCount}}</span> adoption gaps</div>
             </div>
             <h2>Adoption gaps</h2>
-            {{#gapCount}}
+            {{#hasGaps}}
             <table id="gaps"><thead><tr><th>Device</th><th>Gap</th><th>Detail</th></tr></thead><tbody>
             {{#o.gaps}}<tr><td><a href="/devices/{{device}}">{{hostname}}</a></td><td><span class="tag {{kind}}">{{kind}}</span></td><td>{{detail}}</td></tr>{{/o.gaps}}
             </tbody></table>
-            {{/gapCount}}
-            {{^gapCount}}<p class="ok">None: every device reports, has its hooks and runs the current policy.</p>{{/gapCount}}
+            {{/hasGaps}}
+            {{^hasGaps}}<p class="ok">None: every device reports, has its hooks and runs the current policy.</p>{{/hasGaps}}
             <h2>Active agent sessions</h2>
-            {{#sessionCount}}
+            {{#hasSessions}}
             <table id="sessions"><thead><tr><th>Device</th><th>Agent</th><th>User</th><th>Started</th><th>Tool calls</th><th>Denied</th></tr></thead><tbody>
             {{#o.sessions}}<tr><td><a href="/devices/{{device}}">{{hostname}}</a></td><td>{{session.agent}}</td><td>{{session.user}}</td><td>{{started}}</td><td>{{session.toolCalls}}</td><td>{{session.denied}}</td></tr>{{/o.sessions}}
             </tbody></table>
-            {{/sessionCount}}
-            {{^sessionCount}}<p>No agent session runs right now.</p>{{/sessionCount}}
+            {{/hasSessions}}
+            {{^hasSessions}}<p>No agent session runs right now.</p>{{/hasSessions}}
             <h2>Agents running outside Vigil</h2>
-            {{#outsideCount}}
-            <table><thead><tr><th>Device</th><th>Agent</th><th>PID</th><th>User</th><th>Binary</th></tr></thead><tbody>
+            {{#hasOutside}}
+            <table id="outside"><thead><tr><th>Device</th><th>Agent</th><th>PID</th><th>User</th><th>Binary</th></tr></thead><tbody>
             {{#o.outsideAgents}}<tr><td><a href="/devices/{{device}}">{{hostname}}</a></td><td>{{agent.agent}}</td><td>{{agent.pid}}</td><td>{{agent.user}}</td><td><code>{{agent.exe}}</code></td></tr>{{/o.outsideAgents}}
             </tbody></table>
-            {{/outsideCount}}
-            {{^outsideCount}}<p>None seen.</p>{{/outsideCount}}
+            {{/hasOutside}}
+            {{^hasOutside}}<p>None seen.</p>{{/hasOutside}}
             <h2>Drops and errors, fleet-wide</h2>
-            <table class="compact"><tbody>{{#counters}}<tr><td>{{name}}</td><td class="num">{{value}}</td></tr>{{/counters}}</tbody></table>
+            {{#hasCounters}}<table class="compact" id="counters"><tbody>{{#counters}}<tr><td>{{name}}</td><td class="num">{{value}}</td></tr>{{/counters}}</tbody></table>{{/hasCounters}}
+            {{^hasCounters}}<p>No device has reported yet.</p>{{/hasCounters}}
             {{/body}}{{/layout}}
             """,
 
