@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The rows model: a document to rows by the parser, rows back to one canonical document that means
-// the same, awkward text kept exactly, broken rows left for the compiler to locate.
+// the same, awkward text kept exactly, broken rows left for the compiler to locate, imports merged.
 import Foundation
 import Testing
 @testable import VigilPolicy
@@ -97,6 +97,35 @@ private let examplePath = URL(fileURLWithPath: #filePath).deletingLastPathCompon
         } catch {
             #expect(error.ruleID == "bad" && error.reason.contains("must not be an empty list"), "\(error)")
         }
+    }
+
+    @Test func importedRowsMergeSkippingRepeatsAndHandlingTakenIDs() throws {
+        let current = PolicyRows(rows: [
+            PolicyRow(id: "no-curl", match: "Bash(curl *)", action: .deny),
+            PolicyRow(id: "project-deny-1", match: "Read(.env)", action: .deny),
+        ])
+        let imported = [
+            PolicyRow(id: "project-deny-1", match: "Bash(curl *)", action: .deny, reason: "Claude Code project settings deny rule Bash(curl *)"),
+            PolicyRow(id: "project-deny-2", match: "Bash(rm -rf *)", action: .deny),
+            PolicyRow(id: "project-allow-1", match: "Bash(npm *)", action: .allow),
+        ]
+        // project-deny-1 is the same rule as no-curl: skipped whatever its id, so nothing clashes.
+        let merged = try current.merging(imported, onClash: .refuse)
+        #expect(merged.rows.rows.map(\.id) == ["no-curl", "project-deny-1", "project-deny-2", "project-allow-1"])
+        #expect(merged.notes == ["project-deny-1 skipped: the same rule as no-curl"])
+        // The same import again adds nothing.
+        #expect(try merged.rows.merging(imported, onClash: .refuse).rows == merged.rows)
+
+        let clashing = [
+            PolicyRow(id: "project-deny-1", match: "Bash(wget *)", action: .deny), PolicyRow(id: "no-curl", match: "Bash(nc *)", action: .deny),
+        ]
+        #expect(throws: RowIDClash(ids: ["project-deny-1", "no-curl"])) { try current.merging(clashing, onClash: .refuse) }
+        let renamed = try current.merging(clashing, onClash: .rename)
+        #expect(renamed.rows.rows.map(\.id) == ["no-curl", "project-deny-1", "project-deny-2", "no-curl-2"])
+        #expect(renamed.rows.rows[2].match == "Bash(wget *)")
+        let replaced = try current.merging(clashing, onClash: .replace)
+        #expect(replaced.rows.rows.map(\.id) == ["no-curl", "project-deny-1"])
+        #expect(replaced.rows.rows.map(\.match) == ["Bash(nc *)", "Bash(wget *)"])
     }
 
     @Test func settingsBecomeRowsAsVigilPolicyImportReadsThem() throws {
