@@ -209,7 +209,7 @@ let package = Package(
         .executableTarget(
             name: "vigil-console",
             dependencies: [
-                "VigilConsole", "VigilAPI", "VigilHost", "VigilTransport", "VigilTransportClient",
+                "VigilConsole", "VigilAPI", "VigilHost", "VigilPolicy", "VigilTransport", "VigilTransportClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

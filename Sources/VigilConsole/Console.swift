@@ -48,6 +48,9 @@ public final class Console: Sendable {
         configuration.publicURL ?? "https://\(Self.urlHost(configuration.host)):\(boundPort.withLock { $0 ?? configuration.port })"
     }
 
+    /// The policy builder's service (rows, edits, imports, diffs), as the admin API uses it.
+    public var policyEditor: PolicyEditor { PolicyEditor(versions: versions) }
+
     var enrollment: EnrollmentService { EnrollmentService(store: store, audit: audit, publicURL: { [self] in publicURL }, pin: tls.pin) }
     var versions: PolicyVersions {
         PolicyVersions(store: store, audit: audit, policies: policies, clock: clock, changed: { [changes] in changes.changed() })

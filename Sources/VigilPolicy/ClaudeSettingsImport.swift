@@ -7,7 +7,7 @@ import Yams
 /// One Claude Code settings file.
 public struct ClaudeSettingsLayer: Sendable, Hashable {
     /// Claude Code's settings sources, highest precedence first.
-    public enum Source: String, Sendable, Hashable, CaseIterable {
+    public enum Source: String, Sendable, Hashable, Codable, CaseIterable {
         case managed
         case local
         case project
@@ -40,7 +40,17 @@ public enum ClaudeSettingsImport {
     /// The merged permission rules of all layers as a Vigil policy document in YAML.
     /// - Throws: `PolicyError` located in the settings file at fault.
     public static func yaml(from layers: [ClaudeSettingsLayer], version: String = "imported") throws(PolicyError) -> String {
-        var rules: [(id: String, action: String, pattern: String, reason: String)] = []
+        let imported = try rows(from: layers)
+        let comments = ["Imported from Claude Code settings by `vigil policy import`."] + imported.notes.map { "  " + $0 }
+        return PolicyRows(label: version, defaults: PolicyDefaults(tool: .ask), rows: imported.rows).yaml(comments: comments)
+    }
+
+    /// The merged permission rules of all layers as rows (ids `<layer>-<action>-<n>`), and what was
+    /// read (each layer's path, a managed `allowManagedPermissionRulesOnly`). Claude Code's default for
+    /// a call no rule names is ask.
+    /// - Throws: `PolicyError` located in the settings file at fault.
+    public static func rows(from layers: [ClaudeSettingsLayer]) throws(PolicyError) -> (rows: [PolicyRow], notes: [String]) {
+        var rows: [PolicyRow] = []
         var notes: [String] = []
         var managedOnly = false
         for layer in layers where layer.source == .managed {
@@ -53,36 +63,28 @@ public enum ClaudeSettingsImport {
         var counters: [String: Int] = [:]
         for layer in ordered where !managedOnly || layer.source == .managed {
             let lists = try permissions(layer)
-            for (action, patterns) in [("deny", lists.deny), ("ask", lists.ask), ("allow", lists.allow)] {
+            for (action, patterns) in [(PolicyAction.deny, lists.deny), (.ask, lists.ask), (.allow, lists.allow)] {
                 for (pattern, node) in patterns {
                     let rewritten = anchor(pattern, layer: layer)
                     do {
-                        _ = try RulePattern(parsing: rewritten, action: PolicyAction(rawValue: action)!)
+                        _ = try RulePattern(parsing: rewritten, action: action)
                     } catch {
                         let at = node.mark
                         throw PolicyError(
                             file: layer.path, line: at?.line ?? 0, column: at?.column ?? 0,
                             reason: "Claude Code rule '\(pattern)' can't be imported: \(error.reason)")
                     }
-                    let key = "\(layer.source.rawValue)-\(action)"
+                    let key = "\(layer.source.rawValue)-\(action.rawValue)"
                     counters[key, default: 0] += 1
-                    let id = "\(key)-\(counters[key]!)"
-                    rules.append((id, action, rewritten, "Claude Code \(layer.source.rawValue) settings \(action) rule \(pattern)"))
+                    rows.append(
+                        PolicyRow(
+                            id: "\(key)-\(counters[key]!)", match: rewritten, action: action,
+                            reason: "Claude Code \(layer.source.rawValue) settings \(action.rawValue) rule \(pattern)"))
                 }
             }
             notes.append("\(layer.source.rawValue): \(layer.path)")
         }
-        var lines = ["# Imported from Claude Code settings by `vigil policy import`."]
-        lines += notes.map { "#   \($0)" }
-        lines += ["vigil: 1", "version: \(quote(version))", "defaults:", "  tool: ask", "rules:"]
-        if rules.isEmpty { lines[lines.count - 1] = "rules: []" }
-        for rule in rules {
-            lines.append("  - id: \(rule.id)")
-            lines.append("    match: \(quote(rule.pattern))")
-            lines.append("    action: \(rule.action)")
-            lines.append("    reason: \(quote(rule.reason))")
-        }
-        return lines.joined(separator: "\n") + "\n"
+        return (rows, notes)
     }
 
     /// `/path` in Claude Code is relative to the settings source: the project root for project and local
@@ -138,9 +140,5 @@ public enum ClaudeSettingsImport {
             }
         }
         return lists
-    }
-
-    static func quote(_ text: String) -> String {
-        "'" + text.replacing("'", with: "''") + "'"
     }
 }

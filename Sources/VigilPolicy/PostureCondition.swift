@@ -131,7 +131,7 @@ extension PostureCondition.Value {
 }
 
 /// What a condition that can't be evaluated means.
-public enum UnknownPosture: String, Sendable, Hashable {
+public enum UnknownPosture: String, Sendable, Hashable, Codable, CaseIterable {
     /// deny/ask rules apply, allow rules don't (the default).
     case failClosed = "fail_closed"
     /// The condition counts as true.

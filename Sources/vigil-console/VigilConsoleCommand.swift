@@ -153,8 +153,8 @@ extension VigilConsoleCommand {
 extension VigilConsoleCommand {
     struct PolicyCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "policy", abstract: "The organisation's policy: push a new version, list the versions, show one.",
-            subcommands: [Push.self, List.self, Show.self])
+            commandName: "policy", abstract: "The organisation's policy: push a new version, list the versions, show one; edit its rules.",
+            subcommands: [Push.self, List.self, Show.self, Rules.self, AddRule.self, RemoveRule.self, Import.self, Diff.self])
 
         struct Push: AsyncParsableCommand {
             static let configuration = CommandConfiguration(

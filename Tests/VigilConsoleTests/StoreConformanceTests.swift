@@ -125,4 +125,28 @@ func sampleDevice(_ id: String = "dev_1", keyID: String = "sha256:k1") -> Device
             try await store.recordReport(deviceID: "dev_x", report: DeviceReport(facts: facts), at: 1_900)
         }
     }
+
+    @Test(arguments: StoreBackend.allCases) func aPolicyVersionFollowsOnlyTheBaseItNames(backend: StoreBackend) async throws {
+        let store = try backend.make()
+        #expect(try await store.insertPolicy(document: "a", author: "x", comment: nil, at: 1, base: 0).version == 1)
+        #expect(try await store.insertPolicy(document: "b", author: "x", comment: nil, at: 2, base: 1).version == 2)
+        await #expect(throws: ConsoleStoreError.policyBaseStale(base: 1, latest: 2)) {
+            try await store.insertPolicy(document: "c", author: "y", comment: nil, at: 3, base: 1)
+        }
+        await #expect(throws: ConsoleStoreError.policyBaseStale(base: 0, latest: 2)) {
+            try await store.insertPolicy(document: "c", author: "y", comment: nil, at: 3, base: 0)
+        }
+        #expect(try await store.latestPolicy()?.document == "b")
+        // Two edits against v2 at once: exactly one is stored.
+        let results = await withTaskGroup(of: Bool.self) { group in
+            for document in ["d", "e"] {
+                group.addTask { (try? await store.insertPolicy(document: document, author: "z", comment: nil, at: 4, base: 2)) != nil }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.filter { $0 }.count == 1)
+        #expect(try await store.latestPolicy()?.version == 3)
+        // No base: appended whatever the newest is (a whole document pushed).
+        #expect(try await store.insertPolicy(document: "f", author: "x", comment: nil, at: 5).version == 4)
+    }
 }

@@ -292,6 +292,7 @@ extension LiveConsole {
         #expect(audit.body.contains("device.enroll") && audit.body.contains("policy.change"))
         let diff = try await browser.get("/policy/diff?from=0&to=1")
         #expect(diff.body.contains("class=\"add\"") && diff.body.contains("infra-kubectl"))
+        #expect(diff.body.contains("<span class=\"hunk\">--- v0</span>") && diff.body.contains("<span class=\"hunk\">+++ v1</span>"))
     }
 
     @Test func anAdminRevokesADeviceFromItsPage() async throws {

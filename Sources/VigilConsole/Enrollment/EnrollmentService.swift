@@ -67,7 +67,7 @@ struct EnrollmentService: Sendable {
             case .tokenUnknown, .tokenSecretMismatch:
                 // One answer for both, so a guesser learns nothing; the audit entry has the detail.
                 throw Refusal(.forbidden, "token_refused", "the enrolment token is not valid")
-            case .database, .deviceUnknown, .adminExists, .adminUnknown: throw error
+            case .database, .deviceUnknown, .adminExists, .adminUnknown, .policyBaseStale: throw error
             }
         }
     }

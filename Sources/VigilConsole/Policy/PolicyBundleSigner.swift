@@ -22,19 +22,3 @@ final class PolicyBundleSigner: Sendable {
         return jws
     }
 }
-
-/// A line diff of two policy texts (what the audit entry of a change carries): `-`/`+` lines
-/// around the changed middle, the common head and tail left out.
-enum PolicyDiff {
-    static func unified(from old: String, to new: String) -> String {
-        let a = old.split(separator: "\n", omittingEmptySubsequences: false)
-        let b = new.split(separator: "\n", omittingEmptySubsequences: false)
-        var head = 0
-        while head < a.count, head < b.count, a[head] == b[head] { head += 1 }
-        var tail = 0
-        while tail < a.count - head, tail < b.count - head, a[a.count - 1 - tail] == b[b.count - 1 - tail] { tail += 1 }
-        let removed = a[head..<(a.count - tail)].map { "-" + $0 }
-        let added = b[head..<(b.count - tail)].map { "+" + $0 }
-        return (["@@ line \(head + 1)"] + removed + added).joined(separator: "\n")
-    }
-}

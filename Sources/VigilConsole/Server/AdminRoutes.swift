@@ -273,6 +273,7 @@ struct AdminRoutes: Sendable {
             let updated = try await accounts.update(name: name, role: ask.role, disabled: ask.disabled, resetTOTP: ask.resetTOTP ?? false, actor: who)
             return try JSONResponse.make(AdminSummary(updated))
         }
+        PolicyEditorRoutes(editor: PolicyEditor(versions: versions), door: door).add(to: admin)
     }
 
     func detail(_ id: String) async throws -> DeviceDetail {

@@ -41,6 +41,10 @@ enum JSONResponse {
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
             let path = context.codingPath.map(\.stringValue).joined(separator: ".")
             throw Refusal(.badRequest, "malformed_body", "\(what): the field \(path) has the wrong type")
+        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
+            // An enum's unknown value, e.g. `"action": "perhaps"`.
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw Refusal(.badRequest, "malformed_body", "\(what): the field \(path) has a value it can't take")
         } catch {
             throw Refusal(.badRequest, "malformed_body", "\(what) is not valid JSON")
         }

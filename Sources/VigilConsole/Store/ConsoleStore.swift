@@ -166,6 +166,8 @@ public enum ConsoleStoreError: Error, Sendable, Equatable, CustomStringConvertib
     case deviceUnknown(String)
     case adminExists(String)
     case adminUnknown(String)
+    /// A policy version was to follow `base`, but the newest is `latest` (someone changed it meanwhile).
+    case policyBaseStale(base: Int, latest: Int)
     /// The database itself failed: the backend's message.
     case database(String)
 
@@ -180,6 +182,7 @@ public enum ConsoleStoreError: Error, Sendable, Equatable, CustomStringConvertib
         case .deviceUnknown(let id): "device \(id) is not enrolled"
         case .adminExists(let name): "an admin account \(name) already exists"
         case .adminUnknown(let name): "there is no admin account \(name)"
+        case .policyBaseStale(let base, let latest): "the policy was changed since v\(base): the newest version is v\(latest)"
         case .database(let message): "console database: \(message)"
         }
     }
@@ -210,8 +213,10 @@ public protocol ConsoleStore: Sendable {
     /// A device's reports, newest first.
     func reports(deviceID: String, limit: Int) async throws -> [DeviceReportRecord]
 
-    /// Appends a policy version (the next number) and returns it.
-    func insertPolicy(document: String, author: String, comment: String?, at time: Int64) async throws -> PolicyBundle
+    /// Appends a policy version (the next number) and returns it. With a `base` (0: none yet), in the
+    /// same transaction: refuses with ``ConsoleStoreError/policyBaseStale(base:latest:)`` unless the
+    /// newest version is `base`, so of two edits made against one version only the first is stored.
+    func insertPolicy(document: String, author: String, comment: String?, at time: Int64, base: Int?) async throws -> PolicyBundle
     /// The newest version, nil before the first.
     func latestPolicy() async throws -> PolicyBundle?
     func policy(version: Int) async throws -> PolicyBundle?
@@ -240,6 +245,12 @@ public protocol ConsoleStore: Sendable {
 
 /// How many reports per device the history keeps.
 public let reportHistoryLimit = 500
+extension ConsoleStore {
+    /// Appends a policy version whatever the newest one is (a whole document pushed).
+    public func insertPolicy(document: String, author: String, comment: String?, at time: Int64) async throws -> PolicyBundle {
+        try await insertPolicy(document: document, author: author, comment: comment, at: time, base: nil)
+    }
+}
 
 /// Constant-time equality of two hex digests, so a wrong secret takes as long as a right one.
 func digestsEqual(_ a: String, _ b: String) -> Bool {

@@ -213,9 +213,11 @@ public final class SQLiteConsoleStore: ConsoleStore {
         }
     }
 
-    public func insertPolicy(document: String, author: String, comment: String?, at time: Int64) async throws -> PolicyBundle {
+    public func insertPolicy(document: String, author: String, comment: String?, at time: Int64, base: Int?) async throws -> PolicyBundle {
         try await run { db in
-            let next = (try Int.fetchOne(db, sql: "SELECT MAX(version) FROM policy_version") ?? 0) + 1
+            let latest = try Int.fetchOne(db, sql: "SELECT MAX(version) FROM policy_version") ?? 0
+            if let base, base != latest { throw ConsoleStoreError.policyBaseStale(base: base, latest: latest) }
+            let next = latest + 1
             try db.execute(
                 sql: "INSERT INTO policy_version (version, document, author, comment, created_at) VALUES (?, ?, ?, ?, ?)",
                 arguments: [next, document, author, comment, time])

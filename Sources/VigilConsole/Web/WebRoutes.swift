@@ -67,8 +67,10 @@ struct WebRoutes: Sendable {
                 throw Refusal(.badRequest, "bad_diff", "give ?from=A&to=B, two versions that exist")
             }
             let old = from == 0 ? "" : (try await store.policy(version: from)?.document ?? "")
-            let lines = PolicyDiff.unified(from: old, to: new.document).split(separator: "\n", omittingEmptySubsequences: false).map { line -> [String: Any] in
-                let kind = line.hasPrefix("+") ? "add" : line.hasPrefix("-") ? "del" : line.hasPrefix("@@") ? "hunk" : "same"
+            let diff = PolicyDiff.unified(from: old, to: new.document, fromName: "v\(from)", toName: "v\(to)")
+            let lines = diff.split(separator: "\n", omittingEmptySubsequences: false).enumerated().map { index, line -> [String: Any] in
+                // The first two lines name the versions (`--- vA`, `+++ vB`); they are not lines removed or added.
+                let kind = index < 2 || line.hasPrefix("@@") ? "hunk" : line.hasPrefix("+") ? "add" : line.hasPrefix("-") ? "del" : "same"
                 return ["kind": kind, "text": String(line)]
             }
             return try render("policyDiff", context, nav: "Policy", ["from": from, "to": to, "lines": lines])
