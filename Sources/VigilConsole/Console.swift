@@ -75,7 +75,7 @@ public final class Console: Sendable {
         ).add(to: router)
         WebRoutes(
             store: store, audit: audit, accounts: accounts, sessions: WebSessions(store: store, clock: clock), enrollment: enrollment,
-            versions: versions, admin: adminRoutes, changes: changes, heartbeat: configuration.heartbeat, clock: clock
+            versions: versions, editor: policyEditor, admin: adminRoutes, changes: changes, heartbeat: configuration.heartbeat, clock: clock
         ).add(to: router)
         return Application(
             router: router, server: try .tls(.http1(configuration: .init(idleTimeout: idleTimeout)), tlsConfiguration: tls.configuration),

@@ -10,6 +10,7 @@ import VigilConsole
 import VigilFleet
 import VigilAudit
 import VigilTransport
+import VigilPolicy
 
 /// A cookie jar and a pinned HTTPS client: what a browser keeps between requests.
 final class Browser: @unchecked Sendable {
@@ -198,18 +199,19 @@ extension LiveConsole {
         let policyPage = try await auditor.get("/policy")
         #expect(!policyPage.body.contains("Publish a new version"))
         let csrf = try #require(policyPage.csrf)
-        let refused = try await auditor.post("/policy", ["csrf": csrf, "document": kubectlPolicy])
+        let refused = try await auditor.post("/policy", ["csrf": csrf, "document": kubectlPolicy, "base": "0"])
         #expect(refused.status == 403)
         #expect(try await live.console.store.latestPolicy() == nil)
         #expect(try await auditor.post("/tokens", ["csrf": csrf, "days": "1", "uses": "1"]).status == 403)
         let editorCSRF = try #require(try await editor.get("/policy").csrf)
-        let published = try await editor.post("/policy", ["csrf": editorCSRF, "document": kubectlPolicy, "comment": "kubectl for infra only"])
+        let published = try await editor.post("/policy", ["csrf": editorCSRF, "document": kubectlPolicy, "comment": "kubectl for infra only", "base": "0"])
         #expect(published.status == 303 && published.location == "/policy?published=1")
         #expect(try await live.console.store.latestPolicy()?.author == "admin:dave")
         #expect(try await editor.post("/admins", ["csrf": editorCSRF, "name": "eve", "role": "admin"]).status == 403)
         #expect(try await live.console.store.admin(name: "eve") == nil)
         // A broken document is refused with its line, the version unchanged.
-        let broken = try await editor.post("/policy", ["csrf": editorCSRF, "document": "vigil: 1\nrules:\n  - {id: x, match: Bash(, action: deny}\n"])
+        let broken = try await editor.post(
+            "/policy", ["csrf": editorCSRF, "document": "vigil: 1\nrules:\n  - {id: x, match: Bash(, action: deny}\n", "base": "1"])
         #expect(broken.status == 400 && broken.body.contains("Not published"))
         #expect(try await live.console.store.latestPolicy()?.version == 1)
         #expect(try live.auditEntries("request.refused").contains { $0.extra["reason"]?.contains("role auditor") == true })
@@ -293,6 +295,48 @@ extension LiveConsole {
         let diff = try await browser.get("/policy/diff?from=0&to=1")
         #expect(diff.body.contains("class=\"add\"") && diff.body.contains("infra-kubectl"))
         #expect(diff.body.contains("<span class=\"hunk\">--- v0</span>") && diff.body.contains("<span class=\"hunk\">+++ v1</span>"))
+    }
+
+    @Test func theBuilderAddsImportsAndDeletesRulesAsVersions() async throws {
+        let live = try await LiveConsole.start()
+        defer { Task { try await live.stop() } }
+        #expect(try await live.changePolicy(kubectlPolicy).status == 201)
+        let editor = try await live.loggedIn("jack", role: .policyEditor)
+        let page = try await editor.get("/policy")
+        #expect(page.body.contains("id=\"rows\"") && page.body.contains("infra-kubectl") && page.body.contains("team infra"))
+        let csrf = try #require(page.csrf)
+        // A team-scoped rule with a posture condition, from the form.
+        let added = try await editor.post(
+            "/policy/rows",
+            [
+                "csrf": csrf, "base": "1", "match": "Bash(terraform *)", "action": "deny", "scope_kind": "team", "scope_value": "infra",
+                "when": "disk_encrypted == false", "reason": "Terraform runs from the pipeline.",
+            ])
+        #expect(added.status == 200 && added.body.contains("Published v2"), "\(added.body)")
+        let v2 = try #require(try await live.console.store.latestPolicy())
+        let compiled = try Policy(yaml: v2.document, file: "v2")
+        let rule = try #require(compiled.document.rules.first { $0.id == "bash-terraform" })
+        #expect(rule.scope == Scope(teams: ["infra"]) && rule.action == .deny && rule.conditions.count == 1)
+        #expect(v2.author == "admin:jack")
+        // Made against v1 while v2 exists: refused, nothing stored.
+        let stale = try await editor.post("/policy/rows", ["csrf": csrf, "base": "1", "match": "Bash(helm *)", "action": "deny"])
+        #expect(stale.status == 409 && stale.body.contains("Not published"))
+        // A settings.json pasted as the managed layer.
+        let settings = #"{"permissions": {"deny": ["Bash(curl *)"], "allow": ["Bash(npm *)"], "ask": ["Bash(git push *)"]}}"#
+        let imported = try await editor.post("/policy/import", ["csrf": csrf, "base": "2", "settings": settings, "layer": "managed", "on_clash": "rename"])
+        #expect(imported.status == 200 && imported.body.contains("Published v3"), "\(imported.body)")
+        let v3 = try #require(try await live.console.store.latestPolicy()?.document)
+        for match in ["Bash(curl *)", "Bash(npm *)", "Bash(git push *)"] { #expect(v3.contains(match), "\(match)") }
+        // Broken settings: refused with where, the version unchanged.
+        let broken = try await editor.post("/policy/import", ["csrf": csrf, "base": "3", "settings": "{\"permissions\": ", "layer": "user"])
+        #expect(broken.status == 400 && broken.body.contains("Not published"))
+        #expect(try await live.console.store.latestPolicy()?.version == 3)
+        let deleted = try await editor.post("/policy/rows/bash-terraform/delete", ["csrf": csrf, "base": "3"])
+        #expect(deleted.status == 200 && deleted.body.contains("Published v4"))
+        #expect(try await live.console.store.latestPolicy()?.document.contains("terraform") == false)
+        let diff = try await editor.get("/policy/diff?from=3&to=4")
+        #expect(diff.body.contains("terraform"))
+        #expect(try live.auditEntries("policy.change").filter { $0.decision != .deny }.count == 4)
     }
 
     @Test func anAdminRevokesADeviceFromItsPage() async throws {

@@ -14,7 +14,9 @@ struct PolicyVersions: Sendable {
     let clock: @Sendable () -> Int64
     let changed: @Sendable () -> Void
 
-    func publish(document: String, author: String, comment: String?) async throws -> PolicyBundle {
+    /// `base`: the version the document was written against, when the writer says (the web form
+    /// does): a newer version stored meanwhile refuses it (409) instead of being overwritten.
+    func publish(document: String, author: String, comment: String?, base: Int? = nil) async throws -> PolicyBundle {
         let compiled: Policy
         do throws(PolicyError) {
             compiled = try Policy(yaml: document, file: "console policy")
@@ -23,7 +25,13 @@ struct PolicyVersions: Sendable {
             throw Refusal(.badRequest, "policy_invalid", error.description)
         }
         let previous = try await store.latestPolicy()
-        let stored = try await store.insertPolicy(document: document, author: author, comment: comment, at: clock())
+        let stored: PolicyBundle
+        do {
+            stored = try await store.insertPolicy(document: document, author: author, comment: comment, at: clock(), base: base)
+        } catch ConsoleStoreError.policyBaseStale(let base, let latest) {
+            try audit.record("policy.change", actor: author, decision: .deny, reason: "made against v\(base); v\(latest) is newer")
+            throw Refusal(.conflict, "stale_base", "the policy was changed since v\(base) (v\(latest) is the newest): reload and make the change again")
+        }
         try audit.record(
             "policy.change", actor: author, target: "v\(stored.version)",
             details: [

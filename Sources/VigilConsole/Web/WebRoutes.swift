@@ -9,6 +9,7 @@ import NIOCore
 import ServiceLifecycle
 import VigilAPI
 import VigilAudit
+import VigilPolicy
 
 struct WebRoutes: Sendable {
     let store: any ConsoleStore
@@ -17,6 +18,7 @@ struct WebRoutes: Sendable {
     let sessions: WebSessions
     let enrollment: EnrollmentService
     let versions: PolicyVersions
+    let editor: PolicyEditor
     let admin: AdminRoutes
     let changes: ChangeFeed
     let heartbeat: Duration
@@ -49,11 +51,47 @@ struct WebRoutes: Sendable {
             let who = try AdminDoor.web(audit: audit).authorize(nil, context, .editPolicy)
             let document = try form.require("document").replacingOccurrences(of: "\r\n", with: "\n")
             do {
-                let stored = try await versions.publish(document: document, author: who, comment: form["comment"].flatMap { $0.isEmpty ? nil : $0 })
+                let stored = try await versions.publish(
+                    document: document, author: who, comment: form["comment"].flatMap { $0.isEmpty ? nil : $0 }, base: try Self.base(form))
                 changes.changed()
                 return WebResponse.redirect("/policy?published=\(stored.version)")
-            } catch let refusal as Refusal where refusal.code == "policy_invalid" {
+            } catch let refusal as Refusal where ["policy_invalid", "stale_base"].contains(refusal.code) {
                 return try await policyPage(context, flash: .init(kind: "error", text: "Not published: \(refusal.reason)"), document: document, status: .badRequest)
+            }
+        }
+        pages.post("/policy/rows") { request, context in
+            let form = try await form(request)
+            let who = try AdminDoor.web(audit: audit).authorize(nil, context, .editPolicy)
+            let base = try Self.base(form)
+            let match = try form.require("match").trimmingCharacters(in: .whitespaces)
+            guard let action = PolicyAction(rawValue: form["action"] ?? "") else { throw Refusal(.badRequest, "bad_action", "action is allow, ask or deny") }
+            let current = (try? await editor.rows().rows.rows.map(\.id)) ?? []
+            let id = form["id"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.ruleID(for: match, taken: current)
+            let row = PolicyRow(
+                id: id, match: match, action: action, scope: try Self.scope(form),
+                when: Self.list(form["when"], separators: ";\n"), overrides: Self.list(form["overrides"], separators: ", "),
+                reason: form["reason"].flatMap { $0.isEmpty ? nil : $0 })
+            return try await edit(context) { try await editor.addRow(row, base: base, author: who, comment: "rule \(id) added on the web") }
+        }
+        pages.post("/policy/rows/:id/delete") { request, context in
+            let id = try context.parameters.require("id")
+            let form = try await form(request)
+            let who = try AdminDoor.web(audit: audit).authorize(nil, context, .editPolicy)
+            let base = try Self.base(form)
+            return try await edit(context) { try await editor.deleteRow(id: id, base: base, author: who, comment: "rule \(id) deleted on the web") }
+        }
+        pages.post("/policy/import") { request, context in
+            let form = try await form(request)
+            let who = try AdminDoor.web(audit: audit).authorize(nil, context, .editPolicy)
+            let base = try Self.base(form)
+            guard let layer = ClaudeSettingsLayer.Source(rawValue: form["layer"] ?? "") else {
+                throw Refusal(.badRequest, "bad_layer", "layer is managed, user, project or local")
+            }
+            let clash = ImportClash(rawValue: form["on_clash"] ?? "refuse") ?? .refuse
+            let settings = try form.require("settings")
+            return try await edit(context) {
+                try await editor.importSettings(
+                    settings, layer: layer, onClash: clash, base: base, author: who, comment: "settings.json (\(layer.rawValue)) imported on the web")
             }
         }
         pages.get("/policy/versions/:version") { _, context in
@@ -299,7 +337,10 @@ struct WebRoutes: Sendable {
     ) async throws -> Response {
         let versions = try await store.policies(withDocuments: false)
         let latest = try await store.latestPolicy()
+        let csrf = context.identity?.session.csrfToken ?? ""
+        let base = latest?.version ?? 0
         var values: [String: Any] = [
+            "base": base,
             "versions": versions.map {
                 [
                     "version": $0.version, "author": $0.author, "created": Self.time($0.createdAt), "comment": $0.comment ?? "",
@@ -311,6 +352,19 @@ struct WebRoutes: Sendable {
         ]
         if let latest {
             values["latest"] = ["version": latest.version, "author": latest.author, "created": Self.time(latest.createdAt), "comment": latest.comment ?? ""]
+        }
+        do {
+            let view = try await editor.rows()
+            values["defaultTool"] = view.rows.defaults.tool.rawValue
+            values["rows"] = view.rows.rows.map { row -> [String: Any] in
+                [
+                    "id": row.id, "match": row.match, "action": row.action.rawValue, "scope": row.scope.description,
+                    "when": row.when.joined(separator: "; "), "overrides": row.overrides.joined(separator: ", "), "reason": row.reason ?? "",
+                    "csrf": csrf, "base": base,
+                ]
+            }
+        } catch {
+            values["rowsError"] = "The current version cannot be shown as rules (\(error)); its document is below."
         }
         if let flash { values["flash"] = flash.dictionary }
         return try render("policy", context, nav: "Policy", values, status: status)
@@ -388,6 +442,69 @@ struct WebRoutes: Sendable {
                 }
                 try await writer.finish(nil)
             })
+    }
+
+    /// One editor change from a form: published → back to the policy page saying so; refused → the
+    /// page again with the editor's reason (rule, line, column), nothing changed.
+    private func edit(_ context: ConsoleRequestContext, _ change: () async throws -> PolicyEditResult) async throws -> Response {
+        do {
+            let result = try await change()
+            changes.changed()
+            let notes = (result.notes + result.warnings).joined(separator: " ")
+            return try await policyPage(
+                context, flash: .init(kind: "ok", text: "Published v\(result.bundle.version): devices are told at once.\(notes.isEmpty ? "" : " " + notes)"),
+                status: .ok)
+        } catch let error as PolicyEditError {
+            let refusal = PolicyEditorRoutes.refusal(error)
+            return try await policyPage(context, flash: .init(kind: "error", text: "Not published: \(refusal.reason)"), status: refusal.status)
+        }
+    }
+
+    static func base(_ form: WebForm) throws -> Int {
+        guard let text = form["base"], let base = Int(text), base >= 0 else {
+            throw Refusal(.badRequest, "missing_field", "the form does not say which version it was made against (base)")
+        }
+        return base
+    }
+
+    /// A rule id from its match (`Bash(terraform *)` → `bash-terraform`), unique among `taken`.
+    static func ruleID(for match: String, taken: [String]) -> String {
+        var words: [String] = []
+        var word = ""
+        for character in match.lowercased() {
+            if character.isASCII && (character.isLetter || character.isNumber) {
+                word.append(character)
+            } else if !word.isEmpty {
+                words.append(word)
+                word = ""
+            }
+        }
+        if !word.isEmpty { words.append(word) }
+        let stem = String((words.isEmpty ? ["rule"] : words).joined(separator: "-").prefix(48))
+        var id = stem
+        var n = 2
+        while taken.contains(id) {
+            id = "\(stem)-\(n)"
+            n += 1
+        }
+        return id
+    }
+
+    static func scope(_ form: WebForm) throws -> Scope {
+        let names = list(form["scope_value"], separators: ", ")
+        switch form["scope_kind"] ?? "everyone" {
+        case "everyone": return .everyone
+        case let kind where names.isEmpty: throw Refusal(.badRequest, "bad_scope", "a \(kind) scope names at least one \(kind)")
+        case "team": return Scope(teams: names)
+        case "role": return Scope(roles: names)
+        case "user": return Scope(users: names)
+        case "device": return Scope(devices: names)
+        case let kind: throw Refusal(.badRequest, "bad_scope", "scope is everyone, team, role, user or device, not \(kind)")
+        }
+    }
+
+    static func list(_ text: String?, separators: String) -> [String] {
+        (text ?? "").split(whereSeparator: { separators.contains($0) }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     // MARK: rendering

@@ -196,15 +196,49 @@ enum WebTemplates {
             {{<layout}}{{$title}}Policy{{/title}}{{$body}}
             <h1>Policy {{#latest}}v{{version}}{{/latest}}</h1>
             {{#latest}}<p class="hint">By {{author}}, {{created}}{{#comment}}: “{{comment}}”{{/comment}}</p>{{/latest}}
-            {{$rows}}{{/rows}}
+            {{#rowsError}}<p class="flash error">{{rowsError}}</p>{{/rowsError}}
+            <h2>Rules</h2>
+            <p class="hint">In order; the most specific matching rule decides, deny over ask over allow unless a rule overrides another. A tool call no rule matches: <strong>{{defaultTool}}</strong>.</p>
+            <table id="rows"><thead><tr><th>Id</th><th>Match</th><th>Action</th><th>Scope</th><th>Posture</th><th>Overrides</th><th>Reason</th>{{#mayEdit}}<th></th>{{/mayEdit}}</tr></thead><tbody>
+            {{#rows}}<tr><td><code>{{id}}</code></td><td><code>{{match}}</code></td><td><span class="tag action-{{action}}">{{action}}</span></td><td>{{scope}}</td><td class="posture">{{when}}</td><td>{{overrides}}</td><td>{{reason}}</td>
+            {{#mayEdit}}<td><form method="post" action="/policy/rows/{{id}}/delete" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="base" value="{{base}}"><button class="link">delete</button></form></td>{{/mayEdit}}</tr>{{/rows}}
+            </tbody></table>
+            {{#mayEdit}}
+            <h2>Add a rule</h2>
+            <form method="post" action="/policy/rows" class="inline" id="add-rule">
+              <input type="hidden" name="csrf" value="{{identity.csrf}}">
+              <input type="hidden" name="base" value="{{base}}">
+              <label>Match <input name="match" placeholder="Bash(terraform *)" required size="28"></label>
+              <label>Action <select name="action"><option value="deny">deny</option><option value="ask">ask</option><option value="allow">allow</option></select></label>
+              <label>Scope <select name="scope_kind"><option value="everyone">everyone</option><option value="team">team</option><option value="role">role</option><option value="user">user</option><option value="device">device</option></select></label>
+              <label>Who <input name="scope_value" placeholder="infra, web" size="12"></label>
+              <label>Posture <input name="when" placeholder="disk_encrypted == false" size="22"></label>
+              <label>Overrides <input name="overrides" placeholder="rule ids" size="12"></label>
+              <label>Reason <input name="reason" size="30"></label>
+              <label>Id <input name="id" placeholder="(from the match)" size="14"></label>
+              <button>Add and publish</button>
+            </form>
+            <h2>Import from settings.json</h2>
+            <form method="post" action="/policy/import" class="stack" id="import">
+              <input type="hidden" name="csrf" value="{{identity.csrf}}">
+              <input type="hidden" name="base" value="{{base}}">
+              <textarea name="settings" rows="6" spellcheck="false" placeholder='{"permissions": {"deny": ["Bash(curl *)"], "allow": ["Bash(npm *)"]}}'></textarea>
+              <div class="inline">
+                <label>Layer <select name="layer"><option value="managed">managed</option><option value="user">user</option><option value="project">project</option><option value="local">local</option></select></label>
+                <label>An id already taken <select name="on_clash"><option value="refuse">refuse the import</option><option value="rename">rename the imported rule</option><option value="replace">replace the rule</option></select></label>
+                <button>Import and publish</button>
+              </div>
+            </form>
+            {{/mayEdit}}
             <h2>Versions</h2>
             <table id="versions"><thead><tr><th>Version</th><th>Author</th><th>When</th><th>Comment</th><th></th></tr></thead><tbody>
             {{#versions}}<tr><td><a href="/policy/versions/{{version}}">v{{version}}</a></td><td>{{author}}</td><td>{{created}}</td><td>{{comment}}</td><td>{{#previous}}<a href="/policy/diff?from={{previous}}&amp;to={{version}}">diff</a>{{/previous}}</td></tr>{{/versions}}
             </tbody></table>
             {{#mayEdit}}
             <h2>Edit the document</h2>
-            <form method="post" action="/policy" class="stack">
+            <form method="post" action="/policy" class="stack" id="edit-document">
               <input type="hidden" name="csrf" value="{{identity.csrf}}">
+              <input type="hidden" name="base" value="{{base}}">
               <textarea name="document" rows="24" spellcheck="false" id="document">{{document}}</textarea>
               <label>Comment <input name="comment"></label>
               <button>Publish a new version</button>
