@@ -48,7 +48,7 @@ extension Daemon {
                     .init(service: policy.watching(signals: reloadSignals)),
                     .init(service: posture),
                     .init(service: uplink),
-                    .init(service: StopSignalService(signals: stopSignals), successTerminationBehavior: .gracefullyShutdownGroup)
+                    .init(service: StopSignalService(signals: stopSignals), successTerminationBehavior: .gracefullyShutdownGroup),
                 ],
                 logger: logger))
         logger.info(

@@ -56,7 +56,11 @@ final class KeptConnection: Sendable {
         await withCheckedContinuation { continuation in
             let once = NIOLockedValueBox(false)
             let job = Job(head: head, body: body) { result in
-                guard once.withLockedValue({ done in defer { done = true }; return !done }) else { return }
+                guard
+                    once.withLockedValue({ done in
+                        defer { done = true }; return !done
+                    })
+                else { return }
                 continuation.resume(returning: result)
             }
             let jobs = worker.withLock { worker -> AsyncStream<Job>.Continuation in
@@ -140,14 +144,18 @@ final class KeptConnection: Sendable {
                             }
                         } catch {
                             let failure = client.failure(error, presented: presented)
-                            for job in replies.withLockedValue({ jobs in defer { jobs = [] }; return jobs }) {
+                            for job in replies.withLockedValue({ jobs in
+                                defer { jobs = [] }; return jobs
+                            }) {
                                 job.reply(.failure(started ? .failed(failure) : .unanswered(failure)))
                             }
                             return
                         }
                         // The console closed the connection: whatever was sent on it got no answer.
                         let closed = FleetError(.response, "the console closed the connection before a complete answer")
-                        for job in replies.withLockedValue({ jobs in defer { jobs = [] }; return jobs }) {
+                        for job in replies.withLockedValue({ jobs in
+                            defer { jobs = [] }; return jobs
+                        }) {
                             job.reply(.failure(started ? .failed(closed) : .unanswered(closed)))
                         }
                     }

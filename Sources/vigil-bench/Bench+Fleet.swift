@@ -104,7 +104,8 @@ private final class Fleet: Sendable {
             "fleet.push",
             [
                 "devices": "\(devices.count)", "changes": "\(changes)", "p50_ms": ms(latencies, 0.50), "p99_ms": ms(latencies, 0.99),
-                "max_ms": ms(latencies, 1.0), "device_compile_ms": String(format: "%.2f", compile), "connections_held": "\(devices.filter { $0.uplink.status.connected }.count)",
+                "max_ms": ms(latencies, 1.0), "device_compile_ms": String(format: "%.2f", compile),
+                "connections_held": "\(devices.filter { $0.uplink.status.connected }.count)",
                 "console_rss_per_connection_kib": String(format: "%.1f", Double(rssAfter - rssBefore) / Double(devices.count)),
             ])
         tasks.withLock { tasks in
@@ -202,7 +203,9 @@ private final class DeviceCompile: Sendable {
 
     func compile(_ bundle: PolicyBundle) -> Result<Void, any Error> {
         if let known = compiled.withLock({ $0[bundle.document] }) { return known.mapError { $0 } }
-        let result: Result<Void, PolicyError> = Result { () throws(PolicyError) in _ = try Policy(yaml: bundle.document, file: "console v\(bundle.version)") }
+        let result: Result<Void, PolicyError> = Result { () throws(PolicyError) in
+            _ = try Policy(yaml: bundle.document, file: "console v\(bundle.version)")
+        }
         compiled.withLock { $0[bundle.document] = result }
         newest.withLock { $0 = bundle.document }
         return result.mapError { $0 }

@@ -56,7 +56,8 @@ extension VigilConsoleCommand {
                 guard !(disable && enable) else { throw ValidationError("--disable and --enable together") }
                 let change = UpdateAdminRequest(
                     role: role, disabled: disable ? true : enable ? false : nil, resetTOTP: resetTotp, actor: AdminClient.actor)
-                _ = try AdminClient(socket: state.socketPath).call("POST", "/admin/v1/admins/\(name)", body: Array(try JSONEncoder().encode(change)), expect: 200)
+                _ = try AdminClient(socket: state.socketPath).call(
+                    "POST", "/admin/v1/admins/\(name)", body: Array(try JSONEncoder().encode(change)), expect: 200)
                 print("admin \(name) changed")
             }
         }

@@ -58,7 +58,9 @@ import VigilTransport
         let before = Self.establishedConnections(to: live.port)
         for _ in 0..<20 { #expect(try await client.send("GET", "/api/v1/device").status == 200) }
         // Twenty requests, one connection.
-        #expect(Self.establishedConnections(to: live.port) - before == 1, "before \(before), after \(Self.establishedConnections(to: live.port)), port \(live.port)")
+        #expect(
+            Self.establishedConnections(to: live.port) - before == 1,
+            "before \(before), after \(Self.establishedConnections(to: live.port)), port \(live.port)")
         // The console closes it when idle; the next request is sent again on a new one.
         try await Task.sleep(for: .milliseconds(800))
         #expect(try await client.send("GET", "/api/v1/device").status == 200)
@@ -70,7 +72,9 @@ import VigilTransport
     static func establishedConnections(to port: Int) -> Int {
         let hex = String(format: ":%04X", port)
         // Read to the end: /proc files have no size for Foundation's whole-file reads.
-        let text = (try? FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/net/tcp")).readToEnd()).map { String(decoding: $0 ?? Data(), as: UTF8.self) } ?? ""
+        let text =
+            (try? FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/net/tcp")).readToEnd()).map { String(decoding: $0 ?? Data(), as: UTF8.self) }
+            ?? ""
         return text.split(separator: "\n").dropFirst().filter { line in
             let fields = line.split(separator: " ")
             return fields.count > 3 && fields[2].hasSuffix(hex) && fields[3] == "01"

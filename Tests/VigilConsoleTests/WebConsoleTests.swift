@@ -174,7 +174,8 @@ extension LiveConsole {
             "POST", "/api/v1/admin/tokens", body: Array(#"{"expiresIn": 60, "uses": 1}"#.utf8),
             headers: [("Content-Type", "application/json"), ("X-CSRF-Token", csrf)])
         #expect(json.status == 201)
-        let noHeader = try await browser.send("POST", "/api/v1/admin/tokens", body: Array(#"{"expiresIn": 60, "uses": 1}"#.utf8), headers: [("Content-Type", "application/json")])
+        let noHeader = try await browser.send(
+            "POST", "/api/v1/admin/tokens", body: Array(#"{"expiresIn": 60, "uses": 1}"#.utf8), headers: [("Content-Type", "application/json")])
         #expect(noHeader.status == 403)
         // A login form posted without its cookie (login CSRF) is refused.
         let other = Browser(live)
@@ -204,7 +205,8 @@ extension LiveConsole {
         #expect(try await live.console.store.latestPolicy() == nil)
         #expect(try await auditor.post("/tokens", ["csrf": csrf, "days": "1", "uses": "1"]).status == 403)
         let editorCSRF = try #require(try await editor.get("/policy").csrf)
-        let published = try await editor.post("/policy", ["csrf": editorCSRF, "document": kubectlPolicy, "comment": "kubectl for infra only", "base": "0"])
+        let published = try await editor.post(
+            "/policy", ["csrf": editorCSRF, "document": kubectlPolicy, "comment": "kubectl for infra only", "base": "0"])
         #expect(published.status == 303 && published.location == "/policy?published=1")
         #expect(try await live.console.store.latestPolicy()?.author == "admin:dave")
         #expect(try await editor.post("/admins", ["csrf": editorCSRF, "name": "eve", "role": "admin"]).status == 403)
@@ -323,7 +325,8 @@ extension LiveConsole {
         #expect(stale.status == 409 && stale.body.contains("Not published"))
         // A settings.json pasted as the managed layer.
         let settings = #"{"permissions": {"deny": ["Bash(curl *)"], "allow": ["Bash(npm *)"], "ask": ["Bash(git push *)"]}}"#
-        let imported = try await editor.post("/policy/import", ["csrf": csrf, "base": "2", "settings": settings, "layer": "managed", "on_clash": "rename"])
+        let imported = try await editor.post(
+            "/policy/import", ["csrf": csrf, "base": "2", "settings": settings, "layer": "managed", "on_clash": "rename"])
         #expect(imported.status == 200 && imported.body.contains("Published v3"), "\(imported.body)")
         let v3 = try #require(try await live.console.store.latestPolicy()?.document)
         for match in ["Bash(curl *)", "Bash(npm *)", "Bash(git push *)"] { #expect(v3.contains(match), "\(match)") }

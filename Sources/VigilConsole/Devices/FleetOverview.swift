@@ -11,7 +11,10 @@ public struct FleetOverview: Codable, Sendable, Equatable {
     public static let quietAfter: Int64 = 180
 
     public struct Gap: Codable, Sendable, Equatable {
-        public enum Kind: String, Codable, Sendable { case stoppedReporting = "stopped-reporting", hooksMissing = "hooks-missing", policyStale = "policy-stale", agentsOutsideVigil = "agents-outside-vigil", neverReported = "never-reported" }
+        public enum Kind: String, Codable, Sendable {
+            case stoppedReporting = "stopped-reporting", hooksMissing = "hooks-missing", policyStale = "policy-stale", agentsOutsideVigil =
+                "agents-outside-vigil", neverReported = "never-reported"
+        }
         public var device: String
         public var hostname: String
         public var kind: Kind

@@ -30,7 +30,8 @@ struct PolicyVersions: Sendable {
             stored = try await store.insertPolicy(document: document, author: author, comment: comment, at: clock(), base: base)
         } catch ConsoleStoreError.policyBaseStale(let base, let latest) {
             try audit.record("policy.change", actor: author, decision: .deny, reason: "made against v\(base); v\(latest) is newer")
-            throw Refusal(.conflict, "stale_base", "the policy was changed since v\(base) (v\(latest) is the newest): reload and make the change again")
+            throw Refusal(
+                .conflict, "stale_base", "the policy was changed since v\(base) (v\(latest) is the newest): reload and make the change again")
         }
         try audit.record(
             "policy.change", actor: author, target: "v\(stored.version)",

@@ -209,7 +209,8 @@ struct AdminRoutes: Sendable {
             return try JSONResponse.make(try await store.tokens().map(TokenSummary.init))
         }
         admin.post("tokens") { request, context in
-            let ask = try JSONResponse.decode(IssueTokenRequest.self, from: try await request.body.collect(upTo: 64 * 1024), what: "the token request")
+            let ask = try JSONResponse.decode(
+                IssueTokenRequest.self, from: try await request.body.collect(upTo: 64 * 1024), what: "the token request")
             let who = try door.authorize(ask.actor, context, .administer)
             let issued = try await enrollment.issue(team: ask.team, expiresIn: ask.expiresIn, uses: ask.uses, actor: who, now: clock())
             return try JSONResponse.make(issued, status: .created)
@@ -242,7 +243,8 @@ struct AdminRoutes: Sendable {
         admin.post("policy") { request, context in
             let change = try JSONResponse.decode(PolicyChange.self, from: try await request.body.collect(upTo: 1 << 20), what: "the policy change")
             let who = try door.authorize(change.actor, context, .editPolicy)
-            return try JSONResponse.make(try await versions.publish(document: change.document, author: who, comment: change.comment), status: .created)
+            return try JSONResponse.make(
+                try await versions.publish(document: change.document, author: who, comment: change.comment), status: .created)
         }
         admin.get("policy") { _, context in
             _ = try door.authorize(nil, context, .read)
@@ -268,7 +270,8 @@ struct AdminRoutes: Sendable {
         }
         admin.post("admins/:name") { request, context in
             let name = try context.parameters.require("name")
-            let ask = try JSONResponse.decode(UpdateAdminRequest.self, from: try await request.body.collect(upTo: 64 * 1024), what: "the admin change")
+            let ask = try JSONResponse.decode(
+                UpdateAdminRequest.self, from: try await request.body.collect(upTo: 64 * 1024), what: "the admin change")
             let who = try door.authorize(ask.actor, context, .administer)
             let updated = try await accounts.update(name: name, role: ask.role, disabled: ask.disabled, resetTOTP: ask.resetTOTP ?? false, actor: who)
             return try JSONResponse.make(AdminSummary(updated))

@@ -20,7 +20,9 @@ struct PolicyEditorRoutes: Sendable {
         admin.post("policy/rows") { request, context in
             let ask = try await Self.body(AddPolicyRowRequest.self, request, "the new rule")
             let who = try door.authorize(ask.actor, context, .editPolicy)
-            return try await edited(.created) { try await editor.addRow(ask.row, at: ask.position, base: ask.base, author: who, comment: ask.comment) }
+            return try await edited(.created) {
+                try await editor.addRow(ask.row, at: ask.position, base: ask.base, author: who, comment: ask.comment)
+            }
         }
         // `**`: rule ids may contain `/`.
         admin.put("policy/rows/**") { request, context in
@@ -38,14 +40,17 @@ struct PolicyEditorRoutes: Sendable {
         admin.put("policy/defaults") { request, context in
             let ask = try await Self.body(PolicyDefaultsRequest.self, request, "the defaults")
             let who = try door.authorize(ask.actor, context, .editPolicy)
-            return try await edited { try await editor.setDefaults(ask.defaults, label: ask.label, base: ask.base, author: who, comment: ask.comment) }
+            return try await edited {
+                try await editor.setDefaults(ask.defaults, label: ask.label, base: ask.base, author: who, comment: ask.comment)
+            }
         }
         admin.post("policy/import") { request, context in
             let ask = try await Self.body(ImportSettingsRequest.self, request, "the import")
             let who = try door.authorize(ask.actor, context, .editPolicy)
             return try await edited(.created) {
                 try await editor.importSettings(
-                    ask.settings, layer: ask.layer, path: ask.path, onClash: ask.onClash ?? .refuse, base: ask.base, author: who, comment: ask.comment)
+                    ask.settings, layer: ask.layer, path: ask.path, onClash: ask.onClash ?? .refuse, base: ask.base, author: who, comment: ask.comment
+                )
             }
         }
         admin.get("policy/diff") { request, context in

@@ -208,7 +208,8 @@ public final class SQLiteConsoleStore: ConsoleStore {
                 db, sql: "SELECT * FROM device_report WHERE device_id = ? ORDER BY id DESC LIMIT ?", arguments: [deviceID, limit]
             ).map { row in
                 DeviceReportRecord(
-                    deviceID: row["device_id"], at: row["at"], report: try Self.decode(DeviceReport.self, row["report"], column: "device_report.report"))
+                    deviceID: row["device_id"], at: row["at"],
+                    report: try Self.decode(DeviceReport.self, row["report"], column: "device_report.report"))
             }
         }
     }

@@ -44,7 +44,9 @@ struct WebRoutes: Sendable {
             return WebResponse.redirect("/devices/\(id)")
         }
         pages.get("/policy") { request, context in
-            try await policyPage(context, flash: request.uri.queryParameters.get("published").map { .init(kind: "ok", text: "Published v\($0): devices are told at once.") })
+            try await policyPage(
+                context,
+                flash: request.uri.queryParameters.get("published").map { .init(kind: "ok", text: "Published v\($0): devices are told at once.") })
         }
         pages.post("/policy") { request, context in
             let form = try await form(request)
@@ -56,7 +58,8 @@ struct WebRoutes: Sendable {
                 changes.changed()
                 return WebResponse.redirect("/policy?published=\(stored.version)")
             } catch let refusal as Refusal where ["policy_invalid", "stale_base"].contains(refusal.code) {
-                return try await policyPage(context, flash: .init(kind: "error", text: "Not published: \(refusal.reason)"), document: document, status: .badRequest)
+                return try await policyPage(
+                    context, flash: .init(kind: "error", text: "Not published: \(refusal.reason)"), document: document, status: .badRequest)
             }
         }
         pages.post("/policy/rows") { request, context in
@@ -64,7 +67,9 @@ struct WebRoutes: Sendable {
             let who = try AdminDoor.web(audit: audit).authorize(nil, context, .editPolicy)
             let base = try Self.base(form)
             let match = try form.require("match").trimmingCharacters(in: .whitespaces)
-            guard let action = PolicyAction(rawValue: form["action"] ?? "") else { throw Refusal(.badRequest, "bad_action", "action is allow, ask or deny") }
+            guard let action = PolicyAction(rawValue: form["action"] ?? "") else {
+                throw Refusal(.badRequest, "bad_action", "action is allow, ask or deny")
+            }
             let current = (try? await editor.rows().rows.rows.map(\.id)) ?? []
             let id = form["id"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.ruleID(for: match, taken: current)
             let row = PolicyRow(
@@ -96,7 +101,9 @@ struct WebRoutes: Sendable {
         }
         pages.get("/policy/versions/:version") { _, context in
             let version = try context.parameters.require("version", as: Int.self)
-            guard let bundle = try await store.policy(version: version) else { throw Refusal(.notFound, "unknown_version", "there is no policy version \(version)") }
+            guard let bundle = try await store.policy(version: version) else {
+                throw Refusal(.notFound, "unknown_version", "there is no policy version \(version)")
+            }
             return try render("policyVersion", context, nav: "Policy", ["bundle": Self.dictionary(bundle), "created": Self.time(bundle.createdAt)])
         }
         pages.get("/policy/diff") { request, context in
@@ -127,7 +134,9 @@ struct WebRoutes: Sendable {
         pages.post("/tokens/:id/revoke") { _, context in
             let id = try context.parameters.require("id")
             let who = try AdminDoor.web(audit: audit).authorize(nil, context, .administer)
-            guard try await store.revokeToken(id: id, at: clock()) else { throw Refusal(.notFound, "unknown_token", "there is no enrolment token \(id)") }
+            guard try await store.revokeToken(id: id, at: clock()) else {
+                throw Refusal(.notFound, "unknown_token", "there is no enrolment token \(id)")
+            }
             try audit.record("token.revoke", actor: who, target: id)
             return WebResponse.redirect("/tokens")
         }
@@ -135,7 +144,9 @@ struct WebRoutes: Sendable {
         pages.post("/admins") { request, context in
             let form = try await form(request)
             let who = try AdminDoor.web(audit: audit).authorize(nil, context, .administer)
-            guard let role = AdminRole(rawValue: form["role"] ?? "") else { throw Refusal(.badRequest, "bad_role", "role is admin, policy-editor or auditor") }
+            guard let role = AdminRole(rawValue: form["role"] ?? "") else {
+                throw Refusal(.badRequest, "bad_role", "role is admin, policy-editor or auditor")
+            }
             let name = try form.require("name")
             let password = try await accounts.add(name: name, role: role, actor: who)
             return try await adminsPage(context, added: ["name": name, "role": role.rawValue, "password": password], status: .created)
@@ -157,7 +168,10 @@ struct WebRoutes: Sendable {
             let secret = accounts.newTOTPSecret()
             return try render(
                 "account", context, nav: nil,
-                ["totpOn": identity.admin.totpSecret != nil, "secret": secret, "otpauth": accounts.otpauthURL(secret: secret, name: identity.admin.name)])
+                [
+                    "totpOn": identity.admin.totpSecret != nil, "secret": secret,
+                    "otpauth": accounts.otpauthURL(secret: secret, name: identity.admin.name),
+                ])
         }
         pages.post("/account/totp") { request, context in
             let identity = try context.identity.orRefuse()
@@ -182,7 +196,8 @@ struct WebRoutes: Sendable {
                 try await accounts.changePassword(name: identity.admin.name, current: try form.require("current"), new: new)
             } catch let refusal as Refusal {
                 return try render(
-                    "password", context, nav: nil, ["temporary": identity.admin.passwordIsTemporary, "flash": ["kind": "error", "text": refusal.reason]],
+                    "password", context, nav: nil,
+                    ["temporary": identity.admin.passwordIsTemporary, "flash": ["kind": "error", "text": refusal.reason]],
                     status: refusal.status)
             }
             // Every session ended with the old password; this browser gets a new one.
@@ -261,7 +276,9 @@ struct WebRoutes: Sendable {
                     "sessions": overview.sessions.map {
                         [
                             "device": $0.device, "hostname": $0.hostname, "started": Self.time($0.session.startedAt),
-                            "session": ["agent": $0.session.agent, "user": $0.session.user, "toolCalls": $0.session.toolCalls, "denied": $0.session.denied],
+                            "session": [
+                                "agent": $0.session.agent, "user": $0.session.user, "toolCalls": $0.session.toolCalls, "denied": $0.session.denied,
+                            ],
                         ] as [String: Any]
                     },
                     "outsideAgents": overview.outsideAgents.map {
@@ -287,7 +304,8 @@ struct WebRoutes: Sendable {
                 "id": device.id, "hostname": device.facts.hostname, "team": device.team ?? "", "os": device.facts.os,
                 "vigil": device.facts.vigilVersion, "mode": device.facts.enforcementMode, "policy": device.policyVersion.map { "v\($0)" } ?? "none",
                 "lastSeen": Self.ago(now - device.lastSeen), "posture": Self.posture(device.facts.posture), "drops": drops,
-                "errors": device.counters["errors"] ?? 0, "revoked": device.revokedAt != nil, "state": device.revokedAt == nil ? "enrolled" : "revoked",
+                "errors": device.counters["errors"] ?? 0, "revoked": device.revokedAt != nil,
+                "state": device.revokedAt == nil ? "enrolled" : "revoked",
             ]
         }
         return try render("devices", context, nav: "Devices", ["devices": devices], live: "devices")
@@ -319,7 +337,10 @@ struct WebRoutes: Sendable {
                     "revokedReason": detail.revokedReason as Any,
                     "activity": [
                         "sessions": (detail.activity?.sessions ?? []).map {
-                            ["id": $0.id, "agent": $0.agent, "user": $0.user, "startedAt": Self.time($0.startedAt), "toolCalls": $0.toolCalls, "denied": $0.denied]
+                            [
+                                "id": $0.id, "agent": $0.agent, "user": $0.user, "startedAt": Self.time($0.startedAt), "toolCalls": $0.toolCalls,
+                                "denied": $0.denied,
+                            ]
                         }
                     ],
                 ] as [String: Any],
@@ -351,7 +372,9 @@ struct WebRoutes: Sendable {
             "mayEdit": context.identity?.admin.role.mayEditPolicy == true,
         ]
         if let latest {
-            values["latest"] = ["version": latest.version, "author": latest.author, "created": Self.time(latest.createdAt), "comment": latest.comment ?? ""]
+            values["latest"] = [
+                "version": latest.version, "author": latest.author, "created": Self.time(latest.createdAt), "comment": latest.comment ?? "",
+            ]
         }
         do {
             let view = try await editor.rows()
@@ -370,7 +393,9 @@ struct WebRoutes: Sendable {
         return try render("policy", context, nav: "Policy", values, status: status)
     }
 
-    private func tokensPage(_ context: ConsoleRequestContext, issued: EnrollmentService.Issued?, status: HTTPResponse.Status = .ok) async throws -> Response {
+    private func tokensPage(_ context: ConsoleRequestContext, issued: EnrollmentService.Issued?, status: HTTPResponse.Status = .ok) async throws
+        -> Response
+    {
         let now = clock()
         let csrf = context.identity?.session.csrfToken ?? ""
         let mayAdminister = context.identity?.admin.role.mayAdminister == true
@@ -392,7 +417,8 @@ struct WebRoutes: Sendable {
         let mayAdminister = context.identity?.admin.role.mayAdminister == true
         let admins = try await store.admins().map { admin -> [String: Any] in
             [
-                "name": admin.name, "role": admin.role.rawValue, "totp": admin.totpSecret == nil ? "off" : "on", "created": Self.time(admin.createdAt),
+                "name": admin.name, "role": admin.role.rawValue, "totp": admin.totpSecret == nil ? "off" : "on",
+                "created": Self.time(admin.createdAt),
                 "createdBy": admin.createdBy,
                 "state": admin.disabledAt != nil ? "disabled" : admin.passwordIsTemporary ? "one-time password not yet replaced" : "active",
                 "manage": mayAdminister, "csrf": csrf,
@@ -452,7 +478,8 @@ struct WebRoutes: Sendable {
             changes.changed()
             let notes = (result.notes + result.warnings).joined(separator: " ")
             return try await policyPage(
-                context, flash: .init(kind: "ok", text: "Published v\(result.bundle.version): devices are told at once.\(notes.isEmpty ? "" : " " + notes)"),
+                context,
+                flash: .init(kind: "ok", text: "Published v\(result.bundle.version): devices are told at once.\(notes.isEmpty ? "" : " " + notes)"),
                 status: .ok)
         } catch let error as PolicyEditError {
             let refusal = PolicyEditorRoutes.refusal(error)
@@ -556,7 +583,9 @@ struct WebRoutes: Sendable {
         }
     }
 
-    static func posture(_ facts: [String: String]) -> String { facts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") }
+    static func posture(_ facts: [String: String]) -> String {
+        facts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+    }
 
     static func counters(_ counters: [String: UInt64]) -> [[String: Any]] {
         counters.sorted { $0.key < $1.key }.map { ["name": $0.key, "value": $0.value] }
@@ -577,7 +606,8 @@ extension Optional where Wrapped == WebIdentity {
 enum WebResponse {
     /// Every page: not cached, not framed, no script or style from anywhere but the console.
     static let securityHeaders: HTTPFields = [
-        .contentSecurityPolicy: "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        .contentSecurityPolicy:
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
         .xContentTypeOptions: "nosniff", .cacheControl: "no-store", HTTPField.Name("Referrer-Policy")!: "same-origin",
         HTTPField.Name("X-Frame-Options")!: "DENY",
     ]

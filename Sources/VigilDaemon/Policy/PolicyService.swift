@@ -54,10 +54,12 @@ final class PolicyService: Sendable {
     /// The device left its console (`vigil unenroll`): the local file alone is in force again.
     @discardableResult
     func leaveConsole(reason: String) -> Result<String, DaemonError> {
-        guard let left = console.withLock({ layer -> Int? in
-            defer { layer = nil }
-            return layer?.version
-        }) else { return .success(current.version) }
+        guard
+            let left = console.withLock({ layer -> Int? in
+                defer { layer = nil }
+                return layer?.version
+            })
+        else { return .success(current.version) }
         var entry = AuditEntry(kind: AuditEntry.Kind(rawValue: "policy"), deviceId: deviceID, policyVersion: current.version)
         entry.extra["event"] = "console-left"
         entry.extra["consoleVersion"] = String(left)
