@@ -51,11 +51,11 @@ public final class Daemon: Sendable {
     public init(
         configuration: DaemonConfiguration, sensorOptions: SensorOptions = SensorOptions(), logger: Logger
     ) throws(DaemonError) {
-        var configuration = configuration
-        // An enrolled device's console team joins every identity's teams (policy scopes).
-        if let team = (try? FleetEnrollment(stateDirectory: configuration.stateDirectory).load())??.team {
-            configuration.deviceTeams.append(team)
-        }
+        // An enrolled device's console team joins every identity's teams (policy scopes); the uplink
+        // service changes it as the device enrols or leaves.
+        let teams = DeviceTeams(
+            configured: configuration.deviceTeams,
+            console: (try? FleetEnrollment(stateDirectory: configuration.stateDirectory).load())??.team)
         self.configuration = configuration
         self.logger = logger
         let loaded: Policy
@@ -91,7 +91,7 @@ public final class Daemon: Sendable {
         hasher = ExecutableHasher(maxBytes: 1 << 30, store: hashCache)
         let trust = AgentTrust(configured: configuration.trustedAgentBinaries, hasher: hasher)
         sessions = SessionRegistry(
-            deviceID: configuration.deviceID, deviceTeams: configuration.deviceTeams, store: store, sensor: sensor, engine: engine, journal: journal,
+            deviceID: configuration.deviceID, deviceTeams: teams, store: store, sensor: sensor, engine: engine, journal: journal,
             trust: trust)
         hooks = HookService(configuration: configuration, sessions: sessions, policy: policy, journal: journal, trust: trust, logger: logger)
         enforcementMode = Environment.probeFeatures().enforcementMode
@@ -103,7 +103,7 @@ public final class Daemon: Sendable {
         // Enrolled: the console's last kept bundle is in force before any connection (and without one).
         uplink = UplinkService(
             stateDirectory: configuration.stateDirectory, deviceID: configuration.deviceID, policy: policy, journal: journal,
-            enforcementMode: enforcementMode, status: { [report] in report.status(for: 0) })
+            enforcementMode: enforcementMode, teams: teams, posture: engine.posture, status: { [report] in report.status(for: 0) })
         uplink.startIfEnrolled()
         if let problem = hashCache.problem { journal.noteError("executable hash cache not used: \(problem)") }
         for program in sensor.programs where !program.attached {

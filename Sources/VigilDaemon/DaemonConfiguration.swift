@@ -40,7 +40,7 @@ public struct DaemonConfiguration: Sendable {
     public var edrProcessNames: [String]?
     public var deviceID: String
     /// Teams every user of this device is in for policy scopes, besides their Unix groups: the
-    /// console team an enrolled device joined (set by the daemon from its enrolment).
+    /// configured ones; an enrolled device adds its console team while it is enrolled (DeviceTeams).
     public var deviceTeams: [String] = []
     /// A Claude Code that calls the hooks outside every session is adopted as one (its tree tagged,
     /// moved into a session cgroup, every kernel event decided and audited). Off: its hook calls

@@ -178,7 +178,8 @@ struct ConsoleEndToEndTests {
         }
         let script = ClaudeE2E.packageRoot + "/Tests/VigilEndToEndTests/Browser/console_walkthrough.py"
         let run = try world.run(
-            [python, script, step, "--url", console.url, "--shots", Self.screenshots, "--user", "alice", "--password", "a long admin passphrase"] + extra,
+            [python, script, step, "--url", console.url, "--shots", Self.screenshots, "--user", "alice", "--password", "a long admin passphrase"]
+                + extra,
             environment: ["PATH": "/usr/bin:/bin", "HOME": world.base])
         guard run.status == 0, let line = run.output.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
             let answer = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
@@ -227,7 +228,8 @@ struct ConsoleEndToEndTests {
         // The real Claude Code, as the developer, on this infra device: the rule written in the browser decides.
         let model = try MockModel.start(dumpDirectory: world.requests)
         defer { model.child.stop() }
-        let run = try world.claude(ClaudeWorld.prompt(bash: ["terraform plan", "npm --version"]), model: model, wrapper: vigil, socket: daemon.socket)
+        let run = try world.claude(
+            ClaudeWorld.prompt(bash: ["terraform plan", "npm --version"]), model: model, wrapper: vigil, socket: daemon.socket)
         #expect(run.status == 0, "claude: \(run.stderr)")
         let results = try model.toolResults()
         #expect(results["toolu_00_0"]?.text.contains("Terraform runs from the pipeline") == true, "\(results)")

@@ -76,7 +76,9 @@ public struct FleetOverview: Codable, Sendable, Equatable {
             }
             for (name, value) in device.counters { overview.counters[name, default: 0] += value }
             guard let activity = device.activity else {
-                if quiet <= quietAfter { gap(.neverReported, "no activity report yet (an older Vigil?)") }
+                if quiet <= quietAfter {
+                    gap(.neverReported, "no report since it enrolled (reports come every minute; a Vigil before 0.1 sends none)")
+                }
                 continue
             }
             if activity.hooksDropIn == nil { gap(.hooksMissing, "Claude Code's hooks do not reach vigild: the managed-settings drop-in is missing") }

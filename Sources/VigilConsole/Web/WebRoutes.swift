@@ -270,7 +270,7 @@ struct WebRoutes: Sendable {
             "dashboard", context, nav: "Dashboard",
             [
                 "o": [
-                    "enrolled": overview.enrolled, "reporting": overview.reporting, "latestPolicy": overview.latestPolicy as Any,
+                    "enrolled": overview.enrolled, "reporting": overview.reporting, "latestPolicy": overview.latestPolicy.map { "v\($0)" } ?? "none",
                     "onLatestPolicy": overview.onLatestPolicy,
                     "gaps": overview.gaps.map { ["device": $0.device, "hostname": $0.hostname, "kind": $0.kind.rawValue, "detail": $0.detail] },
                     "sessions": overview.sessions.map {
@@ -334,7 +334,7 @@ struct WebRoutes: Sendable {
                             "enforcementMode": device.facts.enforcementMode,
                         ],
                     ] as [String: Any],
-                    "revokedReason": detail.revokedReason as Any,
+                    "revokedReason": detail.revokedReason ?? false,
                     "activity": [
                         "sessions": (detail.activity?.sessions ?? []).map {
                             [
@@ -592,7 +592,7 @@ struct WebRoutes: Sendable {
     }
 
     static func dictionary(_ bundle: PolicyBundle) -> [String: Any] {
-        ["version": bundle.version, "author": bundle.author, "document": bundle.document, "comment": bundle.comment as Any]
+        ["version": bundle.version, "author": bundle.author, "document": bundle.document, "comment": bundle.comment ?? false]
     }
 }
 

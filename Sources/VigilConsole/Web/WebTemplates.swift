@@ -116,7 +116,7 @@ enum WebTemplates {
           <div class="card"><span class="n" id="reporting">{{o.reporting}}</span> reporting</div>
           <div class="card"><span class="n" id="sessions-count">{{sessionCount}}</span> agent sessions</div>
           <div class="card {{#hasOutside}}warn{{/hasOutside}}"><span class="n">{{outsideCount}}</span> agents outside Vigil</div>
-          <div class="card"><span class="n">{{#o.latestPolicy}}v{{o.latestPolicy}}{{/o.latestPolicy}}{{^o.latestPolicy}}none{{/o.latestPolicy}}</span> policy, on {{o.onLatestPolicy}} devices</div>
+          <div class="card"><span class="n">{{o.latestPolicy}}</span> policy, on {{o.onLatestPolicy}} devices</div>
           <div class="card {{#hasGaps}}warn{{/hasGaps}}"><span class="n" id="gap-count">{{gapCount}}</span> adoption gaps</div>
         </div>
         <h2>Adoption gaps</h2>

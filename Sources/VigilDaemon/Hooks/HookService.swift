@@ -179,7 +179,7 @@ final class HookService: Service, Sendable {
         let (subject, vigilID) = (live?.subject, live?.id)
         let account = Accounts.lookup(uid: uid)
         let identity =
-            subject?.identity ?? Identity(user: account.name, teams: account.groups + configuration.deviceTeams, device: configuration.deviceID)
+            subject?.identity ?? Identity(user: account.name, teams: account.groups + sessions.deviceTeams.current, device: configuration.deviceID)
         let posture = decider.posture.current
         let context = HookContext(
             identity: identity, subject: AuditEntry.Subject(uid: uid, userName: account.name),

@@ -22,7 +22,7 @@ import VigilSensor
 final class SessionRegistry: Sendable {
     let deviceID: String
     /// The console team of an enrolled device: every session's identity is in it.
-    let deviceTeams: [String]
+    let deviceTeams: DeviceTeams
     let store: SessionStore
     let counters = SessionCounters()
     let sensor: Sensor
@@ -40,7 +40,8 @@ final class SessionRegistry: Sendable {
     let transcriptQueue = DispatchQueue(label: "vigild.transcripts")
 
     init(
-        deviceID: String, deviceTeams: [String] = [], store: SessionStore, sensor: Sensor, engine: KernelEngine, journal: DaemonJournal,
+        deviceID: String, deviceTeams: DeviceTeams = DeviceTeams(configured: [], console: nil), store: SessionStore, sensor: Sensor,
+        engine: KernelEngine, journal: DaemonJournal,
         trust: AgentTrust
     ) {
         self.deviceTeams = deviceTeams
@@ -120,7 +121,7 @@ final class SessionRegistry: Sendable {
         let session = Tracer.newSessionID()
         let id = EventRenderer.hex(session)
         let account = Accounts.lookup(uid: uid)
-        let identity = Identity(user: account.name, teams: account.groups + deviceTeams, device: deviceID)
+        let identity = Identity(user: account.name, teams: account.groups + deviceTeams.current, device: deviceID)
         var subject = SessionSubject(session: session, root: pid, identity: identity, home: account.home)
         // `Peer(model-api)`: the model API this agent was started against (the developer's setting).
         subject.modelAPIPort = SessionSubject.loopbackModelAPIPort(baseURL: SessionSubject.modelAPIBaseURL(of: pid))

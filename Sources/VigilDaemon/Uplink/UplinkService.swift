@@ -8,6 +8,7 @@ import VigilAPI
 import VigilAudit
 import VigilFleet
 import VigilPolicy
+import VigilRuntime
 
 /// The device's console link for as long as it is enrolled: started at once when vigild starts
 /// enrolled (the kept bundle in force before any connection), started when `vigil enroll` enrols a
@@ -19,6 +20,9 @@ final class UplinkService: Service, Sendable {
     let policy: PolicyService
     let journal: DaemonJournal
     let enforcementMode: String
+    let teams: DeviceTeams
+    /// The live posture, whose facts each report carries (the console's posture history).
+    let posture: PostureTimeline
     let status: @Sendable () -> DaemonStatus
     /// How often the enrolment file is looked at.
     let checkInterval: Duration
@@ -26,8 +30,10 @@ final class UplinkService: Service, Sendable {
 
     init(
         stateDirectory: String, deviceID: String, policy: PolicyService, journal: DaemonJournal, enforcementMode: String,
-        status: @escaping @Sendable () -> DaemonStatus, checkInterval: Duration = .seconds(2)
+        teams: DeviceTeams, posture: PostureTimeline, status: @escaping @Sendable () -> DaemonStatus, checkInterval: Duration = .seconds(2)
     ) {
+        self.teams = teams
+        self.posture = posture
         self.stateDirectory = stateDirectory
         self.deviceID = deviceID
         self.policy = policy
@@ -52,7 +58,7 @@ final class UplinkService: Service, Sendable {
         let enrollment = FleetEnrollment(stateDirectory: stateDirectory)
         do {
             guard let state = try enrollment.load() else { return nil }
-            let (policy, journal, deviceID, enforcementMode, status) = (policy, journal, deviceID, enforcementMode, status)
+            let (policy, journal, deviceID, enforcementMode, status, posture) = (policy, journal, deviceID, enforcementMode, status, posture)
             let uplink = try PolicyUplink(
                 enrollment: enrollment, state: state,
                 apply: { bundle, trigger in
@@ -66,9 +72,10 @@ final class UplinkService: Service, Sendable {
                     entry.extra["console"] = state.consoleURL
                     journal.record([entry])
                 },
-                facts: { DeviceFacts.local(enforcementMode: enforcementMode) },
+                facts: { DeviceFacts.local(enforcementMode: enforcementMode, posture: Self.summary(of: posture.current.facts)) },
                 activity: { Self.activity(of: status()) })
             policy.setUplink { uplink.status }
+            teams.setConsoleTeam(state.team)
             return uplink
         } catch {
             journal.noteError("console uplink not started: \(error); the local policy alone is in force")
@@ -99,6 +106,7 @@ final class UplinkService: Service, Sendable {
                 guard !Task.isCancelled else { return }
                 current.withLock { $0 = nil }
                 policy.setUplink(nil)
+                teams.setConsoleTeam(nil)
                 policy.leaveConsole(reason: "the enrolment \(enrolmentPath) was removed (vigil unenroll)")
             } else if enrolled, modified != damaged {
                 if let uplink = make() {
@@ -114,6 +122,18 @@ final class UplinkService: Service, Sendable {
     }
 
     private var modified: Date? { (try? FileManager.default.attributesOfItem(atPath: enrolmentPath))?[.modificationDate] as? Date }
+
+    /// Posture facts as the console shows them: `name → value`, an unknown one as `unknown (why)`.
+    static func summary(of facts: [String: PostureFact]) -> [String: String] {
+        facts.mapValues { fact in
+            switch fact {
+            case .bool(let value): String(value)
+            case .int(let value): String(value)
+            case .string(let value): value
+            case .unknown(let why): "unknown (\(why))"
+            }
+        }
+    }
 
     /// What the console's dashboard needs of `vigil status` (root's view: every session).
     static func activity(of status: DaemonStatus) -> (counters: [String: UInt64], activity: DeviceActivity?) {
