@@ -87,6 +87,8 @@ final class KeptConnection: Sendable {
     /// still waiting is told it was not sent.
     private func serve(_ client: PinnedHTTPSClient, _ stream: AsyncStream<Job>, _ jobs: AsyncStream<Job>.Continuation, id: UInt64) async {
         let waiting = JobQueue(stream)
+        // Sent and waiting for their answer, oldest first.
+        let replies = NIOLockedValueBox<[Job]>([])
         let presented = NIOLockedValueBox<String?>(nil)
         do {
             let connection = try await client.connect(presented: presented)
@@ -107,7 +109,6 @@ final class KeptConnection: Sendable {
             defer { watchdog.cancel() }
             // A reader that always reads (so a console closing the connection is seen at once, idle or
             // not) and a writer that sends the next request once the previous one is answered.
-            let replies = NIOLockedValueBox<[Job]>([])
             try await connection.executeThenClose { inbound, outbound in
                 let (answers, answered) = AsyncStream<Void>.makeStream()
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -185,6 +186,12 @@ final class KeptConnection: Sendable {
             // The connection could not be made: the waiting job gets why (a wrong pin is not worth a retry).
             let failure = client.failure(error, presented: presented)
             if let job = await waiting.next() { job.reply(.failure(failure.step == .pin ? .failed(failure) : .unanswered(failure))) }
+        }
+        // A job the writer took after the reader had ended (or could not send) has had no answer.
+        for job in replies.withLockedValue({ jobs in
+            defer { jobs = [] }; return jobs
+        }) {
+            job.reply(.failure(.unanswered(FleetError(.connect, "the kept connection to the console closed before an answer"))))
         }
         worker.withLock { if $0?.id == id { $0 = nil } }
         jobs.finish()

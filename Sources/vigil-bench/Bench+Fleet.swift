@@ -90,13 +90,21 @@ private final class Fleet: Sendable {
             devices.allSatisfy { $0.uplink.status.connected && $0.appliedVersion() == 1 }
         }
         let rssAfter = console.residentKiB()
+        // CPU time of each side over the changes: on two shared cores the simulated fleet's own work
+        // (a thousand devices' TLS, signatures, parsing) competes with the console's.
+        let consoleCPU = console.cpuMilliseconds(), fleetCPU = ConsoleProcess.cpuMilliseconds(pid: getpid())
         var latencies: [Double] = []
         for change in 2...(changes + 1) {
             let pushed = Date()
             try await console.push(version: change)
             try await waitUntil("v\(change) everywhere", timeout: 60) { devices.allSatisfy { $0.appliedVersion() == change } }
             latencies += devices.compactMap { $0.appliedAt(change).map { $0.timeIntervalSince(pushed) * 1000 } }
+            // Each change from a settled fleet: the devices' reports of this one (spread over 2 s) done
+            // before the next is pushed, as between two real changes.
+            try await Task.sleep(for: .seconds(3))
         }
+        let consoleCPUPerChange = (console.cpuMilliseconds() - consoleCPU) / Double(changes)
+        let fleetCPUPerChange = (ConsoleProcess.cpuMilliseconds(pid: getpid()) - fleetCPU) / Double(changes)
         // What each real device adds on its own CPU: one compile of the bundle.
         let compile = DeviceCompile.shared.milliseconds
         latencies = latencies.map { $0 + compile }.sorted()
@@ -105,6 +113,8 @@ private final class Fleet: Sendable {
             [
                 "devices": "\(devices.count)", "changes": "\(changes)", "p50_ms": ms(latencies, 0.50), "p99_ms": ms(latencies, 0.99),
                 "max_ms": ms(latencies, 1.0), "device_compile_ms": String(format: "%.2f", compile),
+                "console_cpu_ms_per_change": String(format: "%.0f", consoleCPUPerChange),
+                "simulated_fleet_cpu_ms_per_change": String(format: "%.0f", fleetCPUPerChange),
                 "connections_held": "\(devices.filter { $0.uplink.status.connected }.count)",
                 "console_rss_per_connection_kib": String(format: "%.1f", Double(rssAfter - rssBefore) / Double(devices.count)),
             ])
@@ -305,6 +315,18 @@ private final class ConsoleProcess: Sendable {
         let body = try JSONEncoder().encode(PolicyChange(document: document, actor: "bench", comment: nil))
         let answer = try client.request("POST", "/admin/v1/policy", headers: ["Content-Type": "application/json"], body: Array(body))
         guard answer.status == 201 else { throw Failure("policy push answered \(answer.status): \(answer.bodyText)") }
+    }
+
+    func cpuMilliseconds() -> Double { Self.cpuMilliseconds(pid: process.processIdentifier) }
+
+    /// User and system time of `pid` so far (/proc/PID/stat fields 14 and 15, in clock ticks).
+    static func cpuMilliseconds(pid: Int32) -> Double {
+        guard let data = try? FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/\(pid)/stat")).readToEnd(),
+            let text = String(data: data, encoding: .utf8), let end = text.lastIndex(of: ")")
+        else { return 0 }
+        let fields = text[text.index(after: end)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) * 1000 / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     func residentKiB() -> Int {
