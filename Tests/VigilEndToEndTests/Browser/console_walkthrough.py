@@ -47,7 +47,13 @@ class Walkthrough:
         return self.driver.find_element(By.NAME, name)
 
     def submit(self, form_action):
-        self.driver.find_element(By.CSS_SELECTOR, f'form[action="{form_action}"] button').click()
+        self.click(self.driver.find_element(By.CSS_SELECTOR, f'form[action="{form_action}"] button'))
+
+    def click(self, button):
+        """Clicks and waits for the next page: every form here answers with a new page (or a redirect to one)."""
+        page = self.driver.find_element(By.TAG_NAME, "html")
+        button.click()
+        self.wait.until(ready.staleness_of(page))
 
     def login(self, name, password):
         self.open("/login")
@@ -134,7 +140,7 @@ def revoke(w, args):
     w.expect("v" in w.text("dl.facts"), "the device page has no facts")
     w.shot("11-device")
     w.field("reason").send_keys("laptop reported stolen")
-    w.driver.find_element(By.ID, "revoke").click()
+    w.click(w.driver.find_element(By.ID, "revoke"))
     w.expect("revoked" in w.text("h1"), "the device is not shown revoked")
     w.shot("12-device-revoked")
     w.open("/audit")
