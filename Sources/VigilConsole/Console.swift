@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The console's composition root: the store, its keys, its audit log, and two servers — HTTPS (the
 // device API, the web console and its admin API) and the local admin socket — run as one service group.
+// On PostgreSQL the group also runs the connection pool.
 import Foundation
 import Glibc
 import Hummingbird
@@ -19,8 +20,11 @@ public final class Console: Sendable {
     public let audit: ConsoleAudit
     public let keys: ConsoleKeys
     public let tls: ConsoleTLS
+    /// What the store needs running beside the servers, started before them and stopped after
+    /// (PostgreSQL: the pool; SQLite: nothing).
+    public let storeServices: [any Service]
     private let boundPort = Mutex<Int?>(nil)
-    let policies = PolicyPublisher()
+    let policies: PolicyPublisher
     let changes = ChangeFeed()
     let throttle = LoginThrottle()
     let logger: Logger
@@ -33,10 +37,17 @@ public final class Console: Sendable {
         self.logger = logger
         self.clock = clock
         try ConsoleFiles.makeDirectory(configuration.stateDirectory)
-        if let database = configuration.database, !database.hasPrefix("sqlite:"), database.contains("://") {
-            throw ConsoleSetupError("database \(database): only sqlite:PATH is supported by this build")
+        let policies = PolicyPublisher()
+        self.policies = policies
+        switch try ConsoleDatabase(configuration.database, stateDirectory: configuration.stateDirectory) {
+        case .sqlite(let path):
+            store = try SQLiteConsoleStore(path: path)
+            storeServices = []
+        case .postgres(let url):
+            let postgres = PostgresConsoleStore(url: url, logger: logger)
+            store = postgres
+            storeServices = [postgres]
         }
-        store = try SQLiteConsoleStore(path: configuration.databasePath)
         audit = try ConsoleAudit(stateDirectory: configuration.stateDirectory, logger: logger)
         keys = try ConsoleKeys.loadOrCreate(stateDirectory: configuration.stateDirectory)
         let host = configuration.publicURL.flatMap { URL(string: $0)?.host } ?? configuration.host
@@ -102,11 +113,12 @@ public final class Console: Sendable {
             }, logger: logger)
     }
 
-    /// Both servers until SIGTERM/SIGINT.
+    /// The store's services and both servers until SIGTERM/SIGINT; shut down in reverse order, so the
+    /// servers stop before the database pool they use.
     public func run() async throws {
         let group = ServiceGroup(
             configuration: .init(
-                services: [
+                services: storeServices + [
                     try deviceServer { [self] port in logger.info("device API listening", metadata: ["url": "\(publicURL)", "port": "\(port)"]) },
                     adminServer(),
                 ],
