@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The console's composition root: the store, its keys, its audit log, and two servers — HTTPS (the
 // device API, the web console and its admin API) and the local admin socket — run as one service group.
-// On PostgreSQL the group also runs the connection pool.
+// On PostgreSQL the group also runs the connection pool and the feed that keeps this replica in step
+// with the others.
 import Foundation
 import Glibc
 import Hummingbird
@@ -21,12 +22,15 @@ public final class Console: Sendable {
     public let keys: ConsoleKeys
     public let tls: ConsoleTLS
     /// What the store needs running beside the servers, started before them and stopped after
-    /// (PostgreSQL: the pool; SQLite: nothing).
+    /// (PostgreSQL: the pool, then the replica feed; SQLite: nothing).
     public let storeServices: [any Service]
     private let boundPort = Mutex<Int?>(nil)
     let policies: PolicyPublisher
     let changes = ChangeFeed()
     let throttle = LoginThrottle()
+    /// PostgreSQL: where every replica spends a request's nonce, and the feed of the others' changes.
+    let sharedNonces: (any SharedNonces)?
+    let changeFeed: PostgresChangeFeed?
     let logger: Logger
     let clock: @Sendable () -> Int64
 
@@ -42,11 +46,16 @@ public final class Console: Sendable {
         switch try ConsoleDatabase(configuration.database, stateDirectory: configuration.stateDirectory) {
         case .sqlite(let path):
             store = try SQLiteConsoleStore(path: path)
+            sharedNonces = nil
+            changeFeed = nil
             storeServices = []
         case .postgres(let url):
             let postgres = PostgresConsoleStore(url: url, logger: logger)
+            let feed = PostgresChangeFeed(store: postgres, policies: policies, logger: logger)
             store = postgres
-            storeServices = [postgres]
+            sharedNonces = postgres
+            changeFeed = feed
+            storeServices = [postgres, feed]
         }
         audit = try ConsoleAudit(stateDirectory: configuration.stateDirectory, logger: logger)
         keys = try ConsoleKeys.loadOrCreate(stateDirectory: configuration.stateDirectory)
@@ -79,7 +88,8 @@ public final class Console: Sendable {
         let idleTimeout = TimeAmount.nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000)
         DeviceRoutes(
             store: store, audit: audit, enrollment: enrollment,
-            authenticator: DeviceAuthenticator(store: store, skew: configuration.signatureSkew, maxAge: configuration.signatureMaxAge),
+            authenticator: DeviceAuthenticator(
+                store: store, skew: configuration.signatureSkew, maxAge: configuration.signatureMaxAge, shared: sharedNonces),
             policyKey: keys.policyKey.publicKey.encoded, maxBodyBytes: configuration.maxBodyBytes, policies: policies,
             signer: PolicyBundleSigner(key: keys.policyKey), heartbeat: configuration.heartbeat, clock: clock,
             changed: { [changes] in changes.changed() }
