@@ -228,7 +228,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Test support shared by the test targets: the privilege gate (a trait), the built binaries, a listener.
+        // Test support shared by the test targets: the privilege gate (a trait), the built binaries, a listener,
+        // the PostgreSQL server the console's tests use.
         .target(
             name: "VigilTestSupport", dependencies: ["VigilSensor", "VigilEnforcement"], path: "Tests/VigilTestSupport",
             swiftSettings: swiftSettings
@@ -299,7 +300,8 @@ let package = Package(
             name: "VigilConsoleTests",
             dependencies: [
                 "VigilConsole", "VigilFleet", "VigilAPI", "VigilAudit", "VigilSignatures", "VigilTransport", "VigilTransportClient",
-                "VigilPolicy", "VigilJSON", .product(name: "NIOCore", package: "swift-nio"),
+                "VigilPolicy", "VigilJSON", "VigilTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
