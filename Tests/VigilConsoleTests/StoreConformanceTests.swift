@@ -285,4 +285,96 @@ func sampleDevice(_ id: String = "dev_1", keyID: String = "sha256:k1") -> Device
             #expect(try await store.insertPolicy(document: "f", author: "x", comment: nil, at: 5).version == 4)
         }
     }
+
+    @Test(arguments: StoreBackend.allCases) func reportsKeepTheActivityAndABoundedHistory(backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            try await store.insertToken(sampleToken())
+            _ = try await store.enroll(tokenID: "tok_a", secretHash: "aa", device: sampleDevice(), at: 1_600)
+            #expect(try await store.device(id: "dev_1")?.activity == nil)
+            let activity = DeviceActivity(
+                sessions: [.init(id: "s1", agent: "claude-code", user: "dev", startedAt: 1_650, toolCalls: 4, denied: 1)],
+                unmanagedAgents: [.init(pid: 42, agent: "aider", user: "dev", exe: "/usr/bin/aider", firstSeen: 1_640)], hooksDropIn: "ok",
+                errors: 0)
+            for index in 0..<(reportHistoryLimit + 3) {
+                try await store.recordReport(
+                    deviceID: "dev_1", report: DeviceReport(facts: sampleFacts, policyVersion: index, activity: activity), at: Int64(2_000 + index))
+            }
+            #expect(try await store.device(id: "dev_1")?.activity == activity)
+            let newest = try await store.reports(deviceID: "dev_1", limit: 2)
+            #expect(newest.map(\.at) == [Int64(2_000 + reportHistoryLimit + 2), Int64(2_000 + reportHistoryLimit + 1)])
+            #expect(newest.first?.report.activity == activity)
+            let all = try await store.reports(deviceID: "dev_1", limit: 10_000)
+            #expect(all.count == reportHistoryLimit)
+            #expect(all.last?.report.policyVersion == 3)
+            #expect(try await store.reports(deviceID: "dev_x", limit: 10).isEmpty)
+        }
+    }
+
+    @Test(arguments: StoreBackend.allCases) func adminAccountsAreNamedOnce(backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            let alice = AdminRecord(
+                name: "alice", passwordHash: "$2b$04$x", role: .admin, passwordIsTemporary: true, createdAt: 1_000, createdBy: "root")
+            try await store.insertAdmin(alice)
+            try await store.insertAdmin(
+                AdminRecord(name: "bob", passwordHash: "$2b$04$y", role: .auditor, passwordIsTemporary: false, createdAt: 1_001, createdBy: "alice"))
+            await #expect(throws: ConsoleStoreError.adminExists("alice")) { try await store.insertAdmin(alice) }
+            #expect(try await store.admin(name: "alice") == alice)
+            #expect(try await store.admin(name: "carol") == nil)
+            #expect(try await store.admins().map(\.name) == ["alice", "bob"])
+            var changed = alice
+            changed.passwordHash = "$2b$04$z"
+            changed.passwordIsTemporary = false
+            changed.role = .policyEditor
+            changed.totpSecret = "JBSWY3DPEHPK3PXP"
+            changed.disabledAt = 1_500
+            try await store.updateAdmin(changed)
+            #expect(try await store.admin(name: "alice") == changed)
+            var unknown = alice
+            unknown.name = "carol"
+            await #expect(throws: ConsoleStoreError.adminUnknown("carol")) { try await store.updateAdmin(unknown) }
+        }
+    }
+
+    /// A TOTP code is good once: the same step spent at once on several connections (replicas) succeeds once.
+    @Test(arguments: StoreBackend.allCases) func aTOTPStepIsSpentOnce(backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            try await store.insertAdmin(
+                AdminRecord(name: "alice", passwordHash: "h", role: .admin, passwordIsTemporary: false, createdAt: 1_000, createdBy: "root"))
+            let spent = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<8 { group.addTask { try await store.spendTOTPStep(name: "alice", step: 100) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(spent.filter { $0 }.count == 1)
+            #expect(try await !store.spendTOTPStep(name: "alice", step: 99))
+            #expect(try await store.spendTOTPStep(name: "alice", step: 101))
+            #expect(try await store.admin(name: "alice")?.totpLastStep == 101)
+            #expect(try await !store.spendTOTPStep(name: "nobody", step: 200))
+        }
+    }
+
+    @Test(arguments: StoreBackend.allCases) func sessionsLiveUntilDeleted(backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            for name in ["alice", "bob"] {
+                try await store.insertAdmin(
+                    AdminRecord(name: name, passwordHash: "h", role: .admin, passwordIsTemporary: false, createdAt: 1_000, createdBy: "root"))
+            }
+            func session(_ id: String, _ admin: String, expires: Int64) -> WebSessionRecord {
+                WebSessionRecord(idHash: id, admin: admin, csrfToken: "csrf-\(id)", createdAt: 1_000, expiresAt: expires, lastSeen: 1_000)
+            }
+            try await store.insertSession(session("s1", "alice", expires: 5_000))
+            try await store.insertSession(session("s2", "alice", expires: 9_000))
+            try await store.insertSession(session("s3", "bob", expires: 2_000))
+            try await store.insertSession(session("s4", "bob", expires: 9_000))
+            #expect(try await store.session(idHash: "s1") == session("s1", "alice", expires: 5_000))
+            try await store.touchSession(idHash: "s1", at: 1_200)
+            #expect(try await store.session(idHash: "s1")?.lastSeen == 1_200)
+            try await store.deleteSession(idHash: "s1")
+            #expect(try await store.session(idHash: "s1") == nil)
+            #expect(try await store.deleteExpiredSessions(before: 3_000) == 1)
+            #expect(try await store.session(idHash: "s3") == nil)
+            #expect(try await store.deleteSessions(admin: "alice") == 1)
+            #expect(try await store.session(idHash: "s2") == nil)
+            #expect(try await store.session(idHash: "s4")?.admin == "bob")
+        }
+    }
 }
