@@ -37,18 +37,18 @@ enum PostgresTestDatabase {
         return components.string!
     }
 
-    /// SQL the store does not offer (databases, raw rows, killing a backend), on a client of its own.
+    /// SQL the store does not offer (databases, raw rows, killing a backend), on a connection of its own.
     @discardableResult
     static func execute(_ sql: String, on url: String) async throws -> [PostgresRow] {
-        let client = PostgresClient(configuration: PostgresConsoleStore.configuration(try PostgresURL(parsing: url)), backgroundLogger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            do {
-                return try await client.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()
-            } catch {
-                throw TestFailure("\(sql): \(PostgresConsoleStore.message(error))")
-            }
+        do {
+            let configuration = try PostgresConsoleStore.connectionConfiguration(try PostgresURL(parsing: url))
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+            let result = await Result { try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect() }
+            // Closed before it is released: a connection must not be deinitialised open.
+            try await connection.close().get()
+            return try result.get()
+        } catch {
+            throw TestFailure("\(sql): \(PostgresConsoleStore.message(error))")
         }
     }
 }
@@ -69,6 +69,17 @@ final class RunningServices: Sendable {
         for task in running {
             task.cancel()
             _ = await task.result
+        }
+    }
+}
+
+extension Result where Failure == any Error {
+    /// The outcome of async work, kept to finish cleaning up before it is rethrown.
+    init(catching body: () async throws -> Success) async {
+        do {
+            self = .success(try await body())
+        } catch {
+            self = .failure(error)
         }
     }
 }

@@ -49,16 +49,6 @@ private struct Replicas {
     }
 }
 
-extension Result where Failure == any Error {
-    fileprivate init(catching body: () async throws -> Success) async {
-        do {
-            self = .success(try await body())
-        } catch {
-            self = .failure(error)
-        }
-    }
-}
-
 @Suite(.serialized, .requires(.postgres)) struct ReplicaTests {
     @Test func replicasShareTheKeysDevicesPin() async throws {
         try await Replicas.with { replicas in

@@ -49,6 +49,7 @@ final class PostgresChangeFeed: Service {
     }
 
     private func listen() async throws {
+        try await store.ready()
         try await store.client.withConnection { connection in
             try await connection.listen(on: PostgresConsoleStore.Channel.policy) { versions in
                 try await connection.listen(on: PostgresConsoleStore.Channel.deviceRevoked) { revoked in

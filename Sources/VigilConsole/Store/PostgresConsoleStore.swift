@@ -85,27 +85,33 @@ public final class PostgresConsoleStore: ConsoleStore, SharedNonces, Service {
         return configuration
     }
 
-    /// Migrates on a connection of its own, then runs the pool until graceful shutdown.
+    /// Runs the pool until graceful shutdown, and migrates on a connection of its own meanwhile;
+    /// nothing leases from the pool before the migrations are done (``ready()``).
     public func run() async throws {
         defer { migrated.fail(ConsoleStoreError.database("\(url): the console stopped before its schema was migrated")) }
-        do {
-            let connection = try await PostgresConnection.connect(configuration: try Self.connectionConfiguration(url), id: 0, logger: logger)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await self.client.run() }
             do {
-                try await PostgresMigrations.migrate(connection, logger: logger)
-                try? await connection.close().get()
+                let connection = try await PostgresConnection.connect(configuration: try Self.connectionConfiguration(url), id: 0, logger: logger)
+                do {
+                    try await PostgresMigrations.migrate(connection, logger: logger)
+                    try? await connection.close().get()
+                } catch {
+                    try? await connection.close().get()
+                    throw error
+                }
+                migrated.open()
+                logger.info("console database ready", metadata: ["database": "\(url)"])
             } catch {
-                try? await connection.close().get()
-                throw error
+                let failure = ConsoleStoreError.database("\(url): \(Self.message(error))")
+                migrated.fail(failure)
+                throw failure
             }
-            migrated.open()
-            logger.info("console database ready", metadata: ["database": "\(url)"])
-        } catch {
-            let failure = ConsoleStoreError.database("\(url): \(Self.message(error))")
-            migrated.fail(failure)
-            throw failure
         }
-        await client.run()
     }
+
+    /// Returns once the schema is migrated (throws if that failed).
+    func ready() async throws { try await migrated.wait() }
 
     public func schemaVersion() async throws -> Int {
         try await statement { connection in
