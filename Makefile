@@ -22,7 +22,7 @@ SWIFT_FLAGS := -c $(CONFIG)
 
 DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libssl-dev bpftool pkg-config liburing-dev gcc-multilib clang-format
 
-.PHONY: all deps bpf build test test-unit test-helpers bench run demo install install-console clean fmt lint
+.PHONY: all deps bpf build test test-unit test-helpers postgres postgres-stop bench run demo install install-console clean fmt lint
 all: build
 
 # Installs missing Debian packages (the only step that needs the network).
@@ -106,7 +106,7 @@ test-unit: $(SKELS) pytools
 # reason; with VIGIL_REQUIRE_PRIVILEGED=1 (CI) it fails instead.
 # The last step: the benchmarks' synthetic ring records must still decode and render (they broke
 # silently once when the ABI changed), so vigil-bench runs them at 1% scale, its figures ignored.
-test: $(SKELS) test-helpers claude pytools browser
+test: $(SKELS) test-helpers claude pytools browser postgres
 	swift build --build-tests
 	swift test --skip-build --skip VigilConsoleTests
 	@# In a process of their own: the end-to-end tests block their threads while Claude Code runs
@@ -115,6 +115,14 @@ test: $(SKELS) test-helpers claude pytools browser
 	@# The console's OpenAPI document against the real console: schemathesis with and without a session.
 	$(PY_VENV)/bin/python Tests/APIFuzz/fuzz_console_api.py
 	VIGIL_BENCH_SCALE=0.01 .build/debug/vigil-bench consumer render > /dev/null
+
+# The console's PostgreSQL backend is tested against a throwaway cluster (Debian's postgresql, installed
+# if missing) under $(OUT)/postgres on 127.0.0.1:55432, kept running between runs; the tests read its URL
+# from $(OUT)/postgres-url, or from VIGIL_TEST_POSTGRES_URL to use another server.
+postgres:
+	@OUT=$(OUT) bash Tests/postgres/test-server.sh
+postgres-stop:
+	@OUT=$(OUT) bash Tests/postgres/test-server.sh stop
 
 # The real Claude Code CLI (2.1.330), shipped inside the pinned PyPI package claude-agent-sdk, in a
 # venv of its own. Idempotent (a stamp per version); prints the binary's path, also kept in

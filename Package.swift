@@ -35,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // C, fenced: libbpf itself, and the one glue target that owns the BPF skeleton.
@@ -184,7 +185,7 @@ let package = Package(
         ),
 
         // The console: enrolled devices, one policy for the organisation, its own signed audit log.
-        // Hummingbird and GRDB live here only, so the daemon never links them.
+        // Hummingbird, GRDB and PostgresNIO live here only, so the daemon never links them.
         .target(
             name: "VigilConsole",
             dependencies: [
@@ -199,6 +200,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -226,7 +228,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Test support shared by the test targets: the privilege gate (a trait), the built binaries, a listener.
+        // Test support shared by the test targets: the privilege gate (a trait), the built binaries, a listener,
+        // the PostgreSQL server the console's tests use.
         .target(
             name: "VigilTestSupport", dependencies: ["VigilSensor", "VigilEnforcement"], path: "Tests/VigilTestSupport",
             swiftSettings: swiftSettings
@@ -297,7 +300,8 @@ let package = Package(
             name: "VigilConsoleTests",
             dependencies: [
                 "VigilConsole", "VigilFleet", "VigilAPI", "VigilAudit", "VigilSignatures", "VigilTransport", "VigilTransportClient",
-                "VigilPolicy", "VigilJSON", .product(name: "NIOCore", package: "swift-nio"),
+                "VigilPolicy", "VigilJSON", "VigilTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

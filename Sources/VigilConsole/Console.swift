@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The console's composition root: the store, its keys, its audit log, and two servers — HTTPS (the
 // device API, the web console and its admin API) and the local admin socket — run as one service group.
+// On PostgreSQL the group also runs the connection pool and the feed that keeps this replica in step
+// with the others.
 import Foundation
 import Glibc
 import Hummingbird
@@ -19,10 +21,16 @@ public final class Console: Sendable {
     public let audit: ConsoleAudit
     public let keys: ConsoleKeys
     public let tls: ConsoleTLS
+    /// What the store needs running beside the servers, started before them and stopped after
+    /// (PostgreSQL: the pool, then the replica feed; SQLite: nothing).
+    public let storeServices: [any Service]
     private let boundPort = Mutex<Int?>(nil)
-    let policies = PolicyPublisher()
+    let policies: PolicyPublisher
     let changes = ChangeFeed()
     let throttle = LoginThrottle()
+    /// PostgreSQL: where every replica spends a request's nonce, and the feed of the others' changes.
+    let sharedNonces: (any SharedNonces)?
+    let changeFeed: PostgresChangeFeed?
     let logger: Logger
     let clock: @Sendable () -> Int64
 
@@ -33,10 +41,22 @@ public final class Console: Sendable {
         self.logger = logger
         self.clock = clock
         try ConsoleFiles.makeDirectory(configuration.stateDirectory)
-        if let database = configuration.database, !database.hasPrefix("sqlite:"), database.contains("://") {
-            throw ConsoleSetupError("database \(database): only sqlite:PATH is supported by this build")
+        let policies = PolicyPublisher()
+        self.policies = policies
+        switch try ConsoleDatabase(configuration.database, stateDirectory: configuration.stateDirectory) {
+        case .sqlite(let path):
+            store = try SQLiteConsoleStore(path: path)
+            sharedNonces = nil
+            changeFeed = nil
+            storeServices = []
+        case .postgres(let url):
+            let postgres = PostgresConsoleStore(url: url, logger: logger)
+            let feed = PostgresChangeFeed(store: postgres, policies: policies, logger: logger)
+            store = postgres
+            sharedNonces = postgres
+            changeFeed = feed
+            storeServices = [postgres, feed]
         }
-        store = try SQLiteConsoleStore(path: configuration.databasePath)
         audit = try ConsoleAudit(stateDirectory: configuration.stateDirectory, logger: logger)
         keys = try ConsoleKeys.loadOrCreate(stateDirectory: configuration.stateDirectory)
         let host = configuration.publicURL.flatMap { URL(string: $0)?.host } ?? configuration.host
@@ -68,7 +88,8 @@ public final class Console: Sendable {
         let idleTimeout = TimeAmount.nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000)
         DeviceRoutes(
             store: store, audit: audit, enrollment: enrollment,
-            authenticator: DeviceAuthenticator(store: store, skew: configuration.signatureSkew, maxAge: configuration.signatureMaxAge),
+            authenticator: DeviceAuthenticator(
+                store: store, skew: configuration.signatureSkew, maxAge: configuration.signatureMaxAge, shared: sharedNonces),
             policyKey: keys.policyKey.publicKey.encoded, maxBodyBytes: configuration.maxBodyBytes, policies: policies,
             signer: PolicyBundleSigner(key: keys.policyKey), heartbeat: configuration.heartbeat, clock: clock,
             changed: { [changes] in changes.changed() }
@@ -102,11 +123,12 @@ public final class Console: Sendable {
             }, logger: logger)
     }
 
-    /// Both servers until SIGTERM/SIGINT.
+    /// The store's services and both servers until SIGTERM/SIGINT; shut down in reverse order, so the
+    /// servers stop before the database pool they use.
     public func run() async throws {
         let group = ServiceGroup(
             configuration: .init(
-                services: [
+                services: storeServices + [
                     try deviceServer { [self] port in logger.info("device API listening", metadata: ["url": "\(publicURL)", "port": "\(port)"]) },
                     adminServer(),
                 ],

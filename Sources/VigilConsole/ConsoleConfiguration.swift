@@ -4,7 +4,8 @@
 public struct ConsoleConfiguration: Sendable {
     /// Keys, TLS material, the audit log and (by default) the SQLite database. Root-only.
     public var stateDirectory: String
-    /// `sqlite:PATH` (default `sqlite:<state>/console.db`); `postgres://…` is the fleet backend.
+    /// `sqlite:PATH` (default `sqlite:<state>/console.db`), or `postgres://USER@HOST:PORT/DB` (also
+    /// `postgresql://`), the backend several replicas share; see ``ConsoleDatabase``.
     public var database: String?
     public var host: String
     public var port: Int
@@ -43,10 +44,5 @@ public struct ConsoleConfiguration: Sendable {
         self.tls = tls
         self.publicURL = publicURL
         self.adminSocket = adminSocket ?? stateDirectory + "/admin.sock"
-    }
-
-    public var databasePath: String {
-        guard let database else { return stateDirectory + "/console.db" }
-        return database.hasPrefix("sqlite:") ? String(database.dropFirst("sqlite:".count)) : database
     }
 }

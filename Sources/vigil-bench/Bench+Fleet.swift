@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // `vigil-bench fleet`: a policy change on the console to "applied" on N enrolled devices, simulated in
-// this process on loopback against the real vigil-console (SQLite): every device with its own key,
+// this process on loopback against the real vigil-console (SQLite, or `--db postgres://…` with
+// `--replicas N` consoles sharing it and their key files, the devices spread over them and every
+// change pushed through the first): every device with its own key,
 // its own TLS connection and signed event stream, its own bundle verification. The policy compile
 // that a real device does on its own CPU is done once per document here (a thousand compiles of one
 // document on these two cores would measure the simulator, not the console) and its time, measured
@@ -19,9 +21,14 @@ import VigilTransportClient
 @Sendable func benchFleet() async throws {
     let counts = (ProcessInfo.processInfo.environment["VIGIL_BENCH_FLEET_DEVICES"] ?? "1000").split(separator: ",").compactMap { Int($0) }
     let changes = Int(ProcessInfo.processInfo.environment["VIGIL_BENCH_FLEET_CHANGES"] ?? "") ?? 5
+    let database = benchOptions["db"]
+    let replicas = Int(benchOptions["replicas"] ?? "1") ?? 0
+    guard replicas >= 1, replicas == 1 || database != nil else {
+        throw Failure("fleet: --replicas takes a number, above 1 only with --db postgres://… (replicas share one database)")
+    }
     raiseFileLimit()
     for count in counts {
-        let fleet = try await Fleet.start(devices: scaled(count))
+        let fleet = try await Fleet.start(devices: scaled(count), database: database, replicas: replicas)
         defer { fleet.stop() }
         try await fleet.measurePush(changes: changes)
         try await fleet.measurePoll(interval: 10)
@@ -37,82 +44,112 @@ private func raiseFileLimit() {
 }
 
 private final class Fleet: Sendable {
-    let console: ConsoleProcess
+    /// The first takes every change; devices are spread over all of them.
+    let consoles: [ConsoleProcess]
     let devices: [SimulatedDevice]
+    let database: String
     let tasks: Mutex<[Task<Void, Never>]> = Mutex([])
+    private let labels = Mutex(0)
 
-    static func start(devices count: Int) async throws -> Fleet {
-        let console = try ConsoleProcess.start()
+    static func start(devices count: Int, database: String?, replicas: Int) async throws -> Fleet {
+        var consoles: [ConsoleProcess] = []
         do {
-            return try await start(console: console, devices: count)
+            for index in 0..<replicas {
+                consoles.append(try ConsoleProcess.start(index: index, database: database, sharingKeysOf: consoles.first))
+            }
+            return try await start(consoles: consoles, devices: count, database: database)
         } catch {
-            console.stop()
+            consoles.forEach { $0.stop() }
             throw error
         }
     }
 
-    private static func start(console: ConsoleProcess, devices count: Int) async throws -> Fleet {
-        try console.pushPolicy(version: 1)
-        let token = try console.token(uses: count)
-        try FileManager.default.createDirectory(atPath: console.deviceBase, withIntermediateDirectories: true)
+    private static func start(consoles: [ConsoleProcess], devices count: Int, database: String?) async throws -> Fleet {
+        let tokens = try consoles.map { try $0.token(uses: count) }
+        try FileManager.default.createDirectory(atPath: consoles[0].deviceBase, withIntermediateDirectories: true)
         var devices: [SimulatedDevice] = []
         let started = ContinuousClock.now
         for index in 0..<count {
             do {
                 devices.append(
                     try await SimulatedDevice.enrol(
-                        token: token, team: index % 2 == 0 ? "infra" : "web", directory: console.deviceBase + "/dev-\(index)"))
+                        token: tokens[index % consoles.count], team: index % 2 == 0 ? "infra" : "web", replica: index % consoles.count,
+                        directory: consoles[0].deviceBase + "/dev-\(index)"))
             } catch {
                 throw Failure("enrolling device \(index) of \(count): \(error)")
             }
         }
         let enrolled = ContinuousClock.now - started
-        report("fleet.enrol", ["devices": "\(count)", "per_device_ms": String(format: "%.2f", enrolled.milliseconds / Double(count))])
-        return Fleet(console: console, devices: devices)
+        let name = database.map { $0.hasPrefix("postgres") ? "postgres" : "sqlite" } ?? "sqlite"
+        report(
+            "fleet.enrol",
+            [
+                "devices": "\(count)", "db": name, "replicas": "\(consoles.count)",
+                "per_device_ms": String(format: "%.2f", enrolled.milliseconds / Double(count)),
+            ])
+        return Fleet(consoles: consoles, devices: devices, database: name)
     }
 
-    private init(console: ConsoleProcess, devices: [SimulatedDevice]) {
-        self.console = console
+    private init(consoles: [ConsoleProcess], devices: [SimulatedDevice], database: String) {
+        self.consoles = consoles
         self.devices = devices
+        self.database = database
     }
 
     func stop() {
         tasks.withLock { $0.forEach { $0.cancel() } }
-        console.stop()
+        consoles.forEach { $0.stop() }
+    }
+
+    /// A change through the first console; the version it stored (the database may hold earlier runs').
+    private func push() async throws -> Int {
+        let label = labels.withLock { label in
+            label += 1
+            return label
+        }
+        return try await consoles[0].push(label: label)
     }
 
     /// Streams: each change is pushed with the admin command, and its latency is the time until the
     /// device has verified, compiled and applied the bundle.
     func measurePush(changes: Int) async throws {
-        let rssBefore = console.residentKiB()
+        let first = try await push()
+        let rssBefore = consoles.map { $0.residentKiB() }.reduce(0, +)
         for device in devices { tasks.withLock { $0.append(Task { await device.uplink.run() }) } }
-        try await waitUntil("every device on v1 and connected", timeout: 120) {
-            devices.allSatisfy { $0.uplink.status.connected && $0.appliedVersion() == 1 }
+        try await waitUntil("every device on v\(first) and connected", timeout: 120) {
+            devices.allSatisfy { $0.uplink.status.connected && $0.appliedVersion() == first }
         }
-        let rssAfter = console.residentKiB()
+        let rssAfter = consoles.map { $0.residentKiB() }.reduce(0, +)
         // CPU time of each side over the changes: on two shared cores the simulated fleet's own work
-        // (a thousand devices' TLS, signatures, parsing) competes with the console's.
-        let consoleCPU = console.cpuMilliseconds(), fleetCPU = ConsoleProcess.cpuMilliseconds(pid: getpid())
-        var latencies: [Double] = []
-        for change in 2...(changes + 1) {
+        // (a thousand devices' TLS, signatures, parsing) competes with the consoles'.
+        let consoleCPU = consoles.map { $0.cpuMilliseconds() }.reduce(0, +), fleetCPU = ConsoleProcess.cpuMilliseconds(pid: getpid())
+        // Per device: the latency, and whether its stream is on the console that took the change.
+        var latencies: [(ms: Double, same: Bool)] = []
+        for _ in 0..<changes {
             let pushed = Date()
-            try await console.push(version: change)
-            try await waitUntil("v\(change) everywhere", timeout: 60) { devices.allSatisfy { $0.appliedVersion() == change } }
-            latencies += devices.compactMap { $0.appliedAt(change).map { $0.timeIntervalSince(pushed) * 1000 } }
+            let version = try await push()
+            try await waitUntil("v\(version) everywhere", timeout: 60) { devices.allSatisfy { $0.appliedVersion() == version } }
+            latencies += devices.compactMap { device in
+                device.appliedAt(version).map { ($0.timeIntervalSince(pushed) * 1000, device.replica == 0) }
+            }
             // Each change from a settled fleet: the devices' reports of this one (spread over 2 s) done
             // before the next is pushed, as between two real changes.
             try await Task.sleep(for: .seconds(3))
         }
-        let consoleCPUPerChange = (console.cpuMilliseconds() - consoleCPU) / Double(changes)
+        let consoleCPUPerChange = (consoles.map { $0.cpuMilliseconds() }.reduce(0, +) - consoleCPU) / Double(changes)
         let fleetCPUPerChange = (ConsoleProcess.cpuMilliseconds(pid: getpid()) - fleetCPU) / Double(changes)
         // What each real device adds on its own CPU: one compile of the bundle.
         let compile = DeviceCompile.shared.milliseconds
-        latencies = latencies.map { $0 + compile }.sorted()
+        let all = latencies.map { $0.ms + compile }.sorted()
+        let other = latencies.filter { !$0.same }.map { $0.ms + compile }.sorted()
         report(
             "fleet.push",
             [
-                "devices": "\(devices.count)", "changes": "\(changes)", "p50_ms": ms(latencies, 0.50), "p99_ms": ms(latencies, 0.99),
-                "max_ms": ms(latencies, 1.0), "device_compile_ms": String(format: "%.2f", compile),
+                "devices": "\(devices.count)", "db": database, "replicas": "\(consoles.count)", "changes": "\(changes)",
+                "p50_ms": ms(all, 0.50), "p99_ms": ms(all, 0.99), "max_ms": ms(all, 1.0),
+                // The devices streaming from another replica than the one the change went through (NOTIFY in between).
+                "other_replica_p50_ms": ms(other, 0.50), "other_replica_p99_ms": ms(other, 0.99),
+                "device_compile_ms": String(format: "%.2f", compile),
                 "console_cpu_ms_per_change": String(format: "%.0f", consoleCPUPerChange),
                 "simulated_fleet_cpu_ms_per_change": String(format: "%.0f", fleetCPUPerChange),
                 "connections_held": "\(devices.filter { $0.uplink.status.connected }.count)",
@@ -126,7 +163,6 @@ private final class Fleet: Sendable {
 
     /// The same devices, no stream: each asks for the bundle every `interval` seconds from a random phase.
     func measurePoll(interval: Double) async throws {
-        let version = (devices.first?.appliedVersion() ?? 0) + 1
         for device in devices {
             tasks.withLock {
                 $0.append(
@@ -141,14 +177,15 @@ private final class Fleet: Sendable {
         }
         try await Task.sleep(for: .seconds(1))
         let pushed = Date()
-        try await console.push(version: version)
+        let version = try await push()
         try await waitUntil("v\(version) by polling", timeout: interval * 3) { devices.allSatisfy { $0.appliedVersion() == version } }
         let compile = DeviceCompile.shared.milliseconds
         let latencies = devices.compactMap { $0.appliedAt(version).map { $0.timeIntervalSince(pushed) * 1000 + compile } }.sorted()
         report(
             "fleet.poll",
             [
-                "devices": "\(devices.count)", "interval_s": "\(Int(interval))", "p50_ms": ms(latencies, 0.50), "p99_ms": ms(latencies, 0.99),
+                "devices": "\(devices.count)", "db": database, "replicas": "\(consoles.count)", "interval_s": "\(Int(interval))",
+                "p50_ms": ms(latencies, 0.50), "p99_ms": ms(latencies, 0.99),
                 "max_ms": ms(latencies, 1.0),
             ])
         tasks.withLock { $0.forEach { $0.cancel() } }
@@ -173,19 +210,22 @@ private final class SimulatedDevice: Sendable {
     let enrollment: FleetEnrollment
     let state: EnrollmentState
     let uplink: PolicyUplink
+    /// Which console it enrolled with, and streams from.
+    let replica: Int
     private let applied = AppliedVersions()
 
-    static func enrol(token: String, team: String, directory: String) async throws -> SimulatedDevice {
+    static func enrol(token: String, team: String, replica: Int, directory: String) async throws -> SimulatedDevice {
         let enrollment = FleetEnrollment(stateDirectory: directory)
         let facts = DeviceFacts(
             hostname: "sim-\(team)", os: "bench", kernel: "bench", vigilVersion: VigilVersion.current, enforcementMode: "bench", posture: [:])
         let state = try await enrollment.enroll(token: token, facts: facts)
-        return try SimulatedDevice(enrollment: enrollment, state: state, facts: facts)
+        return try SimulatedDevice(enrollment: enrollment, state: state, replica: replica, facts: facts)
     }
 
-    private init(enrollment: FleetEnrollment, state: EnrollmentState, facts: DeviceFacts) throws {
+    private init(enrollment: FleetEnrollment, state: EnrollmentState, replica: Int, facts: DeviceFacts) throws {
         self.enrollment = enrollment
         self.state = state
+        self.replica = replica
         let applied = applied
         uplink = try PolicyUplink(
             enrollment: enrollment, state: state,
@@ -248,15 +288,24 @@ private final class ConsoleProcess: Sendable {
     let binary: String
     private let process: Process
 
-    static func start() throws -> ConsoleProcess {
+    /// `sharingKeysOf`: another replica, whose policy key and TLS identity this one starts with.
+    static func start(index: Int, database: String?, sharingKeysOf other: ConsoleProcess?) throws -> ConsoleProcess {
         let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         let binary = (exe as NSString).deletingLastPathComponent + "/vigil-console"
         guard access(binary, X_OK) == 0 else { throw Failure("\(binary) is missing: build the vigil-console product first") }
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-bench-fleet-\(getpid())").path
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-bench-fleet-\(getpid())-\(index)").path
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        if let other {
+            try FileManager.default.createDirectory(
+                atPath: base + "/console", withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+            for name in ["policy-key.pem", "tls-key.pem", "tls-cert.pem"] {
+                try FileManager.default.copyItem(atPath: other.base + "/console/" + name, toPath: base + "/console/" + name)
+            }
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--state", base + "/console", "--listen", "127.0.0.1:\(Int.random(in: 20000...40000))"]
+        process.arguments =
+            ["serve", "--state", base + "/console", "--listen", "127.0.0.1:\(Int.random(in: 20000...40000))"] + (database.map { ["--db", $0] } ?? [])
         process.environment = ProcessInfo.processInfo.environment.merging(["VIGIL_LOG_LEVEL": "warning"]) { $1 }
         process.standardOutput = FileHandle.nullDevice
         try process.run()
@@ -291,18 +340,19 @@ private final class ConsoleProcess: Sendable {
     }
 
     /// `pushPolicy` on a thread of its own: it blocks, and the devices' callbacks need the concurrency pool.
-    func push(version: Int) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            Thread.detachNewThread { continuation.resume(with: Result { try self.pushPolicy(version: version) }) }
+    func push(label: Int) async throws -> Int {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
+            Thread.detachNewThread { continuation.resume(with: Result { try self.pushPolicy(label: label) }) }
         }
     }
 
-    /// The change as an admin makes it (POST on the admin socket), timed from just before the request.
-    func pushPolicy(version: Int) throws {
-        let file = base + "/policy-\(version).yaml"
+    /// The change as an admin makes it (POST on the admin socket), timed from just before the request;
+    /// the version the console stored.
+    func pushPolicy(label: Int) throws -> Int {
+        let file = base + "/policy-\(label).yaml"
         try """
         vigil: 1
-        version: "bench-\(version)"
+        version: "bench-\(label)"
         defaults: {tool: allow}
         rules:
           - {id: no-kubectl, match: Bash(kubectl *), action: deny}
@@ -315,6 +365,7 @@ private final class ConsoleProcess: Sendable {
         let body = try JSONEncoder().encode(PolicyChange(document: document, actor: "bench", comment: nil))
         let answer = try client.request("POST", "/admin/v1/policy", headers: ["Content-Type": "application/json"], body: Array(body))
         guard answer.status == 201 else { throw Failure("policy push answered \(answer.status): \(answer.bodyText)") }
+        return try JSONDecoder().decode(PolicyBundle.self, from: Data(answer.body)).version
     }
 
     func cpuMilliseconds() -> Double { Self.cpuMilliseconds(pid: process.processIdentifier) }

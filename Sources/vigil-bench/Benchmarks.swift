@@ -18,6 +18,22 @@ let allBenchmarks: [Benchmark] = [
     Benchmark(name: "fleet", run: benchFleet),
 ]
 
+/// The command line: benchmark names, then `--name value` options some benchmarks read
+/// (`vigil-bench fleet --db postgres://… --replicas 2`).
+let (benchNames, benchOptions): (Set<String>, [String: String]) = {
+    var names: Set<String> = []
+    var options: [String: String] = [:]
+    var arguments = CommandLine.arguments.dropFirst()[...]
+    while let argument = arguments.popFirst() {
+        if argument.hasPrefix("--") {
+            options[String(argument.dropFirst(2))] = arguments.popFirst() ?? ""
+        } else {
+            names.insert(argument)
+        }
+    }
+    return (names, options)
+}()
+
 /// `VIGIL_BENCH_SCALE` (default 1) scales the amount of work of the consumer and render
 /// benchmarks: `make test` runs them at 0.01 in a debug build, only to check that the synthetic
 /// records still decode and render (the figures of such a run mean nothing).

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// `vigil-bench [NAME…]`: runs the named benchmarks (all when none is named) and prints one
+// `vigil-bench [NAME…] [--OPTION VALUE…]`: runs the named benchmarks (all when none is named) and prints one
 // `bench <name>.<metric>=<value> …` line per measurement. Called by `make bench`.
 import Foundation
 
-let requested = Set(CommandLine.arguments.dropFirst())
+let requested = benchNames
 var failed = false
 for benchmark in allBenchmarks where requested.isEmpty || requested.contains(benchmark.name) {
     do {

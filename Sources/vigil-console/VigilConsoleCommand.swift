@@ -26,7 +26,7 @@ struct VigilConsoleCommand: AsyncParsableCommand {
 }
 
 struct StateOptions: ParsableArguments {
-    @Option(name: .long, help: "The console's state directory (keys, TLS, audit log, SQLite database).")
+    @Option(name: .long, help: "The console's state directory (keys, TLS, audit log, the SQLite database unless --db).")
     var state = "/var/lib/vigil-console"
 
     @Option(name: .long, help: "The admin socket (default STATE/admin.sock).")
@@ -40,7 +40,13 @@ extension VigilConsoleCommand {
         static let configuration = CommandConfiguration(abstract: "Run the console until SIGTERM.")
 
         @OptionGroup var state: StateOptions
-        @Option(name: .long, help: "Database: sqlite:PATH (default sqlite:STATE/console.db).") var db: String?
+        @Option(
+            name: .long,
+            help: """
+                Database: sqlite:PATH (default sqlite:STATE/console.db), or postgres://USER@HOST:PORT/DB (also postgresql://; \
+                ?sslmode=disable|prefer|require|verify-full, ?host=/socket/dir; the password from PGPASSWORD) for replicas \
+                that share it and the key files.
+                """) var db: String?
         @Option(name: .long, help: "Listen address HOST:PORT for the device API.") var listen = "127.0.0.1:8443"
         @Option(name: .long, help: "TLS certificate chain (PEM).") var tlsCert: String?
         @Option(name: .long, help: "TLS private key (PEM).") var tlsKey: String?

@@ -1,17 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
-// A real console for a test: both servers on a temporary state directory, the device API on an
-// ephemeral loopback port, a clock the test can move.
+// A real console for a test: both servers (and, on PostgreSQL, the store's services) on a temporary
+// state directory, the device API on an ephemeral loopback port, a clock the test can move.
 import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
 import VigilAPI
 import VigilAudit
-import VigilConsole
 import VigilFleet
 import VigilSignatures
 import VigilTransport
 import VigilTransportClient
+
+@testable import VigilConsole
 
 /// The console's clock: real time (devices sign with theirs), plus whatever the test moved it on by.
 final class TestClock: Sendable {
@@ -28,17 +29,23 @@ final class LiveConsole: Sendable {
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
-    static func start(clock: TestClock = TestClock(), idleTimeout: Duration = .seconds(300)) async throws -> LiveConsole {
+    /// `database`: `--db` (default SQLite under the state directory). `sharingKeysOf`: another replica
+    /// of the same console, whose key files (policy key, TLS) this one starts with, as replicas are deployed.
+    static func start(
+        clock: TestClock = TestClock(), idleTimeout: Duration = .seconds(300), database: String? = nil, publicURL: String? = nil,
+        sharingKeysOf other: LiveConsole? = nil
+    ) async throws -> LiveConsole {
         let state = TemporaryDirectory.make() + "/console"
+        if let other { try shareKeys(from: other.state, to: state) }
         let logger = Logger(label: "console-test")
-        var configuration = ConsoleConfiguration(stateDirectory: state, host: "127.0.0.1", port: 0)
+        var configuration = ConsoleConfiguration(stateDirectory: state, database: database, host: "127.0.0.1", port: 0, publicURL: publicURL)
         configuration.bcryptCost = 4  // the lowest bcrypt allows: tests log in often
         configuration.idleTimeout = idleTimeout
         let console = try Console(configuration: configuration, logger: logger, clock: { clock.read() })
         let (ports, portsIn) = AsyncStream<Int>.makeStream()
         let device = try console.deviceServer { portsIn.yield($0) }
         let admin = console.adminServer { portsIn.yield(-1) }
-        let group = ServiceGroup(configuration: .init(services: [device, admin], logger: logger))
+        let group = ServiceGroup(configuration: .init(services: console.storeServices + [device, admin], logger: logger))
         let task = Task { try await group.run() }
         var port = 0
         var running = 0
@@ -47,7 +54,29 @@ final class LiveConsole: Sendable {
             running += 1
             if running == 2 { break }
         }
-        return LiveConsole(console: console, clock: clock, port: port, state: state, group: group, task: task)
+        let live = LiveConsole(console: console, clock: clock, port: port, state: state, group: group, task: task)
+        // PostgreSQL: the schema migrated and this replica listening to the others before the test begins.
+        if let feed = console.changeFeed { try await live.waitForSyncs(feed, atLeast: 1) }
+        return live
+    }
+
+    /// The files replicas share (see ARCHITECTURE.md): the policy signing key and the TLS identity.
+    private static func shareKeys(from source: String, to state: String) throws {
+        guard mkdir(state, 0o700) == 0 else { throw TestFailure("mkdir \(state): \(String(cString: strerror(errno)))") }
+        for (name, mode) in [("policy-key.pem", 0o600), ("tls-key.pem", 0o600), ("tls-cert.pem", 0o644)] {
+            try FileManager.default.copyItem(atPath: source + "/" + name, toPath: state + "/" + name)
+            guard chmod(state + "/" + name, mode_t(mode)) == 0 else { throw TestFailure("chmod \(name)") }
+        }
+    }
+
+    /// Waits (bounded) until the replica feed has (re)synchronised `count` times.
+    func waitForSyncs(_ feed: PostgresChangeFeed? = nil, atLeast count: Int) async throws {
+        guard let feed = feed ?? console.changeFeed else { throw TestFailure("this console has no replica feed (not on PostgreSQL)") }
+        let end = ContinuousClock.now + .seconds(20)
+        while feed.syncs < count {
+            guard ContinuousClock.now < end else { throw TestFailure("the replica feed did not sync \(count) times (\(feed.syncs))") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     private init(console: Console, clock: TestClock, port: Int, state: String, group: ServiceGroup, task: Task<Void, any Error>) {

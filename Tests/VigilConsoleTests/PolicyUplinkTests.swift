@@ -141,7 +141,7 @@ import NIOCore
         let device = try await live.enrolDevice(team: "web")
         _ = try await live.changePolicy(kubectlPolicy)
         let task = Task { await device.uplink.run() }
-        try await device.policy.wait("v1") { device.policy.versions == [1] }
+        try await device.policy.wait("v1 applied and kept") { device.policy.versions == [1] && device.uplink.status.appliedVersion == 1 }
         task.cancel()
         try await live.stop()
         let kept = try String(contentsOfFile: device.uplink.bundlePath, encoding: .utf8)

@@ -2,7 +2,8 @@
 // Who is asking: every device request carries an RFC 9421 signature by the device key over method,
 // authority, path and Content-Digest (RFC 9530), with `created` and a nonce. A request is refused
 // when the digest does not match its body, the signature does not verify, it is stale or replayed,
-// the key is unknown, or the device is revoked.
+// the key is unknown, or the device is revoked. Behind several replicas the nonce is also spent in
+// the shared store (SharedNonces), so a request one replica accepted is a replay to the others.
 import Hummingbird
 import NIOCore
 import VigilSignatures
@@ -11,10 +12,12 @@ import HTTPTypes
 struct DeviceAuthenticator: Sendable {
     let store: any ConsoleStore
     let verifier: MessageVerifier
+    let shared: (any SharedNonces)?
 
-    init(store: any ConsoleStore, skew: Int64, maxAge: Int64) {
+    init(store: any ConsoleStore, skew: Int64, maxAge: Int64, shared: (any SharedNonces)? = nil) {
         self.store = store
         verifier = MessageVerifier(maxSkew: skew, maxAge: maxAge, nonces: NonceCache(window: maxAge + skew + 60))
+        self.shared = shared
     }
 
     /// The request as RFC 9421 sees it.
@@ -37,11 +40,22 @@ struct DeviceAuthenticator: Sendable {
     }
 
     /// Verifies the signature against `key` (enrolment: the key the body registers).
-    func verify(_ request: Request, key: MessageVerificationKey, now: Int64) throws -> VerifiedSignature {
+    func verify(_ request: Request, key: MessageVerificationKey, now: Int64) async throws -> VerifiedSignature {
+        let verified: VerifiedSignature
         do throws(SignatureError) {
-            return try verifier.verify(Self.signable(request), now: now) { $0 == key.keyID ? key : nil }
+            verified = try verifier.verify(Self.signable(request), now: now) { $0 == key.keyID ? key : nil }
         } catch {
             throw Self.refusal(error)
+        }
+        try await spendShared(verified, now: now)
+        return verified
+    }
+
+    /// The nonce, already new to this replica's cache, spent where the other replicas look too.
+    private func spendShared(_ verified: VerifiedSignature, now: Int64) async throws {
+        guard let shared else { return }
+        guard try await shared.spend(nonce: verified.nonce, keyID: verified.keyID, now: now, window: verifier.nonces.window) else {
+            throw Self.refusal(.replayed(nonce: verified.nonce))
         }
     }
 
@@ -68,6 +82,7 @@ struct DeviceAuthenticator: Sendable {
         } catch {
             throw Self.refusal(error)
         }
+        try await spendShared(verified, now: now)
         if let revokedAt = device.revokedAt {
             throw Refusal(
                 .forbidden, "device_revoked", "device \(device.id) was revoked at \(revokedAt): \(device.revokedReason ?? "no reason given")")

@@ -49,4 +49,10 @@ final class PolicyPublisher: Sendable {
     }
 
     var connections: Int { state.withLock { $0.subscribers.count } }
+
+    /// The devices with a stream open here (a replica re-checks them after missing notifications).
+    var connectedDevices: Set<String> { state.withLock { Set($0.subscribers.values.map(\.device)) } }
+
+    /// The newest version announced.
+    var version: Int { state.withLock { $0.version } }
 }

@@ -108,7 +108,7 @@ struct DeviceRoutes: Sendable {
             } catch {
                 throw Refusal(.badRequest, "bad_key", "publicKey is not an encoded P-256 or Ed25519 public key")
             }
-            _ = try authenticator.verify(request, key: key, now: clock())
+            _ = try await authenticator.verify(request, key: key, now: clock())
             let device = try await enrollment.enroll(enrol, key: key, peer: peer(context), now: clock())
             changed()
             return try JSONResponse.make(EnrollResponse(deviceID: device.id, keyID: device.keyID, team: device.team, policyKey: policyKey))

@@ -100,6 +100,9 @@ public final class SQLiteConsoleStore: ConsoleStore {
         return migrator
     }
 
+    /// The migrations' names, in order: `schemaVersion()` of an up-to-date database is their count.
+    static var migrations: [String] { migrator.migrations }
+
     public func schemaVersion() async throws -> Int {
         try await run { db in try Self.migrator.appliedMigrations(db).count }
     }
