@@ -58,30 +58,9 @@ struct DeviceRoutes: Sendable {
             try await signed(request, context, "device.events") { device, _ in
                 // Re-read on every connect: another replica may have stored a newer version.
                 if let latest = try await store.latestPolicy() { policies.publish(latest.version) }
-                let versions = policies.subscribe(device: device.id)
-                let heartbeat = self.heartbeat
-                return Response(
-                    status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
-                    body: ResponseBody { writer in
-                        let (events, sink) = AsyncStream<String>.makeStream()
-                        try await withThrowingTaskGroup(of: Void.self) { group in
-                            group.addTask {
-                                for await version in versions { sink.yield("event: policy\nid: \(version)\ndata: {\"version\":\(version)}\n\n") }
-                                sink.finish()
-                            }
-                            group.addTask {
-                                while !Task.isCancelled {
-                                    try await Task.sleep(for: heartbeat)
-                                    sink.yield(": heartbeat\n\n")
-                                }
-                            }
-                            for await event in events.cancelOnGracefulShutdown() {
-                                try await writer.write(ByteBuffer(string: event))
-                            }
-                            group.cancelAll()
-                        }
-                        try await writer.finish(nil)
-                    })
+                return EventStreamResponse.make(policies.subscribe(device: device.id), heartbeat: heartbeat) { version in
+                    "event: policy\nid: \(version)\ndata: {\"version\":\(version)}\n\n"
+                }
             }
         }
         device.post("unenroll") { request, context in

@@ -446,28 +446,7 @@ struct WebRoutes: Sendable {
 
     /// Server-sent events for the pages' live updates: `change` whenever a device or the policy does.
     private func events() -> Response {
-        let changes = changes.subscribe()
-        let heartbeat = heartbeat
-        return Response(
-            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
-            body: ResponseBody { writer in
-                let (events, sink) = AsyncStream<String>.makeStream()
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        for await generation in changes { sink.yield("event: change\nid: \(generation)\ndata: {}\n\n") }
-                        sink.finish()
-                    }
-                    group.addTask {
-                        while !Task.isCancelled {
-                            try await Task.sleep(for: heartbeat)
-                            sink.yield(": heartbeat\n\n")
-                        }
-                    }
-                    for await event in events.cancelOnGracefulShutdown() { try await writer.write(ByteBuffer(string: event)) }
-                    group.cancelAll()
-                }
-                try await writer.finish(nil)
-            })
+        EventStreamResponse.make(changes.subscribe(), heartbeat: heartbeat) { "event: change\nid: \($0)\ndata: {}\n\n" }
     }
 
     /// One editor change from a form: published → back to the policy page saying so; refused → the
