@@ -497,18 +497,10 @@ public final class PostgresConsoleStore: ConsoleStore, SharedNonces, Service {
             createdAt: try row["created_at"].decode(Int64.self), comment: try row["comment"].decode(String?.self))
     }
 
-    private static func json(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
+    private static func json(_ value: some Encodable) throws -> String { try StoredJSON.encode(value) }
 
     private static func decode<T: Decodable>(_ type: T.Type, _ text: String, column: String) throws -> T {
-        do {
-            return try JSONDecoder().decode(type, from: Data(text.utf8))
-        } catch {
-            throw ConsoleStoreError.database("\(column) holds JSON that does not decode: \(error)")
-        }
+        try StoredJSON.decode(type, text, column: column)
     }
 
     // MARK: access

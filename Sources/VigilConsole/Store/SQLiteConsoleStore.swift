@@ -369,18 +369,10 @@ public final class SQLiteConsoleStore: ConsoleStore {
             activity: try (row["activity"] as String?).map { try decode(DeviceActivity.self, $0, column: "device.activity") })
     }
 
-    private static func json(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
+    private static func json(_ value: some Encodable) throws -> String { try StoredJSON.encode(value) }
 
     private static func decode<T: Decodable>(_ type: T.Type, _ text: String, column: String) throws -> T {
-        do {
-            return try JSONDecoder().decode(type, from: Data(text.utf8))
-        } catch {
-            throw ConsoleStoreError.database("\(column) holds JSON that does not decode: \(error)")
-        }
+        try StoredJSON.decode(type, text, column: column)
     }
 
     // MARK: access
