@@ -11,6 +11,7 @@ import os
 import sys
 
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
@@ -51,9 +52,18 @@ class Walkthrough:
 
     def click(self, button):
         """Clicks and waits for the next page: every form here answers with a new page (or a redirect to one)."""
-        page = self.driver.find_element(By.TAG_NAME, "html")
+        # A mark on the old page's window: gone once the browser has a new document. Selenium's staleness_of
+        # asks about a node, and chromium can answer that mid-navigation with an inspector error instead.
+        self.driver.execute_script("window.__vigilOldPage = true")
         button.click()
-        self.wait.until(ready.staleness_of(page))
+        self.wait.until(self._next_page_loaded)
+
+    def _next_page_loaded(self, driver):
+        try:
+            return driver.execute_script(
+                "return window.__vigilOldPage !== true && document.readyState === 'complete'")
+        except WebDriverException:
+            return False  # between documents
 
     def login(self, name, password):
         self.open("/login")
