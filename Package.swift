@@ -71,6 +71,7 @@ let package = Package(
         .target(
             name: "VigilSignatures",
             dependencies: [
+                "VigilAPI",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
             ],
@@ -291,7 +292,7 @@ let package = Package(
         // Oracle/: the Python http-message-signatures helper the interop tests run (`make pytools`).
         .testTarget(
             name: "VigilSignaturesTests",
-            dependencies: ["VigilSignatures", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["VigilSignatures", "VigilAPI", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Oracle"],
             swiftSettings: swiftSettings
         ),

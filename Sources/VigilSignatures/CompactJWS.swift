@@ -3,6 +3,7 @@
 // console signs a policy bundle so a device can keep it on disk and verify it again, offline.
 import Crypto
 import Foundation
+import VigilAPI
 
 public enum CompactJWS {
     public struct Header: Codable, Sendable, Equatable {
@@ -11,18 +12,20 @@ public enum CompactJWS {
         public var typ: String?
     }
 
-    /// `base64url(header).base64url(payload).base64url(signature)`.
+    /// `base64url(header).Base64URL.encode(payload).Base64URL.encode(signature)`.
     public static func sign(payload: [UInt8], key: P256SigningKey, keyID: String, type: String) throws -> String {
         let header = try JSONEncoder().encode(Header(alg: "ES256", kid: keyID, typ: type))
-        let input = base64url(Array(header)) + "." + base64url(payload)
+        let input = Base64URL.encode(header) + "." + Base64URL.encode(payload)
         let signature = try key.signature(for: Array(input.utf8))
-        return input + "." + base64url(signature)
+        return input + "." + Base64URL.encode(signature)
     }
 
     /// The payload of `jws` if it is ES256, names `key` by `keyID`, has `type`, and its signature verifies.
     public static func verify(_ jws: String, key: MessageVerificationKey, keyID: String, type: String) throws(JWSError) -> [UInt8] {
         let parts = jws.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let headerBytes = decode(parts[0]), let payload = decode(parts[1]), let signature = decode(parts[2]) else {
+        guard parts.count == 3, let headerBytes = Base64URL.decode(parts[0]), let payload = Base64URL.decode(parts[1]),
+            let signature = Base64URL.decode(parts[2])
+        else {
             throw .malformed("not three base64url parts joined by '.'")
         }
         guard let header = try? JSONDecoder().decode(Header.self, from: Data(headerBytes)) else { throw .malformed("the header is not JSON") }
@@ -32,18 +35,6 @@ public enum CompactJWS {
         let input = Array("\(parts[0]).\(parts[1])".utf8)
         guard signature.count == 64, key.isValidSignature(signature, for: input) else { throw .badSignature }
         return payload
-    }
-
-    static func base64url(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    static func decode(_ text: Substring) -> [UInt8]? {
-        guard text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else { return nil }
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        return Data(base64Encoded: base64).map { [UInt8]($0) }
     }
 }
 

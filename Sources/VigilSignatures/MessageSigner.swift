@@ -4,6 +4,7 @@
 // a TPM-held key plugs in behind `MessageSigningKey` unchanged.
 import Foundation
 import RawStructuredFieldValues
+import VigilAPI
 
 /// Signs requests with one key under one label and one covered component list.
 public struct MessageSigner: Sendable {
@@ -65,7 +66,6 @@ public struct MessageSigner: Sendable {
     public static func randomNonce() -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return Base64URL.encode(bytes)
     }
 }
