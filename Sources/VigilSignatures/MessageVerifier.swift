@@ -80,6 +80,20 @@ public struct MessageVerifier: Sendable {
         guard nonces.insert(nonce, keyID: received.keyID, now: now) else { throw .replayed(nonce: nonce) }
         return VerifiedSignature(keyID: received.keyID, created: created, nonce: nonce, label: received.label, components: received.components)
     }
+
+    /// The key a request names: the `keyid` of its first Signature-Input member, read without
+    /// parsing the signature or checking anything. For a caller that must look the key up (in a
+    /// store, asynchronously) before `verify`, which checks everything again.
+    public static func namedKeyID(_ request: SignableRequest) throws(SignatureError) -> String {
+        let inputs = try ReceivedSignature.dictionary("Signature-Input", in: request)
+        do {
+            // With no key known, select fails on the first member: unreadable, or naming its key.
+            _ = try ReceivedSignature.select(inputs) { _ in nil }
+        } catch .unknownKey(let named) {
+            return named
+        }
+        throw .malformed("Signature-Input has no members")
+    }
 }
 
 /// One signature as received: the selected `Signature-Input` member, parsed and type-checked, and
@@ -135,7 +149,7 @@ struct ReceivedSignature {
         signature = Array(bytes)
     }
 
-    private static func dictionary(_ name: String, in request: SignableRequest) throws(SignatureError) -> OrderedMap<String, ItemOrInnerList> {
+    static func dictionary(_ name: String, in request: SignableRequest) throws(SignatureError) -> OrderedMap<String, ItemOrInnerList> {
         guard let value = request.fieldValue(name) else { throw .missingHeader(name) }
         guard value.utf8.count <= Self.maxHeaderLength else {
             throw .malformed("\(name) is \(value.utf8.count) bytes, over the \(Self.maxHeaderLength) this verifier parses")
@@ -150,7 +164,7 @@ struct ReceivedSignature {
 
     /// The first inner-list member whose string `keyid` resolves. When none does, the error is the
     /// first member's: not an inner list, no keyid, or an unknown one.
-    private static func select(_ inputs: OrderedMap<String, ItemOrInnerList>, key: (String) -> MessageVerificationKey?) throws(SignatureError)
+    static func select(_ inputs: OrderedMap<String, ItemOrInnerList>, key: (String) -> MessageVerificationKey?) throws(SignatureError)
         -> (String, InnerList, String, MessageVerificationKey)?
     {
         for (label, member) in inputs {

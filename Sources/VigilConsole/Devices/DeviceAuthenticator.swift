@@ -62,14 +62,11 @@ struct DeviceAuthenticator: Sendable {
     /// Verifies the signature of an enrolled device and returns it; revoked devices are refused.
     func authenticate(_ request: Request, now: Int64) async throws -> (DeviceRecord, VerifiedSignature) {
         let signable = Self.signable(request)
-        // The key lookup is synchronous: a first pass names the key id (and fails, spending no
-        // nonce), the store is asked, and the second pass verifies against the enrolled key.
+        // The key lookup is asynchronous and verify's is not: the key id the request names first,
+        // then the store, then the verification against the enrolled key.
         let keyID: String
         do throws(SignatureError) {
-            _ = try verifier.verify(signable, now: now) { _ in nil }
-            throw .unknownKey("")
-        } catch SignatureError.unknownKey(let named) where !named.isEmpty {
-            keyID = named
+            keyID = try MessageVerifier.namedKeyID(signable)
         } catch {
             throw Self.refusal(error)
         }
