@@ -13,6 +13,9 @@ final class PolicyBundleSigner: Sendable {
 
     init(key: P256SigningKey) { self.key = key }
 
+    /// The JWS of `version` if it is the one signed last.
+    func signed(version: Int) -> String? { newest.withLock { $0?.version == version ? $0?.jws : nil } }
+
     func sign(_ bundle: PolicyBundle) throws -> String {
         if let cached = newest.withLock({ $0 }), cached.version == bundle.version { return cached.jws }
         let encoder = JSONEncoder()

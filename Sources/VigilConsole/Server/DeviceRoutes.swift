@@ -41,14 +41,23 @@ struct DeviceRoutes: Sendable {
         // The signed bundle of the newest policy; `?have=N` answers 204 when N is the newest.
         device.get("policy") { request, context in
             try await signed(request, context, "device.policy") { _, _ in
-                guard let latest = try await store.latestPolicy() else {
-                    throw Refusal(.notFound, "no_policy", "the console has no policy yet")
+                let have = request.uri.queryParameters.get("have", as: Int.self)
+                let newest: (version: Int, jws: String)
+                // After a change every device asks at once: the version announced last, signed once,
+                // answers without the store. A device that has heard of a newer one (from another
+                // replica, before this one's notification) is answered from the store.
+                let announced = policies.version
+                if let jws = signer.signed(version: announced), (have ?? 0) <= announced {
+                    newest = (announced, jws)
+                } else {
+                    guard let latest = try await store.latestPolicy() else {
+                        throw Refusal(.notFound, "no_policy", "the console has no policy yet")
+                    }
+                    newest = (latest.version, try signer.sign(latest))
                 }
-                if let have = request.uri.queryParameters.get("have", as: Int.self), have == latest.version {
-                    return Response(status: .noContent)
-                }
+                if have == newest.version { return Response(status: .noContent) }
                 var buffer = ByteBuffer()
-                buffer.writeString(try signer.sign(latest))
+                buffer.writeString(newest.jws)
                 return Response(status: .ok, headers: [.contentType: "application/jose"], body: .init(byteBuffer: buffer))
             }
         }

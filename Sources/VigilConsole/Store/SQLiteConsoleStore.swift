@@ -166,7 +166,8 @@ public final class SQLiteConsoleStore: ConsoleStore {
     }
 
     public func device(keyID: String) async throws -> DeviceRecord? {
-        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM device WHERE key_id = ?", arguments: [keyID]).map(Self.device) }
+        try await read { db in try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM device WHERE key_id = ?"), arguments: [keyID]).map(Self.device)
+        }
     }
 
     public func devices() async throws -> [DeviceRecord] {
@@ -187,21 +188,21 @@ public final class SQLiteConsoleStore: ConsoleStore {
 
     public func recordReport(deviceID: String, report: DeviceReport, at time: Int64) async throws {
         try await run { db in
-            try db.execute(
-                sql: "UPDATE device SET facts = ?, policy_version = ?, counters = ?, activity = ?, last_seen = ? WHERE id = ?",
-                arguments: [
-                    try Self.json(report.facts), report.policyVersion, try Self.json(report.counters), try report.activity.map(Self.json), time,
-                    deviceID,
-                ])
+            try db.cachedStatement(sql: "UPDATE device SET facts = ?, policy_version = ?, counters = ?, activity = ?, last_seen = ? WHERE id = ?")
+                .execute(
+                    arguments: [
+                        try Self.json(report.facts), report.policyVersion, try Self.json(report.counters), try report.activity.map(Self.json), time,
+                        deviceID,
+                    ])
             guard db.changesCount > 0 else { throw ConsoleStoreError.deviceUnknown(deviceID) }
-            try db.execute(
-                sql: "INSERT INTO device_report (device_id, at, report) VALUES (?, ?, ?)", arguments: [deviceID, time, try Self.json(report)])
-            try db.execute(
+            try db.cachedStatement(sql: "INSERT INTO device_report (device_id, at, report) VALUES (?, ?, ?)").execute(
+                arguments: [deviceID, time, try Self.json(report)])
+            try db.cachedStatement(
                 sql: """
                     DELETE FROM device_report WHERE device_id = ? AND id <= (
                         SELECT id FROM device_report WHERE device_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
-                    """,
-                arguments: [deviceID, deviceID, reportHistoryLimit])
+                    """
+            ).execute(arguments: [deviceID, deviceID, reportHistoryLimit])
         }
     }
 
@@ -230,7 +231,9 @@ public final class SQLiteConsoleStore: ConsoleStore {
     }
 
     public func latestPolicy() async throws -> PolicyBundle? {
-        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM policy_version ORDER BY version DESC LIMIT 1").map(Self.policy) }
+        try await read { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM policy_version ORDER BY version DESC LIMIT 1")).map(Self.policy)
+        }
     }
 
     public func policy(version: Int) async throws -> PolicyBundle? {
