@@ -31,6 +31,9 @@ public final class PolicyUplink: Sendable {
     private let idle: TimeAmount
     /// Reports are sent within this many milliseconds after a change is applied.
     private let reportSpread: Int
+    /// The default: over five seconds, so that most of a fleet's reports come after the second or so
+    /// in which the console hands every device the new bundle, not during it.
+    public static let reportSpread: Duration = .seconds(5)
     private let info: Mutex<ConsoleUplinkInfo>
 
     /// What the device reports besides its facts: `vigil status`'s counters and activity.
@@ -41,7 +44,7 @@ public final class PolicyUplink: Sendable {
     public init(
         enrollment: FleetEnrollment, state: EnrollmentState, apply: @escaping Apply, record: @escaping Record,
         facts: @escaping @Sendable () -> DeviceFacts, activity: @escaping Activity = { ([:], nil) }, idle: TimeAmount = .seconds(45),
-        reportSpread: Duration = .seconds(2), reportInterval: Duration = .seconds(60)
+        reportSpread: Duration = PolicyUplink.reportSpread, reportInterval: Duration = .seconds(60)
     ) throws(FleetError) {
         self.reportSpread = max(1, Int(reportSpread.components.seconds * 1000 + reportSpread.components.attoseconds / 1_000_000_000_000_000))
         self.enrollment = enrollment

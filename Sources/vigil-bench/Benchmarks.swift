@@ -45,4 +45,6 @@ func scaled(_ n: Int) -> Int { max(1, Int((Double(n) * benchScale).rounded())) }
 func report(_ name: String, _ fields: KeyValuePairs<String, String>) {
     let rendered = fields.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
     print("bench \(name) \(rendered)")
+    // Each line as it is measured, also into a file or a pipe (`make bench | tee`): a long run shows its progress.
+    fflush(nil)
 }
