@@ -120,6 +120,8 @@ private final class Fleet: Sendable {
             devices.allSatisfy { $0.uplink.status.connected && $0.appliedVersion() == first }
         }
         let rssAfter = consoles.map { $0.residentKiB() }.reduce(0, +)
+        // The first reports after start (spread like those after a change) done, as before every change.
+        try await Task.sleep(for: PolicyUplink.reportSpread + .seconds(1))
         // CPU time of each side over the changes: on two shared cores the simulated fleet's own work
         // (a thousand devices' TLS, signatures, parsing) competes with the consoles'.
         let consoleCPU = consoles.map { $0.cpuMilliseconds() }.reduce(0, +), fleetCPU = ConsoleProcess.cpuMilliseconds(pid: getpid())

@@ -51,6 +51,9 @@ public final class PostgresConsoleStore: ConsoleStore, SharedNonces, Service {
             configuration = .init(unixSocketPath: path, username: url.user, password: password, database: url.database)
         }
         configuration.options.additionalStartupParameters = [("application_name", "vigil-console")]
+        // A few connections always open: the burst of device requests after a policy change that
+        // follows a quiet minute starts on them, not on new connections' authentication.
+        configuration.options.minimumConnections = 4
         return configuration
     }
 
@@ -216,17 +219,20 @@ public final class PostgresConsoleStore: ConsoleStore, SharedNonces, Service {
 
     public func recordReport(deviceID: String, report: DeviceReport, at time: Int64) async throws {
         let activity = try report.activity.map(Self.json)
-        try await transaction { connection in
+        // The device row and its history entry in one statement (a fleet reports after every change:
+        // one round trip, not a transaction's five); then the history trimmed, which a failed trim leaves to the next report.
+        try await statement { connection in
             let rows = try await connection.query(
                 """
-                UPDATE device SET facts = \(try Self.json(report.facts))::jsonb, policy_version = \(report.policyVersion),
-                    counters = \(try Self.json(report.counters))::jsonb, activity = \(activity)::jsonb, last_seen = \(time)
-                WHERE id = \(deviceID) RETURNING id
+                WITH updated AS (
+                    UPDATE device SET facts = \(try Self.json(report.facts))::jsonb, policy_version = \(report.policyVersion),
+                        counters = \(try Self.json(report.counters))::jsonb, activity = \(activity)::jsonb, last_seen = \(time)
+                    WHERE id = \(deviceID) RETURNING id)
+                INSERT INTO device_report (device_id, at, report) SELECT id, \(time), \(try Self.json(report))::jsonb FROM updated
+                RETURNING device_id
                 """, logger: logger
             ).collect()
             guard !rows.isEmpty else { throw ConsoleStoreError.deviceUnknown(deviceID) }
-            try await connection.query(
-                "INSERT INTO device_report (device_id, at, report) VALUES (\(deviceID), \(time), \(try Self.json(report))::jsonb)", logger: logger)
             try await connection.query(
                 """
                 DELETE FROM device_report WHERE device_id = \(deviceID) AND id <= (
@@ -438,7 +444,12 @@ public final class PostgresConsoleStore: ConsoleStore, SharedNonces, Service {
         withUnsafeBytes(of: UInt64(keyID.utf8.count).bigEndian) { hash.update(bufferPointer: $0) }
         hash.update(data: Array(keyID.utf8))
         hash.update(data: Array(nonce.utf8))
-        return hash.finalize().map { String(format: "%02x", $0) }.joined()
+        // Hex by hand: String(format:) was a visible part of every device request.
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        hex.reserveCapacity(64)
+        for byte in hash.finalize() { hex += [digits[Int(byte >> 4)], digits[Int(byte & 0x0f)]] }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     // MARK: rows
