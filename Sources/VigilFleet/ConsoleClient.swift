@@ -66,17 +66,22 @@ public struct ConsoleClient: Sendable {
         return [("Content-Digest", digest), ("Signature-Input", signature.signatureInput), ("Signature", signature.signature)]
     }
 
-    /// Sends one signed request and reads the whole answer.
-    public func send(_ method: String, _ path: String, body: [UInt8] = []) async throws(FleetError) -> Answer {
+    /// Sends one signed request and reads the whole answer: on the kept-alive connection, or with
+    /// `once` on a connection of its own that ends with the answer (enrolment: a client used once
+    /// must not leave a connection open).
+    public func send(_ method: String, _ path: String, body: [UInt8] = [], once: Bool = false) async throws(FleetError) -> Answer {
         var headers = try signedHeaders(method, path, body: body)
         if !body.isEmpty { headers.append(("Content-Type", "application/json")) }
-        return try await transport.executeKeptAlive(method, baseURL.path.trimmingSuffix("/") + path, headers: headers, body: body)
+        let target = baseURL.path.trimmingSuffix("/") + path
+        if once { return try await transport.execute(method, target, headers: headers, body: body) }
+        return try await transport.executeKeptAlive(method, target, headers: headers, body: body)
     }
 
     /// Sends and decodes a 2xx answer; a refusal becomes a `FleetError` with the console's reason.
-    public func call<Answer: Decodable>(_ method: String, _ path: String, body: [UInt8] = [], as type: Answer.Type) async throws(FleetError) -> Answer
-    {
-        let answer = try await send(method, path, body: body)
+    public func call<Answer: Decodable>(
+        _ method: String, _ path: String, body: [UInt8] = [], once: Bool = false, as type: Answer.Type
+    ) async throws(FleetError) -> Answer {
+        let answer = try await send(method, path, body: body, once: once)
         guard (200..<300).contains(answer.status) else { throw Self.refusal(answer, path) }
         do {
             return try JSONDecoder().decode(type, from: Data(answer.body))

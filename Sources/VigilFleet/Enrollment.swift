@@ -67,7 +67,7 @@ public struct FleetEnrollment: Sendable {
         } catch {
             throw FleetError(.state, "cannot encode the enrolment request: \(error)")
         }
-        let answer = try await client.call("POST", "/api/v1/enroll", body: body, as: EnrollResponse.self)
+        let answer = try await client.call("POST", "/api/v1/enroll", body: body, once: true, as: EnrollResponse.self)
         guard answer.keyID == publicKey.keyID else {
             throw FleetError(.response, "the console registered key \(answer.keyID), not this device's \(publicKey.keyID)")
         }
@@ -97,7 +97,7 @@ public struct FleetEnrollment: Sendable {
     public func unenroll(localOnly: Bool = false) async throws(FleetError) -> EnrollmentState? {
         guard let state = try load() else { return nil }
         if !localOnly {
-            let answer = try await client(for: state).send("POST", "/api/v1/device/unenroll")
+            let answer = try await client(for: state).send("POST", "/api/v1/device/unenroll", once: true)
             // 403: the console already revoked it: nothing left to tell it.
             guard (200..<300).contains(answer.status) || answer.status == 403 else {
                 throw ConsoleClient.refusal(answer, "/api/v1/device/unenroll")
