@@ -35,10 +35,18 @@ import VigilTransportClient
     }
 }
 
-/// Each device holds a stream (one socket here, one in the console): lift the soft limit to the hard one.
+/// Each device holds two connections (its stream and its kept connection; a socket here and one in
+/// the console, which inherits the limit): the soft limit lifted to the hard one, and as root the hard
+/// one to the kernel's fs.nr_open, since 10,000 devices need more than a default hard limit of 20,000.
 private func raiseFileLimit() {
     var limit = rlimit()
     getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+    if let text = try? String(contentsOfFile: "/proc/sys/fs/nr_open", encoding: .utf8),
+        let most = rlim_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), most > limit.rlim_max
+    {
+        var raised = rlimit(rlim_cur: most, rlim_max: most)
+        if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &raised) == 0 { return }
+    }
     limit.rlim_cur = limit.rlim_max
     setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
 }

@@ -8,11 +8,13 @@ import Hummingbird
 import NIOCore
 import VigilSignatures
 import HTTPTypes
+import Synchronization
 
 struct DeviceAuthenticator: Sendable {
     let store: any ConsoleStore
     let verifier: MessageVerifier
     let shared: (any SharedNonces)?
+    private let keys = EnrolledKeys()
 
     init(store: any ConsoleStore, skew: Int64, maxAge: Int64, shared: (any SharedNonces)? = nil) {
         self.store = store
@@ -70,8 +72,19 @@ struct DeviceAuthenticator: Sendable {
         } catch {
             throw Self.refusal(error)
         }
-        guard let device = try await store.device(keyID: keyID), let key = try? MessageVerificationKey(encoded: device.publicKey) else {
-            throw Self.refusal(.unknownKey(keyID))
+        // A key id names its key for good (it is the key's hash), so an enrolled key is kept here;
+        // the device row, which revocation changes, is read on every request.
+        var device: DeviceRecord? = nil
+        let key: MessageVerificationKey
+        if let known = keys[keyID] {
+            key = known
+        } else {
+            device = try await store.device(keyID: keyID)
+            guard let device, let parsed = try? MessageVerificationKey(encoded: device.publicKey), parsed.keyID == keyID else {
+                throw Self.refusal(.unknownKey(keyID))
+            }
+            key = parsed
+            keys.keep(parsed)
         }
         let verified: VerifiedSignature
         do throws(SignatureError) {
@@ -79,7 +92,16 @@ struct DeviceAuthenticator: Sendable {
         } catch {
             throw Self.refusal(error)
         }
-        try await spendShared(verified, now: now)
+        if let shared {
+            // Behind replicas: the nonce spent and the device read in one round trip.
+            let (fresh, current) = try await shared.spendReadingDevice(
+                nonce: verified.nonce, keyID: keyID, now: now, window: verifier.nonces.window)
+            guard fresh else { throw Self.refusal(.replayed(nonce: verified.nonce)) }
+            device = current
+        } else if device == nil {
+            device = try await store.device(keyID: keyID)
+        }
+        guard let device else { throw Self.refusal(.unknownKey(keyID)) }
         if let revokedAt = device.revokedAt {
             throw Refusal(
                 .forbidden, "device_revoked", "device \(device.id) was revoked at \(revokedAt): \(device.revokedReason ?? "no reason given")")
@@ -94,6 +116,22 @@ struct DeviceAuthenticator: Sendable {
         case .createdInFuture, .expired: Refusal(.unauthorized, "stale_signature", error.description)
         case .missingHeader: Refusal(.unauthorized, "unsigned", error.description)
         default: Refusal(.unauthorized, "bad_signature", error.description)
+        }
+    }
+}
+
+/// Enrolled keys by key id, each parsed once.
+private final class EnrolledKeys: Sendable {
+    /// More than any fleet one console serves: past it the map starts again (it is only a cache).
+    static let limit = 100_000
+    private let keys = Mutex<[String: MessageVerificationKey]>([:])
+
+    subscript(keyID: String) -> MessageVerificationKey? { keys.withLock { $0[keyID] } }
+
+    func keep(_ key: MessageVerificationKey) {
+        keys.withLock { keys in
+            if keys.count >= Self.limit { keys.removeAll(keepingCapacity: true) }
+            keys[key.keyID] = key
         }
     }
 }

@@ -9,4 +9,8 @@ public protocol SharedNonces: Sendable {
     /// Records (`keyID`, `nonce`) until `now + window` and returns true; false when it is already
     /// recorded and not expired: a replay.
     func spend(nonce: String, keyID: String, now: Int64, window: Int64) async throws -> Bool
+
+    /// `spend`, and the device enrolled with `keyID` as it is now, in one round trip: after a policy
+    /// change every device asks at once, and each request needs both.
+    func spendReadingDevice(nonce: String, keyID: String, now: Int64, window: Int64) async throws -> (fresh: Bool, device: DeviceRecord?)
 }

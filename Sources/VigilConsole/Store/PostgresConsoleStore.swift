@@ -418,17 +418,43 @@ public final class PostgresConsoleStore: ConsoleStore, SharedNonces, Service {
                 """, logger: logger
             ).collect().isEmpty
         }
+        try await pruneNonces(now: now)
+        return fresh
+    }
+
+    /// Deletes expired nonces, at most once a minute.
+    private func pruneNonces(now: Int64) async throws {
         let due = lastPrune.withLock { last in
             guard now - last >= 60 else { return false }
             last = now
             return true
         }
-        if due {
-            try await statement { connection in
-                _ = try await connection.query("DELETE FROM request_nonce WHERE expires_at <= \(now)", logger: logger).collect()
-            }
+        guard due else { return }
+        try await statement { connection in
+            _ = try await connection.query("DELETE FROM request_nonce WHERE expires_at <= \(now)", logger: logger).collect()
         }
-        return fresh
+    }
+
+    public func spendReadingDevice(nonce: String, keyID: String, now: Int64, window: Int64) async throws -> (fresh: Bool, device: DeviceRecord?) {
+        let digest = Self.nonceDigest(keyID: keyID, nonce: nonce)
+        let row = try await statement { connection in
+            // The INSERT runs whether or not a device row matches (a data-modifying WITH always does).
+            try await connection.query(
+                """
+                WITH spent AS (
+                    INSERT INTO request_nonce (digest, expires_at) VALUES (\(digest), \(now + window))
+                    ON CONFLICT (digest) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE request_nonce.expires_at <= \(now)
+                    RETURNING 1)
+                SELECT EXISTS (SELECT 1 FROM spent) AS fresh, device.* FROM (SELECT 1) AS one
+                LEFT JOIN (SELECT \(unescaped: Self.deviceColumns) FROM device WHERE key_id = \(keyID)) AS device ON true
+                """, logger: logger
+            ).collect().first
+        }
+        try await pruneNonces(now: now)
+        guard let row else { throw ConsoleStoreError.database("the nonce and device query returned no row") }
+        let fresh = try row.makeRandomAccess()["fresh"].decode(Bool.self)
+        let device = try row.makeRandomAccess()["id"].decode(String?.self) == nil ? nil : Self.device(row)
+        return (fresh, device)
     }
 
     /// Expired nonces still stored (pruned at most once a minute by ``spend(nonce:keyID:now:window:)``).
