@@ -602,9 +602,13 @@ int BPF_PROG(vigil_sys_exit, struct pt_regs *regs, long ret)
     if (tracked_sessions == 0)
         return 0;
     long nr = syscall_nr(regs);
+    /* Filter on the syscall number before the (costlier) session lookup, and on the numbers
+     * alone before the task is fetched: every syscall of every task runs this while a session is
+     * tracked. */
+    if (!syscall_may_be_reported(nr))
+        return 0;
     struct task_struct *task = bpf_get_current_task_btf();
     bool compat = syscall_is_compat(task);
-    /* Filter on the syscall number before the (costlier) session lookup. */
     if (!compat) {
         if (nr != NR_OPENAT && nr != NR_OPEN && nr != NR_CREAT && nr != NR_OPENAT2 && nr != NR_CONNECT &&
             nr != NR_SENDTO && nr != NR_SENDMSG)
