@@ -52,6 +52,9 @@
 #                                             and the quartiles of the per-round paired overheads
 #   bench sensor.overhead_idle <mode>_pct=…   vigil-idle, same formula
 #   bench sensor.overhead_cpu, overhead_idle_cpu    the same from the CPU-time medians
+#   bench sensor.overhead_total_cpu   the same with vigil's own CPU time added (its reader and
+#                                     consumer threads; its start-up taken off): the machine's
+#                                     cost of watching, steadier than wall time on a busy machine
 #   bench sensor.vs_auditd     <mode>_ratio=… auditd overhead ÷ vigil overhead (goal ≥ 10)
 #   bench sensor.vs_bpftrace   <mode>_ratio=… bpftrace overhead ÷ vigil overhead (goal ≥ 0.67,
 #                                             i.e. vigil ≤ 1.5× a bare tracer)
@@ -343,7 +346,7 @@ audit_lost() { auditctl -s | awk '$1 == "lost" {print $2}'; }
 # --- one timed run ----------------------------------------------------------------------------
 n_for() { case $1 in open) echo "$N_OPEN" ;; exec) echo "$N_EXEC" ;; mixed) echo "$N_MIXED" ;; build) echo "$N_BUILD" ;; esac; }
 
-declare -A SAMPLES CPU_SAMPLES EVENTS DROPPED BT_LOST AUDIT_LOST_DELTA
+declare -A SAMPLES CPU_SAMPLES TOT_SAMPLES EVENTS DROPPED BT_LOST AUDIT_LOST_DELTA
 run_variant() {    # mode variant → appends ns to SAMPLES[mode.variant]
     local mode=$1 variant=$2 n res=$SCRATCH/result
     n=$(n_for "$mode")
@@ -356,8 +359,12 @@ run_variant() {    # mode variant → appends ns to SAMPLES[mode.variant]
         # the stream kept in a tmpfs file (what storing it costs the machine on top).
         local sink=/dev/null
         [[ $variant == vigil-file ]] && sink=$SCRATCH/vigil.jsonl
-        "$VIGIL" trace --json --output "$sink" -- /bin/sh "$RUNWL" "$res" "$mode" "$n" \
+        /usr/bin/time -f "%U %S" -o "$SCRATCH/vigil.time" \
+            "$VIGIL" trace --json --output "$sink" -- /bin/sh "$RUNWL" "$res" "$mode" "$n" \
             > "$SCRATCH/vigil.summary" 2> "$SCRATCH/vigil.err" || die "vigil trace failed: $(cat "$SCRATCH/vigil.err")"
+        # vigil's CPU time with the workload's (its child), less vigil's start-up: what the
+        # machine spent on the work and on watching it (the consumer's threads included).
+        TOT_SAMPLES[$mode.$variant]+=" $(awk -v s="$VIGIL_STARTUP_NS" '{printf "%.0f", ($1 + $2) * 1e9 - s}' "$SCRATCH/vigil.time")"
         local summary; summary=$(tail -n 1 "$SCRATCH/vigil.summary")
         [[ $summary == *'"kind":"summary"'* ]] || die "no vigil summary line"
         if [[ $variant == vigil ]]; then
@@ -394,10 +401,23 @@ run_variant() {    # mode variant → appends ns to SAMPLES[mode.variant]
     local wall cpu; read -r wall cpu < "$res"
     SAMPLES[$mode.$variant]+=" $wall"
     CPU_SAMPLES[$mode.$variant]+=" $cpu"
+    [[ $variant == baseline ]] && TOT_SAMPLES[$mode.$variant]+=" $cpu"
+    return 0
 }
 
 # --- timed rounds -----------------------------------------------------------------------------
 read -r -a variants <<<"$VARIANTS"
+# vigil's own start-up CPU time (loading and attaching the programs, hashing itself): the median
+# of three traces of /bin/true, taken off each vigil run's total CPU time (overhead_total_cpu).
+VIGIL_STARTUP_NS=0
+if has_variant vigil || has_variant vigil-file; then
+    st=""
+    for _ in 1 2 3; do
+        /usr/bin/time -f "%U %S" -o "$SCRATCH/vigil.time" "$VIGIL" trace --json --output /dev/null -- /bin/true > /dev/null 2>&1
+        st+=" $(awk '{printf "%.0f", ($1 + $2) * 1e9}' "$SCRATCH/vigil.time")"
+    done
+    VIGIL_STARTUP_NS=$(median <<<"$st")
+fi
 # A fresh order for every round and mode (a seeded, so repeatable, shuffle): no variant has a
 # fixed place or a fixed predecessor, so slow drifts and after-effects spread over all of them.
 shuffled() { awk -v n="${#variants[@]}" -v seed="$1" 'BEGIN { srand(seed)
@@ -577,6 +597,7 @@ done
 paired() {    # mode variant what: what = median | quartiles (of run ÷ that round's baseline)
     local b x
     if [[ $1 == cpu.* ]]; then b=${CPU_SAMPLES[${1#cpu.}.baseline]:-} x=${CPU_SAMPLES[${1#cpu.}.$2]:-}
+    elif [[ $1 == tot.* ]]; then b=${TOT_SAMPLES[${1#tot.}.baseline]:-} x=${TOT_SAMPLES[${1#tot.}.$2]:-}
     else b=${SAMPLES[$1.baseline]:-} x=${SAMPLES[$1.$2]:-}; fi
     [[ -z ${b// } || -z ${x// } ]] && { echo na; return; }
     awk -v b="$b" -v x="$x" -v what="$3" 'BEGIN { nb = split(b, bs, " "); nx = split(x, xs, " "); n = nb < nx ? nb : nx
@@ -666,6 +687,7 @@ has_variant vigil && summary_line overhead vigil
 has_variant vigil-idle && summary_line overhead_idle vigil-idle
 has_variant vigil-file && summary_line overhead_file vigil-file
 has_variant vigil && summary_line overhead_cpu vigil cpu.
+has_variant vigil && summary_line overhead_total_cpu vigil tot.
 has_variant vigil-idle && summary_line overhead_idle_cpu vigil-idle cpu.
 has_variant vigil && has_variant auditd && vs_line auditd
 has_variant vigil && has_variant bpftrace && vs_line bpftrace
