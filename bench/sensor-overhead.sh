@@ -41,17 +41,32 @@
 #       (goal ≥ 1 M); produced_per_s is the rate the workload made them at (goal: 0 drops at 200 k/s)
 #   bench sensor.bpf.session.per_open_event ns_per_event=… net_of_floor_ns=… (goal ≤ 250)
 #       the same over workload mode `opens` (opens only; descriptors closed 512 at a time): the
-#       cost of one open event, raw and net of the floor bpf_stats adds to every run
+#       cost of one open event, raw and net of the floor bpf_stats adds to every run. The window
+#       also holds every other task's syscalls (the hooks are global) and the session's few
+#       non-open ones; net_of_floor_ns charges those runs at what they cost (sys_enter: its own
+#       per-run cost in the window, the same path for every syscall; sys_exit: a syscall turned
+#       away by its number, measured over getppid() outside the session), not to the opens.
+#       incl_non_open_ns is the figure with them charged to the opens, as before (an upper bound
+#       that grows with the machine's other load); non_open_runs_per_window, how many there were.
 #   bench sensor.overhead      <mode>_pct=… <mode>_iqr=lo..hi   vigil, (paired ratio − 1) × 100,
 #                                             and the quartiles of the per-round paired overheads
 #   bench sensor.overhead_idle <mode>_pct=…   vigil-idle, same formula
 #   bench sensor.overhead_cpu, overhead_idle_cpu    the same from the CPU-time medians
+#   bench sensor.overhead_total_cpu   the same with vigil's own CPU time added (its reader and
+#                                     consumer threads; its start-up taken off): the machine's
+#                                     cost of watching, steadier than wall time on a busy machine
 #   bench sensor.vs_auditd     <mode>_ratio=… auditd overhead ÷ vigil overhead (goal ≥ 10)
 #   bench sensor.vs_bpftrace   <mode>_ratio=… bpftrace overhead ÷ vigil overhead (goal ≥ 0.67,
 #                                             i.e. vigil ≤ 1.5× a bare tracer)
 # A ratio is "na" when vigil's overhead is not measurably above zero.
 #
-# Environment: ROUNDS (7), EXEC_ROUNDS and BUILD_ROUNDS (2 × ROUNDS each), N_OPEN (50000), N_EXEC (2000), N_MIXED (500), N_BUILD (40), SETTLE (0.5 s between runs), PIN_CPU (unset: not pinned), MODES ("open exec
+# Mode build is a real compile: GNU libiberty from Debian's binutils-source (installed if missing),
+# configured once under BENCH_OUT/build (not timed), then built from clean by gcc under
+# `make -j$BUILD_JOBS` in each run (66 objects, ~33k opens and ~1,100 execs per build); N_BUILD
+# builds per run. With as many jobs as CPUs, vigil's own threads compete with the build for them,
+# as they would on a developer's machine.
+#
+# Environment: ROUNDS (7), EXEC_ROUNDS and BUILD_ROUNDS (2 × ROUNDS each), N_OPEN (50000), N_EXEC (2000), N_MIXED (500), N_BUILD (1), BUILD_JOBS (online CPUs), SETTLE (0.5 s between runs), PIN_CPU (unset: not pinned), MODES ("open exec
 # mixed build"), VARIANTS (all six), BENCH_OUT (.output/bench), BENCH_AUID (4242).
 #
 # Side effects, all undone on exit (trap): tracefs mounted if it was not, auditd started from a
@@ -70,7 +85,7 @@ ROUNDS=${ROUNDS:-7}
 N_OPEN=${N_OPEN:-50000}
 N_EXEC=${N_EXEC:-2000}
 N_MIXED=${N_MIXED:-500}
-N_BUILD=${N_BUILD:-40}
+N_BUILD=${N_BUILD:-1}
 MODES=${MODES:-open exec mixed build}
 VARIANTS=${VARIANTS:-baseline vigil vigil-file vigil-idle bpftrace auditd}
 OUT=${BENCH_OUT:-$repo/.output/bench}
@@ -98,6 +113,11 @@ need=()
 command -v bpftrace >/dev/null || need+=(bpftrace)
 { command -v auditctl && command -v auditd; } >/dev/null || need+=(auditd)
 [[ -x /usr/bin/time ]] || need+=(time)    # GNU time: the consumer's CPU time
+build_tarball() { ls /usr/src/binutils/binutils-*.tar.* 2>/dev/null | head -n 1; }
+if [[ " $MODES " == *" build "* ]]; then
+    [[ -n $(build_tarball) ]] || need+=(binutils-source)    # the real compile's sources
+    command -v make >/dev/null || need+=(make)
+fi
 if ((${#need[@]})); then
     log "installing ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -122,6 +142,26 @@ exec ${PIN_CPU:+taskset -c $PIN_CPU} "$OUT/workload" "\$@" > "\$out"
 EOF
 chmod +x "$OUT/run-workload"
 RUNWL=$OUT/run-workload
+
+# The real compile (mode build): libiberty's sources out of the binutils tarball, configured once;
+# kept between bench runs (the tarball's name is in the path). One untimed build checks it works.
+if [[ " $MODES " == *" build "* ]]; then
+    tarball=$(build_tarball)
+    [[ -n $tarball ]] || die "no /usr/src/binutils/binutils-*.tar.* (Debian's binutils-source)"
+    top=$(basename "$tarball"); top=${top%.tar.*}
+    export WORKLOAD_BUILD_DIR=$OUT/build/$top/libiberty
+    export BUILD_JOBS=${BUILD_JOBS:-$(nproc)}
+    if [[ ! -f $WORKLOAD_BUILD_DIR/Makefile ]]; then
+        log "configuring $top/libiberty (once, not timed)"
+        rm -rf "${OUT:?}/build/$top"; mkdir -p "$OUT/build"
+        members=(libiberty include config config.guess config.sub install-sh mkinstalldirs move-if-change missing
+            ltmain.sh compile depcomp ar-lib)
+        tar -C "$OUT/build" -xf "$tarball" "${members[@]/#/$top/}" || die "cannot unpack $tarball"
+        (cd "$WORKLOAD_BUILD_DIR" && ./configure > ../configure.log 2>&1) \
+            || { rm -f "$WORKLOAD_BUILD_DIR/Makefile"; die "configuring libiberty failed: see $OUT/build/$top/configure.log"; }
+    fi
+    "$OUT/workload" build 1 > /dev/null || die "the real compile fails outside any tool"
+fi
 # Scratch on tmpfs (the vigil-file variant's stream, small result files).
 SCRATCH=$(mktemp -d /dev/shm/vigil-bench.XXXXXX)
 
@@ -306,7 +346,7 @@ audit_lost() { auditctl -s | awk '$1 == "lost" {print $2}'; }
 # --- one timed run ----------------------------------------------------------------------------
 n_for() { case $1 in open) echo "$N_OPEN" ;; exec) echo "$N_EXEC" ;; mixed) echo "$N_MIXED" ;; build) echo "$N_BUILD" ;; esac; }
 
-declare -A SAMPLES CPU_SAMPLES EVENTS DROPPED BT_LOST AUDIT_LOST_DELTA
+declare -A SAMPLES CPU_SAMPLES TOT_SAMPLES EVENTS DROPPED BT_LOST AUDIT_LOST_DELTA
 run_variant() {    # mode variant → appends ns to SAMPLES[mode.variant]
     local mode=$1 variant=$2 n res=$SCRATCH/result
     n=$(n_for "$mode")
@@ -319,8 +359,12 @@ run_variant() {    # mode variant → appends ns to SAMPLES[mode.variant]
         # the stream kept in a tmpfs file (what storing it costs the machine on top).
         local sink=/dev/null
         [[ $variant == vigil-file ]] && sink=$SCRATCH/vigil.jsonl
-        "$VIGIL" trace --json --output "$sink" -- /bin/sh "$RUNWL" "$res" "$mode" "$n" \
+        /usr/bin/time -f "%U %S" -o "$SCRATCH/vigil.time" \
+            "$VIGIL" trace --json --output "$sink" -- /bin/sh "$RUNWL" "$res" "$mode" "$n" \
             > "$SCRATCH/vigil.summary" 2> "$SCRATCH/vigil.err" || die "vigil trace failed: $(cat "$SCRATCH/vigil.err")"
+        # vigil's CPU time with the workload's (its child), less vigil's start-up: what the
+        # machine spent on the work and on watching it (the consumer's threads included).
+        TOT_SAMPLES[$mode.$variant]+=" $(awk -v s="$VIGIL_STARTUP_NS" '{printf "%.0f", ($1 + $2) * 1e9 - s}' "$SCRATCH/vigil.time")"
         local summary; summary=$(tail -n 1 "$SCRATCH/vigil.summary")
         [[ $summary == *'"kind":"summary"'* ]] || die "no vigil summary line"
         if [[ $variant == vigil ]]; then
@@ -357,10 +401,23 @@ run_variant() {    # mode variant → appends ns to SAMPLES[mode.variant]
     local wall cpu; read -r wall cpu < "$res"
     SAMPLES[$mode.$variant]+=" $wall"
     CPU_SAMPLES[$mode.$variant]+=" $cpu"
+    [[ $variant == baseline ]] && TOT_SAMPLES[$mode.$variant]+=" $cpu"
+    return 0
 }
 
 # --- timed rounds -----------------------------------------------------------------------------
 read -r -a variants <<<"$VARIANTS"
+# vigil's own start-up CPU time (loading and attaching the programs, hashing itself): the median
+# of three traces of /bin/true, taken off each vigil run's total CPU time (overhead_total_cpu).
+VIGIL_STARTUP_NS=0
+if has_variant vigil || has_variant vigil-file; then
+    st=""
+    for _ in 1 2 3; do
+        /usr/bin/time -f "%U %S" -o "$SCRATCH/vigil.time" "$VIGIL" trace --json --output /dev/null -- /bin/true > /dev/null 2>&1
+        st+=" $(awk '{printf "%.0f", ($1 + $2) * 1e9}' "$SCRATCH/vigil.time")"
+    done
+    VIGIL_STARTUP_NS=$(median <<<"$st")
+fi
 # A fresh order for every round and mode (a seeded, so repeatable, shuffle): no variant has a
 # fixed place or a fixed predecessor, so slow drifts and after-effects spread over all of them.
 shuffled() { awk -v n="${#variants[@]}" -v seed="$1" 'BEGIN { srand(seed)
@@ -422,8 +479,8 @@ if has_variant vigil; then
 fi
 
 # --- BPF run time (bpf_stats), untimed --------------------------------------------------------
-declare -A STAT_CNT STAT_NS SESS_EVENTS SESS_WINDOW_NS SESS_RUNS
-OPEN_RAW="" OPEN_NET=""
+declare -A STAT_CNT STAT_NS SESS_EVENTS SESS_WINDOW_NS SESS_RUNS SESS_PROG_RUNS SESS_PROG_NS
+OPEN_RAW="" OPEN_NET="" OPEN_INCL="" OPEN_OTHERS=""
 add_stats() {    # context before-file after-file: accumulates per-program deltas
     local ctx=$1 name cnt ns bcnt bns
     while read -r name cnt ns; do
@@ -434,8 +491,8 @@ add_stats() {    # context before-file after-file: accumulates per-program delta
 }
 # Inside a session: the session root waits on a fifo before the workload and signals another
 # after it, so the two snapshots bracket the workload and not vigil's start or end. Sets
-# SESS_WINDOW_NS, SESS_RUNS (program runs in the window) and SESS_EVENTS (the session's events:
-# the workload's plus ~10 of the wrapper shell and sleep) for the mode.
+# SESS_WINDOW_NS, SESS_RUNS (program runs in the window), SESS_PROG_RUNS/NS[mode.program] and
+# SESS_EVENTS (the session's events: the workload's plus ~10 of the wrapper shell and sleep).
 session_stats() {    # mode n [stats-context]
     local mode=$1 n=$2 ctx=${3:-session} vp window=0 runs=0 name cnt ns bns bcnt
     rm -f "$SCRATCH/go" "$SCRATCH/done"; mkfifo "$SCRATCH/go" "$SCRATCH/done"
@@ -455,6 +512,7 @@ session_stats() {    # mode n [stats-context]
     while read -r name cnt ns; do
         read -r bcnt bns < <(awk -v n="$name" '$1 == n {print $2, $3; exit} END {print "0 0"}' "$SCRATCH/before")
         window=$(( window + ns - bns )); runs=$(( runs + cnt - bcnt ))
+        SESS_PROG_RUNS[$mode.$name]=$(( cnt - bcnt )); SESS_PROG_NS[$mode.$name]=$(( ns - bns ))
     done < "$SCRATCH/after"
     SESS_WINDOW_NS[$mode]=$window
     SESS_RUNS[$mode]=$runs
@@ -480,6 +538,15 @@ if has_variant vigil || has_variant vigil-idle; then
     read -r FLOOR_RUNS_OF[sys_enter] FLOOR_NS_OF[sys_enter] < <(floor_of floor_sys_enter)
     floor_run "/bin/sh $RUNWL $SCRATCH/result exec $N_EXEC"
     for hook in exec fork exit; do read -r FLOOR_RUNS_OF[$hook] FLOOR_NS_OF[$hook] < <(floor_of "floor_$hook"); done
+    # A syscall sys_exit turns away by its number (getppid, outside the session while one is
+    # tracked): what the other tasks' syscalls cost in the opens windows below.
+    start_idle_session
+    prog_stats "$IDLE_VP" > "$SCRATCH/before"
+    /bin/sh "$RUNWL" "$SCRATCH/result" syscalls "$((2 * N_OPEN))"
+    prog_stats "$IDLE_VP" > "$SCRATCH/after"
+    stop_idle_session
+    add_stats idle_syscalls "$SCRATCH/before" "$SCRATCH/after"
+    TURNED_AWAY_NS=$(calc "printf \"%.2f\", ${STAT_NS[idle_syscalls.vigil_sys_exit]:-0} / (${STAT_CNT[idle_syscalls.vigil_sys_exit]:-0} > 0 ? ${STAT_CNT[idle_syscalls.vigil_sys_exit]} : 1)")
     for mode in $MODES; do
         n=$(n_for "$mode")
         # (a) Outside any session: an idle session's programs over one workload run. They also
@@ -500,8 +567,19 @@ if has_variant vigil || has_variant vigil-idle; then
         floor_run "/bin/sh $RUNWL $SCRATCH/result open $N_OPEN"
         read -r fr fn < <(floor_of floor_sys_exit)
         session_stats opens "$N_OPEN" opens
-        OPEN_RAW+=" $(calc "printf \"%.1f\", ${SESS_WINDOW_NS[opens]} / ${SESS_EVENTS[opens]}")"
-        OPEN_NET+=" $(calc "printf \"%.1f\", (${SESS_WINDOW_NS[opens]} - ${SESS_RUNS[opens]} * $fn / $fr) / ${SESS_EVENTS[opens]}")"
+        ev=${SESS_EVENTS[opens]}
+        OPEN_RAW+=" $(calc "printf \"%.1f\", ${SESS_WINDOW_NS[opens]} / $ev")"
+        OPEN_INCL+=" $(calc "printf \"%.1f\", (${SESS_WINDOW_NS[opens]} - ${SESS_RUNS[opens]} * $fn / $fr) / $ev")"
+        # Runs of the two syscall hooks that are not an open of the session: every other task's
+        # syscalls and the session's few others (close_range, the wrapper's), one run per hook
+        # each. Charged at what such a run costs, net of the floor: sys_enter's own average in
+        # this window (it takes the same path for every syscall), and for sys_exit the turned-
+        # away syscall measured above. What is left is the opens' own runs.
+        read -r xr xn er en <<<"${SESS_PROG_RUNS[opens.vigil_sys_exit]:-0} ${SESS_PROG_NS[opens.vigil_sys_exit]:-0} ${SESS_PROG_RUNS[opens.vigil_sys_enter]:-0} ${SESS_PROG_NS[opens.vigil_sys_enter]:-0}"
+        OPEN_NET+=" $(calc "fl = $fn / $fr; ox = $xr - $ev; if (ox < 0) ox = 0; oe = $er - $ev; if (oe < 0) oe = 0
+            cx = $TURNED_AWAY_NS - fl; if (cx < 0) cx = 0; ce = ($er > 0 ? $en / $er : 0) - fl; if (ce < 0) ce = 0
+            printf \"%.1f\", (${SESS_WINDOW_NS[opens]} - ${SESS_RUNS[opens]} * fl - ox * cx - oe * ce) / $ev")"
+        OPEN_OTHERS+=" $((xr > ev ? xr - ev : 0))"
     done
     sysctl -q kernel.bpf_stats_enabled="$ORIG_BPF_STATS"
 fi
@@ -519,6 +597,7 @@ done
 paired() {    # mode variant what: what = median | quartiles (of run ÷ that round's baseline)
     local b x
     if [[ $1 == cpu.* ]]; then b=${CPU_SAMPLES[${1#cpu.}.baseline]:-} x=${CPU_SAMPLES[${1#cpu.}.$2]:-}
+    elif [[ $1 == tot.* ]]; then b=${TOT_SAMPLES[${1#tot.}.baseline]:-} x=${TOT_SAMPLES[${1#tot.}.$2]:-}
     else b=${SAMPLES[$1.baseline]:-} x=${SAMPLES[$1.$2]:-}; fi
     [[ -z ${b// } || -z ${x// } ]] && { echo na; return; }
     awk -v b="$b" -v x="$x" -v what="$3" 'BEGIN { nb = split(b, bs, " "); nx = split(x, xs, " "); n = nb < nx ? nb : nx
@@ -530,7 +609,7 @@ ratio() { paired "$1" "$2" median; }    # mode variant (or cpu.mode variant)
 pct() { local r; r=$(ratio "$1" "$2"); [[ $r == na ]] && { echo na; return; }; calc "printf \"%.1f\", ($r - 1) * 100"; }
 for mode in $MODES; do
     n=$(n_for "$mode")
-    case $mode in open) expect=$n ;; exec) expect=$((3 * n)) ;; mixed) expect=$(((3 + OPENS_PER_CHILD) * n)) ;; build) expect=$((3 * n)) ;; esac
+    case $mode in open) expect=$n ;; exec) expect=$((3 * n)) ;; mixed) expect=$(((3 + OPENS_PER_CHILD) * n)) ;; build) expect=na ;; esac
     for v in "${variants[@]}"; do
         m=${MED[$mode.$v]} c=${MED[cpu.$mode.$v]}
         line="bench sensor.$mode.$v median_ms=$([[ $m == na ]] && echo na || calc "printf \"%.1f\", $m / 1e6") ratio_vs_baseline=$(ratio "$mode" "$v")"
@@ -553,6 +632,9 @@ for key in $(printf '%s\n' "${!STAT_CNT[@]}" | sort); do
         net=$(calc "printf \"%.1f\", ${STAT_NS[$key]} / ${STAT_CNT[$key]} - $FLOOR_NS / $FLOOR_RUNS")
         t=" net_of_floor_ns=$net target_ns=40"
         IDLE_NET_NS=$(calc "print ${IDLE_NET_NS:-0} + $net * ${STAT_CNT[$key]}"); IDLE_RUNS=$((${IDLE_RUNS:-0} + STAT_CNT[$key])) ;;
+    idle_syscalls.vigil_sys_exit|idle_syscalls.vigil_sys_enter)
+        # A syscall turned away by its number (getppid outside the session), on each hook.
+        t=" net_of_floor_ns=$(calc "printf \"%.1f\", ${STAT_NS[$key]} / ${STAT_CNT[$key]} - $FLOOR_NS / $FLOOR_RUNS")" ;;
     idle.vigil_exec|idle.vigil_fork|idle.vigil_exit|idle.vigil_sys_enter)
         hook=${key#idle.vigil_}
         if ((${FLOOR_RUNS_OF[$hook]:-0} > 0)); then
@@ -582,7 +664,7 @@ if [[ -n ${OPEN_NET:-} ]]; then
     # Net of the floor: every program run in the window pays the floor (what bpf_stats itself
     # adds to an empty program), as the 40 ns figure above is net of it.
     spread() { tr ' ' '\n' | grep . | sort -n | awk '{v[NR] = $1} END { printf "%s..%s", v[1], v[NR] }'; }
-    echo "bench sensor.bpf.session.per_open_event ns_per_event=$(median <<<"$OPEN_RAW") net_of_floor_ns=$(median <<<"$OPEN_NET") net_range=$(spread <<<"$OPEN_NET") windows=5 events_per_window=${SESS_EVENTS[opens]} target_ns=250"
+    echo "bench sensor.bpf.session.per_open_event ns_per_event=$(median <<<"$OPEN_RAW") net_of_floor_ns=$(median <<<"$OPEN_NET") net_range=$(spread <<<"$OPEN_NET") incl_non_open_ns=$(median <<<"$OPEN_INCL") non_open_runs_per_window=$(median <<<"$OPEN_OTHERS") windows=5 events_per_window=${SESS_EVENTS[opens]} target_ns=250"
 fi
 summary_line() {    # name variant [cpu.]: <mode>_pct for each mode
     local s="bench sensor.$1" mode
@@ -605,6 +687,7 @@ has_variant vigil && summary_line overhead vigil
 has_variant vigil-idle && summary_line overhead_idle vigil-idle
 has_variant vigil-file && summary_line overhead_file vigil-file
 has_variant vigil && summary_line overhead_cpu vigil cpu.
+has_variant vigil && summary_line overhead_total_cpu vigil tot.
 has_variant vigil-idle && summary_line overhead_idle_cpu vigil-idle cpu.
 has_variant vigil && has_variant auditd && vs_line auditd
 has_variant vigil && has_variant bpftrace && vs_line bpftrace

@@ -9,11 +9,14 @@
  *   exec   N fork + exec /bin/true + waitpid.
  *   mixed  N fork + exec /bin/true, where each child first does OPENS_PER_CHILD opens
  *          (a build: make forks cc, cc opens headers, then the next one).
- *   build  N real compiles: `cc -c unit.c`, where unit.c includes a few dozen system headers —
- *          an open-heavy build in which the compiler also does the work a build does.
+ *   build  N builds of a real C project, already configured in $WORKLOAD_BUILD_DIR: each one
+ *          `make clean` (not timed), then `make -j$BUILD_JOBS` (default: the online CPUs), timed.
+ *          bench/sensor-overhead.sh prepares GNU libiberty from Debian's binutils-source there:
+ *          gcc compiling 66 files of real code, ~33k opens and ~1,100 execs per build.
  *   opens  N opens of the same cycle as `open`, without a close each: descriptors are closed
  *          512 at a time with one close_range(2). Used for the BPF cost of one open event, so
  *          that the measured window holds (almost) nothing but opens.
+ *   syscalls  N getppid(2) calls: the cost of a syscall the sensor filters out by its number.
  *
  * The files live in a private temporary directory created before the clock starts, so the
  * timed part does nothing but the syscalls under test. Timing is taken here rather than by
@@ -68,47 +71,49 @@ static void make_file(const char *path)
         die(path);
 }
 
-/* A translation unit that pulls in many headers, as real C code does. */
-static const char unit_c[] =
-    "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <unistd.h>\n"
-    "#include <fcntl.h>\n#include <errno.h>\n#include <signal.h>\n#include <pthread.h>\n"
-    "#include <sys/stat.h>\n#include <sys/types.h>\n#include <sys/wait.h>\n#include <sys/socket.h>\n"
-    "#include <netinet/in.h>\n#include <arpa/inet.h>\n#include <time.h>\n#include <math.h>\n"
-    "#include <ctype.h>\n#include <limits.h>\n#include <stdint.h>\n#include <dirent.h>\n"
-    "int unit(int x) { char b[64]; snprintf(b, sizeof b, \"%d\", x); return (int)strlen(b) + abs(x); }\n";
-
-/* <root>/main.c, <root>/unit.c, <root>/include/util.h; cwd = <root>. */
+/* <root>/main.c, <root>/include/util.h; cwd = <root>. */
 static void setup(void)
 {
     if (!mkdtemp(root) || chdir(root) != 0 || mkdir("include", 0755) != 0)
         die("fixture");
     make_file("main.c");
     make_file("include/util.h");
-    int unit = open("unit.c", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (unit < 0 || write(unit, unit_c, sizeof unit_c - 1) != (ssize_t)(sizeof unit_c - 1) || close(unit) != 0)
-        die("unit.c");
     snprintf(abs_header, sizeof abs_header, "%s/include/util.h", root);
     include_dir = open("include", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (include_dir < 0)
         die("include");
 }
 
-static void one_compile(void)
+/* `make ARGS…` in `dir`, its output to `log` (stdout is the result line); a failure ends the
+ * workload with the log's name. */
+static void run_make(const char *dir, const char *log, const char *jobs)
 {
     pid_t pid = fork();
     if (pid < 0)
         die("fork");
     if (pid == 0) {
-        execlp("cc", "cc", "-c", "-O1", "unit.c", "-o", "unit.o", (char *)NULL);
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+            _exit(126);
+        if (jobs)
+            execlp("make", "make", "-s", "-C", dir, jobs, (char *)NULL);
+        else
+            execlp("make", "make", "-s", "-C", dir, "clean", (char *)NULL);
         _exit(127);
     }
-    wait_success(pid, "cc");
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            die("waitpid");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "workload: make %s in %s failed (status %d): see %s\n", jobs ? jobs : "clean", dir, status,
+                log);
+        exit(2);
+    }
 }
 
 static void teardown(void)
 {
-    unlink("unit.c");
-    unlink("unit.o");
     close(include_dir);
     unlink("include/util.h");
     unlink("main.c");
@@ -201,14 +206,37 @@ int main(int argc, char **argv)
     char *end;
     unsigned long n = argc == 3 ? strtoul(argv[2], &end, 10) : 0;
     if (argc != 3 || *end || n == 0) {
-        fprintf(stderr, "usage: workload open|opens|exec|mixed|build N\n");
+        fprintf(stderr, "usage: workload open|opens|exec|mixed|build|syscalls N\n");
         return 2;
     }
     const char *mode = argv[1];
     if (strcmp(mode, "open") && strcmp(mode, "opens") && strcmp(mode, "exec") && strcmp(mode, "mixed") &&
-        strcmp(mode, "build")) {
+        strcmp(mode, "build") && strcmp(mode, "syscalls")) {
         fprintf(stderr, "workload: unknown mode %s\n", mode);
         return 2;
+    }
+    if (!strcmp(mode, "build")) {
+        /* Timed build by build: the clean before each one is not counted, in wall or CPU time. */
+        const char *dir = getenv("WORKLOAD_BUILD_DIR");
+        if (!dir || !*dir) {
+            fprintf(stderr,
+                    "workload: build needs WORKLOAD_BUILD_DIR (a configured project: see bench/sensor-overhead.sh)\n");
+            return 2;
+        }
+        char log[4096], jobs[32];
+        snprintf(log, sizeof log, "%s/vigil-workload-make.log", dir);
+        const char *j = getenv("BUILD_JOBS");
+        snprintf(jobs, sizeof jobs, "-j%ld", j && *j ? strtol(j, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN));
+        long long elapsed = 0, cpu = 0;
+        for (unsigned long i = 0; i < n; i++) {
+            run_make(dir, log, NULL);
+            long long start = now_ns(), cpu_start = cpu_ns();
+            run_make(dir, log, jobs);
+            elapsed += now_ns() - start;
+            cpu += cpu_ns() - cpu_start;
+        }
+        printf("%lld %lld\n", elapsed, cpu);
+        return 0;
     }
     setup();
     long long start = now_ns(), cpu_start = cpu_ns();
@@ -217,9 +245,9 @@ int main(int argc, char **argv)
             one_open(i);
     } else if (!strcmp(mode, "opens")) {
         opens_only(n);
-    } else if (!strcmp(mode, "build")) {
+    } else if (!strcmp(mode, "syscalls")) {
         for (unsigned long i = 0; i < n; i++)
-            one_compile();
+            syscall(SYS_getppid);
     } else {
         int opens = strcmp(mode, "mixed") ? 0 : OPENS_PER_CHILD;
         for (unsigned long i = 0; i < n; i++)

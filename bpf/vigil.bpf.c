@@ -350,6 +350,7 @@ static __always_inline void emit_open_from_file(struct scratch *s, struct vigil_
         h->hdr.flags |= VIGIL_F_FIFO;
     h->path_len = r.len;
     h->hdr.size = sizeof(*h) + r.len;
+    stamp(&h->hdr);
     void *record = &s->event[r.start - sizeof(*h)];
     __builtin_memcpy(record, h, sizeof(*h));
     emit_from(s, record, sizeof(*h) + r.len, VIGIL_EVENT_OPEN);
@@ -362,7 +363,7 @@ static __always_inline void emit_open(struct task_struct *task, __u64 session, l
     if (!s)
         return;
     struct vigil_open_event h;
-    fill_header_of(&h.hdr, VIGIL_EVENT_OPEN, session, task);
+    fill_header_untimed_of(&h.hdr, VIGIL_EVENT_OPEN, session, task);
     h.hdr.flags = extra_flags;
     h.result = ret;
     h.flags = flags;
@@ -411,6 +412,7 @@ static __always_inline void emit_open(struct task_struct *task, __u64 session, l
     h.path_len = path_len;
     h.base_len = base_len;
     h.hdr.size = sizeof(h) + path_len + base_len;
+    stamp(&h.hdr);
     __builtin_memcpy(s->event, &h, sizeof(h));
     emit_from(s, s->event, sizeof(h) + path_len + base_len, VIGIL_EVENT_OPEN);
 }
@@ -600,9 +602,13 @@ int BPF_PROG(vigil_sys_exit, struct pt_regs *regs, long ret)
     if (tracked_sessions == 0)
         return 0;
     long nr = syscall_nr(regs);
+    /* Filter on the syscall number before the (costlier) session lookup, and on the numbers
+     * alone before the task is fetched: every syscall of every task runs this while a session is
+     * tracked. */
+    if (!syscall_may_be_reported(nr))
+        return 0;
     struct task_struct *task = bpf_get_current_task_btf();
     bool compat = syscall_is_compat(task);
-    /* Filter on the syscall number before the (costlier) session lookup. */
     if (!compat) {
         if (nr != NR_OPENAT && nr != NR_OPEN && nr != NR_CREAT && nr != NR_OPENAT2 && nr != NR_CONNECT &&
             nr != NR_SENDTO && nr != NR_SENDMSG)
@@ -883,7 +889,8 @@ int BPF_PROG(vigil_uring_complete, struct io_ring_ctx *ring, void *req, struct i
         if (!s)
             goto out;
         struct vigil_open_event h;
-        fill_header(&h.hdr, VIGIL_EVENT_OPEN, p->session);
+        h.hdr.kind = VIGIL_EVENT_OPEN;
+        h.hdr.session = p->session;
         h.hdr.pid = p->tgid;
         h.hdr.tid = p->tid;
         h.hdr.flags = VIGIL_F_IO_URING;
@@ -902,6 +909,7 @@ int BPF_PROG(vigil_uring_complete, struct io_ring_ctx *ring, void *req, struct i
             h.hdr.flags |= VIGIL_F_PATH_UNRESOLVED;
             h.path_len = path_len;
             h.hdr.size = sizeof(h) + path_len;
+            stamp(&h.hdr);
             __builtin_memcpy(s->event, &h, sizeof(h));
             emit_from(s, s->event, sizeof(h) + path_len, VIGIL_EVENT_OPEN);
         }

@@ -64,6 +64,15 @@ static __always_inline void syscall_args_of(struct pt_regs *regs, bool compat, s
     }
 }
 
+/* Whether `nr` may be one of the calls sys_exit reports (opens, connect, sends), in either table:
+ * the numbers alone, before the task is fetched (a helper call) to tell which table it is. */
+static __always_inline bool syscall_may_be_reported(long nr)
+{
+    return nr == NR_OPEN || nr == NR_CREAT || nr == NR_OPENAT || nr == NR_OPENAT2 || nr == NR_CONNECT ||
+           nr == NR_SENDTO || nr == NR_SENDMSG || nr == NR32_OPEN || nr == NR32_CREAT || nr == NR32_OPENAT ||
+           nr == NR32_OPENAT2 || nr == NR32_CONNECT || nr == NR32_SENDTO;
+}
+
 /* Whether `nr` may be one of the calls of enum vigil_proc_call, in either table: the numbers alone,
  * a compare each, on every syscall of every task while a session runs. */
 static __always_inline bool syscall_may_reach_process(long nr)
