@@ -29,10 +29,12 @@ public final class PolicyUplink: Sendable {
     /// "stopped reporting" rest on.
     private let reportInterval: Duration
     private let idle: TimeAmount
-    /// Reports are sent within this many milliseconds after a change is applied.
-    private let reportSpread: Int
-    /// The default: over five seconds, so that most of a fleet's reports come after the second or so
-    /// in which the console hands every device the new bundle, not during it.
+    /// Reports are sent this many milliseconds after a change is applied (after the hold, spread).
+    private let reportDelay: Range<Int>
+    /// The defaults: held one second, then spread over five, so that a fleet's reports come after the
+    /// second or so in which the console hands every device the new bundle, not during it (a report
+    /// costs the console as much as a fetch; what is in force shows on the console seconds later).
+    public static let reportHold: Duration = .seconds(1)
     public static let reportSpread: Duration = .seconds(5)
     private let info: Mutex<ConsoleUplinkInfo>
 
@@ -44,9 +46,11 @@ public final class PolicyUplink: Sendable {
     public init(
         enrollment: FleetEnrollment, state: EnrollmentState, apply: @escaping Apply, record: @escaping Record,
         facts: @escaping @Sendable () -> DeviceFacts, activity: @escaping Activity = { ([:], nil) }, idle: TimeAmount = .seconds(45),
-        reportSpread: Duration = PolicyUplink.reportSpread, reportInterval: Duration = .seconds(60)
+        reportHold: Duration = PolicyUplink.reportHold, reportSpread: Duration = PolicyUplink.reportSpread,
+        reportInterval: Duration = .seconds(60)
     ) throws(FleetError) {
-        self.reportSpread = max(1, Int(reportSpread.components.seconds * 1000 + reportSpread.components.attoseconds / 1_000_000_000_000_000))
+        let hold = Self.milliseconds(reportHold)
+        reportDelay = hold..<(hold + max(1, Self.milliseconds(reportSpread)))
         self.enrollment = enrollment
         self.state = state
         client = try enrollment.client(for: state)
@@ -91,7 +95,7 @@ public final class PolicyUplink: Sendable {
 
     /// A report soon after start and then every `reportInterval` (±20 %, so a fleet started together spreads out).
     private func reportPeriodically() async {
-        try? await Task.sleep(for: .milliseconds(Int.random(in: 0..<reportSpread)))
+        try? await Task.sleep(for: .milliseconds(Int.random(in: 0..<reportDelay.count)))
         while !Task.isCancelled {
             await report()
             let millis = Double(reportInterval.components.seconds * 1000) * Double.random(in: 0.8...1.2)
@@ -160,7 +164,7 @@ public final class PolicyUplink: Sendable {
         // Told a little later, spread over the fleet: the console's first job after a change is
         // handing out the bundle, not taking every device's report in the same second.
         Task { [self] in
-            try? await Task.sleep(for: .milliseconds(Int.random(in: 0..<reportSpread)))
+            try? await Task.sleep(for: .milliseconds(Int.random(in: reportDelay)))
             await report()
         }
     }
@@ -220,6 +224,10 @@ public final class PolicyUplink: Sendable {
             if bundle { info.rejectedBundles += 1 }
         }
         record(bundle ? "uplink.rejected" : "uplink.problem", ["reason": reason])
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int {
+        Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
     }
 
     static func version(_ data: String) -> Int? {

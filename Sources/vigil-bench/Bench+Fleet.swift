@@ -143,7 +143,7 @@ private final class Fleet: Sendable {
         }
         let rssAfter = consoles.map { $0.residentKiB() }.reduce(0, +)
         // The first reports after start (spread like those after a change) done, as before every change.
-        try await Task.sleep(for: PolicyUplink.reportSpread + .seconds(1))
+        try await Task.sleep(for: PolicyUplink.reportHold + PolicyUplink.reportSpread + .seconds(1))
         // CPU time of each side over the changes: on two shared cores the simulated fleet's own work
         // (a thousand devices' TLS, signatures, parsing) competes with the consoles'.
         let consoleCPU = consoles.map { $0.cpuMilliseconds() }.reduce(0, +), fleetCPU = ConsoleProcess.cpuMilliseconds(pid: getpid())
@@ -159,9 +159,9 @@ private final class Fleet: Sendable {
             }
             latencies += these
             perChange.append(ms(these.map(\.0).sorted(), 0.99))
-            // Each change from a settled fleet: the devices' reports of this one (spread over
-            // PolicyUplink.reportSpread) done before the next is pushed, as between two real changes.
-            try await Task.sleep(for: PolicyUplink.reportSpread + .seconds(1))
+            // Each change from a settled fleet: the devices' reports of this one (held, then spread
+            // over PolicyUplink.reportSpread) done before the next is pushed, as between two real changes.
+            try await Task.sleep(for: PolicyUplink.reportHold + PolicyUplink.reportSpread + .seconds(1))
         }
         let consoleCPUPerChange = (consoles.map { $0.cpuMilliseconds() }.reduce(0, +) - consoleCPU) / Double(changes)
         let fleetCPUPerChange = (ConsoleProcess.cpuMilliseconds(pid: getpid()) - fleetCPU) / Double(changes)

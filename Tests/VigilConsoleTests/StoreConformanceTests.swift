@@ -101,7 +101,9 @@ func sampleDevice(_ id: String = "dev_1", keyID: String = "sha256:k1") -> Device
             #expect(enrolled.team == "infra")
             #expect(enrolled.tokenID == "tok_a")
             #expect(try await store.tokens().first?.usesLeft == 1)
-            #expect(try await store.device(keyID: "sha256:k1")?.id == "dev_1")
+            #expect(try await store.standing(keyID: "sha256:k1")?.id == "dev_1")
+            #expect(try await store.standing(keyID: "sha256:k1")?.team == "infra")
+            #expect(try await store.standing(keyID: "sha256:nobody") == nil)
             #expect(try await store.device(id: "dev_1")?.facts == sampleFacts)
         }
     }
@@ -153,6 +155,10 @@ func sampleDevice(_ id: String = "dev_1", keyID: String = "sha256:k1") -> Device
             let second = try await store.revokeDevice(id: "dev_1", reason: "again", at: 1_800)
             #expect(second?.revokedAt == 1_700)
             #expect(second?.revokedReason == "lost laptop")
+            // What every signed request reads sees the revocation at once.
+            let standing = try await store.standing(keyID: "sha256:k1")
+            #expect(standing?.revokedAt == 1_700)
+            #expect(standing?.revokedReason == "lost laptop")
             #expect(try await store.revokeDevice(id: "dev_nope", reason: "x", at: 1_800) == nil)
         }
     }

@@ -62,7 +62,7 @@ struct DeviceAuthenticator: Sendable {
     }
 
     /// Verifies the signature of an enrolled device and returns it; revoked devices are refused.
-    func authenticate(_ request: Request, now: Int64) async throws -> (DeviceRecord, VerifiedSignature) {
+    func authenticate(_ request: Request, now: Int64) async throws -> (DeviceStanding, VerifiedSignature) {
         let signable = Self.signable(request)
         // The key lookup is asynchronous and verify's is not: the key id the request names first,
         // then the store, then the verification against the enrolled key.
@@ -73,13 +73,13 @@ struct DeviceAuthenticator: Sendable {
             throw Self.refusal(error)
         }
         // A key id names its key for good (it is the key's hash), so an enrolled key is kept here;
-        // the device row, which revocation changes, is read on every request.
-        var device: DeviceRecord? = nil
+        // the device's standing, which revocation changes, is read on every request.
+        var device: DeviceStanding? = nil
         let key: MessageVerificationKey
         if let known = keys[keyID] {
             key = known
         } else {
-            device = try await store.device(keyID: keyID)
+            device = try await store.standing(keyID: keyID)
             guard let device, let parsed = try? MessageVerificationKey(encoded: device.publicKey), parsed.keyID == keyID else {
                 throw Self.refusal(.unknownKey(keyID))
             }
@@ -99,7 +99,7 @@ struct DeviceAuthenticator: Sendable {
             guard fresh else { throw Self.refusal(.replayed(nonce: verified.nonce)) }
             device = current
         } else if device == nil {
-            device = try await store.device(keyID: keyID)
+            device = try await store.standing(keyID: keyID)
         }
         guard let device else { throw Self.refusal(.unknownKey(keyID)) }
         if let revokedAt = device.revokedAt {

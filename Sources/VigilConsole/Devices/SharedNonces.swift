@@ -10,7 +10,7 @@ public protocol SharedNonces: Sendable {
     /// recorded and not expired: a replay.
     func spend(nonce: String, keyID: String, now: Int64, window: Int64) async throws -> Bool
 
-    /// `spend`, and the device enrolled with `keyID` as it is now, in one round trip: after a policy
+    /// `spend`, and the standing of the device enrolled with `keyID` as it is now, in one round trip: after a policy
     /// change every device asks at once, and each request needs both.
-    func spendReadingDevice(nonce: String, keyID: String, now: Int64, window: Int64) async throws -> (fresh: Bool, device: DeviceRecord?)
+    func spendReadingDevice(nonce: String, keyID: String, now: Int64, window: Int64) async throws -> (fresh: Bool, device: DeviceStanding?)
 }

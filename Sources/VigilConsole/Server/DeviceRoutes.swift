@@ -29,7 +29,14 @@ struct DeviceRoutes: Sendable {
         router.get("/healthz") { _, _ in try JSONResponse.make(["status": "ok"]) }
         router.post("/api/v1/enroll") { request, context in try await enroll(request, context) }
         let device = router.group("/api/v1/device")
-        device.get { request, context in try await signed(request, context, "device.get") { device, _ in try JSONResponse.make(device.summary) } }
+        device.get { request, context in
+            try await signed(request, context, "device.get") { device, _ in
+                guard let record = try await store.device(id: device.id) else {
+                    throw Refusal(.unauthorized, "unknown_key", "device \(device.id) is no longer enrolled")
+                }
+                return try JSONResponse.make(record.summary)
+            }
+        }
         device.post("report") { request, context in
             try await signed(request, context, "device.report") { device, body in
                 let report = try JSONResponse.decode(DeviceReport.self, from: body, what: "the device report")
@@ -77,7 +84,8 @@ struct DeviceRoutes: Sendable {
                 let revoked = try await store.revokeDevice(id: device.id, reason: "unenrolled by the device", at: clock())
                 try audit.record("device.unenroll", actor: "device:\(device.id)", target: device.id)
                 changed()
-                return try JSONResponse.make(revoked?.summary ?? device.summary)
+                guard let revoked else { throw Refusal(.unauthorized, "unknown_key", "device \(device.id) is no longer enrolled") }
+                return try JSONResponse.make(revoked.summary)
             }
         }
     }
@@ -115,7 +123,7 @@ struct DeviceRoutes: Sendable {
     /// the device known and not revoked; every refusal audited.
     private func signed(
         _ request: Request, _ context: ConsoleRequestContext, _ action: String,
-        _ handler: (DeviceRecord, ByteBuffer) async throws -> Response
+        _ handler: (DeviceStanding, ByteBuffer) async throws -> Response
     ) async throws -> Response {
         do {
             let body = try await request.body.collect(upTo: maxBodyBytes)

@@ -79,6 +79,27 @@ public struct DeviceRecord: Sendable, Equatable {
     }
 }
 
+/// The part of a device's row that authenticating a request needs, read on every request (a
+/// revocation takes effect at once).
+public struct DeviceStanding: Sendable, Equatable {
+    public var id: String
+    public var keyID: String
+    /// `MessageVerificationKey.encoded`.
+    public var publicKey: String
+    public var team: String?
+    public var revokedAt: Int64?
+    public var revokedReason: String?
+
+    public init(id: String, keyID: String, publicKey: String, team: String?, revokedAt: Int64? = nil, revokedReason: String? = nil) {
+        self.id = id
+        self.keyID = keyID
+        self.publicKey = publicKey
+        self.team = team
+        self.revokedAt = revokedAt
+        self.revokedReason = revokedReason
+    }
+}
+
 /// One report as the device sent it: the device page's posture history.
 public struct DeviceReportRecord: Sendable, Equatable {
     public var deviceID: String
@@ -203,7 +224,9 @@ public protocol ConsoleStore: Sendable {
     func enroll(tokenID: String, secretHash: String, device: DeviceRecord, at time: Int64) async throws -> DeviceRecord
 
     func device(id: String) async throws -> DeviceRecord?
-    func device(keyID: String) async throws -> DeviceRecord?
+    /// Who `keyID` belongs to and whether it may still speak: what every signed request needs, read
+    /// without decoding the facts, counters and activity the full record carries.
+    func standing(keyID: String) async throws -> DeviceStanding?
     func devices() async throws -> [DeviceRecord]
     /// Revokes a device (its key is refused from then on); nil when no such device. Revoking twice keeps the first time.
     func revokeDevice(id: String, reason: String, at time: Int64) async throws -> DeviceRecord?

@@ -189,10 +189,10 @@ public final class PostgresConsoleStore: ConsoleStore, SharedNonces, Service {
         }
     }
 
-    public func device(keyID: String) async throws -> DeviceRecord? {
+    public func standing(keyID: String) async throws -> DeviceStanding? {
         try await statement { connection in
-            try await connection.query("SELECT \(unescaped: Self.deviceColumns) FROM device WHERE key_id = \(keyID)", logger: logger).collect()
-                .first.map(Self.device)
+            try await connection.query("SELECT \(unescaped: Self.standingColumns) FROM device WHERE key_id = \(keyID)", logger: logger).collect()
+                .first.map(Self.standing)
         }
     }
 
@@ -435,7 +435,7 @@ public final class PostgresConsoleStore: ConsoleStore, SharedNonces, Service {
         }
     }
 
-    public func spendReadingDevice(nonce: String, keyID: String, now: Int64, window: Int64) async throws -> (fresh: Bool, device: DeviceRecord?) {
+    public func spendReadingDevice(nonce: String, keyID: String, now: Int64, window: Int64) async throws -> (fresh: Bool, device: DeviceStanding?) {
         let digest = Self.nonceDigest(keyID: keyID, nonce: nonce)
         let row = try await statement { connection in
             // The INSERT runs whether or not a device row matches (a data-modifying WITH always does).
@@ -446,14 +446,14 @@ public final class PostgresConsoleStore: ConsoleStore, SharedNonces, Service {
                     ON CONFLICT (digest) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE request_nonce.expires_at <= \(now)
                     RETURNING 1)
                 SELECT EXISTS (SELECT 1 FROM spent) AS fresh, device.* FROM (SELECT 1) AS one
-                LEFT JOIN (SELECT \(unescaped: Self.deviceColumns) FROM device WHERE key_id = \(keyID)) AS device ON true
+                LEFT JOIN (SELECT \(unescaped: Self.standingColumns) FROM device WHERE key_id = \(keyID)) AS device ON true
                 """, logger: logger
             ).collect().first
         }
         try await pruneNonces(now: now)
         guard let row else { throw ConsoleStoreError.database("the nonce and device query returned no row") }
         let fresh = try row.makeRandomAccess()["fresh"].decode(Bool.self)
-        let device = try row.makeRandomAccess()["id"].decode(String?.self) == nil ? nil : Self.device(row)
+        let device = try row.makeRandomAccess()["id"].decode(String?.self) == nil ? nil : Self.standing(row)
         return (fresh, device)
     }
 
@@ -485,6 +485,7 @@ public final class PostgresConsoleStore: ConsoleStore, SharedNonces, Service {
         id, key_id, public_key, team, facts::text AS facts, token_id, enrolled_at, last_seen, revoked_at, revoked_reason, policy_version,
         counters::text AS counters, activity::text AS activity
         """
+    private static let standingColumns = "id, key_id, public_key, team, revoked_at, revoked_reason"
     private static let adminColumns = """
         name, password_hash, role, password_is_temporary, totp_secret, totp_last_step, created_at, created_by, disabled_at
         """
@@ -497,6 +498,14 @@ public final class PostgresConsoleStore: ConsoleStore, SharedNonces, Service {
             createdAt: try row["created_at"].decode(Int64.self), expiresAt: try row["expires_at"].decode(Int64.self),
             usesLeft: try row["uses_left"].decode(Int.self), issuedBy: try row["issued_by"].decode(String.self),
             revokedAt: try row["revoked_at"].decode(Int64?.self))
+    }
+
+    private static func standing(_ row: PostgresRow) throws -> DeviceStanding {
+        let row = row.makeRandomAccess()
+        return DeviceStanding(
+            id: try row["id"].decode(String.self), keyID: try row["key_id"].decode(String.self), publicKey: try row["public_key"].decode(String.self),
+            team: try row["team"].decode(String?.self), revokedAt: try row["revoked_at"].decode(Int64?.self),
+            revokedReason: try row["revoked_reason"].decode(String?.self))
     }
 
     private static func device(_ row: PostgresRow) throws -> DeviceRecord {

@@ -165,8 +165,12 @@ public final class SQLiteConsoleStore: ConsoleStore {
         try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM device WHERE id = ?", arguments: [id]).map(Self.device) }
     }
 
-    public func device(keyID: String) async throws -> DeviceRecord? {
-        try await read { db in try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM device WHERE key_id = ?"), arguments: [keyID]).map(Self.device)
+    public func standing(keyID: String) async throws -> DeviceStanding? {
+        try await read { db in
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT id, key_id, public_key, team, revoked_at, revoked_reason FROM device WHERE key_id = ?"),
+                arguments: [keyID]
+            ).map(Self.standing)
         }
     }
 
@@ -361,6 +365,12 @@ public final class SQLiteConsoleStore: ConsoleStore {
         EnrollTokenRecord(
             id: row["id"], secretHash: row["secret_hash"], team: row["team"], createdAt: row["created_at"], expiresAt: row["expires_at"],
             usesLeft: row["uses_left"], issuedBy: row["issued_by"], revokedAt: row["revoked_at"])
+    }
+
+    private static func standing(_ row: Row) -> DeviceStanding {
+        DeviceStanding(
+            id: row["id"], keyID: row["key_id"], publicKey: row["public_key"], team: row["team"], revokedAt: row["revoked_at"],
+            revokedReason: row["revoked_reason"])
     }
 
     private static func device(_ row: Row) throws -> DeviceRecord {
