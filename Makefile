@@ -20,7 +20,7 @@ SKELS := $(GEN)/vigil.skel.h $(GEN)/probe.skel.h
 CONFIG ?= debug
 SWIFT_FLAGS := -c $(CONFIG)
 
-DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libssl-dev bpftool pkg-config liburing-dev gcc-multilib clang-format
+DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libssl-dev bpftool pkg-config liburing-dev gcc-multilib clang-format libtss2-dev swtpm swtpm-tools tpm2-tools
 
 .PHONY: all deps bpf build test test-unit test-helpers postgres postgres-stop bench run demo install install-console clean fmt lint
 all: build
