@@ -329,6 +329,8 @@ struct WebRoutes: Sendable {
                 "d": [
                     "device": [
                         "id": device.id, "keyID": device.keyID, "team": device.team ?? "—",
+                        "keyKind": device.keyKind ?? "ecdsa-p256-sha256",
+                        "keyHolder": device.keyHolder == "tpm" ? "TPM (not attested)" : "file (no TPM)",
                         "facts": [
                             "os": device.facts.os, "kernel": device.facts.kernel, "vigilVersion": device.facts.vigilVersion,
                             "enforcementMode": device.facts.enforcementMode,
