@@ -286,6 +286,8 @@ extension LiveConsole {
         #expect(devicePage.body.contains("disk_encrypted=true") && devicePage.body.contains("disk_encrypted=false"))
         #expect(devicePage.body.contains("class=\"changed\""))
         #expect(devicePage.body.contains("MISSING"))
+        // The key's kind and holder (this device has a file key, as every test device without swtpm).
+        #expect(devicePage.body.contains("<code>ecdsa-p256-sha256</code>, a file key (no TPM)"))
         // Absent values are absent, not "nil" (an Optional in a template's context is always "true").
         #expect(!devicePage.body.contains("Revoked because") && !devicePage.body.contains(">nil<"))
         // An auditor sees no revoke button; text from devices is escaped, never markup.

@@ -112,6 +112,36 @@ struct TPMKeyTests {
         for _ in 0..<20 { _ = try signing.signature(for: base) }
     }
 
+    @Test(.requires(.tpm2Tools)) func aLockedOutTPMIsReportedAsSuchNeverReplaced() throws {
+        let tpm = try SoftwareTPM()
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let files = DeviceKeyFiles(stateDirectory: directory)
+        // In a scope of its own: the key lets go of its connection at the end (swtpm serves one
+        // client at a time, and tpm2-tools needs it).
+        do {
+            let signer = try AuditKeys.open(directory: directory + "/audit", files: files, name: "vigil/x", source: .tpm(tcti: tpm.tcti))
+            try AuditLog.open(directory: directory + "/audit", signer: signer).close()
+        }
+        try tpm.lockOut(scratch: directory)
+
+        do {
+            _ = try TPMKey.load(tcti: tpm.tcti, blobPath: files.tpmBlob)
+            Issue.record("the key loaded in lockout")
+        } catch {
+            #expect(error.code.map { $0 & 0xFFF } == 0x921)
+            #expect(error.description.contains("dictionary-attack lockout"))
+        }
+        // The log signed by the TPM key does not open with any other key.
+        do {
+            _ = try AuditKeys.open(directory: directory + "/audit", files: files, name: "vigil/x", source: .tpm(tcti: tpm.tcti))
+            Issue.record("a signer was returned for a locked-out TPM")
+        } catch {
+            #expect(error.description.contains("lockout"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory + "/audit/audit.key"))
+    }
+
     @Test func aTPMThatIsNamedButAbsentIsAnErrorNotAFileKey() throws {
         // A port nothing listens on: what a configured TPM that went away looks like.
         let tpm = try SoftwareTPM()

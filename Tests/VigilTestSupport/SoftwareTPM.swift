@@ -12,6 +12,13 @@ extension Requirement {
         name: "swtpm", missing: SoftwareTPM.binary.map { _ in nil } ?? "swtpm is not installed (make deps installs swtpm and swtpm-tools)")
 }
 
+extension Requirement {
+    /// tpm2-tools (`make deps`), to drive the software TPM from outside (a lockout, for instance).
+    public static let tpm2Tools = Requirement(
+        name: "tpm2-tools",
+        missing: FileManager.default.isExecutableFile(atPath: "/usr/bin/tpm2_create") ? nil : "tpm2-tools is not installed (make deps)")
+}
+
 public final class SoftwareTPM: @unchecked Sendable {
     public static let binary: String? = ["/usr/bin/swtpm", "/usr/local/bin/swtpm"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
@@ -66,6 +73,33 @@ public final class SoftwareTPM: @unchecked Sendable {
         var status: Int32 = 0
         waitpid(pid, &status, 0)
         pid = 0
+    }
+
+    /// Runs a tpm2-tools command against this TPM; throws with its stderr when it fails.
+    public func tool(_ name: String, _ arguments: [String], in directory: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/\(name)")
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        process.environment = ["TPM2TOOLS_TCTI": "swtpm:host=127.0.0.1,port=\(port)", "PATH": "/usr/bin:/bin"]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw Privileges.Missing(description: "\(name) failed: \(text)") }
+    }
+
+    /// Puts the TPM into dictionary-attack lockout: one allowed failure, then a wrong password for
+    /// the (DA-protected) storage root key. Objects made with noDA still sign; loading under the SRK fails.
+    public func lockOut(scratch directory: String) throws {
+        try tool(
+            "tpm2_dictionarylockout", ["--setup-parameters", "--max-tries=1", "--recovery-time=600", "--lockout-recovery-time=600"], in: directory)
+        try tool("tpm2_createprimary", ["-C", "o", "-g", "sha256", "-G", "ecc256:aes128cfb", "-c", "srk.ctx"], in: directory)
+        // Expected to fail: that failure is what counts towards the lockout.
+        try? tool("tpm2_create", ["-C", "srk.ctx", "-P", "wrong", "-G", "ecc256", "-u", "k.pub", "-r", "k.priv"], in: directory)
+        try tool("tpm2_flushcontext", ["-t"], in: directory)
     }
 
     private func spawn(port: UInt16) throws -> pid_t {

@@ -330,7 +330,7 @@ struct WebRoutes: Sendable {
                     "device": [
                         "id": device.id, "keyID": device.keyID, "team": device.team ?? "—",
                         "keyKind": device.keyKind ?? "ecdsa-p256-sha256",
-                        "keyHolder": device.keyHolder == "tpm" ? "TPM (not attested)" : "file (no TPM)",
+                        "keyHolder": device.keyHolder == "tpm" ? "held in a TPM (not attested)" : "a file key (no TPM)",
                         "facts": [
                             "os": device.facts.os, "kernel": device.facts.kernel, "vigilVersion": device.facts.vigilVersion,
                             "enforcementMode": device.facts.enforcementMode,

@@ -164,7 +164,7 @@ enum WebTemplates {
         <dl class="facts">
           <dt>Device</dt><dd><code>{{d.device.id}}</code></dd>
           <dt>Key</dt><dd><code>{{d.device.keyID}}</code></dd>
-          <dt>Key kind</dt><dd><code>{{d.device.keyKind}}</code>, held in {{d.device.keyHolder}}</dd>
+          <dt>Key kind</dt><dd><code>{{d.device.keyKind}}</code>, {{d.device.keyHolder}}</dd>
           <dt>Team</dt><dd>{{d.device.team}}</dd>
           <dt>OS / kernel</dt><dd>{{d.device.facts.os}} / {{d.device.facts.kernel}}</dd>
           <dt>Vigil</dt><dd>{{d.device.facts.vigilVersion}}, {{d.device.facts.enforcementMode}}</dd>
