@@ -65,6 +65,21 @@ struct TPMKeyTests {
         #expect(output.contains("signed by ECDSA P-256 key vigil/tpm-test id \(signer.verifierKey.hexID), held in a TPM"))
         #expect(output.contains("not attested"))
 
+        // OpenSSL, an implementation of its own, verifies the last checkpoint's DER signature with the SPKI.
+        let note = try #require(SignedNote(text: try String(contentsOfFile: directory + "/audit/checkpoint", encoding: .utf8)))
+        try Data(signer.verifierKey.publicKey).write(to: URL(fileURLWithPath: directory + "/pub.der"))
+        try Data(try #require(note.signatures.first).signature).write(to: URL(fileURLWithPath: directory + "/sig.der"))
+        try Data(note.body.utf8).write(to: URL(fileURLWithPath: directory + "/body"))
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = [
+            "dgst", "-sha256", "-keyform", "DER", "-verify", directory + "/pub.der", "-signature", directory + "/sig.der", directory + "/body",
+        ]
+        openssl.standardOutput = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        #expect(openssl.terminationStatus == 0, "openssl did not verify the TPM's checkpoint signature")
+
         // The signatures are the TPM's: a different P-256 key with the same name does not verify them.
         let other = try NoteVerifierKey(name: "vigil/tpm-test", ecdsaP256PublicKey: P256.Signing.PrivateKey().publicKey)
         let forged = try AuditVerifier.verify(directory: directory + "/audit", publicKey: other)
