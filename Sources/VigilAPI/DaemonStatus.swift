@@ -214,11 +214,15 @@ public struct ConsoleUplinkInfo: Codable, Sendable, Hashable {
     public var rejectedBundles: Int
     /// Local rules left out because a local file may only add denials.
     public var droppedLocalRules: [String]
+    /// Where the enrolled device key is held: `tpm` or `file` (nil: an enrolment of an earlier version, a file key).
+    public var keyHolder: String?
 
     public init(
         url: String, deviceID: String, team: String?, connected: Bool = false, appliedVersion: Int? = nil, announcedVersion: Int? = nil,
-        appliedAt: Int64? = nil, lastError: String? = nil, reconnects: Int = 0, rejectedBundles: Int = 0, droppedLocalRules: [String] = []
+        appliedAt: Int64? = nil, lastError: String? = nil, reconnects: Int = 0, rejectedBundles: Int = 0, droppedLocalRules: [String] = [],
+        keyHolder: String? = nil
     ) {
+        self.keyHolder = keyHolder
         self.url = url
         self.deviceID = deviceID
         self.team = team

@@ -18,6 +18,9 @@ public enum DaemonStatusText {
                 "console",
                 "\(console.url) as \(console.deviceID)\(console.team.map { " (team \($0))" } ?? ""): \(console.connected ? "connected" : "NOT CONNECTED"), policy \(applied)\(announced), \(console.reconnects) reconnects, \(console.rejectedBundles) bundles rejected"
             )
+            if let holder = console.keyHolder {
+                line("  device key", holder == "tpm" ? "requests signed by the TPM's key (not attested)" : "requests signed by a file key (no TPM)")
+            }
             if let error = console.lastError { line("  CONSOLE PROBLEM", error + " — the policy in force stays") }
             for dropped in console.droppedLocalRules { line("  local rule ignored", dropped) }
         }

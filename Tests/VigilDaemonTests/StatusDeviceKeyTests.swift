@@ -28,6 +28,10 @@ import VigilAPI
             Self.status(deviceKey: .init(kind: "Ed25519", keyID: "847de205", verifierKey: "vigil/h+847de205+AQ", holder: "file")))
         #expect(file.contains("Ed25519 847de205, in a file (no TPM), not attested"))
         #expect(!DaemonStatusText.render(Self.status(deviceKey: nil)).contains("device key"))
+        // Enrolled: the console's requests are signed by the key the enrolment names.
+        var enrolled = Self.status(deviceKey: nil)
+        enrolled.policy.console = ConsoleUplinkInfo(url: "https://console:8443", deviceID: "dev_1", team: nil, keyHolder: "tpm")
+        #expect(DaemonStatusText.render(enrolled).contains("requests signed by the TPM's key (not attested)"))
     }
 
     @Test func anOlderDaemonsStatusWithoutTheKeyStillDecodes() throws {
