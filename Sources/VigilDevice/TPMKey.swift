@@ -122,7 +122,8 @@ public final class TPMKey: @unchecked Sendable {
         defer { lock.unlock() }
         var raw = [UInt8](repeating: 0, count: 64)
         var rc = sign(bytes, into: &raw)
-        if rc != 0, TPMError(String(), code: rc).isCommunicationError || TPMError.isObjectUnloaded(rc) {
+        // NO_KEY: an earlier reopen failed and left no connection.
+        if rc != 0, TPMError(String(), code: rc).isCommunicationError || TPMError.isObjectUnloaded(rc) || rc == UInt32(VIGIL_TPM_RC_NO_KEY) {
             vigil_tpm_close(handle)
             handle = nil
             let reopened = try Self.open(tcti)

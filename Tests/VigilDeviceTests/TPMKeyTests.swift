@@ -98,6 +98,8 @@ struct TPMKeyTests {
 
         tpm.stop()
         #expect(throws: TPMError.self) { try TPMKey.load(tcti: tpm.tcti, blobPath: blob) }
+        // While it is down, signing fails (the reopen too), and says so.
+        #expect(throws: TPMError.self) { try key?.signature(for: message) }
         try tpm.start()
 
         // The live key reconnects and signs.

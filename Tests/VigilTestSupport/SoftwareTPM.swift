@@ -42,14 +42,16 @@ public final class SoftwareTPM: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: stateDirectory)
     }
 
-    /// Starts swtpm on the same state (after ``stop()``); a new port pair if the old one is taken.
+    /// Starts swtpm: the first time on a free port pair, after ``stop()`` on the same state and the
+    /// same port (a restarted TPM at the address its clients know), retried while the port is busy.
     public func start() throws {
         guard pid == 0 else { return }
-        for _ in 0..<20 {
-            let candidate = port != 0 ? port : UInt16.random(in: 20000...60000) & ~1
+        let restart = port != 0
+        for _ in 0..<(restart ? 200 : 20) {
+            let candidate = restart ? port : UInt16.random(in: 20000...60000) & ~1
             // 55432/55433: the benchmark machine's PostgreSQL.
-            if candidate == 55432 || !Self.isFree(candidate) || !Self.isFree(candidate + 1) {
-                port = 0
+            guard candidate != 55432, Self.isFree(candidate), Self.isFree(candidate + 1) else {
+                if restart { usleep(10_000) }
                 continue
             }
             let child = try spawn(port: candidate)
@@ -61,9 +63,8 @@ public final class SoftwareTPM: @unchecked Sendable {
             kill(child, SIGKILL)
             var status: Int32 = 0
             waitpid(child, &status, 0)
-            port = 0
         }
-        throw Privileges.Missing(description: "swtpm did not start listening (20 attempts)")
+        throw Privileges.Missing(description: restart ? "swtpm did not start again on port \(port)" : "swtpm did not start listening (20 attempts)")
     }
 
     /// Kills swtpm (SIGKILL: an unclean stop, as a crash or power cut would be) and reaps it.
@@ -130,6 +131,9 @@ public final class SoftwareTPM: @unchecked Sendable {
     private static func isFree(_ port: UInt16) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
+        // As swtpm binds (SO_REUSEADDR): connections of a killed instance in TIME_WAIT do not count.
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var address = loopback(port)
         return withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
