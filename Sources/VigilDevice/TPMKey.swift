@@ -139,6 +139,12 @@ public final class TPMKey: @unchecked Sendable {
         }
     }
 
+    /// The TPM's signature over a SHA-256 digest as ASN.1 DER (what signed-note type 0x02 and
+    /// OpenSSL take); RFC 9421 wants the raw r‖s instead (`rawRepresentation`).
+    public func derSignature(forDigest digest: SHA256Digest) throws(TPMError) -> [UInt8] {
+        Array(try signature(forDigest: digest).derRepresentation)
+    }
+
     /// ECDSA over SHA-256(`message`), by the TPM.
     public func signature(for message: some DataProtocol) throws(TPMError) -> P256.Signing.ECDSASignature {
         try signature(forDigest: SHA256.hash(data: message))

@@ -36,7 +36,7 @@ public struct TPMAuditSigner: AuditSigner {
 
     public func sign(_ message: [UInt8]) throws(AuditError) -> [UInt8] {
         do {
-            return Array(try key.signature(for: message).derRepresentation)
+            return try key.derSignature(forDigest: SHA256.hash(data: message))
         } catch {
             throw AuditError(.keyInvalid, "the TPM did not sign the checkpoint: \(error)")
         }

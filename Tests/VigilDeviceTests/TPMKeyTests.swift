@@ -111,6 +111,11 @@ struct TPMKeyTests {
         let reloaded = try TPMKey.load(tcti: tpm.tcti, blobPath: blob)
         #expect(reloaded.publicKey.rawRepresentation == publicKey.rawRepresentation)
         #expect(publicKey.isValidSignature(try reloaded.signature(for: message), for: message))
+        // DER for checkpoints, the same signature's raw r‖s for requests.
+        let digest = SHA256.hash(data: message)
+        let der = try reloaded.derSignature(forDigest: digest)
+        #expect(der.first == 0x30)
+        #expect(publicKey.isValidSignature(try P256.Signing.ECDSASignature(derRepresentation: der), for: digest))
         // Making another key over the blob would lose this one: refused.
         #expect(throws: TPMError.self) { try TPMKey.create(tcti: tpm.tcti, blobPath: blob) }
     }
