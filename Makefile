@@ -20,14 +20,17 @@ SKELS := $(GEN)/vigil.skel.h $(GEN)/probe.skel.h
 CONFIG ?= debug
 SWIFT_FLAGS := -c $(CONFIG)
 
-DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libssl-dev bpftool pkg-config liburing-dev gcc-multilib clang-format
+DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libssl-dev bpftool pkg-config liburing-dev gcc-multilib clang-format libtss2-dev swtpm swtpm-tools tpm2-tools
+
+# A stamp per package list: a machine whose `make deps` ran before a package was added installs it.
+DEPS_STAMP := $(OUT)/.deps-$(shell printf '%s\n' $(DEB_PACKAGES) | sha256sum | cut -c1-16)
 
 .PHONY: all deps bpf build test test-unit test-helpers postgres postgres-stop bench run demo install install-console clean fmt lint
 all: build
 
 # Installs missing Debian packages (the only step that needs the network).
-deps: $(OUT)/.deps
-$(OUT)/.deps:
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP):
 	@mkdir -p $(OUT)
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -47,7 +50,7 @@ bpf-arch:
 	  exit 1; \
 	fi
 
-$(OUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDR) | $(OUT)/.deps bpf-arch
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDR) | $(DEPS_STAMP) bpf-arch
 	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-default-const-init-var-unsafe \
 	  -Ibpf/include/$(ARCH) -Ibpf/include -Ibpf -c $< -o $@.tmp
 	$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
@@ -68,12 +71,12 @@ SWIFT_FORMAT := $(SWIFT_BIN)/swift-format
 CLANG_FORMAT ?= clang-format
 SWIFT_FILES = $(shell git ls-files '*.swift')
 C_FILES = $(shell git ls-files '*.c' '*.h' | grep -v '/vmlinux')
-fmt: | $(OUT)/.deps
+fmt: | $(DEPS_STAMP)
 	@files="$(or $(FILES),$(SWIFT_FILES) $(C_FILES))"; \
 	swift=$$(printf '%s\n' $$files | grep '\.swift$$' || true); c=$$(printf '%s\n' $$files | grep -E '\.[ch]$$' || true); \
 	[ -z "$$swift" ] || $(SWIFT_FORMAT) format --in-place --parallel $$swift; \
 	[ -z "$$c" ] || $(CLANG_FORMAT) -i --style=file $$c
-lint: | $(OUT)/.deps
+lint: | $(DEPS_STAMP)
 	@status=0; \
 	$(SWIFT_FORMAT) lint --strict --parallel $(SWIFT_FILES) || status=1; \
 	$(CLANG_FORMAT) --dry-run --Werror --style=file $(C_FILES) || status=1; \
@@ -83,13 +86,13 @@ lint: | $(OUT)/.deps
 # Small C programs the privileged tests run: io_uring-only and int 0x80 opens, ptrace and friends, and so on.
 HELPERS := $(OUT)/helpers/uring_probe $(OUT)/helpers/int80_open $(OUT)/helpers/proc_reach
 test-helpers: $(HELPERS)
-$(OUT)/helpers/uring_probe: Tests/helpers/uring_probe.c | $(OUT)/.deps
+$(OUT)/helpers/uring_probe: Tests/helpers/uring_probe.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	gcc -O2 -Wall -o $@ $< -luring
-$(OUT)/helpers/int80_open: Tests/helpers/int80_open.c | $(OUT)/.deps
+$(OUT)/helpers/int80_open: Tests/helpers/int80_open.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	gcc -O2 -Wall -static -no-pie -o $@ $<
-$(OUT)/helpers/proc_reach: Tests/helpers/proc_reach.c | $(OUT)/.deps
+$(OUT)/helpers/proc_reach: Tests/helpers/proc_reach.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	gcc -O2 -Wall -o $@ $<
 

@@ -41,6 +41,12 @@ let package = Package(
         // C, fenced: libbpf itself, and the one glue target that owns the BPF skeleton.
         .systemLibrary(name: "CLibBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
         .target(name: "CVigilBPF", dependencies: ["CLibBPF"], exclude: ["generated/README.md"]),
+        // tpm2-tss (ESAPI, the TCTI loader), and the glue that owns the TPM calls behind an opaque handle.
+        .systemLibrary(name: "CTSS2", pkgConfig: "tss2-esys", providers: [.apt(["libtss2-dev"])]),
+        // The module map's `link` lines reach only Swift importers, and pkg-config names tss2-esys alone.
+        .target(
+            name: "CVigilTPM", dependencies: ["CTSS2"],
+            linkerSettings: [.linkedLibrary("tss2-esys"), .linkedLibrary("tss2-tctildr"), .linkedLibrary("tss2-mu"), .linkedLibrary("tss2-rc")]),
 
         // Pure Swift, no I/O beyond what each names: table-testable.
         // JSON: one value type, one string escaper, one writer with named, versioned formats (two are hashed).
@@ -75,6 +81,14 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
             ],
+            swiftSettings: swiftSettings
+        ),
+
+        // The device key a TPM holds (ECDSA P-256 through tpm2-tss), behind the request-signing and the
+        // checkpoint-signing seams. No NIO: vigild, vigil and the benchmarks link it.
+        .target(
+            name: "VigilDevice",
+            dependencies: ["CVigilTPM", "VigilAudit", "VigilHost", "VigilSignatures", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
 
@@ -142,7 +156,7 @@ let package = Package(
             name: "VigilDaemon",
             dependencies: [
                 "VigilAPI", "VigilCore", "VigilHost", "VigilJSON", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture",
-                "VigilEnforcement", "VigilRuntime", "VigilClaude", "VigilTransport", "VigilFleet",
+                "VigilEnforcement", "VigilRuntime", "VigilClaude", "VigilTransport", "VigilFleet", "VigilDevice",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -163,7 +177,7 @@ let package = Package(
             name: "vigil",
             dependencies: [
                 "VigilAPI", "VigilCore", "VigilJSON", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilEnforcement", "VigilRuntime",
-                "VigilClaude", "VigilTransport", "VigilTransportClient", "VigilHost", "VigilExport", "VigilFleet",
+                "VigilClaude", "VigilTransport", "VigilTransportClient", "VigilHost", "VigilExport", "VigilFleet", "VigilDevice",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
             ],
@@ -174,7 +188,7 @@ let package = Package(
         .target(
             name: "VigilFleet",
             dependencies: [
-                "VigilAPI", "VigilHost", "VigilSignatures",
+                "VigilAPI", "VigilAudit", "VigilHost", "VigilSignatures", "VigilDevice",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -222,7 +236,8 @@ let package = Package(
             name: "vigil-bench",
             dependencies: [
                 "VigilCore", "VigilJSON", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilRuntime", "VigilClaude", "VigilTransport",
-                "VigilTransportClient", "VigilFleet", "VigilAPI",
+                "VigilTransportClient", "VigilFleet", "VigilAPI", "VigilDevice",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -275,7 +290,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Fixtures/: a log written by an earlier version, which must keep verifying.
-        .testTarget(name: "VigilAuditTests", dependencies: ["VigilAudit", "VigilExport"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VigilAuditTests", dependencies: ["VigilAudit", "VigilExport", .product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VigilTransportTests",
             dependencies: [
@@ -297,10 +314,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "VigilFleetTests", dependencies: ["VigilFleet"], swiftSettings: swiftSettings),
+        // The TPM key against a software TPM (swtpm) the tests start, and the file keys behind the same seams.
+        .testTarget(
+            name: "VigilDeviceTests",
+            dependencies: [
+                "VigilDevice", "VigilAudit", "VigilSignatures", "VigilAPI", "VigilHost", "VigilTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "VigilConsoleTests",
             dependencies: [
-                "VigilConsole", "VigilFleet", "VigilAPI", "VigilAudit", "VigilSignatures", "VigilTransport", "VigilTransportClient",
+                "VigilConsole", "VigilFleet", "VigilDevice", "VigilAPI", "VigilAudit", "VigilSignatures", "VigilTransport", "VigilTransportClient",
                 "VigilPolicy", "VigilJSON", "VigilTestSupport", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -87,6 +87,27 @@ public struct DaemonStatus: Codable, Sendable {
         }
     }
 
+    /// The key that signs the audit log's checkpoints (the device key: the TPM's where there is one).
+    public struct SigningKey: Codable, Sendable, Equatable {
+        /// `Ed25519` or `ECDSA P-256`.
+        public var kind: String
+        /// The signed-note key ID (8 hex digits) and the verifier key.
+        public var keyID: String
+        public var verifierKey: String
+        /// `tpm` or `file`.
+        public var holder: String
+        /// Always false for now: keys are not attested (no EK → AK → certify yet).
+        public var attested: Bool
+
+        public init(kind: String, keyID: String, verifierKey: String, holder: String, attested: Bool = false) {
+            self.kind = kind
+            self.keyID = keyID
+            self.verifierKey = verifierKey
+            self.holder = holder
+            self.attested = attested
+        }
+    }
+
     public var version = 1
     public var pid: Int32
     public var startedAt: Int64
@@ -99,6 +120,8 @@ public struct DaemonStatus: Codable, Sendable {
     public var sensor: Sensor
     public var hooks: Hooks
     public var audit: Audit
+    /// Optional: older daemons do not report it.
+    public var deviceKey: SigningKey?
     public var sessions: [SessionRecord]
     public var recentlyEnded: [SessionRecord]
     public var unmanagedAgents: [UnmanagedAgent]
@@ -116,7 +139,7 @@ public struct DaemonStatus: Codable, Sendable {
     public init(
         version: Int = 1, pid: Int32, startedAt: Int64, enforcementMode: String, device: String,
         policy: PolicyInfo, posture: String? = nil, ptraceRestricted: Bool? = nil, sensor: Sensor, hooks: Hooks, audit: Audit,
-        sessions: [SessionRecord], recentlyEnded: [SessionRecord], unmanagedAgents: [UnmanagedAgent],
+        deviceKey: SigningKey? = nil, sessions: [SessionRecord], recentlyEnded: [SessionRecord], unmanagedAgents: [UnmanagedAgent],
         attribution: [String: Int], timelineFailures: Int, orphanEvents: Int, refused: [String: Int]? = nil, errors: Int,
         recentErrors: [String], scope: String
     ) {
@@ -131,6 +154,7 @@ public struct DaemonStatus: Codable, Sendable {
         self.sensor = sensor
         self.hooks = hooks
         self.audit = audit
+        self.deviceKey = deviceKey
         self.sessions = sessions
         self.recentlyEnded = recentlyEnded
         self.unmanagedAgents = unmanagedAgents
@@ -190,11 +214,15 @@ public struct ConsoleUplinkInfo: Codable, Sendable, Hashable {
     public var rejectedBundles: Int
     /// Local rules left out because a local file may only add denials.
     public var droppedLocalRules: [String]
+    /// Where the enrolled device key is held: `tpm` or `file` (nil: an enrolment of an earlier version, a file key).
+    public var keyHolder: String?
 
     public init(
         url: String, deviceID: String, team: String?, connected: Bool = false, appliedVersion: Int? = nil, announcedVersion: Int? = nil,
-        appliedAt: Int64? = nil, lastError: String? = nil, reconnects: Int = 0, rejectedBundles: Int = 0, droppedLocalRules: [String] = []
+        appliedAt: Int64? = nil, lastError: String? = nil, reconnects: Int = 0, rejectedBundles: Int = 0, droppedLocalRules: [String] = [],
+        keyHolder: String? = nil
     ) {
+        self.keyHolder = keyHolder
         self.url = url
         self.deviceID = deviceID
         self.team = team

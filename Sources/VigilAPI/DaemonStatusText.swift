@@ -18,6 +18,9 @@ public enum DaemonStatusText {
                 "console",
                 "\(console.url) as \(console.deviceID)\(console.team.map { " (team \($0))" } ?? ""): \(console.connected ? "connected" : "NOT CONNECTED"), policy \(applied)\(announced), \(console.reconnects) reconnects, \(console.rejectedBundles) bundles rejected"
             )
+            if let holder = console.keyHolder {
+                line("  device key", holder == "tpm" ? "requests signed by the TPM's key (not attested)" : "requests signed by a file key (no TPM)")
+            }
             if let error = console.lastError { line("  CONSOLE PROBLEM", error + " — the policy in force stays") }
             for dropped in console.droppedLocalRules { line("  local rule ignored", dropped) }
         }
@@ -41,6 +44,10 @@ public enum DaemonStatusText {
         line("  boundary", "crossings to local peers outside the session \(s.sensor.peerCrossings ?? 0), refused \(s.sensor.peerDenied ?? 0)")
         for degraded in s.sensor.degraded { line("  DEGRADED", degraded) }
         line("audit", "\(s.audit.directory): \(s.audit.entries) entries, \(s.audit.failures) failed appends")
+        if let key = s.deviceKey {
+            let held = key.holder == "tpm" ? "held in the TPM" : "in a file (no TPM)"
+            line("  device key", "\(key.kind) \(key.keyID), \(held), \(key.attested ? "attested" : "not attested"); signs the checkpoints")
+        }
         line("attribution", "\(s.attribution["attributed"] ?? 0) events tied to tool calls, \(s.attribution["unattributed"] ?? 0) not")
         let attributionDrops = ["pendingDropped", "processesEvicted", "sessionsEvicted"].map { s.attribution[$0] ?? 0 }
         if attributionDrops.contains(where: { $0 > 0 }) {

@@ -11,7 +11,8 @@ extension AuditLog {
 
     /// Signs the current tree head and makes it durable in both places. Caller holds the lock.
     func checkpointLocked(_ state: inout State) throws(AuditError) {
-        let checkpoint = Checkpoint(origin: verifierKey.name, size: state.range.size, root: state.range.root)
+        let checkpoint = Checkpoint(
+            origin: verifierKey.name, size: state.range.size, root: state.range.root, extensions: [signer.keyHolder.checkpointExtension])
         let note = try SignedNote.sign(body: checkpoint.body, with: signer)
         let text = Array(note.text.utf8)
         var record: [UInt8] = []

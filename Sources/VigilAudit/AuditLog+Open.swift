@@ -97,7 +97,8 @@ extension AuditLog {
     /// Creates a new log: `checkpoints` with a signed size-0 checkpoint, the witness, `audit.pub`,
     /// and `entries` last (its presence is what marks the log as created).
     private static func create(_ layout: AuditLogLayout, signer: any AuditSigner) throws(AuditError) {
-        let empty = Checkpoint(origin: signer.verifierKey.name, size: 0, root: RFC6962.emptyRoot)
+        let empty = Checkpoint(
+            origin: signer.verifierKey.name, size: 0, root: RFC6962.emptyRoot, extensions: [signer.keyHolder.checkpointExtension])
         let note = Array(try SignedNote.sign(body: empty.body, with: signer).text.utf8)
         var checkpoints = RecordFraming.checkpointsMagic
         note.withUnsafeBytes { RecordFraming.append(payload: $0, batchStart: true, to: &checkpoints) }

@@ -67,6 +67,8 @@ public final class AuditLog: Sendable {
     public var latestCheckpoint: Checkpoint { state.withLock { $0.lastCheckpoint } }
 
     public var verifierKey: NoteVerifierKey { signer.verifierKey }
+    /// Where the checkpoint key is held (stated in every checkpoint).
+    public var keyHolder: KeyHolder { signer.keyHolder }
 
     /// Appends one entry; durable on return. See ``append(_:)``.
     @discardableResult

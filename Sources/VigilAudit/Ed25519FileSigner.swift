@@ -14,6 +14,7 @@ import Foundation
 /// or has any group/other permission bit set.
 public struct Ed25519FileSigner: AuditSigner {
     public let verifierKey: NoteVerifierKey
+    public var keyHolder: KeyHolder { .file }
     /// The 32-byte seed; the swift-crypto key type is not `Sendable`, so it is rebuilt per signature.
     private let seed: [UInt8]
 

@@ -42,6 +42,7 @@ extension LogScanner {
                     }
                 }
                 scan.checkpoints.append(checked)
+                CheckpointSigners.add(ordinal, key: key, holder: KeyHolder(checkpoint: checked.checkpoint), to: &scan.report.signers)
                 scan.report.checkpoints += 1
                 offset = next
                 ordinal += 1

@@ -19,6 +19,8 @@ public struct VerificationReport: Sendable, CustomStringConvertible {
     public var witness: Checkpoint?
     /// Bytes after the last checkpoint that a crash left incomplete (never acknowledged); excluded.
     public var tornTails: [TornTail] = []
+    /// Which key signed which checkpoints, in runs of consecutive checkpoints with one key and holder.
+    public var signers: [CheckpointSigners] = []
     /// Things worth knowing that are not failures.
     public var notes: [String] = []
     public var failure: VerificationFailure?
@@ -38,9 +40,44 @@ public struct VerificationReport: Sendable, CustomStringConvertible {
         lines.append("  entries verified: \(entries); checkpoints verified: \(checkpoints); consistency proofs: \(consistencyProofs)")
         if let latest { lines.append("  latest checkpoint: size \(latest.size) root \(latest.root.base64)") }
         if let key { lines.append("  key: \(key)\(keyFromDirectory ? " (read from the directory: pin it with --key)" : "")") }
+        for run in signers { lines.append("  \(run)") }
         for torn in tornTails { lines.append("  excluded: \(torn)") }
         for note in notes { lines.append("  note: \(note)") }
         return lines.joined(separator: "\n")
+    }
+}
+
+/// A run of consecutive checkpoints signed by one key, held as their extension line says.
+public struct CheckpointSigners: Sendable, Hashable, CustomStringConvertible {
+    /// Checkpoint ordinals, first and last (inclusive).
+    public var first: Int
+    public var last: Int
+    /// `Ed25519` or `ECDSA P-256` (``NoteVerifierKey/kind``).
+    public var kind: String
+    public var keyName: String
+    public var keyID: String
+    /// What the signed checkpoints state; nil in checkpoints written before the holder was recorded.
+    public var holder: KeyHolder?
+
+    public var description: String {
+        let which = first == last ? "checkpoint #\(first)" : "checkpoints #\(first)-#\(last)"
+        let held: String
+        switch holder {
+        case .tpm: held = "held in a TPM (as the checkpoints state; the key is not attested)"
+        case .file: held = "held in a file"
+        case nil: held = "holder not stated (written before vigil recorded it)"
+        }
+        return "\(which): signed by \(kind) key \(keyName) id \(keyID), \(held)"
+    }
+
+    /// Adds checkpoint `ordinal` to the last run when it has the same key and holder, else starts one.
+    static func add(_ ordinal: Int, key: NoteVerifierKey, holder: KeyHolder?, to runs: inout [CheckpointSigners]) {
+        if let last = runs.last, last.keyID == key.hexID, last.holder == holder, last.last == ordinal - 1 {
+            runs[runs.count - 1].last = ordinal
+        } else {
+            runs.append(
+                CheckpointSigners(first: ordinal, last: ordinal, kind: key.kind, keyName: key.name, keyID: key.hexID, holder: holder))
+        }
     }
 }
 

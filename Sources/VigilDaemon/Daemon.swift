@@ -15,6 +15,7 @@ import Logging
 import VigilAPI
 import VigilAudit
 import VigilCore
+import VigilDevice
 import VigilEnforcement
 import VigilFleet
 import VigilHost
@@ -113,16 +114,14 @@ public final class Daemon: Sendable {
 
     private static func openAudit(_ configuration: DaemonConfiguration) throws(DaemonError) -> AuditLog {
         let directory = configuration.resolvedAuditDirectory
-        let layout = AuditLogLayout(directory: directory)
-        let keyFile = configuration.auditKey ?? layout.defaultPrivateKey
         do {
+            try DaemonFiles.makeDirectory(configuration.stateDirectory, mode: 0o700)
             try DaemonFiles.makeDirectory(directory, mode: 0o700)
-            if configuration.auditKey == nil, access(keyFile, F_OK) != 0, access(layout.entries, F_OK) != 0 {
-                // First start: a key of this device's own (its verifier key is DIR/audit.pub).
-                let signer = try Ed25519FileSigner.generate(name: "vigil/\(ProcessInfo.processInfo.hostName)")
-                try signer.write(toKeyFile: keyFile)
-            }
-            let signer = try Ed25519FileSigner(keyFile: keyFile)
+            // First start: a key of this device's own, the TPM's where there is one (its verifier
+            // key is DIR/audit.pub); later starts keep the key the log was made with.
+            let signer = try AuditKeys.open(
+                directory: directory, keyFile: configuration.auditKey, files: DeviceKeyFiles(stateDirectory: configuration.stateDirectory),
+                name: "vigil/\(ProcessInfo.processInfo.hostName)")
             var options = AuditLog.Options()
             options.deviceId = configuration.deviceID
             options.decodeEntriesOnOpen = false

@@ -4,6 +4,8 @@
 import Foundation
 import Glibc
 import VigilAPI
+import VigilAudit
+import VigilDevice
 import VigilHost
 import VigilSignatures
 
@@ -15,6 +17,8 @@ public struct EnrollmentState: Codable, Sendable, Equatable {
     public var deviceID: String
     public var keyID: String
     public var team: String?
+    /// `tpm` or `file`; nil in enrolments made before the TPM key (a file key).
+    public var keyHolder: String?
     /// The console's policy key (`MessageVerificationKey.encoded`): bundles must be signed by it.
     public var policyKey: String
     public var enrolledAt: Int64
@@ -27,6 +31,8 @@ public struct FleetEnrollment: Sendable {
     public init(stateDirectory: String) { directory = stateDirectory + "/console" }
 
     public var keyPath: String { directory + "/device-key.pem" }
+    /// The TPM key's blob is vigild's, beside the audit log it also signs for, not under `console/`.
+    public var keyFiles: DeviceKeyFiles { DeviceKeyFiles(stateDirectory: String(directory.dropLast("/console".count))) }
     public var statePath: String { directory + "/enrollment.json" }
 
     /// The enrolment in force, nil when the device is not enrolled; a damaged file is an error, never "not enrolled".
@@ -42,7 +48,8 @@ public struct FleetEnrollment: Sendable {
     }
 
     /// Enrols this device with `token`: pins the console's certificate, makes the device key, registers.
-    public func enroll(token text: String, facts: DeviceFacts) async throws(FleetError) -> EnrollmentState {
+    /// The key is the TPM's where `source` names one, else a file key.
+    public func enroll(token text: String, facts: DeviceFacts, source: DeviceKeySource = .current()) async throws(FleetError) -> EnrollmentState {
         let token: EnrollToken
         do {
             token = try EnrollToken(parsing: text)
@@ -57,10 +64,11 @@ public struct FleetEnrollment: Sendable {
         let health = try await PinnedHTTPSClient(host: host, port: url.port ?? 443, pin: token.pin).execute("GET", "/healthz", headers: [], body: [])
         guard health.status == 200 else { throw FleetError(.response, "the console at \(token.url) is not healthy (\(health.status))") }
         try makeDirectory()
-        let key = try DeviceKey.load(keyPath, create: true)
-        let publicKey = key.publicKey
-        let client = try ConsoleClient(baseURL: token.url, pin: token.pin, key: key, keyID: publicKey.keyID)
-        let request = EnrollRequest(tokenID: token.id, secret: token.secret, publicKey: publicKey.encoded, facts: facts)
+        let device = try DeviceKey.open(holder: source.holder, path: keyPath, files: keyFiles, create: true, source: source)
+        let publicKey = device.publicKey
+        let client = try ConsoleClient(baseURL: token.url, pin: token.pin, key: device.key, keyID: publicKey.keyID)
+        let request = EnrollRequest(
+            tokenID: token.id, secret: token.secret, publicKey: publicKey.encoded, facts: facts, keyHolder: device.holder.rawValue)
         let body: [UInt8]
         do {
             body = Array(try JSONEncoder().encode(request))
@@ -78,18 +86,20 @@ public struct FleetEnrollment: Sendable {
         }
         let state = EnrollmentState(
             consoleURL: token.url, pin: token.pin, deviceID: answer.deviceID,
-            keyID: answer.keyID, team: answer.team, policyKey: answer.policyKey, enrolledAt: Int64(Date().timeIntervalSince1970))
+            keyID: answer.keyID, team: answer.team, keyHolder: device.holder.rawValue, policyKey: answer.policyKey,
+            enrolledAt: Int64(Date().timeIntervalSince1970))
         try save(state)
         return state
     }
 
     /// A client for the enrolled console, signing with the device key.
-    public func client(for state: EnrollmentState) throws(FleetError) -> ConsoleClient {
-        let key = try DeviceKey.load(keyPath, create: false)
-        guard key.publicKey.keyID == state.keyID else {
-            throw FleetError(.deviceKey, "the device key \(keyPath) is not the key enrolled as \(state.keyID)")
+    public func client(for state: EnrollmentState, source: DeviceKeySource = .current()) throws(FleetError) -> ConsoleClient {
+        let holder = state.keyHolder.flatMap(KeyHolder.init(rawValue:)) ?? .file
+        let device = try DeviceKey.open(holder: holder, path: keyPath, files: keyFiles, create: false, source: source)
+        guard device.publicKey.keyID == state.keyID else {
+            throw FleetError(.deviceKey, "the \(holder.rawValue) device key is not the key enrolled as \(state.keyID)")
         }
-        return try ConsoleClient(baseURL: state.consoleURL, pin: state.pin, key: key, keyID: state.keyID)
+        return try ConsoleClient(baseURL: state.consoleURL, pin: state.pin, key: device.key, keyID: state.keyID)
     }
 
     /// Tells the console (signed) and forgets the enrolment and the key. `localOnly` forgets without asking
@@ -103,6 +113,7 @@ public struct FleetEnrollment: Sendable {
                 throw ConsoleClient.refusal(answer, "/api/v1/device/unenroll")
             }
         }
+        // The TPM key's blob stays: the audit log's checkpoints are signed by it too.
         for path in [statePath, keyPath] where unlink(path) != 0 && errno != ENOENT {
             throw FleetError(.state, "cannot remove \(path): \(String(cString: strerror(errno)))")
         }

@@ -65,7 +65,7 @@ public final class PolicyUplink: Sendable {
         self.activity = activity
         self.reportInterval = reportInterval
         self.idle = idle
-        info = Mutex(ConsoleUplinkInfo(url: state.consoleURL, deviceID: state.deviceID, team: state.team))
+        info = Mutex(ConsoleUplinkInfo(url: state.consoleURL, deviceID: state.deviceID, team: state.team, keyHolder: state.keyHolder ?? "file"))
     }
 
     /// What `vigil status` shows.

@@ -12,6 +12,7 @@ let allBenchmarks: [Benchmark] = [
     Benchmark(name: "render", run: benchRender),
     Benchmark(name: "policy", run: benchPolicy),
     Benchmark(name: "audit", run: benchAudit),
+    Benchmark(name: "checkpoint", run: benchCheckpoint),
     Benchmark(name: "enforce", run: benchEnforce),
     Benchmark(name: "hook", run: benchHook),
     Benchmark(name: "transport", run: benchTransport),

@@ -94,11 +94,15 @@ extension VigilConsoleCommand {
         @Option(name: .long, help: "The team devices enrolled with this token join.") var team: String?
         @Option(name: .long, help: "Lifetime: N[smhd] (default 24h).") var expires = "24h"
         @Option(name: .long, help: "How many devices may enrol with it.") var uses = 1
+        @Flag(name: .long, help: "Refuse devices whose key is not held by a TPM (403 tpm_required; the key is not attested).")
+        var requireTpm = false
         @Flag(name: .long, help: "Print the JSON answer instead of the token alone.") var json = false
 
         func run() async throws {
             guard let seconds = Self.duration(expires) else { throw ValidationError("--expires \(expires) is not N followed by s, m, h or d") }
-            let body = try JSONEncoder().encode(IssueTokenRequest(team: team, expiresIn: seconds, uses: uses, actor: AdminClient.actor))
+            let body = try JSONEncoder().encode(
+                IssueTokenRequest(
+                    team: team, expiresIn: seconds, uses: uses, requireTPM: requireTpm, actor: AdminClient.actor))
             let answer = try AdminClient(socket: state.socketPath).call("POST", "/admin/v1/tokens", body: Array(body), expect: 201)
             if json {
                 print(String(decoding: answer, as: UTF8.self))

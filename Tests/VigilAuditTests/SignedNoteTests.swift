@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Signed-note keys, notes and checkpoints; the key file's permission rules.
+import Crypto
 import Foundation
 import Testing
 @testable import VigilAudit
@@ -75,5 +76,49 @@ struct SignedNoteTests {
         #expect {
             try Ed25519FileSigner(keyFile: path)
         } throws: { ($0 as? AuditError)?.code == .keyInsecure }
+    }
+}
+
+@Suite("ECDSA P-256 signed notes (type 0x02)")
+struct ECDSANoteTests {
+    @Test func keyIDIsTheHashOfTheSPKIAlone() throws {
+        // Private scalar 1: the public key is P-256's generator G. SHA-256 of its DER SPKI
+        // (3059…0004 ‖ Gx ‖ Gy, 91 bytes), computed independently with Python's hashlib: 5cd252fb.
+        let d = [UInt8](repeating: 0, count: 31) + [1]
+        let key = try P256.Signing.PrivateKey(rawRepresentation: d).publicKey
+        let verifier = try NoteVerifierKey(name: "vigil/x", ecdsaP256PublicKey: key)
+        #expect(verifier.hexID == "5cd252fb")
+        #expect(try NoteVerifierKey(name: "another/name", ecdsaP256PublicKey: key).hexID == "5cd252fb")
+        #expect(verifier.kind == "ECDSA P-256")
+        #expect(verifier.description.hasPrefix("vigil/x+5cd252fb+AjBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABGsX0fLhLEJH"))
+        #expect(try NoteVerifierKey(parsing: verifier.description) == verifier)
+    }
+
+    @Test func derSignaturesVerifyAndOthersDoNot() throws {
+        let signer = try P256NoteSigner(name: "log.example/p")
+        let checkpoint = Checkpoint(
+            origin: "log.example/p", size: 3, root: RFC6962.leafHash([2]), extensions: [KeyHolder.file.checkpointExtension])
+        let note = try SignedNote.sign(body: checkpoint.body, with: signer)
+        let parsed = try #require(SignedNote(text: note.text))
+        #expect(parsed.isSigned(by: signer.verifierKey))
+        #expect(KeyHolder(checkpoint: try #require(Checkpoint(body: parsed.body))) == .file)
+        // The raw r‖s form of the same signature is not type 0x02's encoding.
+        let der = try #require(parsed.signatures.first).signature
+        let raw = Array(try P256.Signing.ECDSASignature(derRepresentation: der).rawRepresentation)
+        #expect(!signer.verifierKey.isValidSignature(raw, for: Array(parsed.body.utf8)))
+        #expect(!signer.verifierKey.isValidSignature(der, for: Array("other\n".utf8)))
+        let other = try P256NoteSigner(name: "log.example/p")
+        #expect(!parsed.isSigned(by: other.verifierKey))
+    }
+
+    @Test func malformedKeysAreRefused() throws {
+        let good = try P256NoteSigner(name: "vigil/x").verifierKey.description
+        let parts = good.split(separator: "+", maxSplits: 2)
+        #expect(throws: AuditError.self) { try NoteVerifierKey(parsing: "\(parts[0])+00000000+\(parts[2])") }
+        // Type 0x02 with 32 bytes that are no SPKI; an unknown type 0x05.
+        let junk = Data([0x02] + [UInt8](repeating: 7, count: 32)).base64EncodedString()
+        #expect(throws: AuditError.self) { try NoteVerifierKey(parsing: "vigil/x+00000000+\(junk)") }
+        let unknown = Data([0x05] + [UInt8](repeating: 7, count: 32)).base64EncodedString()
+        #expect(throws: AuditError.self) { try NoteVerifierKey(parsing: "vigil/x+00000000+\(unknown)") }
     }
 }

@@ -107,8 +107,9 @@ final class LiveConsole: Sendable {
         }
     }
 
-    func issueToken(team: String? = nil, expiresIn: Int64 = 3600, uses: Int = 1) async throws -> String {
-        let response = try await admin("POST", "/admin/v1/tokens", IssueTokenRequest(team: team, expiresIn: expiresIn, uses: uses, actor: "test"))
+    func issueToken(team: String? = nil, expiresIn: Int64 = 3600, uses: Int = 1, requireTPM: Bool? = nil) async throws -> String {
+        let response = try await admin(
+            "POST", "/admin/v1/tokens", IssueTokenRequest(team: team, expiresIn: expiresIn, uses: uses, requireTPM: requireTPM, actor: "test"))
         guard response.status == 201 else { throw TestFailure("token issue answered \(response.status): \(response.bodyText)") }
         struct Issued: Decodable { var token: String }
         return try JSONDecoder().decode(Issued.self, from: Data(response.body)).token

@@ -108,6 +108,35 @@ func sampleDevice(_ id: String = "dev_1", keyID: String = "sha256:k1") -> Device
         }
     }
 
+    @Test(arguments: StoreBackend.allCases) func aTokenRequiringATPMTakesOnlyTPMKeysAndKeepsTheHolder(backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            var token = sampleToken(uses: 2)
+            token.requireTPM = true
+            try await store.insertToken(token)
+            #expect(try await store.tokens().first?.requireTPM == true)
+            await #expect(throws: ConsoleStoreError.tpmRequired("tok_a")) {
+                try await store.enroll(tokenID: "tok_a", secretHash: "aa", device: sampleDevice(), at: 1_600)
+            }
+            #expect(try await store.devices().isEmpty)
+            #expect(try await store.tokens().first?.usesLeft == 2)
+            var held = sampleDevice()
+            held.keyHolder = "tpm"
+            _ = try await store.enroll(tokenID: "tok_a", secretHash: "aa", device: held, at: 1_600)
+            let stored = try #require(try await store.device(keyID: "sha256:k1"))
+            #expect(stored.keyHolder == "tpm")
+            #expect(stored.keyKind == "ecdsa-p256-sha256")
+            #expect(try await store.devices().map(\.keyHolder) == ["tpm"])
+            // A token without the requirement: a file key, recorded as one.
+            try await store.insertToken(sampleToken("tok_b"))
+            var filed = sampleDevice("dev_2", keyID: "sha256:k2")
+            filed.keyKind = "ed25519"
+            _ = try await store.enroll(tokenID: "tok_b", secretHash: "aa", device: filed, at: 1_601)
+            let second = try #require(try await store.device(id: "dev_2"))
+            #expect(second.keyHolder == "file")
+            #expect(second.keyKind == "ed25519")
+        }
+    }
+
     @Test(arguments: StoreBackend.allCases) func everyTokenFailureChangesNothing(backend: StoreBackend) async throws {
         try await backend.withStore { store in
             try await store.insertToken(sampleToken("tok_a"))

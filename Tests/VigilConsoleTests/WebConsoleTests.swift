@@ -169,11 +169,16 @@ extension LiveConsole {
         #expect(issued.body.contains("sudo vigil enroll vigil-enroll-1."))
         let tokens = try await live.console.store.tokens()
         #expect(tokens.count == 1 && tokens[0].team == "infra" && tokens[0].issuedBy == "admin:root-admin")
+        #expect(tokens[0].requireTPM == false)
+        // The form's checkbox makes a token that admits only TPM-held keys, and the list says so.
+        let tpmOnly = try await browser.post("/tokens", ["csrf": csrf, "days": "1", "uses": "1", "require_tpm": "1"])
+        #expect(tpmOnly.status == 201 && tpmOnly.body.contains("<td>TPM only</td>"))
+        #expect(try await live.console.store.tokens().filter(\.requireTPM).count == 1)
         // The JSON API takes the token in a header.
         let json = try await browser.send(
-            "POST", "/api/v1/admin/tokens", body: Array(#"{"expiresIn": 60, "uses": 1}"#.utf8),
+            "POST", "/api/v1/admin/tokens", body: Array(#"{"expiresIn": 60, "uses": 1, "requireTPM": true}"#.utf8),
             headers: [("Content-Type", "application/json"), ("X-CSRF-Token", csrf)])
-        #expect(json.status == 201)
+        #expect(json.status == 201 && json.body.contains(#""requireTPM":true"#))
         let noHeader = try await browser.send(
             "POST", "/api/v1/admin/tokens", body: Array(#"{"expiresIn": 60, "uses": 1}"#.utf8), headers: [("Content-Type", "application/json")])
         #expect(noHeader.status == 403)
@@ -286,6 +291,8 @@ extension LiveConsole {
         #expect(devicePage.body.contains("disk_encrypted=true") && devicePage.body.contains("disk_encrypted=false"))
         #expect(devicePage.body.contains("class=\"changed\""))
         #expect(devicePage.body.contains("MISSING"))
+        // The key's kind and holder (this device has a file key, as every test device without swtpm).
+        #expect(devicePage.body.contains("<code>ecdsa-p256-sha256</code>, a file key (no TPM)"))
         // Absent values are absent, not "nil" (an Optional in a template's context is always "true").
         #expect(!devicePage.body.contains("Revoked because") && !devicePage.body.contains(">nil<"))
         // An auditor sees no revoke button; text from devices is escaped, never markup.

@@ -30,12 +30,16 @@ public struct EnrollRequest: Codable, Sendable, Equatable {
     /// `MessageVerificationKey.encoded` of the device key.
     public var publicKey: String
     public var facts: DeviceFacts
+    /// Where the device holds the key: `tpm` or `file`. Optional: devices of earlier versions omit it
+    /// (their key is a file key). The device's claim: keys are not attested yet.
+    public var keyHolder: String?
 
-    public init(tokenID: String, secret: String, publicKey: String, facts: DeviceFacts) {
+    public init(tokenID: String, secret: String, publicKey: String, facts: DeviceFacts, keyHolder: String? = nil) {
         self.tokenID = tokenID
         self.secret = secret
         self.publicKey = publicKey
         self.facts = facts
+        self.keyHolder = keyHolder
     }
 }
 
@@ -138,11 +142,17 @@ public struct DeviceSummary: Codable, Sendable, Equatable {
     public var lastSeen: Int64
     public var revokedAt: Int64?
     public var policyVersion: Int?
+    /// `ecdsa-p256-sha256` or `ed25519`; `tpm` or `file` (as the device said at enrolment: keys
+    /// are not attested). Optional: consoles of earlier versions did not send them.
+    public var keyKind: String?
+    public var keyHolder: String?
 
     public init(
         id: String, keyID: String, team: String?, facts: DeviceFacts, enrolledAt: Int64, lastSeen: Int64, revokedAt: Int64?,
-        policyVersion: Int?
+        policyVersion: Int?, keyKind: String? = nil, keyHolder: String? = nil
     ) {
+        self.keyKind = keyKind
+        self.keyHolder = keyHolder
         self.id = id
         self.keyID = keyID
         self.team = team

@@ -41,12 +41,15 @@ public struct IssueTokenRequest: Codable, Sendable {
     public var team: String?
     public var expiresIn: Int64
     public var uses: Int
+    /// Only TPM-held device keys may enrol with the token (absent: false).
+    public var requireTPM: Bool?
     /// On the socket: who the operator says they are (recorded beside the kernel's word). Ignored on HTTPS.
     public var actor: String?
-    public init(team: String?, expiresIn: Int64, uses: Int, actor: String?) {
+    public init(team: String?, expiresIn: Int64, uses: Int, requireTPM: Bool? = nil, actor: String?) {
         self.team = team
         self.expiresIn = expiresIn
         self.uses = uses
+        self.requireTPM = requireTPM
         self.actor = actor
     }
 }
@@ -123,8 +126,10 @@ public struct TokenSummary: Codable, Sendable, Equatable {
     public var usesLeft: Int
     public var issuedBy: String
     public var revokedAt: Int64?
+    public var requireTPM: Bool
 
     init(_ record: EnrollTokenRecord) {
+        requireTPM = record.requireTPM
         id = record.id
         team = record.team
         createdAt = record.createdAt
@@ -212,7 +217,8 @@ struct AdminRoutes: Sendable {
             let ask = try JSONResponse.decode(
                 IssueTokenRequest.self, from: try await request.body.collect(upTo: 64 * 1024), what: "the token request")
             let who = try door.authorize(ask.actor, context, .administer)
-            let issued = try await enrollment.issue(team: ask.team, expiresIn: ask.expiresIn, uses: ask.uses, actor: who, now: clock())
+            let issued = try await enrollment.issue(
+                team: ask.team, expiresIn: ask.expiresIn, uses: ask.uses, requireTPM: ask.requireTPM ?? false, actor: who, now: clock())
             return try JSONResponse.make(issued, status: .created)
         }
         admin.post("tokens/:id/revoke") { _, context in

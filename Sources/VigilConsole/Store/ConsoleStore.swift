@@ -17,11 +17,14 @@ public struct EnrollTokenRecord: Sendable, Equatable {
     public var usesLeft: Int
     public var issuedBy: String
     public var revokedAt: Int64?
+    /// Only devices whose key a TPM holds may enrol with it (a file key is refused, `tpm_required`).
+    public var requireTPM: Bool
 
     public init(
         id: String, secretHash: String, team: String?, createdAt: Int64, expiresAt: Int64, usesLeft: Int, issuedBy: String,
-        revokedAt: Int64? = nil
+        revokedAt: Int64? = nil, requireTPM: Bool = false
     ) {
+        self.requireTPM = requireTPM
         self.id = id
         self.secretHash = secretHash
         self.team = team
@@ -51,12 +54,18 @@ public struct DeviceRecord: Sendable, Equatable {
     public var counters: [String: UInt64]
     /// The last report's sessions, agents outside Vigil and hooks drop-in; nil before the first.
     public var activity: DeviceActivity?
+    /// The key's algorithm (`ecdsa-p256-sha256`, `ed25519`) and where the device says it holds it
+    /// (`tpm`, `file`; not attested).
+    public var keyKind: String
+    public var keyHolder: String
 
     public init(
         id: String, keyID: String, publicKey: String, team: String?, facts: DeviceFacts, tokenID: String, enrolledAt: Int64,
         lastSeen: Int64, revokedAt: Int64? = nil, revokedReason: String? = nil, policyVersion: Int? = nil,
-        counters: [String: UInt64] = [:], activity: DeviceActivity? = nil
+        counters: [String: UInt64] = [:], activity: DeviceActivity? = nil, keyKind: String = "ecdsa-p256-sha256", keyHolder: String = "file"
     ) {
+        self.keyKind = keyKind
+        self.keyHolder = keyHolder
         self.id = id
         self.keyID = keyID
         self.publicKey = publicKey
@@ -75,7 +84,7 @@ public struct DeviceRecord: Sendable, Equatable {
     public var summary: DeviceSummary {
         DeviceSummary(
             id: id, keyID: keyID, team: team, facts: facts, enrolledAt: enrolledAt, lastSeen: lastSeen, revokedAt: revokedAt,
-            policyVersion: policyVersion)
+            policyVersion: policyVersion, keyKind: keyKind, keyHolder: keyHolder)
     }
 }
 
@@ -184,6 +193,8 @@ public enum ConsoleStoreError: Error, Sendable, Equatable, CustomStringConvertib
     case tokenUsedUp(String)
     case tokenRevoked(String)
     case keyAlreadyEnrolled(String)
+    /// The token requires a TPM-held key and the device enrolled a file key.
+    case tpmRequired(String)
     case deviceUnknown(String)
     case adminExists(String)
     case adminUnknown(String)
@@ -200,6 +211,7 @@ public enum ConsoleStoreError: Error, Sendable, Equatable, CustomStringConvertib
         case .tokenUsedUp(let id): "enrolment token \(id) has no uses left"
         case .tokenRevoked(let id): "enrolment token \(id) was revoked"
         case .keyAlreadyEnrolled(let key): "device key \(key) is already enrolled"
+        case .tpmRequired(let id): "enrolment token \(id) requires a device key held in a TPM, and this device's key is a file key"
         case .deviceUnknown(let id): "device \(id) is not enrolled"
         case .adminExists(let name): "an admin account \(name) already exists"
         case .adminUnknown(let name): "there is no admin account \(name)"

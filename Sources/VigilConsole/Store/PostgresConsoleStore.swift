@@ -126,9 +126,9 @@ public final class PostgresConsoleStore: ConsoleStore, SharedNonces, Service {
         try await statement { connection in
             _ = try await connection.query(
                 """
-                INSERT INTO enroll_token (id, secret_hash, team, created_at, expires_at, uses_left, issued_by, revoked_at)
+                INSERT INTO enroll_token (id, secret_hash, team, created_at, expires_at, uses_left, issued_by, revoked_at, require_tpm)
                 VALUES (\(token.id), \(token.secretHash), \(token.team), \(token.createdAt), \(token.expiresAt), \(token.usesLeft),
-                        \(token.issuedBy), \(token.revokedAt))
+                        \(token.issuedBy), \(token.revokedAt), \(token.requireTPM))
                 """, logger: logger
             ).collect()
         }
@@ -161,6 +161,7 @@ public final class PostgresConsoleStore: ConsoleStore, SharedNonces, Service {
             guard token.revokedAt == nil else { throw ConsoleStoreError.tokenRevoked(tokenID) }
             guard time < token.expiresAt else { throw ConsoleStoreError.tokenExpired(tokenID) }
             guard token.usesLeft > 0 else { throw ConsoleStoreError.tokenUsedUp(tokenID) }
+            guard !token.requireTPM || device.keyHolder == "tpm" else { throw ConsoleStoreError.tpmRequired(tokenID) }
             let known = try await connection.query("SELECT 1 FROM device WHERE key_id = \(device.keyID)", logger: logger).collect()
             guard known.isEmpty else { throw ConsoleStoreError.keyAlreadyEnrolled(device.keyID) }
             try await connection.query("UPDATE enroll_token SET uses_left = uses_left - 1 WHERE id = \(tokenID)", logger: logger)
@@ -170,9 +171,10 @@ public final class PostgresConsoleStore: ConsoleStore, SharedNonces, Service {
             do {
                 try await connection.query(
                     """
-                    INSERT INTO device (id, key_id, public_key, team, facts, token_id, enrolled_at, last_seen, counters)
+                    INSERT INTO device (id, key_id, public_key, team, facts, token_id, enrolled_at, last_seen, counters, key_kind, key_holder)
                     VALUES (\(enrolled.id), \(enrolled.keyID), \(enrolled.publicKey), \(enrolled.team), \(try Self.json(enrolled.facts))::jsonb,
-                            \(tokenID), \(enrolled.enrolledAt), \(enrolled.lastSeen), \(try Self.json(enrolled.counters))::jsonb)
+                            \(tokenID), \(enrolled.enrolledAt), \(enrolled.lastSeen), \(try Self.json(enrolled.counters))::jsonb,
+                            \(enrolled.keyKind), \(enrolled.keyHolder))
                     """, logger: logger)
             } catch let error as PSQLError where error.serverInfo?[.constraintName] == "device_key_id_key" {
                 // The same key enrolled through another token at the same moment: the unique key decided.
@@ -480,10 +482,10 @@ public final class PostgresConsoleStore: ConsoleStore, SharedNonces, Service {
 
     // MARK: rows
 
-    private static let tokenColumns = "id, secret_hash, team, created_at, expires_at, uses_left, issued_by, revoked_at"
+    private static let tokenColumns = "id, secret_hash, team, created_at, expires_at, uses_left, issued_by, revoked_at, require_tpm"
     private static let deviceColumns = """
         id, key_id, public_key, team, facts::text AS facts, token_id, enrolled_at, last_seen, revoked_at, revoked_reason, policy_version,
-        counters::text AS counters, activity::text AS activity
+        counters::text AS counters, activity::text AS activity, key_kind, key_holder
         """
     private static let standingColumns = "id, key_id, public_key, team, revoked_at, revoked_reason"
     private static let adminColumns = """
@@ -497,7 +499,7 @@ public final class PostgresConsoleStore: ConsoleStore, SharedNonces, Service {
             id: try row["id"].decode(String.self), secretHash: try row["secret_hash"].decode(String.self), team: try row["team"].decode(String?.self),
             createdAt: try row["created_at"].decode(Int64.self), expiresAt: try row["expires_at"].decode(Int64.self),
             usesLeft: try row["uses_left"].decode(Int.self), issuedBy: try row["issued_by"].decode(String.self),
-            revokedAt: try row["revoked_at"].decode(Int64?.self))
+            revokedAt: try row["revoked_at"].decode(Int64?.self), requireTPM: try row["require_tpm"].decode(Bool.self))
     }
 
     private static func standing(_ row: PostgresRow) throws -> DeviceStanding {
@@ -518,7 +520,8 @@ public final class PostgresConsoleStore: ConsoleStore, SharedNonces, Service {
             lastSeen: try row["last_seen"].decode(Int64.self), revokedAt: try row["revoked_at"].decode(Int64?.self),
             revokedReason: try row["revoked_reason"].decode(String?.self), policyVersion: try row["policy_version"].decode(Int?.self),
             counters: try decode([String: UInt64].self, try row["counters"].decode(String.self), column: "device.counters"),
-            activity: try row["activity"].decode(String?.self).map { try decode(DeviceActivity.self, $0, column: "device.activity") })
+            activity: try row["activity"].decode(String?.self).map { try decode(DeviceActivity.self, $0, column: "device.activity") },
+            keyKind: try row["key_kind"].decode(String.self), keyHolder: try row["key_holder"].decode(String.self))
     }
 
     private static func admin(_ row: PostgresRow) throws -> AdminRecord {

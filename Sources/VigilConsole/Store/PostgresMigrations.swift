@@ -95,6 +95,16 @@ enum PostgresMigrations {
                 """,
             ]
         ),
+        // SQLite's 4: the device key's kind and holder, tokens that admit only TPM-held keys.
+        (
+            "4-device-key-holder",
+            [
+                "ALTER TABLE device ADD COLUMN key_kind TEXT NOT NULL DEFAULT 'ecdsa-p256-sha256'",
+                "ALTER TABLE device ADD COLUMN key_holder TEXT NOT NULL DEFAULT 'file'",
+                "UPDATE device SET key_kind = 'ed25519' WHERE public_key LIKE 'ed25519:%'",
+                "ALTER TABLE enroll_token ADD COLUMN require_tpm BOOLEAN NOT NULL DEFAULT false",
+            ]
+        ),
         // Replicas only: the RFC 9421 nonces every replica has accepted, so that none accepts one twice.
         (
             "pg-1-request-nonces",

@@ -97,6 +97,17 @@ public final class SQLiteConsoleStore: ConsoleStore {
                     );
                     """)
         }
+        // The device key's kind and holder (devices enrolled before had a P-256 file key, or an
+        // ed25519 one if they registered it), and tokens that admit only TPM-held keys.
+        migrator.registerMigration("4-device-key-holder") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE device ADD COLUMN key_kind TEXT NOT NULL DEFAULT 'ecdsa-p256-sha256';
+                    ALTER TABLE device ADD COLUMN key_holder TEXT NOT NULL DEFAULT 'file';
+                    UPDATE device SET key_kind = 'ed25519' WHERE public_key LIKE 'ed25519:%';
+                    ALTER TABLE enroll_token ADD COLUMN require_tpm INTEGER NOT NULL DEFAULT 0;
+                    """)
+        }
         return migrator
     }
 
@@ -111,11 +122,12 @@ public final class SQLiteConsoleStore: ConsoleStore {
         try await run { db in
             try db.execute(
                 sql: """
-                    INSERT INTO enroll_token (id, secret_hash, team, created_at, expires_at, uses_left, issued_by, revoked_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO enroll_token (id, secret_hash, team, created_at, expires_at, uses_left, issued_by, revoked_at, require_tpm)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     token.id, token.secretHash, token.team, token.createdAt, token.expiresAt, token.usesLeft, token.issuedBy, token.revokedAt,
+                    token.requireTPM,
                 ])
         }
     }
@@ -141,6 +153,7 @@ public final class SQLiteConsoleStore: ConsoleStore {
             guard token.revokedAt == nil else { throw ConsoleStoreError.tokenRevoked(tokenID) }
             guard time < token.expiresAt else { throw ConsoleStoreError.tokenExpired(tokenID) }
             guard token.usesLeft > 0 else { throw ConsoleStoreError.tokenUsedUp(tokenID) }
+            guard !token.requireTPM || device.keyHolder == "tpm" else { throw ConsoleStoreError.tpmRequired(tokenID) }
             if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM device WHERE key_id = ?)", arguments: [device.keyID]) == true {
                 throw ConsoleStoreError.keyAlreadyEnrolled(device.keyID)
             }
@@ -150,12 +163,12 @@ public final class SQLiteConsoleStore: ConsoleStore {
             enrolled.tokenID = tokenID
             try db.execute(
                 sql: """
-                    INSERT INTO device (id, key_id, public_key, team, facts, token_id, enrolled_at, last_seen, counters)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO device (id, key_id, public_key, team, facts, token_id, enrolled_at, last_seen, counters, key_kind, key_holder)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     enrolled.id, enrolled.keyID, enrolled.publicKey, enrolled.team, try Self.json(enrolled.facts), tokenID,
-                    enrolled.enrolledAt, enrolled.lastSeen, try Self.json(enrolled.counters),
+                    enrolled.enrolledAt, enrolled.lastSeen, try Self.json(enrolled.counters), enrolled.keyKind, enrolled.keyHolder,
                 ])
             return enrolled
         }
@@ -364,7 +377,7 @@ public final class SQLiteConsoleStore: ConsoleStore {
     private static func token(_ row: Row) -> EnrollTokenRecord {
         EnrollTokenRecord(
             id: row["id"], secretHash: row["secret_hash"], team: row["team"], createdAt: row["created_at"], expiresAt: row["expires_at"],
-            usesLeft: row["uses_left"], issuedBy: row["issued_by"], revokedAt: row["revoked_at"])
+            usesLeft: row["uses_left"], issuedBy: row["issued_by"], revokedAt: row["revoked_at"], requireTPM: row["require_tpm"])
     }
 
     private static func standing(_ row: Row) -> DeviceStanding {
@@ -379,7 +392,8 @@ public final class SQLiteConsoleStore: ConsoleStore {
             facts: try decode(DeviceFacts.self, row["facts"], column: "device.facts"), tokenID: row["token_id"],
             enrolledAt: row["enrolled_at"], lastSeen: row["last_seen"], revokedAt: row["revoked_at"], revokedReason: row["revoked_reason"],
             policyVersion: row["policy_version"], counters: try decode([String: UInt64].self, row["counters"], column: "device.counters"),
-            activity: try (row["activity"] as String?).map { try decode(DeviceActivity.self, $0, column: "device.activity") })
+            activity: try (row["activity"] as String?).map { try decode(DeviceActivity.self, $0, column: "device.activity") },
+            keyKind: row["key_kind"], keyHolder: row["key_holder"])
     }
 
     private static func json(_ value: some Encodable) throws -> String { try StoredJSON.encode(value) }

@@ -128,7 +128,9 @@ struct WebRoutes: Sendable {
                 throw Refusal(.badRequest, "bad_field", "days and uses are whole numbers")
             }
             let team = form["team"].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0.trimmingCharacters(in: .whitespaces) }
-            let issued = try await enrollment.issue(team: team, expiresIn: days * 86400, uses: uses, actor: who, now: clock())
+            // An HTML checkbox is sent only when ticked.
+            let issued = try await enrollment.issue(
+                team: team, expiresIn: days * 86400, uses: uses, requireTPM: form["require_tpm"] != nil, actor: who, now: clock())
             return try await tokensPage(context, issued: issued, status: .created)
         }
         pages.post("/tokens/:id/revoke") { _, context in
@@ -329,6 +331,8 @@ struct WebRoutes: Sendable {
                 "d": [
                     "device": [
                         "id": device.id, "keyID": device.keyID, "team": device.team ?? "—",
+                        "keyKind": device.keyKind ?? "ecdsa-p256-sha256",
+                        "keyHolder": device.keyHolder == "tpm" ? "held in a TPM (not attested)" : "a file key (no TPM)",
                         "facts": [
                             "os": device.facts.os, "kernel": device.facts.kernel, "vigilVersion": device.facts.vigilVersion,
                             "enforcementMode": device.facts.enforcementMode,
@@ -404,6 +408,7 @@ struct WebRoutes: Sendable {
             return [
                 "id": token.id, "team": token.team ?? "", "issuedBy": token.issuedBy, "created": Self.time(token.createdAt),
                 "expires": Self.time(token.expiresAt), "usesLeft": token.usesLeft, "state": state, "revocable": mayAdminister && state == "valid",
+                "keys": token.requireTPM ? "TPM only" : "any",
                 "csrf": csrf,
             ]
         }

@@ -164,6 +164,7 @@ enum WebTemplates {
         <dl class="facts">
           <dt>Device</dt><dd><code>{{d.device.id}}</code></dd>
           <dt>Key</dt><dd><code>{{d.device.keyID}}</code></dd>
+          <dt>Key kind</dt><dd><code>{{d.device.keyKind}}</code>, {{d.device.keyHolder}}</dd>
           <dt>Team</dt><dd>{{d.device.team}}</dd>
           <dt>OS / kernel</dt><dd>{{d.device.facts.os}} / {{d.device.facts.kernel}}</dd>
           <dt>Vigil</dt><dd>{{d.device.facts.vigilVersion}}, {{d.device.facts.enforcementMode}}</dd>
@@ -279,11 +280,12 @@ enum WebTemplates {
           <label>Team <input name="team" placeholder="(none)"></label>
           <label>Expires in days <input name="days" type="number" min="1" max="365" value="7"></label>
           <label>Uses <input name="uses" type="number" min="1" max="100000" value="1"></label>
+          <label><input name="require_tpm" type="checkbox" value="1"> Only TPM-held device keys</label>
           <button>Issue token</button>
         </form>
         {{/mayAdminister}}
-        <table id="tokens"><thead><tr><th>Token</th><th>Team</th><th>Issued by</th><th>Created</th><th>Expires</th><th>Uses left</th><th>State</th><th></th></tr></thead><tbody>
-        {{#tokens}}<tr><td><code>{{id}}</code></td><td>{{team}}</td><td>{{issuedBy}}</td><td>{{created}}</td><td>{{expires}}</td><td class="num">{{usesLeft}}</td><td>{{state}}</td>
+        <table id="tokens"><thead><tr><th>Token</th><th>Team</th><th>Issued by</th><th>Created</th><th>Expires</th><th>Uses left</th><th>Device keys</th><th>State</th><th></th></tr></thead><tbody>
+        {{#tokens}}<tr><td><code>{{id}}</code></td><td>{{team}}</td><td>{{issuedBy}}</td><td>{{created}}</td><td>{{expires}}</td><td class="num">{{usesLeft}}</td><td>{{keys}}</td><td>{{state}}</td>
         <td>{{#revocable}}<form method="post" action="/tokens/{{id}}/revoke" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><button class="link">revoke</button></form>{{/revocable}}</td></tr>{{/tokens}}
         </tbody></table>
         {{/body}}{{/layout}}

@@ -62,6 +62,9 @@ struct StatusReport: Sendable {
                 directory: journal.audit.layout.directory, entries: journal.audit.size,
                 appended: journal.counters.auditEntries.load(ordering: .relaxed),
                 failures: journal.counters.auditFailures.load(ordering: .relaxed)),
+            deviceKey: .init(
+                kind: journal.audit.verifierKey.kind, keyID: journal.audit.verifierKey.hexID,
+                verifierKey: journal.audit.verifierKey.description, holder: journal.audit.keyHolder.rawValue),
             sessions: view.live,
             recentlyEnded: view.recentlyEnded,
             unmanagedAgents: view.unmanaged,
