@@ -79,7 +79,8 @@ extension SessionRegistry {
                     kind: .kernel, time: Int64(bitPattern: header.ktimeNanoseconds) &+ offset, toolUseID: attribution?.toolUseID,
                     text: Self.summary(event) + (entry.extra["boundary"] == nil ? "" : " — crossing to \(entry.extra["peer"] ?? "an unknown peer")"),
                     decision: entry.decision?.rawValue, rule: entry.winningRule,
-                    reason: entry.extra["reason"], pid: header.pid, event: entry.kind.rawValue, mechanism: Self.mechanism(entry)))
+                    reason: entry.extra["reason"], pid: header.pid, ppid: context.ppid, event: entry.kind.rawValue,
+                    mechanism: Self.mechanism(entry)))
             entries.append(entry)
         }
         live.record.decisions = live.tally.decisions
