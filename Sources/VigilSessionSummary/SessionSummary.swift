@@ -58,7 +58,8 @@ public struct SessionSummary: Codable, Sendable, Hashable {
     public struct KernelSummary: Codable, Sendable, Hashable {
         /// Every kernel event of the call.
         public var events: Int
-        /// Denials and kills, each once with a count: the first thing to read.
+        /// Denials, kills and flags, each once with a count: the first thing to read (a refused open or
+        /// connect is here only; a refused exec is also marked in the tree).
         public var refusals: [Refusal]
         /// The commands, as a forest (usually one tree under Claude Code's shell).
         public var processes: [Process]

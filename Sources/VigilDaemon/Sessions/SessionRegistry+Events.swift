@@ -48,8 +48,13 @@ extension SessionRegistry {
     /// reason for none yet: the consumer hashes them (outside the lock) and hands them to `apply`.
     func unhashedAncestry(of events: [SensorEvent]) -> [ProcessNode] {
         var pids = Set<Int32>()
+        var last: Int32 = 0
         for event in events {
-            if let header = event.header, header.session != 0 { pids.insert(header.pid) }
+            // A batch is runs of one process's events: the set is touched once per run.
+            if let header = event.header, header.session != 0, header.pid != last {
+                last = header.pid
+                pids.insert(header.pid)
+            }
         }
         guard !pids.isEmpty else { return [] }
         return state.withLock { $0.tree.unhashedAncestry(of: pids) }
