@@ -122,7 +122,7 @@ extension SessionSummary.KernelSummary {
                 tree.exec(pid: line.pid, ppid: line.ppid, path: path, argv: argv, decision: line.refused ? line.decision : nil, rule: line.rule)
             case .open(let path, let write, let result):
                 guard !line.refused else { continue }
-                if let category = SystemFileCategory.of(path: path, write: write) {
+                if let category = SystemFileCategory.of(path: path, write: write, notFound: result == -2) {
                     system[category, default: 0] += 1
                 } else {
                     let failure = result.flatMap { $0 < 0 ? ErrnoName.of($0) : nil }

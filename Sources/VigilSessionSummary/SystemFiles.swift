@@ -8,7 +8,8 @@
 public enum SystemFileCategory: String, Codable, Sendable, Hashable, CaseIterable {
     /// `libraries`: the loader, its cache and shared objects (and interpreters' modules under /usr/lib);
     /// `locale`: locale data and gconv; `nameService`: nsswitch, passwd, group, hosts, resolv.conf.
-    case libraries, locale, terminfo, processInfo, devices, timeZone, nameService, certificates, shellStartup, toolShell, sharedData
+    /// `searched`: system paths a loader or interpreter looked for and did not find (`pyvenv.cfg`…).
+    case libraries, locale, terminfo, processInfo, devices, timeZone, nameService, certificates, shellStartup, toolShell, sharedData, searched
 
     /// How the category reads in the text form.
     public var label: String {
@@ -24,12 +25,14 @@ public enum SystemFileCategory: String, Codable, Sendable, Hashable, CaseIterabl
         case .shellStartup: "shell startup"
         case .toolShell: "Claude Code's shell snapshot"
         case .sharedData: "/usr/share"
+        case .searched: "not found in system paths"
         }
     }
 
     /// The category of an allowed open of `path`, or nil when the path is the command's own business.
     /// `write`: only Claude Code's own cwd file and the terminal-like devices fold as writes.
-    static func of(path: String, write: Bool) -> SystemFileCategory? {
+    /// `notFound`: the open failed with ENOENT.
+    static func of(path: String, write: Bool, notFound: Bool = false) -> SystemFileCategory? {
         if path.contains("/shell-snapshots/snapshot-") || (path.hasPrefix("/tmp/claude-") && path.hasSuffix("-cwd")) {
             return .toolShell
         }
@@ -38,7 +41,11 @@ public enum SystemFileCategory: String, Codable, Sendable, Hashable, CaseIterabl
             return .devices
         }
         guard !write else { return nil }
-        if under("/usr/lib/locale/", "/usr/share/locale/", "/usr/share/i18n/", "/usr/lib/locale") || path.contains("/gconv/") {
+        // A search by the loader or an interpreter (`/usr/bin/pyvenv.cfg`, a library path): not a choice.
+        if notFound && under("/usr/", "/lib/", "/lib64/", "/lib32/") { return .searched }
+        if under("/usr/lib/locale/", "/usr/share/locale/", "/usr/share/i18n/", "/usr/lib/locale") || path.contains("/gconv/")
+            || path == "/etc/locale.alias" || path == "/etc/default/locale"
+        {
             return .locale
         }
         if path.contains("/terminfo/") { return .terminfo }
@@ -55,8 +62,10 @@ public enum SystemFileCategory: String, Codable, Sendable, Hashable, CaseIterabl
         ]
         if nameService.contains(path) { return .nameService }
         if under("/etc/ssl/", "/etc/pki/", "/usr/share/ca-certificates/") { return .certificates }
+        // The shell's own start-up reads, the user's rc files among them (bash reads ~/.bashrc itself).
+        let rcFiles = ["/.bashrc", "/.bash_profile", "/.bash_login", "/.profile"]
         if ["/etc/profile", "/etc/bash.bashrc", "/etc/bashrc", "/etc/inputrc", "/etc/environment", "/etc/bash_completion"].contains(path)
-            || under("/etc/profile.d/", "/usr/share/bash-completion/", "/etc/bash_completion.d/")
+            || under("/etc/profile.d/", "/usr/share/bash-completion/", "/etc/bash_completion.d/") || rcFiles.contains(where: path.hasSuffix)
         {
             return .shellStartup
         }

@@ -186,6 +186,13 @@ struct DaemonEndToEndTests {
         let stopped = timeline.filter { $0["kind"] as? String == "kernel" && ["kill", "deny"].contains($0["decision"] as? String ?? "") }
         #expect(stopped.contains { $0["toolUseID"] as? String == "toolu_00_0" && $0["rule"] as? String == "no-secrets" }, "\(stopped)")
         #expect(stopped.contains { $0["toolUseID"] as? String == "toolu_01_0" && $0["rule"] as? String == "no-test-net" }, "\(stopped)")
+        // The summary puts both refusals first under their calls, marked.
+        let shown = try world.run([vigil, "session", "show", id, "--socket", daemon.socket]).output
+        #expect(
+            shown.contains("/work/secret.txt (read) [no-secrets]") && shown.contains("!! DENY connect inet 203.0.113.7 port 80 [no-test-net]"),
+            "\(shown)")
+        let all = try world.run([vigil, "session", "show", id, "--all", "--socket", daemon.socket]).output
+        print("vigil session show: \(shown.split(separator: "\n").count) lines; --all: \(all.split(separator: "\n").count) lines")
         daemon.stop()
         let secret = try entries(world, where: "toolUseId", is: "toolu_00_0").filter { $0.winningRule == "no-secrets" }
         #expect(secret.contains { $0.decision == .kill || $0.decision == .deny }, "\(secret)")

@@ -91,6 +91,9 @@ struct SessionSummaryTests {
         #expect(shell.children[1].executable == "/usr/bin/python3.11")
         #expect(kernel.files.first { $0.path == "/home/dev/work/notes.txt" }?.count == 3)
         #expect(kernel.files.contains { $0.path == "/home/dev/work/pyvenv.cfg" && $0.failure == "ENOENT" })
+        // The interpreter's own search of a system path is not the command's choice.
+        #expect(!kernel.files.contains { $0.path == "/usr/bin/pyvenv.cfg" })
+        #expect(kernel.systemFiles.contains(SessionSummary.SystemFiles(category: .searched, count: 1)))
         let read = try #require(try step("toolu_04_0").kernel)
         #expect(read.files == [SessionSummary.FileAccess(path: "/home/dev/work/notes.txt", write: false, failure: nil, count: 4)])
         let text = Self.summary().text()
@@ -190,6 +193,11 @@ struct SystemFileTests {
         #expect(SystemFileCategory.of(path: "/lib/terminfo/x/xterm", write: false) == .terminfo)
         #expect(SystemFileCategory.of(path: "/proc/self/status", write: false) == .processInfo)
         #expect(SystemFileCategory.of(path: "/tmp/claude-a65e-cwd", write: true) == .toolShell)
+        #expect(SystemFileCategory.of(path: "/etc/locale.alias", write: false) == .locale)
+        #expect(SystemFileCategory.of(path: "/home/dev/.bashrc", write: false) == .shellStartup)
+        #expect(SystemFileCategory.of(path: "/usr/bin/python3._pth", write: false, notFound: true) == .searched)
+        #expect(SystemFileCategory.of(path: "/usr/bin/python3._pth", write: false) == nil)
+        #expect(SystemFileCategory.of(path: "/home/dev/work/pyvenv.cfg", write: false, notFound: true) == nil)
         // A write into the system, and the files a command chooses, are shown.
         #expect(SystemFileCategory.of(path: "/usr/lib/x86_64-linux-gnu/libc.so.6", write: true) == nil)
         #expect(SystemFileCategory.of(path: "/etc/shadow", write: false) == nil)
