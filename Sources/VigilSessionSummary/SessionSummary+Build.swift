@@ -128,8 +128,16 @@ extension SessionSummary.KernelSummary {
                     let failure = result.flatMap { $0 < 0 ? ErrnoName.of($0) : nil }
                     files.add(SessionSummary.FileAccess(path: path, write: write, failure: failure, count: 0))
                 }
-            case .network(let event, let family, let endpoint, let result, let peer):
+            case .network(let event, let family, var endpoint, let result, let peer):
                 guard !line.refused else { continue }
+                if family == "unix" {
+                    // A path has no port; the name service cache's socket is libc's own (getpwuid…).
+                    if endpoint.hasSuffix(" port 0") { endpoint.removeLast(7) }
+                    if endpoint == "/var/run/nscd/socket" || endpoint == "/run/nscd/socket" {
+                        system[.nameService, default: 0] += 1
+                        continue
+                    }
+                }
                 let failure = result.flatMap { $0 < 0 && $0 != -115 ? ErrnoName.of($0) : nil }
                 network.add(SessionSummary.Destination(event: event, family: family, endpoint: endpoint, peer: peer, failure: failure, count: 0))
             case .other(let text):

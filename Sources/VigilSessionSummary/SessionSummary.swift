@@ -106,7 +106,7 @@ public struct SessionSummary: Codable, Sendable, Hashable {
         public var event: String
         /// inet, inet6, unix.
         public var family: String
-        /// `ADDR port P`.
+        /// `ADDR port P`; a unix socket's path alone.
         public var endpoint: String
         /// The boundary crossing it made (a listener outside the session), if any.
         public var peer: String?

@@ -7,7 +7,8 @@
 /// A category of the system's own files.
 public enum SystemFileCategory: String, Codable, Sendable, Hashable, CaseIterable {
     /// `libraries`: the loader, its cache and shared objects (and interpreters' modules under /usr/lib);
-    /// `locale`: locale data and gconv; `nameService`: nsswitch, passwd, group, hosts, resolv.conf.
+    /// `locale`: locale data and gconv; `nameService`: nsswitch, passwd, group, hosts, resolv.conf (and
+    /// connects to the nscd socket).
     /// `searched`: system paths a loader or interpreter looked for and did not find (`pyvenv.cfg`…).
     case libraries, locale, terminfo, processInfo, devices, timeZone, nameService, certificates, shellStartup, toolShell, sharedData, searched
 

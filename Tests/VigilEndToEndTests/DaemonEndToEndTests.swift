@@ -126,6 +126,41 @@ struct DaemonEndToEndTests {
         try daemon.verifyAudit()
     }
 
+    /// Issue 16 measured 322 lines of `vigil session show` for a 4-call session, most of them locale
+    /// files: with a locale set, as on a developer's desktop, the summary stays a few lines per call,
+    /// names no locale file, and shows each command the model asked for.
+    @Test func aFourCallSessionWithALocaleIsSummarisedInAFewLinesPerCall() throws {
+        let vigil = try ClaudeE2E.vigilBinary()
+        let world = try world("locale")
+        defer { world.remove() }
+        try "alpha\nbeta\n".write(toFile: world.work + "/notes.txt", atomically: true, encoding: .utf8)
+        let daemon = try DaemonUnderTest.start(world: world)
+        defer { daemon.stop() }
+        let model = try MockModel.start(dumpDirectory: world.requests)
+        defer { model.child.stop() }
+        let loop = "for i in 1 2 3; do cat notes.txt; done | sort | uniq -c"
+        let run = try world.claude(
+            ClaudeWorld.prompt(bash: ["ls -la", "wc -l notes.txt", "date -u +%Y", loop]), model: model, wrapper: vigil, socket: daemon.socket,
+            language: "C.UTF-8")
+        #expect(run.status == 0, "claude: \(run.stderr)")
+        var id = ""
+        try daemon.wait("the session to end") {
+            id = try daemon.sessions(origin: "wrapped").first { $0["endedAt"] != nil }?["id"] as? String ?? ""
+            return !id.isEmpty
+        }
+        let shown = try world.run([vigil, "session", "show", id, "--socket", daemon.socket]).output
+        let all = try world.run([vigil, "session", "show", id, "--all", "--socket", daemon.socket]).output
+        let lines = (summary: shown.split(separator: "\n").count, all: all.split(separator: "\n").count)
+        print("vigil session show (4 calls, LANG=C.UTF-8): \(lines.summary) lines; --all: \(lines.all) lines")
+        #expect(all.contains("/usr/lib/locale/"), "the locale's files are in the timeline: \(all.prefix(3000))")
+        #expect(!shown.contains("/usr/lib/locale/") && shown.contains(" locale"), "\(shown)")
+        for command in ["ls -la", "wc -l notes.txt", "date -u +%Y", loop] { #expect(shown.contains("    $ \(command)  [pid "), "\(shown)") }
+        #expect(shown.contains("cat notes.txt  [pid ") && shown.contains("  ×3"), "\(shown)")
+        #expect(lines.summary <= 45 && lines.summary * 3 < lines.all, "\(lines)\n\(shown)")
+        daemon.stop()
+        try daemon.verifyAudit()
+    }
+
     @Test func vigilClaudeKeepsTheTerminalTheArgumentsAndTheExitStatus() throws {
         let vigil = try ClaudeE2E.vigilBinary()
         let claude = try #require(ClaudeE2E.claudeBinary())

@@ -29,8 +29,8 @@ struct SessionSummaryTests {
     }
 
     @Test func theFixtureIsTheStoredForm() {
-        #expect(Self.timeline.count == 306)
-        #expect(Self.timeline.filter { $0.kind == .kernel }.count == 293)
+        #expect(Self.timeline.count == 308)
+        #expect(Self.timeline.filter { $0.kind == .kernel }.count == 295)
     }
 
     @Test func claudeCodesBashWrapperShowsAsTheUsersCommand() throws {
@@ -73,14 +73,17 @@ struct SessionSummaryTests {
         // Seven execs, each: the loader cache, libc, the locale archive, 12 locale files, gconv.
         #expect(counts[.locale] == 7 * 14)
         #expect(counts[.libraries] == 7 * 2 + 1 + 2)  // + bash's libtinfo, ls's libselinux and libpcre2
-        #expect(counts[.terminfo] == 1 && counts[.processInfo] == 1 && counts[.nameService] == 2)
+        #expect(counts[.terminfo] == 1 && counts[.processInfo] == 1 && counts[.nameService] == 3)  // + cat's connect to the nscd socket
         #expect(counts[.toolShell] == 1 && counts[.devices] == 3)
         let text = Self.summary().text()
         #expect(
             text.contains(
-                "  system files: 17 libraries, 98 locale, 1 terminfo, 1 /proc and /sys, 3 devices, 2 name service, 1 Claude Code's shell snapshot\n"),
+                "  system files: 17 libraries, 98 locale, 1 terminfo, 1 /proc and /sys, 3 devices, 3 name service, 1 Claude Code's shell snapshot\n"),
             "\(text)")
         #expect(!text.contains("LC_CTYPE") && !text.contains("locale-archive") && !text.contains("libc.so"))
+        // A unix socket is its path; the name service cache's is counted above, not listed.
+        #expect(kernel.network == [SessionSummary.Destination(event: "connect", family: "unix", endpoint: "/run/user/1001/bus", count: 1)])
+        #expect(text.contains("  network: connect unix /run/user/1001/bus\n") && !text.contains("nscd"), "\(text)")
     }
 
     @Test func repeatsCollapseWithACount() throws {
