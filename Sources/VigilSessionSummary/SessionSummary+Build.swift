@@ -11,6 +11,7 @@ extension SessionSummary {
         var timelineResults: [String: Result] = [:]
         var kernel: [String: [KernelLine]] = [:]
         var unattributed = 0
+        var ended: String?
         for line in detail.timeline {
             switch line.kind {
             case .kernel:
@@ -30,7 +31,9 @@ extension SessionSummary {
                     timelineResults[call] = Result(
                         text: line.text ?? "", isError: ended != "ran", permission: ended == "ran" || ended == "failed" ? nil : ended)
                 }
-            case .sessionStart, .prompt, .assistant, .sessionEnd, .notice:
+            case .sessionEnd:
+                ended = line.text
+            case .sessionStart, .prompt, .assistant, .notice:
                 break
             }
         }
@@ -84,7 +87,9 @@ extension SessionSummary {
         let orphans = Set(kernel.keys).union(decisions.keys).union(timelineResults.keys).subtracting(shown)
         for id in orphans.sorted() { steps.append(call(id, tool: nil, input: nil, timestamp: nil, kind: .orphanActivity)) }
 
-        self.init(record: detail.record, steps: steps, unattributedEvents: unattributed, unreadableTimelineLines: detail.unreadableTimelineLines)
+        self.init(
+            record: detail.record, steps: steps, unattributedEvents: unattributed, unreadableTimelineLines: detail.unreadableTimelineLines,
+            ended: ended)
     }
 
     /// `command` of a Bash tool input (`{"command":"…","description":"…"}`).

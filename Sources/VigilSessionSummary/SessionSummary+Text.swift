@@ -31,6 +31,7 @@ extension SessionSummary {
         for step in steps { out.step(step) }
         if unattributedEvents > 0 { out.line("\(unattributedEvents) kernel events tied to no tool call (the agent's own work)") }
         if unreadableTimelineLines > 0 { out.line("!! \(unreadableTimelineLines) timeline lines could not be read") }
+        if let ended { out.line("ended: \(out.short(ended))") }
         out.line("(vigil session show --all \(r.id): every event)")
         return out.text
     }

@@ -15,6 +15,9 @@ public struct SessionSummary: Codable, Sendable, Hashable {
     public var unattributedEvents: Int
     /// Timeline lines the daemon could not read back (counted, never dropped silently).
     public var unreadableTimelineLines: Int
+    /// How the session ended, as the daemon wrote it (with the kernel events beyond the timeline's cap,
+    /// if any); nil while it is live.
+    public var ended: String?
 
     /// One step of the session, in order.
     public struct Step: Codable, Sendable, Hashable {

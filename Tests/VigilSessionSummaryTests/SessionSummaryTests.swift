@@ -133,6 +133,7 @@ struct SessionSummaryTests {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
         #expect(lines.count <= 50, "\(lines.count) lines:\n\(text)")
         #expect(text.contains("1 kernel events tied to no tool call"))
+        #expect(summary.ended == "every process of the session has exited" && text.contains("\nended: every process of the session has exited\n"))
     }
 
     @Test func aConversationGivesTheStepsAndTheResultsTheModelSaw() throws {
