@@ -10,13 +10,13 @@ extension SessionSummary {
         var decisions: [String: Decision] = [:]
         var timelineResults: [String: Result] = [:]
         var kernel: [String: [KernelLine]] = [:]
-        var unattributed = 0
+        var unattributed: [KernelLine] = []
         var ended: String?
         for line in detail.timeline {
             switch line.kind {
             case .kernel:
                 guard let call = line.toolUseID else {
-                    unattributed += 1
+                    unattributed.append(KernelLine(line))
                     continue
                 }
                 kernel[call, default: []].append(KernelLine(line))
@@ -88,7 +88,8 @@ extension SessionSummary {
         for id in orphans.sorted() { steps.append(call(id, tool: nil, input: nil, timestamp: nil, kind: .orphanActivity)) }
 
         self.init(
-            record: detail.record, steps: steps, unattributedEvents: unattributed, unreadableTimelineLines: detail.unreadableTimelineLines,
+            record: detail.record, steps: steps, unattributedEvents: unattributed.count,
+            agentActivity: unattributed.isEmpty ? nil : KernelSummary(unattributed), unreadableTimelineLines: detail.unreadableTimelineLines,
             ended: ended)
     }
 

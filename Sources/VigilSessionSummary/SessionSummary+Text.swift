@@ -29,7 +29,19 @@ extension SessionSummary {
                     ? "" : " (" + r.decisions.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ") + ")"))
         for problem in r.problems { out.line("!! \(problem)") }
         for step in steps { out.step(step) }
-        if unattributedEvents > 0 { out.line("\(unattributedEvents) kernel events tied to no tool call (the agent's own work)") }
+        if let agent = agentActivity {
+            // Its refusals and destinations matter; its own helpers (git, the shell snapshot) and
+            // files (config, transcript, caches) are counted, and --all lists them.
+            out.line("the agent's own activity, tied to no tool call: \(unattributedEvents) kernel events")
+            var own = agent
+            own.processes = []
+            own.files = []
+            own.systemFiles = []
+            out.kernel(own)
+            let processes = agent.processes.reduce(0) { $0 + SessionSummary.count($1) }
+            let system = agent.systemFiles.reduce(0) { $0 + $1.count }
+            out.line("  ran \(processes) processes, opened \(agent.files.count) files and \(system) of the system's own (--all lists them)")
+        }
         if unreadableTimelineLines > 0 { out.line("!! \(unreadableTimelineLines) timeline lines could not be read") }
         if let ended { out.line("ended: \(out.short(ended))") }
         out.line("(vigil session show --all \(r.id): every event)")
@@ -117,7 +129,7 @@ private struct TextWriter {
         _ p: SessionSummary.Process, prefix: String, last: Bool, root: Bool, budget: inout Int, omitted: inout Int
     ) {
         guard budget > 0 else {
-            omitted += count(p)
+            omitted += SessionSummary.count(p)
             return
         }
         budget -= 1
@@ -134,8 +146,6 @@ private struct TextWriter {
         }
     }
 
-    private func count(_ p: SessionSummary.Process) -> Int { p.count + p.children.reduce(0) { $0 + count($1) } }
-
     private func times(_ count: Int) -> String { count > 1 ? "  ×\(count)" : "" }
 
     /// `2026-11-22T04:56:20.851Z` → `04:56:20.851`; Unix nanoseconds → the UTC time of day.
@@ -150,6 +160,9 @@ private struct TextWriter {
 }
 
 extension SessionSummary {
+    /// The processes a node stands for: itself (with its identical siblings) and its descendants.
+    static func count(_ p: Process) -> Int { p.count + p.children.reduce(0) { $0 + count($1) } }
+
     /// The JSON form, keys sorted.
     public func json() throws -> String {
         let encoder = JSONEncoder()

@@ -13,6 +13,8 @@ public struct SessionSummary: Codable, Sendable, Hashable {
     public var steps: [Step]
     /// Kernel events tied to no tool call: the agent's own work (its model API, its helpers).
     public var unattributedEvents: Int
+    /// Those events summarised: a refusal among them is shown like any other, never only counted.
+    public var agentActivity: KernelSummary?
     /// Timeline lines the daemon could not read back (counted, never dropped silently).
     public var unreadableTimelineLines: Int
     /// How the session ended, as the daemon wrote it (with the kernel events beyond the timeline's cap,
