@@ -55,6 +55,9 @@ let package = Package(
         // The local API's wire types (status, sessions, timelines, grants): no dependencies, so that
         // clients (`vigil`, later the console) decode what vigild answers without linking it.
         .target(name: "VigilAPI", swiftSettings: swiftSettings),
+        // A session summarised for a person (commands as a tree, the system's own files folded), from
+        // the API's timeline and conversation alone: the CLI and the console show the same thing.
+        .target(name: "VigilSessionSummary", dependencies: ["VigilAPI"], swiftSettings: swiftSettings),
         // The host: device identity, OS accounts, the monotonic clock, durable file writes.
         .target(
             name: "VigilHost",
@@ -178,6 +181,7 @@ let package = Package(
             dependencies: [
                 "VigilAPI", "VigilCore", "VigilJSON", "VigilSensor", "VigilPolicy", "VigilAudit", "VigilPosture", "VigilEnforcement", "VigilRuntime",
                 "VigilClaude", "VigilTransport", "VigilTransportClient", "VigilHost", "VigilExport", "VigilFleet", "VigilDevice",
+                "VigilSessionSummary",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
             ],
@@ -252,6 +256,8 @@ let package = Package(
         ),
 
         .testTarget(name: "VigilJSONTests", dependencies: ["VigilJSON"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VigilSessionSummaryTests", dependencies: ["VigilSessionSummary", "VigilAPI"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VigilCoreTests", dependencies: ["VigilCore", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
         .testTarget(

@@ -98,6 +98,8 @@ public struct TimelineRecord: Codable, Sendable, Hashable {
     public var rule: String?
     public var reason: String?
     public var pid: Int32?
+    /// The parent at fork time (kernel records): what lets a reader draw the commands as a tree.
+    public var ppid: Int32?
     /// exec, open, connect, send (kernel records).
     public var event: String?
     /// How a refusal was carried out: `hookDeny`, `fanotify-deny` (EPERM), `cgroup-deny` (EPERM),
@@ -106,8 +108,8 @@ public struct TimelineRecord: Codable, Sendable, Hashable {
 
     public init(
         kind: Kind, time: Int64 = TimelineRecord.now(), toolUseID: String? = nil, tool: String? = nil, text: String? = nil,
-        decision: String? = nil, rule: String? = nil, reason: String? = nil, pid: Int32? = nil, event: String? = nil,
-        mechanism: String? = nil
+        decision: String? = nil, rule: String? = nil, reason: String? = nil, pid: Int32? = nil, ppid: Int32? = nil,
+        event: String? = nil, mechanism: String? = nil
     ) {
         self.kind = kind
         self.time = time
@@ -118,6 +120,7 @@ public struct TimelineRecord: Codable, Sendable, Hashable {
         self.rule = rule
         self.reason = reason
         self.pid = pid
+        self.ppid = ppid
         self.event = event
         self.mechanism = mechanism
     }

@@ -18,6 +18,7 @@ extension AuditEntry {
                     w.field("exe") { $0.string(link.exe) }
                     w.field("pid") { $0.int(Int64(link.pid)) }
                     if let sha = link.sha256 { w.field("sha256") { $0.string(sha) } }
+                    if let error = link.sha256Error { w.field("sha256Error") { $0.string(error) } }
                     w.end()
                 }
             }

@@ -209,12 +209,15 @@ extension AuditEntry {
     public struct ProcessLink: Codable, Sendable, Hashable {
         public var pid: Int32
         public var exe: String
-        /// SHA-256 of the executable, lower-case hex; `nil` when it could not be read (say so in `extra`).
+        /// SHA-256 of the executable, lower-case hex; `nil` when it could not be read (`sha256Error` says why).
         public var sha256: String?
-        public init(pid: Int32, exe: String, sha256: String?) {
+        /// Why there is no `sha256` (the file was unreadable, too big, replaced, or the process exited first).
+        public var sha256Error: String?
+        public init(pid: Int32, exe: String, sha256: String?, sha256Error: String? = nil) {
             self.pid = pid
             self.exe = exe
             self.sha256 = sha256
+            self.sha256Error = sha256Error
         }
     }
 

@@ -130,7 +130,9 @@ public final class KernelDecider: Sendable {
         let identity = subject.identity
         let inForce = posture.epoch(at: event.header?.ktimeNanoseconds ?? monotonicNanoseconds())
         let facts = inForce.facts
-        let ancestry = context.ancestry.map { AuditEntry.ProcessLink(pid: $0.pid, exe: $0.exePath, sha256: $0.exeSHA256) }
+        let ancestry = context.ancestry.map {
+            AuditEntry.ProcessLink(pid: $0.pid, exe: $0.exePath, sha256: $0.exeSHA256, sha256Error: $0.exeHashMissingReason)
+        }
         let uid = context.ancestry.first?.uid
         var entry: AuditEntry
         switch event {

@@ -20,6 +20,13 @@ extension FileIdentity {
     }
 }
 
+/// Why an executable has no digest, in words the audit entry carries.
+public struct HashFailure: Error, Sendable, Hashable, CustomStringConvertible {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}
+
 public final class ExecutableHasher: Sendable {
     private let cache = Mutex<[FileIdentity: String]>([:])
     private let mismatchCount = Atomic<Int>(0)
@@ -43,30 +50,51 @@ public final class ExecutableHasher: Sendable {
     /// a binary already hashed costs no syscall at all — the common case, every exec of a known
     /// binary — and a file is only hashed if it is that very inode.
     public func hash(pid: Int32?, path: String, identity: FileIdentity? = nil) -> String? {
-        if let identity, let cached = cache.withLock({ $0[identity] }) { return cached }
+        try? hashResult(pid: pid, path: path, identity: identity).get()
+    }
+
+    /// `hash`, saying why when there is no digest (the audit entry records it).
+    ///
+    /// `inode`: the inode the process was seen running (a /proc scan's), checked when no full
+    /// `identity` is known, so that a process that exec'd since is not given its new image's hash.
+    public func hashResult(pid: Int32?, path: String, identity: FileIdentity? = nil, inode: UInt64? = nil) -> Result<String, HashFailure> {
+        if let identity, let cached = cache.withLock({ $0[identity] }) { return .success(cached) }
         var candidates: [String] = []
         if let pid { candidates.append("/proc/\(pid)/exe") }
-        candidates.append(path)
+        if !path.isEmpty { candidates.append(path) }
         var sawAnotherInode = false
+        var failures: [String] = []
         for candidate in candidates {
             let fd = open(candidate, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { continue }
+            guard fd >= 0 else {
+                failures.append("cannot open \(candidate): \(String(cString: strerror(errno)))")
+                continue
+            }
             defer { close(fd) }
             var info = stat()
-            guard fstat(fd, &info) == 0, info.st_size <= maxBytes else { return nil }
+            guard fstat(fd, &info) == 0 else { return .failure(HashFailure("cannot stat \(candidate): \(String(cString: strerror(errno)))")) }
+            guard info.st_size <= maxBytes else {
+                return .failure(HashFailure("\(candidate) is \(info.st_size) bytes, over the \(maxBytes)-byte hashing limit"))
+            }
             let found = FileIdentity(info)
             if let identity, found != identity { sawAnotherInode = true; continue }
-            if let cached = cache.withLock({ $0[found] }) { return cached }
-            guard let digest = Self.digest(of: fd) else { return nil }
+            if identity == nil, let inode, inode != 0, found.inode != inode { sawAnotherInode = true; continue }
+            if let cached = cache.withLock({ $0[found] }) { return .success(cached) }
+            guard let digest = Self.digest(of: fd) else {
+                return .failure(HashFailure("cannot read \(candidate): \(String(cString: strerror(errno)))"))
+            }
             // Still the same file after the read: a write meanwhile changes ctime.
             var after = stat()
-            guard fstat(fd, &after) == 0, FileIdentity(after) == found else { return nil }
+            guard fstat(fd, &after) == 0, FileIdentity(after) == found else { return .failure(HashFailure("\(candidate) changed while it was read")) }
             cache.withLock { $0[found] = digest }
             store?.append(found, digest)
-            return digest
+            return .success(digest)
         }
-        if sawAnotherInode { mismatchCount.add(1, ordering: .relaxed) }
-        return nil
+        if sawAnotherInode {
+            mismatchCount.add(1, ordering: .relaxed)
+            return .failure(HashFailure("the file is no longer the one the process runs (replaced, or the process exec'd since)"))
+        }
+        return .failure(HashFailure(failures.isEmpty ? "no executable path known" : failures.joined(separator: "; ")))
     }
 
     private static func digest(of fd: Int32) -> String? {

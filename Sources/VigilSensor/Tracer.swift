@@ -169,11 +169,11 @@ public final class Tracer: Sendable {
             }
             tree.apply(event)
             if case .exec(let e) = event {
-                if let sha = hasher.hash(pid: e.header.pid, path: e.path, identity: e.exeIdentity) {
-                    tree.setHash(sha, for: e.header.pid)
-                } else {
+                switch hasher.hashResult(pid: e.header.pid, path: e.path, identity: e.exeIdentity) {
+                case .success(let sha): tree.setHash(sha, for: e.header.pid)
+                case .failure(let failure):
                     summary.unhashed += 1
-                    tree.setHashUnavailable(for: e.header.pid)
+                    tree.setHashUnavailable(for: e.header.pid, reason: failure.reason)
                 }
                 var ancestry = tree.ancestry(of: e.header.pid)
                 // Ancestors seeded from /proc have no hash yet: done once, then the tree has it.
@@ -224,10 +224,9 @@ public final class Tracer: Sendable {
     /// Hashes the executables of the live `nodes` whose hash is not known yet.
     private func hashMissing(in nodes: some Sequence<ProcessNode>, tree: inout ProcessTree) {
         for node in nodes where node.needsHash {
-            if let sha = hasher.hash(pid: node.pid, path: node.exePath) {
-                tree.setHash(sha, for: node.pid)
-            } else {
-                tree.setHashUnavailable(for: node.pid)
+            switch hasher.hashResult(pid: node.pid, path: node.exePath, inode: node.exeInode) {
+            case .success(let sha): tree.setHash(sha, for: node.pid)
+            case .failure(let failure): tree.setHashUnavailable(for: node.pid, reason: failure.reason)
             }
         }
     }

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // `vigil session list|show`: a session as it reads — prompt → tool call (decision) → what actually
-// ran, opened and connected → result — from vigild (users see their own sessions, root all).
+// ran, opened and connected → result — from vigild (users see their own sessions, root all). `show`
+// prints the summary (commands as a tree, the system's own files counted); `--all` every event.
 import ArgumentParser
 import Foundation
 import VigilAPI
 import VigilClaude
+import VigilSessionSummary
 import VigilTransport
 import VigilTransportClient
 
@@ -52,19 +54,26 @@ extension Vigil {
             static let configuration = CommandConfiguration(abstract: "One session, prompt → tool call → what ran → result.")
             @OptionGroup var connection: Connection
             @Argument(help: "The session id (16 hex digits, from 'vigil session list' or 'vigil status').") var id: String
-            @Flag(help: "Print JSON (the record, the timeline and the conversation).") var json = false
+            @Flag(help: "Every kernel event, one line each (default: the summary).") var all = false
+            @Flag(help: "Print JSON: the summary; with --all, the record, the timeline and the conversation as stored.") var json = false
 
             func run() async throws {
                 let bytes = try connection.get("/v1/sessions/\(id)")
-                if json {
+                if json && all {
                     print(String(decoding: bytes, as: UTF8.self))
                     return
                 }
                 let detail = try JSONDecoder().decode(SessionDetail.self, from: Data(bytes))
-                print(Self.render(detail))
+                if all {
+                    print(Self.render(detail))
+                } else if json {
+                    print(try SessionSummary(detail).json())
+                } else {
+                    print(SessionSummary(detail).text(), terminator: "")
+                }
             }
 
-            /// The transcript's conversation with each call's decision and kernel activity; without a
+            /// `--all`: the transcript's conversation with each call's every kernel event; without a
             /// transcript, the daemon's own timeline.
             static func render(_ detail: SessionDetail) -> String {
                 let r = detail.record

@@ -58,5 +58,19 @@ struct CanonicalVectorTests {
         #expect(RFC6962.leafHash(leaf).description == Self.entryV1LeafHash)
     }
 
+    /// A link with no digest says why (issue 16): the key sorts after `sha256`, old links are unchanged.
+    @Test func aLinkWithoutADigestCarriesItsReason() throws {
+        var entry = AuditEntry(kind: .exec, deviceId: "d", action: .init(path: "/bin/ls"))
+        entry.ancestry = [
+            .init(pid: 2, exe: "/bin/ls", sha256: "ab"), .init(pid: 1, exe: "/sbin/init", sha256: nil, sha256Error: "cannot open /proc/1/exe"),
+        ]
+        let text = String(decoding: entry.canonicalJSON(), as: UTF8.self)
+        #expect(
+            text.contains(
+                #""ancestry":[{"exe":"/bin/ls","pid":2,"sha256":"ab"},{"exe":"/sbin/init","pid":1,"sha256Error":"cannot open /proc/1/exe"}]"#),
+            "\(text)")
+        #expect(try JSONDecoder().decode(AuditEntry.self, from: Data(entry.canonicalJSON())) == entry)
+    }
+
     static let entryV1LeafHash = "7d2ff258aef27a49cd97cff1eee27e6e4f001d6cf23b399a9f1d3601478b9088"
 }

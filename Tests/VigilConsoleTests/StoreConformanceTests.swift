@@ -122,7 +122,7 @@ func sampleDevice(_ id: String = "dev_1", keyID: String = "sha256:k1") -> Device
             var held = sampleDevice()
             held.keyHolder = "tpm"
             _ = try await store.enroll(tokenID: "tok_a", secretHash: "aa", device: held, at: 1_600)
-            let stored = try #require(try await store.device(keyID: "sha256:k1"))
+            let stored = try #require(try await store.device(id: "dev_1"))
             #expect(stored.keyHolder == "tpm")
             #expect(stored.keyKind == "ecdsa-p256-sha256")
             #expect(try await store.devices().map(\.keyHolder) == ["tpm"])

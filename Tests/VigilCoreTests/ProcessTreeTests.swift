@@ -52,14 +52,42 @@ import Testing
         tree.startSession(9, root: 5, parent: 1)
         tree.apply(.exec(ExecEvent(header: h(5), ppid: 1, uid: 0, gid: 0, cgroupID: 0, exeDevice: 1, exeInode: 2, path: "/a", argv: [])))
         #expect(tree[5]?.needsHash == true)
-        tree.setHashUnavailable(for: 5)
+        tree.setHashUnavailable(for: 5, reason: "cannot open /proc/5/exe: Permission denied")
         #expect(tree[5]?.needsHash == false)
         tree.apply(.fork(ForkEvent(header: h(5), childPID: 6)))
         #expect(tree[6]?.needsHash == false)
+        #expect(tree[6]?.exeHashMissingReason == "cannot open /proc/5/exe: Permission denied")
         tree.apply(.exec(ExecEvent(header: h(6), ppid: 5, uid: 0, gid: 0, cgroupID: 0, exeDevice: 1, exeInode: 3, path: "/b", argv: [])))
         #expect(tree[6]?.needsHash == true)
+        #expect(tree[6]?.exeHashMissingReason == "not hashed yet")
         tree.markExited(6)
         #expect(tree[6]?.needsHash == false)
+        #expect(tree[6]?.exeHashMissingReason == "exited before its executable was hashed")
+    }
+
+    /// Issue 16: ancestors that started before the session (seeded from /proc, never exec'd under
+    /// watch) are named for hashing, each once; hashed or found unhashable, they are not again.
+    @Test func ancestorsSeededBeforeTheSessionAreNamedForHashingOnce() {
+        var tree = ProcessTree()
+        tree.seed(ProcessNode(pid: 1, ppid: 0, exePath: "/sbin/init"))
+        tree.seed(ProcessNode(pid: 10, ppid: 1, exePath: "/usr/sbin/sshd"))
+        tree.seed(ProcessNode(pid: 11, ppid: 10, exePath: "/usr/bin/bash"))
+        tree.seed(ProcessNode(pid: 12, ppid: 11, exePath: "/usr/bin/gone", exited: true))
+        tree.startSession(9, root: 20, parent: 11)
+        tree.apply(.exec(ExecEvent(header: h(20), ppid: 11, uid: 0, gid: 0, cgroupID: 1, exeDevice: 1, exeInode: 2, path: "/bin/claude", argv: [])))
+        tree.setHash("cc", for: 20)
+        tree.apply(.fork(ForkEvent(header: h(20), childPID: 21)))
+        #expect(tree.unhashedAncestry(of: [21, 20, 21]).map(\.pid) == [11, 10, 1])
+        tree.setHash("bb", for: 11)
+        tree.setHash("ss", for: 10)
+        tree.setHashUnavailable(for: 1, reason: "cannot open /proc/1/exe: Permission denied")
+        #expect(tree.unhashedAncestry(of: [21]).isEmpty)
+        #expect(
+            tree.ancestry(of: 21).map { $0.exeSHA256 ?? $0.exeHashMissingReason ?? "" } == [
+                "cc", "cc", "bb", "ss", "cannot open /proc/1/exe: Permission denied",
+            ])
+        // An exited process is not hashed (its /proc/PID/exe is gone): its links say so.
+        #expect(tree.unhashedAncestry(of: [12]).map(\.pid).isEmpty)
     }
 
     /// A parent loop (stale /proc data after pid reuse) ends the chain instead of looping.

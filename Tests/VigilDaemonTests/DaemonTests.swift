@@ -51,7 +51,7 @@ struct TimelineLineTests {
         let records = [
             TimelineRecord(
                 kind: .kernel, time: 1_795_323_368_717_806_723, toolUseID: "toolu_01", text: "exec /usr/bin/cat cat \"quoted\" \\ tab\t",
-                decision: "kill", rule: "no-secrets", reason: "Secrets stay\nhome", pid: 4242, event: "exec"),
+                decision: "kill", rule: "no-secrets", reason: "Secrets stay\nhome", pid: 4242, ppid: 4241, event: "exec"),
             TimelineRecord(kind: .prompt, time: 0, text: "héllo ✓ \u{1}"),
             TimelineRecord(kind: .sessionEnd, time: -1),
         ]

@@ -239,10 +239,11 @@ struct ClaudeWorld {
     /// with ROOT/etc as its upper dir (so the drop-in installed under ROOT appears in /etc/claude-code).
     /// The namespace is root's; claude (or the wrapper, and what it starts) runs as the developer.
     /// `wrapper`: run `WRAPPER claude -p …` (e.g. `vigil claude`, which finds the binary through
-    /// VIGIL_CLAUDE_BIN) instead of the claude binary itself; `socket`: the daemon's API for it.
+    /// VIGIL_CLAUDE_BIN) instead of the claude binary itself; `socket`: the daemon's API for it;
+    /// `language`: the agent's LANG (none by default), as a developer's desktop sets it.
     func claude(
         _ prompt: String, model: MockModel, extraArguments: [String] = [], timeout: Int = 120,
-        wrapper: String? = nil, socket: String? = nil
+        wrapper: String? = nil, socket: String? = nil, language: String? = nil
     ) throws -> ClaudeRun {
         guard let claude = ClaudeE2E.claudeBinary() else { throw Privileges.Missing(description: "no claude binary") }
         try developer.mustExecute(claude)
@@ -267,6 +268,7 @@ struct ClaudeWorld {
           ANTHROPIC_BASE_URL="$VIGIL_E2E_BASE_URL" ANTHROPIC_API_KEY=x IS_SANDBOX=1 \\
           DISABLE_TELEMETRY=1 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 \\
           VIGIL_CLAUDE_BIN="$VIGIL_E2E_CLAUDE" VIGIL_SOCKET="${VIGIL_E2E_SOCKET:-/run/vigil/vigild.sock}" \\
+          ${VIGIL_E2E_LANG:+LANG="$VIGIL_E2E_LANG"} \\
           "${launcher[@]}" -p "$VIGIL_E2E_PROMPT" --output-format stream-json --verbose "$@"
         """.write(toFile: script, atomically: true, encoding: .utf8)
         var environment = ProcessInfo.processInfo.environment
@@ -283,6 +285,7 @@ struct ClaudeWorld {
         environment["VIGIL_E2E_PROMPT"] = prompt
         environment["VIGIL_E2E_WRAPPER"] = wrapper ?? ""
         if let socket { environment["VIGIL_E2E_SOCKET"] = socket }
+        environment["VIGIL_E2E_LANG"] = language ?? ""
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")

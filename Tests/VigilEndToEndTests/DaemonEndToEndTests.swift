@@ -90,15 +90,74 @@ struct DaemonEndToEndTests {
         let detail = try #require(try daemon.get("/v1/sessions/\(id)") as? [String: Any])
         let conversation = detail["conversation"] as? [[String: Any]] ?? []
         #expect(conversation.count >= 4, "\(detail["record"] ?? "")")
+        // Issue 16: the summary shows the command the model asked for (not Claude Code's shell
+        // wrapper), the system's own files as counts, and is short; `--all` has every event.
         let shown = try world.run([vigil, "session", "show", id, "--socket", daemon.socket])
         #expect(shown.status == 0, "\(shown.output)")
-        #expect(shown.output.contains("exec /usr/bin/cat") && shown.output.contains("no-curl"), "\(shown.output)")
+        let command = #"$ sh -c 'cat /etc/hostname; (setsid sh -c "ls / > /dev/null" &); sleep 0.2'"#
+        #expect(shown.output.contains(command + "  [pid ") && shown.output.contains("cat /etc/hostname  [pid "), "\(shown.output)")
+        #expect(shown.output.contains("no-curl") && shown.output.contains("system files: "), "\(shown.output)")
+        #expect(!shown.output.contains("shell-snapshots") && !shown.output.contains("locale-archive"), "\(shown.output)")
+        let all = try world.run([vigil, "session", "show", id, "--all", "--socket", daemon.socket])
+        #expect(all.output.contains("exec /usr/bin/cat") && all.output.contains("shell-snapshots"), "\(all.output)")
+        let lines = (summary: shown.output.split(separator: "\n").count, all: all.output.split(separator: "\n").count)
+        print("vigil session show: \(lines.summary) lines; --all: \(lines.all) lines")
+        // Measured: 26 lines against 53 (no locale files here; with them --all grows, the summary does not).
+        #expect(lines.summary <= 30 && lines.summary < lines.all, "\(lines)\n\(shown.output)")
 
         daemon.stop()
         let execs = try entries(world, where: "toolUseId", is: "toolu_00_0").filter { $0.kind == .exec }
         #expect(execs.contains { $0.action.path == "/usr/bin/cat" }, "the exec of cat is audited against its tool call")
+        // Issue 16: every process in an entry's ancestry carries its executable's SHA-256, the
+        // ancestors that started before the session (the harness, its shell, init) included.
+        // A digest may be missing only where root cannot read the image either (pid 1 of some VMs),
+        // and then the link says why.
+        let unhashed = Set(try entries(world, where: "vigilSession", is: id).flatMap(\.ancestry).filter { $0.sha256 == nil })
+        let readable = unhashed.filter { link in
+            let fd = open("/proc/\(link.pid)/exe", O_RDONLY | O_CLOEXEC)
+            defer { if fd >= 0 { close(fd) } }
+            return fd >= 0 || link.sha256Error == nil
+        }
+        #expect(readable.isEmpty, "\(readable.map { "\($0.pid) \($0.exe): \($0.sha256Error ?? "no reason")" })")
+        print("ancestry links without a digest: \(unhashed.map { "\($0.pid) \($0.exe): \($0.sha256Error ?? "no reason")" })")
+        #expect(execs.allSatisfy { $0.ancestry.count >= 4 }, "\(execs.map(\.ancestry))")
         let call = try entries(world, where: "toolUseId", is: "toolu_01_0")
         #expect(call.contains { $0.decision == .deny && $0.winningRule == "no-curl" })
+        try daemon.verifyAudit()
+    }
+
+    /// Issue 16 measured 322 lines of `vigil session show` for a 4-call session, most of them locale
+    /// files: with a locale set, as on a developer's desktop, the summary stays a few lines per call,
+    /// names no locale file, and shows each command the model asked for.
+    @Test func aFourCallSessionWithALocaleIsSummarisedInAFewLinesPerCall() throws {
+        let vigil = try ClaudeE2E.vigilBinary()
+        let world = try world("locale")
+        defer { world.remove() }
+        try "alpha\nbeta\n".write(toFile: world.work + "/notes.txt", atomically: true, encoding: .utf8)
+        let daemon = try DaemonUnderTest.start(world: world)
+        defer { daemon.stop() }
+        let model = try MockModel.start(dumpDirectory: world.requests)
+        defer { model.child.stop() }
+        let loop = "for i in 1 2 3; do cat notes.txt; done | sort | uniq -c"
+        let run = try world.claude(
+            ClaudeWorld.prompt(bash: ["ls -la", "wc -l notes.txt", "date -u +%Y", loop]), model: model, wrapper: vigil, socket: daemon.socket,
+            language: "C.UTF-8")
+        #expect(run.status == 0, "claude: \(run.stderr)")
+        var id = ""
+        try daemon.wait("the session to end") {
+            id = try daemon.sessions(origin: "wrapped").first { $0["endedAt"] != nil }?["id"] as? String ?? ""
+            return !id.isEmpty
+        }
+        let shown = try world.run([vigil, "session", "show", id, "--socket", daemon.socket]).output
+        let all = try world.run([vigil, "session", "show", id, "--all", "--socket", daemon.socket]).output
+        let lines = (summary: shown.split(separator: "\n").count, all: all.split(separator: "\n").count)
+        print("vigil session show (4 calls, LANG=C.UTF-8): \(lines.summary) lines; --all: \(lines.all) lines")
+        #expect(all.contains("/usr/lib/locale/"), "the locale's files are in the timeline: \(all.prefix(3000))")
+        #expect(!shown.contains("/usr/lib/locale/") && shown.contains(" locale"), "\(shown)")
+        for command in ["ls -la", "wc -l notes.txt", "date -u +%Y", loop] { #expect(shown.contains("    $ \(command)  [pid "), "\(shown)") }
+        #expect(shown.contains("cat notes.txt  [pid ") && shown.contains("  ×3"), "\(shown)")
+        #expect(lines.summary <= 45 && lines.summary * 3 < lines.all, "\(lines)\n\(shown)")
+        daemon.stop()
         try daemon.verifyAudit()
     }
 
@@ -162,6 +221,13 @@ struct DaemonEndToEndTests {
         let stopped = timeline.filter { $0["kind"] as? String == "kernel" && ["kill", "deny"].contains($0["decision"] as? String ?? "") }
         #expect(stopped.contains { $0["toolUseID"] as? String == "toolu_00_0" && $0["rule"] as? String == "no-secrets" }, "\(stopped)")
         #expect(stopped.contains { $0["toolUseID"] as? String == "toolu_01_0" && $0["rule"] as? String == "no-test-net" }, "\(stopped)")
+        // The summary puts both refusals first under their calls, marked.
+        let shown = try world.run([vigil, "session", "show", id, "--socket", daemon.socket]).output
+        #expect(
+            shown.contains("/work/secret.txt (read) [no-secrets]") && shown.contains("!! DENY connect inet 203.0.113.7 port 80 [no-test-net]"),
+            "\(shown)")
+        let all = try world.run([vigil, "session", "show", id, "--all", "--socket", daemon.socket]).output
+        print("vigil session show: \(shown.split(separator: "\n").count) lines; --all: \(all.split(separator: "\n").count) lines")
         daemon.stop()
         let secret = try entries(world, where: "toolUseId", is: "toolu_00_0").filter { $0.winningRule == "no-secrets" }
         #expect(secret.contains { $0.decision == .kill || $0.decision == .deny }, "\(secret)")

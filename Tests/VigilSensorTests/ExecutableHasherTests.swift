@@ -57,6 +57,35 @@ func identity(of path: String) throws -> FileIdentity {
         #expect(hasher.mismatches == 0)
     }
 
+    /// A process first seen without a hash (an ancestor that started before the session) is hashed
+    /// through /proc/PID/exe, checked against the inode a /proc scan saw; when there is no digest the
+    /// result says why.
+    @Test func aRunningProcessIsHashedThroughProcAndEveryFailureHasAReason() throws {
+        let path = try scratchFile("abc")
+        defer { unlink(path) }
+        let hasher = ExecutableHasher()
+        var own = stat()
+        try #require(stat("/proc/self/exe", &own) == 0)
+        let expected = try #require(hasher.hash(pid: nil, path: "/proc/self/exe"))
+        #expect(try hasher.hashResult(pid: getpid(), path: "", inode: UInt64(own.st_ino)).get() == expected)
+        // Another inode than the scan saw (the process exec'd since): not given the new image's hash.
+        guard case .failure(let moved) = hasher.hashResult(pid: getpid(), path: "", inode: UInt64(own.st_ino) &+ 1) else {
+            Issue.record("hashed an image the process was not seen running")
+            return
+        }
+        #expect(moved.reason.contains("no longer the one the process runs"), "\(moved)")
+        guard case .failure(let gone) = hasher.hashResult(pid: Int32.max, path: path + ".gone") else {
+            Issue.record("hashed a process that does not exist")
+            return
+        }
+        #expect(gone.reason == "cannot open /proc/\(Int32.max)/exe: No such file or directory; cannot open \(path).gone: No such file or directory")
+        guard case .failure(let big) = ExecutableHasher(maxBytes: 2).hashResult(pid: nil, path: path) else {
+            Issue.record("hashed a file over the limit")
+            return
+        }
+        #expect(big.reason == "\(path) is 3 bytes, over the 2-byte hashing limit")
+    }
+
     /// Rewritten in place with the same size and its mtime put back: ctime still tells, and the
     /// new content is hashed, not the cached digest returned.
     @Test func aRewriteWithTheOldMtimeIsNotTheSameFile() throws {

@@ -15,9 +15,9 @@ public struct ProcessNode: Sendable, Hashable {
     public var exeInode: UInt64
     /// Hex SHA-256 of the executable, once the sensor has hashed it.
     public var exeSHA256: String?
-    /// The sensor tried and could not hash this image (no readable exe, as for pid 1 in some
+    /// Why the sensor could not hash this image (no readable exe, as for pid 1 in some
     /// containers): not retried at every exec below it, only once the process execs again.
-    public var exeHashUnavailable = false
+    public var exeHashError: String?
     public var startKtime: UInt64
     public var exited: Bool
 
@@ -41,8 +41,19 @@ public struct ProcessNode: Sendable, Hashable {
 }
 
 extension ProcessNode {
+    /// The sensor tried and could not hash this image (`exeHashError` says why).
+    public var exeHashUnavailable: Bool { exeHashError != nil }
+
     /// A live process whose image has not been hashed, nor found unhashable.
-    public var needsHash: Bool { exeSHA256 == nil && !exeHashUnavailable && !exited }
+    public var needsHash: Bool { exeSHA256 == nil && exeHashError == nil && !exited }
+
+    /// Why the image carries no hash, for the record (nil when it has one): an entry's ancestry
+    /// never shows a missing hash without a reason.
+    public var exeHashMissingReason: String? {
+        guard exeSHA256 == nil else { return nil }
+        if let exeHashError { return exeHashError }
+        return exited ? "exited before its executable was hashed" : "not hashed yet"
+    }
 }
 
 public struct ProcessTree: Sendable {
@@ -84,7 +95,7 @@ public struct ProcessTree: Sendable {
                 exePath: parent?.exePath ?? "", argv: parent?.argv ?? [], uid: parent?.uid ?? 0,
                 exeDevice: parent?.exeDevice ?? 0, exeInode: parent?.exeInode ?? 0,
                 exeSHA256: parent?.exeSHA256, startKtime: e.header.ktimeNanoseconds)
-            child.exeHashUnavailable = parent?.exeHashUnavailable ?? false
+            child.exeHashError = parent?.exeHashError
             insert(child)
         case .exec(let e):
             var node = nodes[e.header.pid] ?? ProcessNode(pid: e.header.pid, ppid: e.ppid)
@@ -95,7 +106,7 @@ public struct ProcessTree: Sendable {
             node.argv = e.argv
             node.uid = e.uid
             if node.exeDevice != e.exeDevice || node.exeInode != e.exeInode { node.exeSHA256 = nil }
-            node.exeHashUnavailable = false
+            node.exeHashError = nil
             node.exeDevice = e.exeDevice
             node.exeInode = e.exeInode
             insert(node)
@@ -128,10 +139,12 @@ public struct ProcessTree: Sendable {
 
     public mutating func setHash(_ sha256: String, for pid: Int32) {
         nodes[pid]?.exeSHA256 = sha256
+        nodes[pid]?.exeHashError = nil
     }
 
-    public mutating func setHashUnavailable(for pid: Int32) {
-        nodes[pid]?.exeHashUnavailable = true
+    /// `reason`: why it could not be hashed, as the audit entry will carry it.
+    public mutating func setHashUnavailable(for pid: Int32, reason: String) {
+        nodes[pid]?.exeHashError = reason
     }
 
     /// `pid` and its ancestors, nearest first, up to init (or the first unknown parent).
@@ -151,6 +164,17 @@ public struct ProcessTree: Sendable {
     }
 
     public func liveCount(of session: SessionID) -> Int { live[session]?.count ?? 0 }
+
+    /// The processes in the ancestry of `pids` (themselves included) that need a hash: mostly
+    /// processes seeded from /proc, which started before anything watched them exec. Each once.
+    public func unhashedAncestry(of pids: some Sequence<Int32>) -> [ProcessNode] {
+        var seen = Set<Int32>()
+        var found: [ProcessNode] = []
+        for pid in pids {
+            for node in ancestry(of: pid) where node.needsHash && seen.insert(node.pid).inserted { found.append(node) }
+        }
+        return found
+    }
 
     private mutating func insert(_ node: ProcessNode) {
         if let old = nodes[node.pid], old.session != 0, old.session != node.session, !old.exited {

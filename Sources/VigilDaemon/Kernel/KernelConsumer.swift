@@ -68,19 +68,29 @@ struct KernelConsumer: Service {
             counters.gaps.add(1, ordering: .relaxed)
             entries.append(AuditEntry.gap(deviceId: sessions.deviceID, source: "sensor", lost: gap.lost, reason: gap.cause.rawValue, extra: [:]))
         }
-        var hashes: [Int32: String] = [:]
+        var hashes: [Int32: Result<String, HashFailure>] = [:]
         for event in events {
-            if case .exec(let e) = event, e.header.session != 0, let sha = hasher.hash(pid: e.header.pid, path: e.path, identity: e.exeIdentity) {
-                hashes[e.header.pid] = sha
+            if case .exec(let e) = event, e.header.session != 0 {
+                hashes[e.header.pid] = hasher.hashResult(pid: e.header.pid, path: e.path, identity: e.exeIdentity)
             }
+        }
+        // Processes in these events' ancestry that no exec of the session's showed (the agent's own
+        // ancestors, a shell, a terminal, started before the session): hashed once, here, outside the
+        // lock, so that every entry's ancestry carries a digest or the reason there is none.
+        var ancestors: [Int32: Result<String, HashFailure>] = [:]
+        for node in sessions.unhashedAncestry(of: events) {
+            ancestors[node.pid] = hasher.hashResult(pid: node.pid, path: node.exePath, inode: node.exeInode)
         }
         var agentsSeen: [(ExecEvent, AgentMatch)] = []
         let currentPolicy = policy.current
         var index = 0
         while index < events.count {
             let chunk = events[index..<min(index + 512, events.count)]
+            let first = index == 0
             index += chunk.count
-            sessions.apply(chunk, policy: currentPolicy, hashes: hashes, realtimeOffset: realtimeOffset, entries: &entries, agentsSeen: &agentsSeen)
+            sessions.apply(
+                chunk, policy: currentPolicy, hashes: hashes, ancestorHashes: first ? ancestors : [:], realtimeOffset: realtimeOffset,
+                entries: &entries, agentsSeen: &agentsSeen)
         }
         for (exec, match) in agentsSeen {
             sessions.reportUnmanaged(pid: exec.header.pid, uid: exec.uid, path: exec.path, argv: exec.argv, match: match)

@@ -23,19 +23,45 @@ extension SessionRegistry {
     /// one hold of the lock: each event is decided with its session's subject, tied to the tool call
     /// that caused it, and added to the session's timeline. Returns the audit entries and the agent
     /// CLIs seen starting outside every session (report them with `reportUnmanaged`, outside the lock).
+    ///
+    /// `hashes`: the executables the chunk's execs ran; `ancestorHashes`: the processes
+    /// `unhashedAncestry(of:)` named, set before the first event is routed.
     func apply(
-        _ chunk: ArraySlice<SensorEvent>, policy: Policy, hashes: [Int32: String], realtimeOffset: Int64,
+        _ chunk: ArraySlice<SensorEvent>, policy: Policy, hashes: [Int32: Result<String, HashFailure>],
+        ancestorHashes: [Int32: Result<String, HashFailure>] = [:], realtimeOffset: Int64,
         entries: inout [AuditEntry], agentsSeen: inout [(ExecEvent, AgentMatch)]
     ) {
         state.withLock { state in
+            for (pid, outcome) in ancestorHashes where state.tree[pid]?.needsHash == true {
+                switch outcome {
+                case .success(let sha): state.tree.setHash(sha, for: pid)
+                case .failure(let failure): state.tree.setHashUnavailable(for: pid, reason: failure.reason)
+                }
+            }
             for event in chunk {
                 route(event, state: &state, policy: policy, hashes: hashes, offset: realtimeOffset, entries: &entries, agentsSeen: &agentsSeen)
             }
         }
     }
 
+    /// The processes, in the ancestry of these events' session processes, that have no hash and no
+    /// reason for none yet: the consumer hashes them (outside the lock) and hands them to `apply`.
+    func unhashedAncestry(of events: [SensorEvent]) -> [ProcessNode] {
+        var pids = Set<Int32>()
+        var last: Int32 = 0
+        for event in events {
+            // A batch is runs of one process's events: the set is touched once per run.
+            if let header = event.header, header.session != 0, header.pid != last {
+                last = header.pid
+                pids.insert(header.pid)
+            }
+        }
+        guard !pids.isEmpty else { return [] }
+        return state.withLock { $0.tree.unhashedAncestry(of: pids) }
+    }
+
     private func route(
-        _ event: SensorEvent, state: inout SessionsState, policy: Policy, hashes: [Int32: String], offset: Int64,
+        _ event: SensorEvent, state: inout SessionsState, policy: Policy, hashes: [Int32: Result<String, HashFailure>], offset: Int64,
         entries: inout [AuditEntry], agentsSeen: inout [(ExecEvent, AgentMatch)]
     ) {
         guard let header = event.header else { return }
@@ -59,7 +85,12 @@ extension SessionRegistry {
             entries.append(flagged)
         }
         state.tree.apply(event)
-        if let sha = hashes[header.pid], case .exec = event { state.tree.setHash(sha, for: header.pid) }
+        if case .exec = event, let outcome = hashes[header.pid] {
+            switch outcome {
+            case .success(let sha): state.tree.setHash(sha, for: header.pid)
+            case .failure(let failure): state.tree.setHashUnavailable(for: header.pid, reason: failure.reason)
+            }
+        }
         let attribution = state.attributor.explain(event)
         var context = RenderedContext(realtimeOffsetNanoseconds: offset)
         context.ancestry = state.tree.ancestry(of: header.pid)
@@ -79,7 +110,8 @@ extension SessionRegistry {
                     kind: .kernel, time: Int64(bitPattern: header.ktimeNanoseconds) &+ offset, toolUseID: attribution?.toolUseID,
                     text: Self.summary(event) + (entry.extra["boundary"] == nil ? "" : " — crossing to \(entry.extra["peer"] ?? "an unknown peer")"),
                     decision: entry.decision?.rawValue, rule: entry.winningRule,
-                    reason: entry.extra["reason"], pid: header.pid, event: entry.kind.rawValue, mechanism: Self.mechanism(entry)))
+                    reason: entry.extra["reason"], pid: header.pid, ppid: context.ppid, event: entry.kind.rawValue,
+                    mechanism: Self.mechanism(entry)))
             entries.append(entry)
         }
         live.record.decisions = live.tally.decisions

@@ -13,6 +13,7 @@ extension TimelineRecord {
         o.string("kind", kind.rawValue)
         if let mechanism { o.string("mechanism", mechanism) }
         if let pid { o.int("pid", Int64(pid)) }
+        if let ppid { o.int("ppid", Int64(ppid)) }
         if let reason { o.string("reason", reason) }
         if let rule { o.string("rule", rule) }
         if let text { o.string("text", text) }
