@@ -26,8 +26,16 @@ import VigilTransportClient
     guard replicas >= 1, replicas == 1 || database != nil else {
         throw Failure("fleet: --replicas takes a number, above 1 only with --db postgres://… (replicas share one database)")
     }
-    raiseFileLimit()
+    let files = raiseFileLimit()
     for count in counts {
+        // Past the limit a socket() fails and, worse, libdispatch's pool monitor cannot open
+        // /proc/TID/stat and kills the process (SIGILL): refused here instead, with the numbers.
+        let needed = scaled(count) * 2 + 1000
+        guard needed <= files else {
+            throw Failure(
+                "fleet: \(scaled(count)) devices need about \(needed) open files in this process and as many in the console, and the limit is \(files) (raising it needs CAP_SYS_RESOURCE or a higher hard limit: ulimit -Hn)"
+            )
+        }
         let fleet = try await Fleet.start(devices: scaled(count), database: database, replicas: replicas)
         defer { fleet.stop() }
         try await fleet.measurePush(changes: changes)
@@ -38,17 +46,21 @@ import VigilTransportClient
 /// Each device holds two connections (its stream and its kept connection; a socket here and one in
 /// the console, which inherits the limit): the soft limit lifted to the hard one, and as root the hard
 /// one to the kernel's fs.nr_open, since 10,000 devices need more than a default hard limit of 20,000.
-private func raiseFileLimit() {
+/// The limit in force afterwards. (Root without CAP_SYS_RESOURCE, as in some containers, cannot
+/// raise the hard limit.)
+private func raiseFileLimit() -> Int {
     var limit = rlimit()
     getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
     if let text = try? String(contentsOfFile: "/proc/sys/fs/nr_open", encoding: .utf8),
         let most = rlim_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), most > limit.rlim_max
     {
         var raised = rlimit(rlim_cur: most, rlim_max: most)
-        if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &raised) == 0 { return }
+        if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &raised) == 0 { return Int(most) }
     }
     limit.rlim_cur = limit.rlim_max
     setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+    getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+    return Int(limit.rlim_cur)
 }
 
 private final class Fleet: Sendable {
