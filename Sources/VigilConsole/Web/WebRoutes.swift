@@ -510,7 +510,13 @@ struct WebRoutes: Sendable {
         case "role": return Scope(roles: names)
         case "user": return Scope(users: names)
         case "device": return Scope(devices: names)
-        case let kind: throw Refusal(.badRequest, "bad_scope", "scope is everyone, team, role, user or device, not \(kind)")
+        case "identity":
+            // The compiler would refuse it too, but the form can say it plainly.
+            if let wrong = names.first(where: { !Scope.identityStates.contains($0) }) {
+                throw Refusal(.badRequest, "bad_scope", "an identity scope is verified or unverified, not \(wrong)")
+            }
+            return Scope(identities: names)
+        case let kind: throw Refusal(.badRequest, "bad_scope", "scope is everyone, team, role, user, device or identity, not \(kind)")
         }
     }
 

@@ -211,7 +211,7 @@ enum WebTemplates {
           <input type="hidden" name="base" value="{{base}}">
           <label>Match <input name="match" placeholder="Bash(terraform *)" required size="28"></label>
           <label>Action <select name="action"><option value="deny">deny</option><option value="ask">ask</option><option value="allow">allow</option></select></label>
-          <label>Scope <select name="scope_kind"><option value="everyone">everyone</option><option value="team">team</option><option value="role">role</option><option value="user">user</option><option value="device">device</option></select></label>
+          <label>Scope <select name="scope_kind"><option value="everyone">everyone</option><option value="team">team</option><option value="role">role</option><option value="user">user</option><option value="device">device</option><option value="identity">identity (verified, unverified)</option></select></label>
           <label>Who <input name="scope_value" placeholder="infra, web" size="12"></label>
           <label>Posture <input name="when" placeholder="disk_encrypted == false" size="22"></label>
           <label>Overrides <input name="overrides" placeholder="rule ids" size="12"></label>
