@@ -147,3 +147,35 @@ private let bindingPolicy = """
         try await live.stop()
     }
 }
+
+@Suite(.serialized) struct PeoplePageTests {
+    @Test func adminsSeeTheCodesOnThePeoplePageAndAuditorsDoNot() async throws {
+        let live = try await LiveConsole.start()
+        defer { Task { try await live.stop() } }
+        let admin = try await live.loggedIn("root-admin", role: .admin)
+        let page = try await admin.get("/people")
+        let csrf = try #require(page.csrf)
+        let added = try await admin.post("/people", ["csrf": csrf, "email": "Ana@Example.com", "teams": "infra, sre", "roles": "engineer"])
+        #expect(added.status == 303 && added.location == "/people")
+        #expect(try await live.console.store.person(email: "ana@example.com")?.teams == ["infra", "sre"])
+        #expect(try live.auditEntries("person.set").first?.extra["actor"] == "admin:root-admin")
+
+        let device = try await live.enrolDevice(team: nil)
+        let client = try device.enrollment.client(for: device.state)
+        let started = try await client.startLogin(LoginStartRequest(uid: 1001, user: "ana", email: "ana@example.com"))
+        let code = try #require(try await live.console.store.logins().first { $0.id == started.id }?.code)
+        let shown = try await admin.get("/people")
+        #expect(shown.status == 200 && shown.body.contains("<code class=\"code\">\(code)</code>"))
+        #expect(try live.auditEntries("login.codes.read").contains { $0.extra["actor"] == "admin:root-admin" && $0.extra["logins"] == started.id })
+
+        // An auditor reads the people and the bindings, never a code; nor may they change a person.
+        let auditor = try await live.loggedIn("reader", role: .auditor)
+        let read = try await auditor.get("/people")
+        #expect(read.status == 200 && read.body.contains("ana@example.com") && !read.body.contains(code))
+        let refused = try await auditor.post("/people", ["csrf": read.csrf ?? "", "email": "eve@example.com"])
+        #expect(refused.status == 403)
+        _ = try await client.completeLogin(id: started.id, uid: 1001, code: code)
+        let bound = try await auditor.get("/people")
+        #expect(bound.body.contains("ana (uid 1001)") && bound.body.contains("in force"))
+    }
+}
