@@ -84,6 +84,7 @@ public final class Console: Sendable {
     var logins: HumanLogins {
         HumanLogins(
             store: store, audit: audit, lifetime: configuration.loginLifetime, attempts: configuration.loginAttempts,
+            perHour: configuration.loginsPerHour,
             bindingLifetime: configuration.bindingLifetime, clock: clock)
     }
 

@@ -31,6 +31,9 @@ public struct ConsoleConfiguration: Sendable {
     /// long a binding made holds before the person must log in again (seconds).
     public var loginLifetime: Int64 = 600
     public var loginAttempts: Int = 5
+    /// Logins one OS account of a device may start per hour: with `loginAttempts`, what bounds
+    /// guessing codes by starting login after login (each start also shows up for the admins).
+    public var loginsPerHour: Int = 10
     public var bindingLifetime: Int64 = 30 * 86400
 
     public enum TLSSource: Sendable, Equatable {

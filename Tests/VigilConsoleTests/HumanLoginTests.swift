@@ -56,7 +56,10 @@ private let bindingPolicy = """
 @Suite(.serialized) struct HumanLoginTests {
     @Test func aCodeBindsOnceAndEveryRefusalIsAuditedWithItsReason() async throws {
         // A code's life shorter than a signature's: the console's clock can pass it and still take the device's requests.
-        let live = try await LiveConsole.start { $0.loginLifetime = 60 }
+        let live = try await LiveConsole.start {
+            $0.loginLifetime = 60
+            $0.loginsPerHour = 8
+        }
         try await live.setPerson("ana@example.com", teams: ["infra"], roles: ["sre"])
         let device = try await live.enrolDevice(team: nil)
         let client = try device.enrollment.client(for: device.state)
@@ -95,13 +98,20 @@ private let bindingPolicy = """
         #expect(expired?.status == 410 && expired?.message.contains("expired") == true)
         #expect(try await client.binding(uid: 1002) == nil)
 
+        // Starting login after login to guess codes is bounded per OS account and hour.
+        for _ in 0..<8 { _ = try await client.startLogin(LoginStartRequest(uid: 1003, user: "ana3", email: "ana@example.com")) }
+        let flood = await refusal { () async throws(FleetError) in
+            try await client.startLogin(LoginStartRequest(uid: 1003, user: "ana3", email: "ana@example.com"))
+        }
+        #expect(flood?.status == 429 && flood?.message.contains("too_many_logins") == true)
+
         let completions = try live.auditEntries("login.complete")
         #expect(completions.filter { $0.decision == .allow }.map { $0.extra["email"] } == ["ana@example.com"])
         let reasons = completions.filter { $0.decision == .deny }.compactMap { $0.extra["reason"] }
         #expect(reasons.contains { $0.contains("wrong") } && reasons.contains { $0.contains("already completed") })
         #expect(reasons.contains { $0.contains("expired") } && reasons.contains { $0.contains("no such login") })
         let starts = try live.auditEntries("login.start")
-        #expect(starts.filter { $0.decision == .deny }.count == 1 && starts.filter { $0.decision == .allow }.count == 2)
+        #expect(starts.filter { $0.decision == .deny }.count == 2 && starts.filter { $0.decision == .allow }.count == 10)
         #expect(try live.auditEntries("login.codes.read").count >= 3)
         #expect(try live.auditEntries("person.set").first?.extra["target"] == "ana@example.com")
         try await live.stop()

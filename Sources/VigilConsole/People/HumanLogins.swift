@@ -13,6 +13,7 @@ struct HumanLogins: Sendable {
     let audit: ConsoleAudit
     let lifetime: Int64
     let attempts: Int
+    let perHour: Int
     let bindingLifetime: Int64
     let clock: @Sendable () -> Int64
 
@@ -30,6 +31,12 @@ struct HumanLogins: Sendable {
             throw Refusal(.notFound, "unknown_person", "\(email) is not among the console's people; an admin adds them first")
         }
         let now = clock()
+        let recent = try await store.logins().count { $0.deviceID == device.id && $0.uid == ask.uid && $0.createdAt > now - 3600 }
+        guard recent < perHour else {
+            let reason = "uid \(ask.uid) of this device started \(recent) logins in the last hour (the limit is \(perHour))"
+            try audit.record("login.start", actor: actor, target: target, decision: .deny, reason: reason)
+            throw Refusal(.tooManyRequests, "too_many_logins", reason)
+        }
         let login = PendingLoginRecord(
             id: "login_" + EnrollmentService.randomHex(8), deviceID: device.id, uid: ask.uid, user: ask.user, email: email, code: Self.newCode(),
             createdAt: now, expiresAt: now + lifetime, attemptsLeft: attempts)
