@@ -78,9 +78,11 @@ final class UplinkService: Service, Sendable {
                 },
                 facts: { DeviceFacts.local(enforcementMode: enforcementMode, posture: Self.summary(of: posture.current.facts)) },
                 activity: { Self.activity(of: status()) })
+            // Before anything is switched over: a client that cannot be made leaves the device as it was.
+            let client = try enrollment.client(for: state)
             policy.setUplink { uplink.status }
             teams.setConsoleTeam(state.team)
-            bindings.setConsole(try enrollment.client(for: state))
+            bindings.setConsole(client)
             return uplink
         } catch {
             journal.noteError("console uplink not started: \(error); the local policy alone is in force")
