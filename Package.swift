@@ -309,7 +309,9 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilDaemonTests",
-            dependencies: ["VigilDaemon", "VigilAPI", "VigilClaude", "VigilAudit", "VigilCore", "VigilTransport", "VigilTestSupport"],
+            dependencies: [
+                "VigilDaemon", "VigilAPI", "VigilClaude", "VigilAudit", "VigilCore", "VigilHost", "VigilPolicy", "VigilTransport", "VigilTestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
         // Oracle/: the Python http-message-signatures helper the interop tests run (`make pytools`).

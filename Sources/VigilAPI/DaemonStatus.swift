@@ -133,6 +133,9 @@ public struct DaemonStatus: Codable, Sendable {
     public var refused: [String: Int]?
     public var errors: Int
     public var recentErrors: [String]
+    /// The OS accounts seen and the verified person behind each (the caller's own unless root).
+    /// Optional: older daemons do not report it.
+    public var bindings: [AccountBinding]?
     /// The caller sees only their own sessions and agents unless root.
     public var scope: String
 
@@ -141,7 +144,7 @@ public struct DaemonStatus: Codable, Sendable {
         policy: PolicyInfo, posture: String? = nil, ptraceRestricted: Bool? = nil, sensor: Sensor, hooks: Hooks, audit: Audit,
         deviceKey: SigningKey? = nil, sessions: [SessionRecord], recentlyEnded: [SessionRecord], unmanagedAgents: [UnmanagedAgent],
         attribution: [String: Int], timelineFailures: Int, orphanEvents: Int, refused: [String: Int]? = nil, errors: Int,
-        recentErrors: [String], scope: String
+        recentErrors: [String], bindings: [AccountBinding]? = nil, scope: String
     ) {
         self.version = version
         self.pid = pid
@@ -164,6 +167,7 @@ public struct DaemonStatus: Codable, Sendable {
         self.refused = refused
         self.errors = errors
         self.recentErrors = recentErrors
+        self.bindings = bindings
         self.scope = scope
     }
 }

@@ -24,6 +24,13 @@ public enum DaemonStatusText {
             if let error = console.lastError { line("  CONSOLE PROBLEM", error + " — the policy in force stays") }
             for dropped in console.droppedLocalRules { line("  local rule ignored", dropped) }
         }
+        for account in s.bindings ?? [] {
+            let who =
+                account.binding.map { b in
+                    "\(b.email) (teams \(b.teams.joined(separator: ",")); roles \(b.roles.joined(separator: ",")); \(b.method), until \(b.expiresAt))"
+                } ?? "UNVERIFIED (bound to no one: vigil login)"
+            line("  \(account.user) (uid \(account.uid))", who + (account.problem.map { " — console not asked: \($0)" } ?? ""))
+        }
         line("posture", s.posture ?? "unknown")
         if s.ptraceRestricted == false {
             line("  PTRACE UNRESTRICTED", "no Yama ptrace_scope (or 0): only Vigil's in-kernel kill stops a session reaching into other processes")

@@ -77,7 +77,15 @@ public final class Console: Sendable {
     }
     var accounts: AdminAccounts { AdminAccounts(store: store, audit: audit, throttle: throttle, clock: clock, cost: configuration.bcryptCost) }
     var adminRoutes: AdminRoutes {
-        AdminRoutes(store: store, audit: audit, enrollment: enrollment, policies: policies, versions: versions, accounts: accounts, clock: clock)
+        AdminRoutes(
+            store: store, audit: audit, enrollment: enrollment, policies: policies, versions: versions, accounts: accounts, logins: logins,
+            clock: clock)
+    }
+    var logins: HumanLogins {
+        HumanLogins(
+            store: store, audit: audit, lifetime: configuration.loginLifetime, attempts: configuration.loginAttempts,
+            perHour: configuration.loginsPerHour,
+            bindingLifetime: configuration.bindingLifetime, clock: clock)
     }
 
     /// The device API on HTTPS. `onRunning` gets the bound port (tests listen on port 0).
@@ -91,7 +99,7 @@ public final class Console: Sendable {
             authenticator: DeviceAuthenticator(
                 store: store, skew: configuration.signatureSkew, maxAge: configuration.signatureMaxAge, shared: sharedNonces),
             policyKey: keys.policyKey.publicKey.encoded, maxBodyBytes: configuration.maxBodyBytes, policies: policies,
-            signer: PolicyBundleSigner(key: keys.policyKey), heartbeat: configuration.heartbeat, clock: clock,
+            signer: PolicyBundleSigner(key: keys.policyKey), heartbeat: configuration.heartbeat, logins: logins, clock: clock,
             changed: { [changes] in changes.changed() }
         ).add(to: router)
         WebRoutes(

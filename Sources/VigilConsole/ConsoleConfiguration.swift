@@ -27,6 +27,14 @@ public struct ConsoleConfiguration: Sendable {
     public var idleTimeout: Duration = .seconds(300)
     /// bcrypt's cost for admin passwords (tests lower it: each step doubles the work).
     public var bcryptCost: UInt8 = 12
+    /// Human logins: how long a one-time code is good for, how many wrong codes end a login, and how
+    /// long a binding made holds before the person must log in again (seconds).
+    public var loginLifetime: Int64 = 600
+    public var loginAttempts: Int = 5
+    /// Logins one OS account of a device may start per hour: with `loginAttempts`, what bounds
+    /// guessing codes by starting login after login (each start also shows up for the admins).
+    public var loginsPerHour: Int = 10
+    public var bindingLifetime: Int64 = 30 * 86400
 
     public enum TLSSource: Sendable, Equatable {
         case files(certificate: String, key: String)

@@ -91,8 +91,9 @@ public final class Daemon: Sendable {
         let hashCache = HashCacheFile(path: configuration.stateDirectory + "/cache/exe-sha256")
         hasher = ExecutableHasher(maxBytes: 1 << 30, store: hashCache)
         let trust = AgentTrust(configured: configuration.trustedAgentBinaries, hasher: hasher)
+        let bindings = HumanBindings()
         sessions = SessionRegistry(
-            deviceID: configuration.deviceID, deviceTeams: teams, store: store, sensor: sensor, engine: engine, journal: journal,
+            deviceID: configuration.deviceID, deviceTeams: teams, bindings: bindings, store: store, sensor: sensor, engine: engine, journal: journal,
             trust: trust)
         hooks = HookService(configuration: configuration, sessions: sessions, policy: policy, journal: journal, trust: trust, logger: logger)
         enforcementMode = Environment.probeFeatures().enforcementMode
@@ -104,7 +105,8 @@ public final class Daemon: Sendable {
         // Enrolled: the console's last kept bundle is in force before any connection (and without one).
         uplink = UplinkService(
             stateDirectory: configuration.stateDirectory, deviceID: configuration.deviceID, policy: policy, journal: journal,
-            enforcementMode: enforcementMode, teams: teams, posture: engine.posture, status: { [report] in report.status(for: 0) })
+            enforcementMode: enforcementMode, teams: teams, bindings: bindings, posture: engine.posture, status: { [report] in report.status(for: 0) }
+        )
         uplink.startIfEnrolled()
         if let problem = hashCache.problem { journal.noteError("executable hash cache not used: \(problem)") }
         for program in sensor.programs where !program.attached {

@@ -40,7 +40,11 @@ final class CompiledRule: Sendable {
         self.order = order
         self.derivedFrom = derivedFrom
         self.inert = inert
-        reasonText = CompiledRule.describe(reason: reason, action: action, match: match, id: id, derivedFrom: derivedFrom)
+        let described = CompiledRule.describe(reason: reason, action: action, match: match, id: id, derivedFrom: derivedFrom)
+        // Said in the reason so the developer knows what lifts it.
+        reasonText =
+            scope.isUnverifiedOnly && action != .allow
+            ? described + " (this OS account is bound to no verified person: `vigil login` binds it)" : described
     }
 
     /// Scope and posture: does this rule speak for this person on this device now?

@@ -113,17 +113,24 @@ extension PolicyDocument {
     private static func readScope(_ node: Node, _ reader: YAMLReader) throws(PolicyError) -> Scope {
         if case .scalar(let scalar) = node {
             guard scalar.string == "everyone" else {
-                throw reader.error(node, "scope must be 'everyone' or a mapping of user/team/role/device")
+                throw reader.error(node, "scope must be 'everyone' or a mapping of user/team/role/device/identity")
             }
             return .everyone
         }
-        let keys = try reader.mapping(node, what: "scope", allowed: ["user", "team", "role", "device"])
+        let keys = try reader.mapping(node, what: "scope", allowed: ["user", "team", "role", "device", "identity"])
         guard !keys.isEmpty else { throw reader.error(node, "an empty scope matches nobody; write 'everyone'") }
         var scope = Scope()
         if let users = keys["user"] { scope.users = try reader.strings(users.value, what: "scope.user") }
         if let teams = keys["team"] { scope.teams = try reader.strings(teams.value, what: "scope.team") }
         if let roles = keys["role"] { scope.roles = try reader.strings(roles.value, what: "scope.role") }
         if let devices = keys["device"] { scope.devices = try reader.strings(devices.value, what: "scope.device") }
+        if let identities = keys["identity"] {
+            let states = try reader.strings(identities.value, what: "scope.identity")
+            if let wrong = states.first(where: { !Scope.identityStates.contains($0) }) {
+                throw reader.error(identities.value, "scope.identity is verified or unverified, not '\(wrong)'")
+            }
+            scope.identities = states
+        }
         return scope
     }
 }

@@ -30,7 +30,9 @@ extension PolicyRow {
         // Everyone is no scope key; an empty list is written as given (it matches nobody, and the compiler says so).
         if !scope.isEveryone {
             lines.append("    scope:")
-            for (key, values) in [("user", scope.users), ("team", scope.teams), ("role", scope.roles), ("device", scope.devices)] {
+            for (key, values) in [
+                ("user", scope.users), ("team", scope.teams), ("role", scope.roles), ("device", scope.devices), ("identity", scope.identities),
+            ] {
                 if let values { lines.append("      \(key): \(YAMLText.list(values))") }
             }
         }

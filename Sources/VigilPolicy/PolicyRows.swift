@@ -110,7 +110,7 @@ public struct PolicyRows: Sendable, Hashable, Codable {
 
 extension Scope: Codable {
     private enum CodingKeys: String, CodingKey {
-        case user, team, role, device
+        case user, team, role, device, identity
     }
 
     /// `{}` is everyone; the keys are the document's (`user`, `team`, `role`, `device`).
@@ -118,7 +118,8 @@ extension Scope: Codable {
         let keys = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
             users: try keys.decodeIfPresent([String].self, forKey: .user), teams: try keys.decodeIfPresent([String].self, forKey: .team),
-            roles: try keys.decodeIfPresent([String].self, forKey: .role), devices: try keys.decodeIfPresent([String].self, forKey: .device))
+            roles: try keys.decodeIfPresent([String].self, forKey: .role), devices: try keys.decodeIfPresent([String].self, forKey: .device),
+            identities: try keys.decodeIfPresent([String].self, forKey: .identity))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -127,5 +128,6 @@ extension Scope: Codable {
         try keys.encodeIfPresent(teams, forKey: .team)
         try keys.encodeIfPresent(roles, forKey: .role)
         try keys.encodeIfPresent(devices, forKey: .device)
+        try keys.encodeIfPresent(identities, forKey: .identity)
     }
 }

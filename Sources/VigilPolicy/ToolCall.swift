@@ -52,18 +52,35 @@ public struct KernelContext: Sendable, Hashable {
     }
 }
 
-/// The verified human behind a session, and the device.
+/// Who a session is decided for, and the device: the person an OS account is bound to (`verified`:
+/// their email, teams and roles, from the console), or the OS account alone (`unverified`).
 public struct Identity: Sendable, Hashable {
+    /// The OS account's name.
     public var user: String
     public var teams: [String]
-    public var role: String?
+    public var roles: [String]
     public var device: String?
+    /// The verified person's email; nil for an OS account bound to no one.
+    public var email: String?
+
+    public var verified: Bool { email != nil }
 
     public init(user: String, teams: [String] = [], role: String? = nil, device: String? = nil) {
         self.user = user
         self.teams = teams
-        self.role = role
+        self.roles = role.map { [$0] } ?? []
         self.device = device
+    }
+
+    /// The person `email` behind OS account `user`: their teams and roles take the place of the
+    /// account's groups (the device's own teams, `deviceTeams`, still apply).
+    public static func verified(
+        user: String, email: String, teams: [String], roles: [String], deviceTeams: [String] = [], device: String? = nil
+    ) -> Identity {
+        var identity = Identity(user: user, teams: teams + deviceTeams, device: device)
+        identity.roles = roles
+        identity.email = email
+        return identity
     }
 }
 

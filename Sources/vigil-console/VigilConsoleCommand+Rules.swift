@@ -64,6 +64,7 @@ extension VigilConsoleCommand.PolicyCommand {
         @Option(name: .long, help: "Only for this team (repeatable).") var team: [String] = []
         @Option(name: .long, help: "Only for this role (repeatable).") var role: [String] = []
         @Option(name: .long, help: "Only on this device (repeatable).") var device: [String] = []
+        @Option(name: .long, help: "Only for OS accounts bound to a person (verified) or to no one (unverified).") var identity: [String] = []
         @Option(name: .long, help: "A posture condition, e.g. 'disk_encrypted == false' (repeatable; all must hold).") var when: [String] = []
         @Option(name: .long, help: "A stricter rule this one is an exception to (repeatable).") var overrides: [String] = []
         @Option(name: .long, help: "Deny rules: none, flag, deny or kill in the kernel.") var kernel: String?
@@ -83,7 +84,7 @@ extension VigilConsoleCommand.PolicyCommand {
             }
             let scope = Scope(
                 users: user.isEmpty ? nil : user, teams: team.isEmpty ? nil : team, roles: role.isEmpty ? nil : role,
-                devices: device.isEmpty ? nil : device)
+                devices: device.isEmpty ? nil : device, identities: identity.isEmpty ? nil : identity)
             let row = PolicyRow(
                 id: id, match: match, action: action, scope: scope, when: when, overrides: overrides, kernel: kernel, onUnknown: onUnknown,
                 reason: reason)

@@ -16,7 +16,10 @@ struct VigilConsoleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil-console",
         abstract: "Vigil's console: enrolled devices and one policy for the organisation.",
-        subcommands: [Serve.self, EnrollTokenCommand.self, Devices.self, Revoke.self, PolicyCommand.self, AdminCommand.self]
+        subcommands: [
+            Serve.self, EnrollTokenCommand.self, Devices.self, Revoke.self, PolicyCommand.self, AdminCommand.self, PeopleCommand.self,
+            Logins.self,
+        ]
     )
 
     static func logger(_ label: String) -> Logger {

@@ -13,7 +13,7 @@ struct Vigil: AsyncParsableCommand {
         abstract: "Vigil: a trust layer for AI coding agents on Linux.",
         subcommands: [
             Claude.self, Session.self, Trace.self, Run.self, Status.self, Posture.self, PolicyCommand.self, Audit.self, Hook.self, Hooks.self,
-            Enroll.self, Unenroll.self,
+            Enroll.self, Unenroll.self, Login.self,
         ]
     )
 

@@ -33,7 +33,7 @@ final class LiveConsole: Sendable {
     /// of the same console, whose key files (policy key, TLS) this one starts with, as replicas are deployed.
     static func start(
         clock: TestClock = TestClock(), idleTimeout: Duration = .seconds(300), database: String? = nil, publicURL: String? = nil,
-        sharingKeysOf other: LiveConsole? = nil
+        sharingKeysOf other: LiveConsole? = nil, configure: (inout ConsoleConfiguration) -> Void = { _ in }
     ) async throws -> LiveConsole {
         let state = TemporaryDirectory.make() + "/console"
         if let other { try shareKeys(from: other.state, to: state) }
@@ -41,6 +41,7 @@ final class LiveConsole: Sendable {
         var configuration = ConsoleConfiguration(stateDirectory: state, database: database, host: "127.0.0.1", port: 0, publicURL: publicURL)
         configuration.bcryptCost = 4  // the lowest bcrypt allows: tests log in often
         configuration.idleTimeout = idleTimeout
+        configure(&configuration)
         let console = try Console(configuration: configuration, logger: logger, clock: { clock.read() })
         let (ports, portsIn) = AsyncStream<Int>.makeStream()
         let device = try console.deviceServer { portsIn.yield($0) }

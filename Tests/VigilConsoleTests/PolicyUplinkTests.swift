@@ -44,6 +44,12 @@ final class DevicePolicy: Sendable {
         return policy.withLock { $0 }?.decide(call, identity: Identity(user: "dev", teams: team.map { [$0] } ?? [])).action
     }
 
+    /// The decision of the applied policy for `identity` (nil before any policy is applied).
+    func decideBash(_ command: String, identity: Identity) -> Decision? {
+        let call = ToolCall(name: "Bash", input: ["command": .string(command)], cwd: "/home/dev", home: "/home/dev")
+        return policy.withLock { $0 }?.decide(call, identity: identity)
+    }
+
     /// Waits (polling, bounded) until `condition` holds.
     func wait(_ what: String, timeout: Duration = .seconds(10), _ condition: () async -> Bool) async throws {
         let clock = ContinuousClock()

@@ -201,6 +201,7 @@ struct AdminRoutes: Sendable {
     let policies: PolicyPublisher
     let versions: PolicyVersions
     let accounts: AdminAccounts
+    let logins: HumanLogins
     let clock: @Sendable () -> Int64
 
     func add(to admin: RouterGroup<ConsoleRequestContext>, door: AdminDoor) {
@@ -281,6 +282,27 @@ struct AdminRoutes: Sendable {
             let who = try door.authorize(ask.actor, context, .administer)
             let updated = try await accounts.update(name: name, role: ask.role, disabled: ask.disabled, resetTOTP: ask.resetTOTP ?? false, actor: who)
             return try JSONResponse.make(AdminSummary(updated))
+        }
+        admin.get("people") { _, context in
+            _ = try door.authorize(nil, context, .read)
+            return try JSONResponse.make(try await store.people())
+        }
+        admin.post("people") { request, context in
+            let ask = try JSONResponse.decode(AddPersonRequest.self, from: try await request.body.collect(upTo: 64 * 1024), what: "the person")
+            let who = try door.authorize(ask.actor, context, .administer)
+            return try JSONResponse.make(try await logins.addPerson(ask, actor: who), status: .created)
+        }
+        // The codes of waiting logins: only admins see them (they read them out to the person), and each look is audited.
+        admin.get("logins") { _, context in
+            let who = try door.authorize(nil, context, .administer)
+            let now = clock()
+            let pending = try await store.logins().filter { $0.isPending(at: now) }.map(PendingLoginSummary.init)
+            try audit.record("login.codes.read", actor: who, details: ["logins": pending.map(\.id).joined(separator: ",")])
+            return try JSONResponse.make(pending)
+        }
+        admin.get("bindings") { _, context in
+            _ = try door.authorize(nil, context, .read)
+            return try JSONResponse.make(try await store.bindings())
         }
         PolicyEditorRoutes(editor: PolicyEditor(versions: versions), door: door).add(to: admin)
     }

@@ -21,6 +21,7 @@ struct DeviceRoutes: Sendable {
     let policies: PolicyPublisher
     let signer: PolicyBundleSigner
     let heartbeat: Duration
+    let logins: HumanLogins
     let clock: @Sendable () -> Int64
     /// Tells the web pages' live updates that a device enrolled, reported or left.
     let changed: @Sendable () -> Void
@@ -77,6 +78,29 @@ struct DeviceRoutes: Sendable {
                 return EventStreamResponse.make(policies.subscribe(device: device.id), heartbeat: heartbeat) { version in
                     "event: policy\nid: \(version)\ndata: {\"version\":\(version)}\n\n"
                 }
+            }
+        }
+        // Human binding: a login for one of the device's OS accounts, completed with the person's code;
+        // the binding of an OS account, which vigild asks for each account it sees.
+        device.post("logins") { request, context in
+            try await signed(request, context, "device.login.start") { device, body in
+                let ask = try JSONResponse.decode(LoginStartRequest.self, from: body, what: "the login request")
+                return try JSONResponse.make(try await logins.start(device: device, ask), status: .created)
+            }
+        }
+        device.post("logins/:id") { request, context in
+            try await signed(request, context, "device.login.complete") { device, body in
+                let id = try context.parameters.require("id")
+                let ask = try JSONResponse.decode(LoginCompleteRequest.self, from: body, what: "the login's code")
+                return try JSONResponse.make(try await logins.complete(device: device, id: id, ask))
+            }
+        }
+        device.get("bindings/:uid") { request, context in
+            try await signed(request, context, "device.binding") { device, _ in
+                guard let uid = context.parameters.get("uid", as: UInt32.self) else {
+                    throw Refusal(.badRequest, "bad_uid", "a uid is a number from 0 to 4294967295")
+                }
+                return try JSONResponse.make(try await logins.binding(device: device, uid: uid))
             }
         }
         device.post("unenroll") { request, context in

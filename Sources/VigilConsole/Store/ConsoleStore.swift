@@ -276,6 +276,24 @@ public protocol ConsoleStore: Sendable {
     func deleteSessions(admin: String) async throws -> Int
     /// Sessions whose `expiresAt` is before `time`.
     func deleteExpiredSessions(before time: Int64) async throws -> Int
+
+    /// Adds the person `person.email`, or replaces their subject, teams and roles.
+    func upsertPerson(_ person: PersonRecord) async throws
+    func person(email: String) async throws -> PersonRecord?
+    func people() async throws -> [PersonRecord]
+
+    func insertLogin(_ login: PendingLoginRecord) async throws
+    /// Every login, newest first.
+    func logins() async throws -> [PendingLoginRecord]
+    /// In one transaction: checks login `id` of OS account `uid` of `deviceID` (exists, not used, not expired at `time`,
+    /// attempts left, `code` equal in constant time); a wrong code spends an attempt (committed); the
+    /// right one spends the login and binds its OS account to its person until `time + lifetime`.
+    func completeLogin(id: String, deviceID: String, uid: UInt32, code: String, at time: Int64, lifetime: Int64) async throws -> LoginOutcome
+    /// The binding of OS account `uid` on `deviceID`, with the person's teams and roles as they are
+    /// now; nil when there is none, or its person was removed. Expiry is the caller's to judge.
+    func binding(deviceID: String, uid: UInt32) async throws -> HumanBinding?
+    /// Every binding, by device and uid.
+    func bindings() async throws -> [HumanBinding]
 }
 
 /// How many reports per device the history keeps.

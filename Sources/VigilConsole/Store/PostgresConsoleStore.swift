@@ -406,6 +406,140 @@ public final class PostgresConsoleStore: ConsoleStore, SharedNonces, Service {
         }
     }
 
+    // MARK: people, logins, bindings
+
+    public func upsertPerson(_ person: PersonRecord) async throws {
+        let (teams, roles) = (try Self.json(person.teams), try Self.json(person.roles))
+        try await statement { connection in
+            try await connection.query(
+                """
+                INSERT INTO person (email, subject, teams, roles, created_at, created_by)
+                VALUES (\(person.email), \(person.subject), \(teams)::jsonb, \(roles)::jsonb, \(person.createdAt), \(person.createdBy))
+                ON CONFLICT (email) DO UPDATE SET subject = excluded.subject, teams = excluded.teams, roles = excluded.roles
+                """, logger: logger)
+        }
+    }
+
+    public func person(email: String) async throws -> PersonRecord? {
+        try await statement { connection in
+            try await connection.query("SELECT \(unescaped: Self.personColumns) FROM person WHERE email = \(email)", logger: logger).collect()
+                .first.map(Self.person)
+        }
+    }
+
+    public func people() async throws -> [PersonRecord] {
+        try await statement { connection in
+            try await connection.query("SELECT \(unescaped: Self.personColumns) FROM person ORDER BY email", logger: logger).collect()
+                .map(Self.person)
+        }
+    }
+
+    public func insertLogin(_ login: PendingLoginRecord) async throws {
+        try await statement { connection in
+            try await connection.query(
+                """
+                INSERT INTO human_login (id, device_id, os_uid, os_user, email, code, created_at, expires_at, attempts_left, used_at)
+                VALUES (\(login.id), \(login.deviceID), \(Int64(login.uid)), \(login.user), \(login.email), \(login.code), \(login.createdAt),
+                        \(login.expiresAt), \(login.attemptsLeft), \(login.usedAt))
+                """, logger: logger)
+        }
+    }
+
+    public func logins() async throws -> [PendingLoginRecord] {
+        try await statement { connection in
+            try await connection.query("SELECT \(unescaped: Self.loginColumns) FROM human_login ORDER BY created_at DESC, id", logger: logger)
+                .collect().map(Self.login)
+        }
+    }
+
+    public func completeLogin(id: String, deviceID: String, uid: UInt32, code: String, at time: Int64, lifetime: Int64) async throws -> LoginOutcome {
+        // FOR UPDATE: two replicas given the same code at once are serialised here; the second sees it used.
+        try await transaction { connection in
+            let rows = try await connection.query(
+                "SELECT \(unescaped: Self.loginColumns) FROM human_login WHERE id = \(id) AND device_id = \(deviceID) AND os_uid = \(Int64(uid)) FOR UPDATE",
+                logger: logger
+            ).collect()
+            guard let row = rows.first else { return .refused(.unknown) }
+            let login = try Self.login(row)
+            if let refusal = LoginCheck.refusal(login, code: code, at: time) {
+                if case .wrongCode = refusal {
+                    try await connection.query("UPDATE human_login SET attempts_left = attempts_left - 1 WHERE id = \(id)", logger: logger)
+                }
+                return .refused(refusal)
+            }
+            guard
+                let person = try await connection.query(
+                    "SELECT \(unescaped: Self.personColumns) FROM person WHERE email = \(login.email)", logger: logger
+                ).collect().first.map(Self.person)
+            else { return .refused(.personUnknown(login.email)) }
+            try await connection.query("UPDATE human_login SET used_at = \(time) WHERE id = \(id)", logger: logger)
+            try await connection.query(
+                """
+                INSERT INTO human_binding (device_id, os_uid, os_user, email, method, verified_at, expires_at)
+                VALUES (\(deviceID), \(Int64(login.uid)), \(login.user), \(person.email), \(consoleCodeMethod), \(time), \(time + lifetime))
+                ON CONFLICT (device_id, os_uid) DO UPDATE SET os_user = excluded.os_user, email = excluded.email, method = excluded.method,
+                    verified_at = excluded.verified_at, expires_at = excluded.expires_at
+                """, logger: logger)
+            return .bound(
+                HumanBinding(
+                    deviceID: deviceID, uid: login.uid, user: login.user, subject: person.subject, email: person.email, teams: person.teams,
+                    roles: person.roles, method: consoleCodeMethod, verifiedAt: time, expiresAt: time + lifetime))
+        }
+    }
+
+    public func binding(deviceID: String, uid: UInt32) async throws -> HumanBinding? {
+        try await statement { connection in
+            try await connection.query(
+                "\(unescaped: Self.bindingQuery) WHERE b.device_id = \(deviceID) AND b.os_uid = \(Int64(uid))", logger: logger
+            ).collect().first.map(Self.binding)
+        }
+    }
+
+    public func bindings() async throws -> [HumanBinding] {
+        try await statement { connection in
+            try await connection.query("\(unescaped: Self.bindingQuery) ORDER BY b.device_id, b.os_uid", logger: logger).collect().map(Self.binding)
+        }
+    }
+
+    private static let personColumns = "email, subject, teams::text AS teams, roles::text AS roles, created_at, created_by"
+    private static let loginColumns = "id, device_id, os_uid, os_user, email, code, created_at, expires_at, attempts_left, used_at"
+    private static let bindingQuery = """
+        SELECT b.device_id, b.os_uid, b.os_user, b.email, b.method, b.verified_at, b.expires_at, p.subject,
+            p.teams::text AS teams, p.roles::text AS roles
+        FROM human_binding b JOIN person p ON p.email = b.email
+        """
+
+    private static func person(_ row: PostgresRow) throws -> PersonRecord {
+        let row = row.makeRandomAccess()
+        return PersonRecord(
+            email: try row["email"].decode(String.self), subject: try row["subject"].decode(String.self),
+            teams: try decode([String].self, try row["teams"].decode(String.self), column: "person.teams"),
+            roles: try decode([String].self, try row["roles"].decode(String.self), column: "person.roles"),
+            createdAt: try row["created_at"].decode(Int64.self), createdBy: try row["created_by"].decode(String.self))
+    }
+
+    private static func login(_ row: PostgresRow) throws -> PendingLoginRecord {
+        let row = row.makeRandomAccess()
+        return PendingLoginRecord(
+            id: try row["id"].decode(String.self), deviceID: try row["device_id"].decode(String.self),
+            uid: UInt32(truncatingIfNeeded: try row["os_uid"].decode(Int64.self)), user: try row["os_user"].decode(String.self),
+            email: try row["email"].decode(String.self), code: try row["code"].decode(String.self),
+            createdAt: try row["created_at"].decode(Int64.self), expiresAt: try row["expires_at"].decode(Int64.self),
+            attemptsLeft: try row["attempts_left"].decode(Int.self), usedAt: try row["used_at"].decode(Int64?.self))
+    }
+
+    private static func binding(_ row: PostgresRow) throws -> HumanBinding {
+        let row = row.makeRandomAccess()
+        return HumanBinding(
+            deviceID: try row["device_id"].decode(String.self), uid: UInt32(truncatingIfNeeded: try row["os_uid"].decode(Int64.self)),
+            user: try row["os_user"].decode(String.self), subject: try row["subject"].decode(String.self),
+            email: try row["email"].decode(String.self),
+            teams: try decode([String].self, try row["teams"].decode(String.self), column: "person.teams"),
+            roles: try decode([String].self, try row["roles"].decode(String.self), column: "person.roles"),
+            method: try row["method"].decode(String.self), verifiedAt: try row["verified_at"].decode(Int64.self),
+            expiresAt: try row["expires_at"].decode(Int64.self))
+    }
+
     // MARK: shared nonces
 
     public func spend(nonce: String, keyID: String, now: Int64, window: Int64) async throws -> Bool {

@@ -105,6 +105,49 @@ enum PostgresMigrations {
                 "ALTER TABLE enroll_token ADD COLUMN require_tpm BOOLEAN NOT NULL DEFAULT false",
             ]
         ),
+        // SQLite's 5: the people admins keep, the logins that bind an OS account of a device to one of
+        // them (by a one-time code), and the bindings; a binding's teams and roles are its person's.
+        (
+            "5-people-logins-bindings",
+            [
+                """
+                CREATE TABLE person (
+                    email TEXT PRIMARY KEY,
+                    subject TEXT NOT NULL,
+                    teams JSONB NOT NULL,
+                    roles JSONB NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    created_by TEXT NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE human_login (
+                    id TEXT PRIMARY KEY,
+                    device_id TEXT NOT NULL REFERENCES device(id),
+                    os_uid BIGINT NOT NULL,
+                    os_user TEXT NOT NULL,
+                    email TEXT NOT NULL REFERENCES person(email),
+                    code TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    expires_at BIGINT NOT NULL,
+                    attempts_left BIGINT NOT NULL CHECK (attempts_left >= 0),
+                    used_at BIGINT
+                )
+                """,
+                """
+                CREATE TABLE human_binding (
+                    device_id TEXT NOT NULL REFERENCES device(id),
+                    os_uid BIGINT NOT NULL,
+                    os_user TEXT NOT NULL,
+                    email TEXT NOT NULL,
+                    method TEXT NOT NULL,
+                    verified_at BIGINT NOT NULL,
+                    expires_at BIGINT NOT NULL,
+                    PRIMARY KEY (device_id, os_uid)
+                )
+                """,
+            ]
+        ),
         // Replicas only: the RFC 9421 nonces every replica has accepted, so that none accepts one twice.
         (
             "pg-1-request-nonces",

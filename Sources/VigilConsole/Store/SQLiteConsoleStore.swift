@@ -108,6 +108,43 @@ public final class SQLiteConsoleStore: ConsoleStore {
                     ALTER TABLE enroll_token ADD COLUMN require_tpm INTEGER NOT NULL DEFAULT 0;
                     """)
         }
+        // Issue 15: the people admins keep, the logins that bind an OS account of a device to one of
+        // them (by a one-time code), and the bindings; a binding's teams and roles are its person's.
+        migrator.registerMigration("5-people-logins-bindings") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE person (
+                        email TEXT PRIMARY KEY NOT NULL,
+                        subject TEXT NOT NULL,
+                        teams TEXT NOT NULL,
+                        roles TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        created_by TEXT NOT NULL
+                    );
+                    CREATE TABLE human_login (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        device_id TEXT NOT NULL REFERENCES device(id),
+                        os_uid INTEGER NOT NULL,
+                        os_user TEXT NOT NULL,
+                        email TEXT NOT NULL REFERENCES person(email),
+                        code TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        expires_at INTEGER NOT NULL,
+                        attempts_left INTEGER NOT NULL CHECK (attempts_left >= 0),
+                        used_at INTEGER
+                    );
+                    CREATE TABLE human_binding (
+                        device_id TEXT NOT NULL REFERENCES device(id),
+                        os_uid INTEGER NOT NULL,
+                        os_user TEXT NOT NULL,
+                        email TEXT NOT NULL,
+                        method TEXT NOT NULL,
+                        verified_at INTEGER NOT NULL,
+                        expires_at INTEGER NOT NULL,
+                        PRIMARY KEY (device_id, os_uid)
+                    );
+                    """)
+        }
         return migrator
     }
 
@@ -356,6 +393,111 @@ public final class SQLiteConsoleStore: ConsoleStore {
             try db.execute(sql: "DELETE FROM web_session WHERE expires_at < ?", arguments: [time])
             return db.changesCount
         }
+    }
+
+    // MARK: people, logins, bindings
+
+    public func upsertPerson(_ person: PersonRecord) async throws {
+        let (teams, roles) = (try Self.json(person.teams), try Self.json(person.roles))
+        try await run { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO person (email, subject, teams, roles, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (email) DO UPDATE SET subject = excluded.subject, teams = excluded.teams, roles = excluded.roles
+                    """,
+                arguments: [person.email, person.subject, teams, roles, person.createdAt, person.createdBy])
+        }
+    }
+
+    public func person(email: String) async throws -> PersonRecord? {
+        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM person WHERE email = ?", arguments: [email]).map(Self.person) }
+    }
+
+    public func people() async throws -> [PersonRecord] {
+        try await read { db in try Row.fetchAll(db, sql: "SELECT * FROM person ORDER BY email").map(Self.person) }
+    }
+
+    public func insertLogin(_ login: PendingLoginRecord) async throws {
+        try await run { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO human_login (id, device_id, os_uid, os_user, email, code, created_at, expires_at, attempts_left, used_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    login.id, login.deviceID, login.uid, login.user, login.email, login.code, login.createdAt, login.expiresAt, login.attemptsLeft,
+                    login.usedAt,
+                ])
+        }
+    }
+
+    public func logins() async throws -> [PendingLoginRecord] {
+        try await read { db in try Row.fetchAll(db, sql: "SELECT * FROM human_login ORDER BY created_at DESC, id").map(Self.login) }
+    }
+
+    public func completeLogin(id: String, deviceID: String, uid: UInt32, code: String, at time: Int64, lifetime: Int64) async throws -> LoginOutcome {
+        try await run { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM human_login WHERE id = ? AND device_id = ? AND os_uid = ?", arguments: [id, deviceID, uid])
+            else { return .refused(.unknown) }
+            let login = Self.login(row)
+            if let refusal = LoginCheck.refusal(login, code: code, at: time) {
+                if case .wrongCode = refusal {
+                    try db.execute(sql: "UPDATE human_login SET attempts_left = attempts_left - 1 WHERE id = ?", arguments: [id])
+                }
+                return .refused(refusal)
+            }
+            guard let person = try Row.fetchOne(db, sql: "SELECT * FROM person WHERE email = ?", arguments: [login.email]).map(Self.person)
+            else { return .refused(.personUnknown(login.email)) }
+            try db.execute(sql: "UPDATE human_login SET used_at = ? WHERE id = ?", arguments: [time, id])
+            try db.execute(
+                sql: """
+                    INSERT INTO human_binding (device_id, os_uid, os_user, email, method, verified_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (device_id, os_uid) DO UPDATE SET os_user = excluded.os_user, email = excluded.email, method = excluded.method,
+                        verified_at = excluded.verified_at, expires_at = excluded.expires_at
+                    """,
+                arguments: [deviceID, login.uid, login.user, person.email, consoleCodeMethod, time, time + lifetime])
+            return .bound(
+                HumanBinding(
+                    deviceID: deviceID, uid: login.uid, user: login.user, subject: person.subject, email: person.email, teams: person.teams,
+                    roles: person.roles, method: consoleCodeMethod, verifiedAt: time, expiresAt: time + lifetime))
+        }
+    }
+
+    public func binding(deviceID: String, uid: UInt32) async throws -> HumanBinding? {
+        try await read { db in
+            try Row.fetchOne(db, sql: Self.bindingQuery + " WHERE b.device_id = ? AND b.os_uid = ?", arguments: [deviceID, uid]).map(Self.binding)
+        }
+    }
+
+    public func bindings() async throws -> [HumanBinding] {
+        try await read { db in try Row.fetchAll(db, sql: Self.bindingQuery + " ORDER BY b.device_id, b.os_uid").map(Self.binding) }
+    }
+
+    private static let bindingQuery = """
+        SELECT b.device_id, b.os_uid, b.os_user, b.email, b.method, b.verified_at, b.expires_at, p.subject, p.teams, p.roles
+        FROM human_binding b JOIN person p ON p.email = b.email
+        """
+
+    private static func person(_ row: Row) throws -> PersonRecord {
+        PersonRecord(
+            email: row["email"], subject: row["subject"], teams: try decode([String].self, row["teams"], column: "person.teams"),
+            roles: try decode([String].self, row["roles"], column: "person.roles"), createdAt: row["created_at"], createdBy: row["created_by"])
+    }
+
+    private static func login(_ row: Row) -> PendingLoginRecord {
+        PendingLoginRecord(
+            id: row["id"], deviceID: row["device_id"], uid: row["os_uid"], user: row["os_user"], email: row["email"], code: row["code"],
+            createdAt: row["created_at"], expiresAt: row["expires_at"], attemptsLeft: row["attempts_left"], usedAt: row["used_at"])
+    }
+
+    private static func binding(_ row: Row) throws -> HumanBinding {
+        HumanBinding(
+            deviceID: row["device_id"], uid: row["os_uid"], user: row["os_user"], subject: row["subject"], email: row["email"],
+            teams: try decode([String].self, row["teams"], column: "person.teams"),
+            roles: try decode([String].self, row["roles"], column: "person.roles"), method: row["method"], verifiedAt: row["verified_at"],
+            expiresAt: row["expires_at"])
     }
 
     // MARK: rows

@@ -142,6 +142,16 @@ struct WebRoutes: Sendable {
             try audit.record("token.revoke", actor: who, target: id)
             return WebResponse.redirect("/tokens")
         }
+        pages.get("/people") { _, context in try await peoplePage(context) }
+        pages.post("/people") { request, context in
+            let form = try await form(request)
+            let who = try AdminDoor.web(audit: audit).authorize(nil, context, .administer)
+            let ask = AddPersonRequest(
+                email: form["email"] ?? "", teams: Self.list(form["teams"], separators: ", "), roles: Self.list(form["roles"], separators: ", "),
+                actor: nil)
+            _ = try await admin.logins.addPerson(ask, actor: who)
+            return WebResponse.redirect("/people")
+        }
         pages.get("/admins") { _, context in try await adminsPage(context, added: nil) }
         pages.post("/admins") { request, context in
             let form = try await form(request)
@@ -417,6 +427,37 @@ struct WebRoutes: Sendable {
         return try render("tokens", context, nav: "Tokens", values, status: status)
     }
 
+    /// The people, the bindings, and — for admins only, each look audited — the codes of waiting logins.
+    private func peoplePage(_ context: ConsoleRequestContext) async throws -> Response {
+        let now = clock()
+        let mayAdminister = context.identity?.admin.role.mayAdminister == true
+        let people = try await store.people().map { person -> [String: Any] in
+            [
+                "email": person.email, "teams": person.teams.joined(separator: ", "), "roles": person.roles.joined(separator: ", "),
+                "setBy": person.createdBy,
+            ]
+        }
+        let bindings = try await store.bindings().map { binding -> [String: Any] in
+            [
+                "device": binding.deviceID, "account": "\(binding.user) (uid \(binding.uid))", "email": binding.email,
+                "verified": Self.time(binding.verifiedAt), "expires": Self.time(binding.expiresAt),
+                "state": binding.expiresAt <= now ? "expired" : "in force",
+            ]
+        }
+        var values: [String: Any] = ["people": people, "bindings": bindings, "mayAdminister": mayAdminister]
+        if mayAdminister, let identity = context.identity {
+            let pending = try await store.logins().filter { $0.isPending(at: now) }
+            try audit.record("login.codes.read", actor: identity.actor, details: ["logins": pending.map(\.id).joined(separator: ",")])
+            values["logins"] = pending.map { login -> [String: Any] in
+                [
+                    "code": login.code, "email": login.email, "device": login.deviceID, "account": "\(login.user) (uid \(login.uid))",
+                    "expires": Self.time(login.expiresAt), "attemptsLeft": login.attemptsLeft,
+                ]
+            }
+        }
+        return try render("people", context, nav: "People", values)
+    }
+
     private func adminsPage(_ context: ConsoleRequestContext, added: [String: String]?, status: HTTPResponse.Status = .ok) async throws -> Response {
         let csrf = context.identity?.session.csrfToken ?? ""
         let mayAdminister = context.identity?.admin.role.mayAdminister == true
@@ -510,7 +551,13 @@ struct WebRoutes: Sendable {
         case "role": return Scope(roles: names)
         case "user": return Scope(users: names)
         case "device": return Scope(devices: names)
-        case let kind: throw Refusal(.badRequest, "bad_scope", "scope is everyone, team, role, user or device, not \(kind)")
+        case "identity":
+            // The compiler would refuse it too, but the form can say it plainly.
+            if let wrong = names.first(where: { !Scope.identityStates.contains($0) }) {
+                throw Refusal(.badRequest, "bad_scope", "an identity scope is verified or unverified, not \(wrong)")
+            }
+            return Scope(identities: names)
+        case let kind: throw Refusal(.badRequest, "bad_scope", "scope is everyone, team, role, user, device or identity, not \(kind)")
         }
     }
 

@@ -39,6 +39,7 @@ enum WebTemplates {
             <a href="/devices" {{#navDevices}}aria-current="page"{{/navDevices}}>Devices</a>
             <a href="/policy" {{#navPolicy}}aria-current="page"{{/navPolicy}}>Policy</a>
             <a href="/tokens" {{#navTokens}}aria-current="page"{{/navTokens}}>Tokens</a>
+            <a href="/people" {{#navPeople}}aria-current="page"{{/navPeople}}>People</a>
             <a href="/admins" {{#navAdmins}}aria-current="page"{{/navAdmins}}>Admins</a>
             <a href="/audit" {{#navAudit}}aria-current="page"{{/navAudit}}>Audit log</a>
           </nav>
@@ -211,7 +212,7 @@ enum WebTemplates {
           <input type="hidden" name="base" value="{{base}}">
           <label>Match <input name="match" placeholder="Bash(terraform *)" required size="28"></label>
           <label>Action <select name="action"><option value="deny">deny</option><option value="ask">ask</option><option value="allow">allow</option></select></label>
-          <label>Scope <select name="scope_kind"><option value="everyone">everyone</option><option value="team">team</option><option value="role">role</option><option value="user">user</option><option value="device">device</option></select></label>
+          <label>Scope <select name="scope_kind"><option value="everyone">everyone</option><option value="team">team</option><option value="role">role</option><option value="user">user</option><option value="device">device</option><option value="identity">identity (verified, unverified)</option></select></label>
           <label>Who <input name="scope_value" placeholder="infra, web" size="12"></label>
           <label>Posture <input name="when" placeholder="disk_encrypted == false" size="22"></label>
           <label>Overrides <input name="overrides" placeholder="rule ids" size="12"></label>
@@ -287,6 +288,35 @@ enum WebTemplates {
         <table id="tokens"><thead><tr><th>Token</th><th>Team</th><th>Issued by</th><th>Created</th><th>Expires</th><th>Uses left</th><th>Device keys</th><th>State</th><th></th></tr></thead><tbody>
         {{#tokens}}<tr><td><code>{{id}}</code></td><td>{{team}}</td><td>{{issuedBy}}</td><td>{{created}}</td><td>{{expires}}</td><td class="num">{{usesLeft}}</td><td>{{keys}}</td><td>{{state}}</td>
         <td>{{#revocable}}<form method="post" action="/tokens/{{id}}/revoke" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><button class="link">revoke</button></form>{{/revocable}}</td></tr>{{/tokens}}
+        </tbody></table>
+        {{/body}}{{/layout}}
+        """,
+
+        "people": """
+        {{<layout}}{{$title}}People{{/title}}{{$body}}
+        <h1>People</h1>
+        <p>The people OS accounts of devices are bound to: a developer runs <code>vigil login EMAIL</code> on their device,
+        an admin who knows it is them reads out the login's code below, they enter it, and policy scopes decide their
+        calls by the teams and roles here.</p>
+        {{#mayAdminister}}
+        <h2>Logins waiting for their code</h2>
+        <table id="logins"><thead><tr><th>Code</th><th>Email</th><th>Device</th><th>Account</th><th>Expires</th><th>Attempts left</th></tr></thead><tbody>
+        {{#logins}}<tr><td><code class="code">{{code}}</code></td><td>{{email}}</td><td><a href="/devices/{{device}}">{{device}}</a></td><td>{{account}}</td><td>{{expires}}</td><td class="num">{{attemptsLeft}}</td></tr>{{/logins}}
+        </tbody></table>
+        <form method="post" action="/people" class="inline">
+          <input type="hidden" name="csrf" value="{{identity.csrf}}">
+          <label>Email <input name="email" type="email" required></label>
+          <label>Teams <input name="teams" placeholder="infra, sre"></label>
+          <label>Roles <input name="roles" placeholder="engineer"></label>
+          <button>Add or change</button>
+        </form>
+        {{/mayAdminister}}
+        <table id="people"><thead><tr><th>Email</th><th>Teams</th><th>Roles</th><th>Set by</th></tr></thead><tbody>
+        {{#people}}<tr><td>{{email}}</td><td>{{teams}}</td><td>{{roles}}</td><td>{{setBy}}</td></tr>{{/people}}
+        </tbody></table>
+        <h2>Bindings</h2>
+        <table id="bindings"><thead><tr><th>Device</th><th>Account</th><th>Person</th><th>Verified</th><th>Expires</th><th>State</th></tr></thead><tbody>
+        {{#bindings}}<tr><td><a href="/devices/{{device}}">{{device}}</a></td><td>{{account}}</td><td>{{email}}</td><td>{{verified}}</td><td>{{expires}}</td><td>{{state}}</td></tr>{{/bindings}}
         </tbody></table>
         {{/body}}{{/layout}}
         """,

@@ -8,6 +8,8 @@
 //   GET  /v1/sessions            the caller's sessions (live and recent)
 //   GET  /v1/sessions/ID         one session: record and timeline
 //   POST /v1/policy/reload       root only
+//   POST /v1/login               start binding the caller's OS account to a person (`vigil login`)
+//   POST /v1/login/ID            complete it with the person's one-time code
 import Foundation
 import Glibc
 import ServiceLifecycle
@@ -17,6 +19,8 @@ import VigilAudit
 import VigilClaude
 import VigilCore
 import VigilEnforcement
+import VigilFleet
+import VigilHost
 import VigilPolicy
 import VigilPosture
 import VigilRuntime
@@ -108,6 +112,9 @@ final class ControlService: Service, Sendable {
                 SessionDetail(
                     record: record, timeline: timeline.records, unreadableTimelineLines: timeline.unreadable,
                     conversation: sessions.store.conversation(id)))
+        case ("POST", "/v1/login"),
+            ("POST", _) where path.hasPrefix("/v1/login/"):
+            return login(request, path: path, caller: caller)
         case ("POST", "/v1/policy/reload"):
             guard caller.uid == 0 else { return .text(status: 403, "vigild: only root may reload the policy\n") }
             switch policy.reload(trigger: "vigil policy reload (pid \(caller.pid))") {
@@ -120,6 +127,43 @@ final class ControlService: Service, Sendable {
     }
 
     static let maximumSessionsPerUser = 64
+
+    /// `vigil login`: the console does the binding; vigild speaks for the caller's uid (the kernel's
+    /// word), never for one the body names. Root is refused: a person is bound to their own account.
+    private func login(_ request: HTTPRequest, path: String, caller: PeerCredentials) -> HTTPResponse {
+        guard caller.uid != 0 else {
+            return .text(status: 403, "vigild: run vigil login as the developer whose account it binds, not as root\n")
+        }
+        guard let client = sessions.bindings.client else {
+            return .text(status: 409, "vigild: this device is not enrolled to a console (vigil enroll), so there is no one to log in to\n")
+        }
+        let account = Accounts.lookup(uid: caller.uid)
+        let bindings = sessions.bindings
+        if path == "/v1/login" {
+            guard let ask = try? JSONDecoder().decode(LocalLoginRequest.self, from: Data(request.body)) else {
+                return .text(status: 400, "vigild: a login request is {\"email\":…}\n")
+            }
+            let start = LoginStartRequest(uid: caller.uid, user: account.name, email: ask.email)
+            return Self.answer(HumanBindings.blocking(.seconds(15)) { () async throws(FleetError) in try await client.startLogin(start) })
+        }
+        let id = String(path.dropFirst("/v1/login/".count))
+        guard let ask = try? JSONDecoder().decode(LocalLoginCode.self, from: Data(request.body)) else {
+            return .text(status: 400, "vigild: a login's completion is {\"code\":…}\n")
+        }
+        let outcome = HumanBindings.blocking(.seconds(15)) { () async throws(FleetError) in
+            try await client.completeLogin(id: id, uid: caller.uid, code: ask.code)
+        }
+        if case .success(let binding) = outcome { bindings.remember(binding) }
+        return Self.answer(outcome)
+    }
+
+    /// The console's answer, or its refusal with its status and reason.
+    private static func answer(_ outcome: Result<some Encodable, FleetError>) -> HTTPResponse {
+        switch outcome {
+        case .success(let value): return json(value)
+        case .failure(let error): return .text(status: error.status ?? 502, "vigild: \(error)\n")
+        }
+    }
 
     static func json(_ value: some Encodable) -> HTTPResponse {
         let encoder = JSONEncoder()

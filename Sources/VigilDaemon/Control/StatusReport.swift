@@ -77,6 +77,7 @@ struct StatusReport: Sendable {
             ],
             errors: journal.counters.errors.load(ordering: .relaxed),
             recentErrors: isRoot ? recentErrors : [],
+            bindings: sessions.bindings.status(visibleTo: uid),
             scope: isRoot ? "all" : "uid \(uid)")
     }
 }

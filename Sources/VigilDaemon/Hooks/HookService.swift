@@ -178,8 +178,7 @@ final class HookService: Service, Sendable {
         let live = sessions.subject(of: session)
         let (subject, vigilID) = (live?.subject, live?.id)
         let account = Accounts.lookup(uid: uid)
-        let identity =
-            subject?.identity ?? Identity(user: account.name, teams: account.groups + sessions.deviceTeams.current, device: configuration.deviceID)
+        let identity = subject?.identity ?? sessions.identity(of: account)
         let posture = decider.posture.current
         let context = HookContext(
             identity: identity, subject: AuditEntry.Subject(uid: uid, userName: account.name),

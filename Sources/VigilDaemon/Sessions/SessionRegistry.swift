@@ -23,6 +23,8 @@ final class SessionRegistry: Sendable {
     let deviceID: String
     /// The console team of an enrolled device: every session's identity is in it.
     let deviceTeams: DeviceTeams
+    /// Who is behind each OS account (the console's bindings), for the identities policy decides by.
+    let bindings: HumanBindings
     let store: SessionStore
     let counters = SessionCounters()
     let sensor: Sensor
@@ -40,11 +42,13 @@ final class SessionRegistry: Sendable {
     let transcriptQueue = DispatchQueue(label: "vigild.transcripts")
 
     init(
-        deviceID: String, deviceTeams: DeviceTeams = DeviceTeams(configured: [], console: nil), store: SessionStore, sensor: Sensor,
+        deviceID: String, deviceTeams: DeviceTeams = DeviceTeams(configured: [], console: nil),
+        bindings: HumanBindings = HumanBindings(), store: SessionStore, sensor: Sensor,
         engine: KernelEngine, journal: DaemonJournal,
         trust: AgentTrust
     ) {
         self.deviceTeams = deviceTeams
+        self.bindings = bindings
         self.deviceID = deviceID
         self.store = store
         self.sensor = sensor
@@ -106,6 +110,11 @@ final class SessionRegistry: Sendable {
         }
     }
 
+    /// The identity policy decides `account`'s calls by: its verified person's, else its own (unverified).
+    func identity(of account: Account) -> Identity {
+        bindings.identity(of: account, deviceTeams: deviceTeams.current, device: deviceID)
+    }
+
     // MARK: Starting and ending
 
     /// A new session rooted at `pid` (the `vigil claude` process about to exec Claude Code, or a
@@ -121,7 +130,7 @@ final class SessionRegistry: Sendable {
         let session = Tracer.newSessionID()
         let id = EventRenderer.hex(session)
         let account = Accounts.lookup(uid: uid)
-        let identity = Identity(user: account.name, teams: account.groups + deviceTeams.current, device: deviceID)
+        let identity = identity(of: account)
         var subject = SessionSubject(session: session, root: pid, identity: identity, home: account.home)
         // `Peer(model-api)`: the model API this agent was started against (the developer's setting).
         subject.modelAPIPort = SessionSubject.loopbackModelAPIPort(baseURL: SessionSubject.modelAPIBaseURL(of: pid))

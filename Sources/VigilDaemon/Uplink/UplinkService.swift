@@ -21,6 +21,8 @@ final class UplinkService: Service, Sendable {
     let journal: DaemonJournal
     let enforcementMode: String
     let teams: DeviceTeams
+    /// The console's bindings of OS accounts to people, asked through this enrolment.
+    let bindings: HumanBindings
     /// The live posture, whose facts each report carries (the console's posture history).
     let posture: PostureTimeline
     let status: @Sendable () -> DaemonStatus
@@ -30,9 +32,11 @@ final class UplinkService: Service, Sendable {
 
     init(
         stateDirectory: String, deviceID: String, policy: PolicyService, journal: DaemonJournal, enforcementMode: String,
-        teams: DeviceTeams, posture: PostureTimeline, status: @escaping @Sendable () -> DaemonStatus, checkInterval: Duration = .seconds(2)
+        teams: DeviceTeams, bindings: HumanBindings, posture: PostureTimeline, status: @escaping @Sendable () -> DaemonStatus,
+        checkInterval: Duration = .seconds(2)
     ) {
         self.teams = teams
+        self.bindings = bindings
         self.posture = posture
         self.stateDirectory = stateDirectory
         self.deviceID = deviceID
@@ -74,8 +78,11 @@ final class UplinkService: Service, Sendable {
                 },
                 facts: { DeviceFacts.local(enforcementMode: enforcementMode, posture: Self.summary(of: posture.current.facts)) },
                 activity: { Self.activity(of: status()) })
+            // Before anything is switched over: a client that cannot be made leaves the device as it was.
+            let client = try enrollment.client(for: state)
             policy.setUplink { uplink.status }
             teams.setConsoleTeam(state.team)
+            bindings.setConsole(client)
             return uplink
         } catch {
             journal.noteError("console uplink not started: \(error); the local policy alone is in force")
@@ -107,6 +114,7 @@ final class UplinkService: Service, Sendable {
                 current.withLock { $0 = nil }
                 policy.setUplink(nil)
                 teams.setConsoleTeam(nil)
+                bindings.setConsole(nil)
                 policy.leaveConsole(reason: "the enrolment \(enrolmentPath) was removed (vigil unenroll)")
             } else if enrolled, modified != damaged {
                 if let uplink = make() {
